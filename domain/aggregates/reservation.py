@@ -1,0 +1,148 @@
+"""Reservation: a tenant's GPUs of one model at one site for [start, end) on whole UTC hours.
+
+The rate per GPU-hour and the cancellation fee share are locked at confirmation. Billing is
+on booked GPU-hours; metered usage (per hour, <= the reserved GPUs, inside the window) feeds
+utilisation and carbon reports.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.checks import positive_int
+from domain.errors import DuplicateUsage, InvalidInput, InvalidTransition, UsageOutsideReservation
+from domain.money import quantize, to_decimal
+from domain.timeutil import check_on_the_hour, hour_index, hour_index_ceil, hour_start
+
+# A reservation longer than this is a contract, not a reservation; refuse typos like 2062.
+MAX_WINDOW_HOURS = 24 * 366 * 3
+
+
+def check_window(start: object, end: object) -> tuple[datetime, datetime]:
+    start_ = check_on_the_hour(start, field="start")
+    end_ = check_on_the_hour(end, field="end")
+    if end_ <= start_:
+        raise InvalidInput(f"end: {end_.isoformat()} must be after start {start_.isoformat()}", field="end")
+    if hour_index(end_) - hour_index(start_) > MAX_WINDOW_HOURS:
+        raise InvalidInput(f"end: a window may be at most {MAX_WINDOW_HOURS} hours", field="end")
+    return start_, end_
+
+
+class Reservation(Aggregate):
+    TOPIC = "ledger:Reservation"
+
+    class Created(Aggregate.Created):  # unused; every event class needs an explicit topic
+        TOPIC = "ledger:Reservation.Created"
+
+    @event("Confirmed", topic="ledger:Reservation.Confirmed")
+    def __init__(self, tenant_id: UUID, pool_id: UUID, site_id: UUID, model: str, gpus: int,
+                 start: datetime, end: datetime, rate_per_gpu_hour: Decimal, currency: str,
+                 cancellation_fee_share: Decimal, confirmed_at: datetime) -> None:
+        self.tenant_id = tenant_id
+        self.pool_id = pool_id
+        self.site_id = site_id
+        self.model = model
+        self.gpus = gpus
+        self.start = start
+        self.end = end
+        self.rate_per_gpu_hour = rate_per_gpu_hour
+        self.currency = currency
+        self.cancellation_fee_share = cancellation_fee_share
+        self.confirmed_at = confirmed_at
+        self.cancelled_at: datetime | None = None
+        self.cancellation_fee = Decimal(0)
+        self.usage: dict[int, list[object]] = {}  # hour index -> [record id hex, GPU-hours]
+
+    @property
+    def hours(self) -> int:
+        return hour_index(self.end) - hour_index(self.start)
+
+    @property
+    def gpu_hours_booked(self) -> int:
+        return self.gpus * self.hours
+
+    @property
+    def gpu_hours_used(self) -> Decimal:
+        return sum((Decimal(str(v[1])) for v in self.usage.values()), Decimal(0))
+
+    @property
+    def status(self) -> str:
+        return "cancelled" if self.cancelled_at is not None else "confirmed"
+
+    def extend(self, *, new_end: object, now: datetime) -> tuple[datetime, datetime]:
+        """Move the end later; returns the newly booked span [old end, new end)."""
+        if self.cancelled_at is not None:
+            raise InvalidTransition("reservation is cancelled and cannot be extended")
+        end = check_on_the_hour(new_end, field="end")
+        if end <= self.end:
+            raise InvalidInput(f"end: new end {end.isoformat()} must be after the current end {self.end.isoformat()}", field="end")
+        if self.end < now:
+            raise InvalidTransition(f"reservation ended at {self.end.isoformat()} and cannot be extended")
+        if hour_index(end) - hour_index(self.start) > MAX_WINDOW_HOURS:
+            raise InvalidInput(f"end: a window may be at most {MAX_WINDOW_HOURS} hours", field="end")
+        previous_end = self.end
+        self._extended(previous_end, end)
+        return previous_end, end
+
+    @event("Extended", topic="ledger:Reservation.Extended")
+    def _extended(self, previous_end: datetime, end: datetime) -> None:
+        self.end = end
+
+    def cancel(self, *, now: datetime) -> tuple[datetime, datetime]:
+        """Cancel at ``now``: hours from the next whole hour are released; the fee is the locked
+        share of their booked value, rounded at the line. Returns the released span."""
+        if self.cancelled_at is not None:
+            raise InvalidTransition("reservation is already cancelled")
+        release_from = max(self.start, hour_start(hour_index_ceil(now)))
+        if release_from >= self.end:
+            raise InvalidTransition(f"reservation ended at {self.end.isoformat()}; nothing left to cancel")
+        released_hours = hour_index(self.end) - hour_index(release_from)
+        fee = quantize(self.cancellation_fee_share * self.rate_per_gpu_hour * released_hours * self.gpus, self.currency)
+        released_until = self.end
+        self._cancelled(now, release_from, released_until, fee)
+        return release_from, released_until
+
+    @event("Cancelled", topic="ledger:Reservation.Cancelled")
+    def _cancelled(self, cancelled_at: datetime, released_from: datetime, released_until: datetime, fee: Decimal) -> None:
+        self.cancelled_at = cancelled_at
+        self.end = released_from
+        self.cancellation_fee = fee
+
+    def record_usage(self, *, record_id: UUID, hour: object, gpu_hours: object, now: datetime) -> bool:
+        """Meter ``gpu_hours`` used in the hour starting at ``hour``. Returns False (and records
+        nothing) when the same record was already recorded: retries are harmless."""
+        start = check_on_the_hour(hour, field="hour")
+        amount = to_decimal(gpu_hours, field="gpu_hours")
+        if amount < 0:
+            raise InvalidInput(f"gpu_hours: must be non-negative, got {amount}", field="gpu_hours")
+        if amount.as_tuple().exponent < -6:  # type: ignore[operator]
+            raise InvalidInput(f"gpu_hours: at most 6 decimal places, got {amount}", field="gpu_hours")
+        index = hour_index(start)
+        existing = self.usage.get(index)
+        if existing is not None:
+            if existing[0] == record_id.hex and Decimal(str(existing[1])) == amount:
+                return False
+            raise DuplicateUsage(f"hour: usage for {start.isoformat()} is already recorded (record {existing[0]})", field="hour")
+        if not self.start <= start < self.end:
+            raise UsageOutsideReservation(
+                f"hour: {start.isoformat()} is outside the reservation window "
+                f"[{self.start.isoformat()}, {self.end.isoformat()})", field="hour")
+        if hour_start(index + 1) > now:
+            raise UsageOutsideReservation(f"hour: {start.isoformat()} has not ended yet", field="hour")
+        if amount > self.gpus:
+            raise UsageOutsideReservation(
+                f"gpu_hours: {amount} GPU-hours in one hour exceeds the {self.gpus} GPUs reserved", field="gpu_hours")
+        self._usage_recorded(record_id, start, amount)
+        return True
+
+    @event("UsageRecorded", topic="ledger:Reservation.UsageRecorded")
+    def _usage_recorded(self, record_id: UUID, hour: datetime, gpu_hours: Decimal) -> None:
+        self.usage[hour_index(hour)] = [record_id.hex, gpu_hours]
+
+
+def check_gpus(gpus: object) -> int:
+    return positive_int(gpus, field="gpus")

@@ -1,0 +1,81 @@
+"""Tenant: a customer billed in one currency under a price plan; may be suspended."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Mapping
+
+from eventsourcing.domain import Aggregate, event
+
+from domain.checks import decimal_in_range, text
+from domain.errors import InvalidInput, InvalidTransition
+from domain.money import check_currency, check_rate
+from domain.reference import gpu_model
+
+
+def check_plan(rates: object, cancellation_fee_share: object) -> tuple[dict[str, Decimal], Decimal]:
+    """A plan: a positive rate per GPU-hour for each GPU model it covers, and the share of the
+    released hours' value charged as a fee on cancellation (0 to 1)."""
+    if not isinstance(rates, Mapping) or not rates:
+        raise InvalidInput("rates: give a rate per GPU-hour for at least one GPU model", field="rates")
+    checked = {gpu_model(model, field="rates").code: check_rate(rate, field=f"rates.{model}")
+               for model, rate in rates.items()}
+    share = decimal_in_range(cancellation_fee_share, field="cancellation_fee_share", low=Decimal(0), high=Decimal(1))
+    return checked, share
+
+
+class Tenant(Aggregate):
+    TOPIC = "ledger:Tenant"
+
+    class Created(Aggregate.Created):  # unused; every event class needs an explicit topic
+        TOPIC = "ledger:Tenant.Created"
+
+    @event("Registered", topic="ledger:Tenant.Registered")
+    def __init__(self, name: str, billing_currency: str, rates: dict[str, Decimal],
+                 cancellation_fee_share: Decimal) -> None:
+        self.name = name
+        self.billing_currency = billing_currency
+        self.rates = rates
+        self.cancellation_fee_share = cancellation_fee_share
+        self.suspended = False
+
+    @classmethod
+    def register(cls, *, name: object, billing_currency: object, rates: object,
+                 cancellation_fee_share: object = Decimal("0.25")) -> Tenant:
+        checked_rates, share = check_plan(rates, cancellation_fee_share)
+        return cls(text(name, field="name"), check_currency(billing_currency, field="billing_currency"),
+                   checked_rates, share)
+
+    def change_plan(self, *, rates: object, cancellation_fee_share: object) -> None:
+        """New rates apply to reservations confirmed from now on; confirmed ones keep theirs."""
+        checked_rates, share = check_plan(rates, cancellation_fee_share)
+        self._plan_changed(checked_rates, share)
+
+    @event("PlanChanged", topic="ledger:Tenant.PlanChanged")
+    def _plan_changed(self, rates: dict[str, Decimal], cancellation_fee_share: Decimal) -> None:
+        self.rates = rates
+        self.cancellation_fee_share = cancellation_fee_share
+
+    def rate_for(self, model: str) -> Decimal:
+        try:
+            return self.rates[model]
+        except KeyError:
+            raise InvalidInput(f"model: tenant {self.name!r}'s plan has no rate for {model}", field="model") from None
+
+    def suspend(self, *, reason: object) -> None:
+        if self.suspended:
+            raise InvalidTransition(f"tenant {self.name!r} is already suspended")
+        self._suspended(text(reason, field="reason"))
+
+    @event("Suspended", topic="ledger:Tenant.Suspended")
+    def _suspended(self, reason: str) -> None:
+        self.suspended = True
+
+    def reinstate(self) -> None:
+        if not self.suspended:
+            raise InvalidTransition(f"tenant {self.name!r} is not suspended")
+        self._reinstated()
+
+    @event("Reinstated", topic="ledger:Tenant.Reinstated")
+    def _reinstated(self) -> None:
+        self.suspended = False
