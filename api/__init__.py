@@ -1,0 +1,1 @@
+"""The edges: FastAPI app, pydantic schemas, auth, and the `ledger` command line."""

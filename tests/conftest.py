@@ -1,0 +1,55 @@
+"""Shared fixtures: the same tests run on SQLite and on PostgreSQL.
+
+``database_url`` is parametrised over both stores. Each PostgreSQL test gets a fresh schema
+(dropped afterwards); each SQLite test a fresh file. Random ids keep tests independent.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from tests.postgres_server import find_server
+
+_server: tuple[str | None, str] | None = None
+
+
+def postgres_admin_url() -> str:
+    """The admin URL of a PostgreSQL server, or skip (fail in CI) with the reason."""
+    global _server
+    if _server is None:
+        _server = find_server()
+    url, reason = _server
+    if url is None:
+        if os.environ.get("LEDGER_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL required (LEDGER_REQUIRE_POSTGRES=1): {reason}")
+        pytest.skip(f"PostgreSQL suite skipped: {reason}")
+    return url
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    import psycopg
+
+    admin = postgres_admin_url()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in admin else "?"
+    yield f"{admin}{sep}schema={schema}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: object) -> str:
+    return str(tmp_path / "ledger.db")  # type: ignore[operator]
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest) -> str:
+    name = "postgres_url" if request.param == "postgres" else "sqlite_url"
+    return str(request.getfixturevalue(name))
