@@ -47,6 +47,17 @@ class GpuPool(Aggregate):
         self.commissioned_total = 0
         self.decommissioned_total = 0
 
+    def __deepcopy__(self, memo: dict[int, object]) -> GpuPool:
+        # The repository deep-copies cached aggregates for every command. The per-hour maps
+        # hold only ints, so a shallow copy of each map is a deep copy, at a fraction of the
+        # cost of the generic deepcopy (measured: ~25% of a reservation's time on PostgreSQL).
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.in_service_changes = dict(self.in_service_changes)
+        clone.booked = dict(self.booked)
+        clone._pending_events = list(self._pending_events)
+        return clone
+
     # ---- queries -------------------------------------------------------------------------
 
     def in_service_at(self, hour: int) -> int:
