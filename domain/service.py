@@ -297,13 +297,13 @@ class Ledger(Application):
         def command() -> Written:
             tenant = self.get_tenant(tenant_id)
             if tenant.suspended:
-                raise TenantSuspended(f"tenant {tenant.name!r} is suspended and cannot reserve", field="tenant_id")
+                raise TenantSuspended(f"tenant_id: tenant {tenant.name!r} is suspended and cannot reserve", field="tenant_id")
             rate = rate_override if rate_override is not None else tenant.rate_for(code)
             try:
                 pool = self.get_pool(site, code)
             except NotFound:
                 self.get_site(site)
-                raise InsufficientCapacity(f"insufficient capacity: no {code} GPUs in service at site {site}",
+                raise InsufficientCapacity(f"gpus: insufficient capacity: no {code} GPUs in service at site {site}",
                                            field="gpus") from None
             kwargs: dict[str, Any] = {}
             if reservation_id is not None:

@@ -53,3 +53,21 @@ def sqlite_url(tmp_path: object) -> str:
 def database_url(request: pytest.FixtureRequest) -> str:
     name = "postgres_url" if request.param == "postgres" else "sqlite_url"
     return str(request.getfixturevalue(name))
+
+
+@pytest.fixture
+def clock() -> object:
+    """A simulated clock (tests.builders.SimClock) starting at 2026-01-01T00:00Z."""
+    from tests.builders import SimClock
+
+    return SimClock()
+
+
+@pytest.fixture
+def memory_ledger(clock: object) -> Iterator[object]:
+    """A Ledger on the in-process store, driven by the ``clock`` fixture (unit tests)."""
+    from domain import Ledger
+
+    ledger = Ledger.open("memory:", clock=clock)  # type: ignore[arg-type]
+    yield ledger
+    ledger.close()

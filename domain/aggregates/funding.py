@@ -99,7 +99,7 @@ class FundingRound(Aggregate):
         """Earmark received funds for a supply order; refused beyond funds available."""
         if amount > self.available:
             raise InsufficientFunds(
-                f"order total {amount} {self.currency} exceeds the round's uncommitted funds "
+                f"quantity: order total {amount} {self.currency} exceeds the round's uncommitted funds "
                 f"received ({self.available} {self.currency})", field="quantity")
         self._capex_committed(supply_order_id, amount)
 

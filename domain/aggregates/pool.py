@@ -123,7 +123,7 @@ class GpuPool(Aggregate):
             booked = self.booked.get(hour, 0)
             if booked > in_service - quantity:
                 raise InsufficientCapacity(
-                    f"decommissioning {quantity} {self.model} GPUs would overbook the pool: "
+                    f"quantity: decommissioning {quantity} {self.model} GPUs would overbook the pool: "
                     f"{booked} booked of {in_service} in service at {hour_start(hour).isoformat()}",
                     field="quantity")
         self._decommissioned(quantity, moment, reason)
@@ -140,7 +140,7 @@ class GpuPool(Aggregate):
         for hour, free in zip(range(first, last), self.free_series(first, last)):
             if free < gpus:
                 raise InsufficientCapacity(
-                    f"insufficient capacity: {max(free, 0)} {self.model} GPUs free at "
+                    f"gpus: insufficient capacity: {max(free, 0)} {self.model} GPUs free at "
                     f"{hour_start(hour).isoformat()}, {gpus} requested", field="gpus")
         self._capacity_booked(reservation_id, start, end, gpus)
 
