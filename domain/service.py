@@ -11,6 +11,7 @@ log position of its last event, for read-your-writes.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -81,6 +82,9 @@ class Ledger(Application):
     def __init__(self, env: Mapping[str, str] | None = None, *, clock: Callable[[], datetime] = system_clock) -> None:
         super().__init__(env)
         self.clock = clock
+        # Commands on the same pool from threads of one process queue on a striped lock
+        # instead of racing and retrying; across processes optimistic concurrency still rules.
+        self._pool_locks = [threading.Lock() for _ in range(64)]
 
     @classmethod
     def open(cls, url: str | None = None, *, clock: Callable[[], datetime] = system_clock,
@@ -120,8 +124,12 @@ class Ledger(Application):
         recordings = self.save(*aggregates)
         return recordings[-1].notification.id if recordings else None
 
-    def _retrying(self, command: Callable[[], T]) -> T:
-        """Run ``command`` (which loads, decides and saves) until it wins the race."""
+    def _retrying(self, command: Callable[[], T], *, pool: UUID | None = None) -> T:
+        """Run ``command`` (which loads, decides and saves) until it wins the race. With
+        ``pool``, commands on that pool from this process run one at a time."""
+        if pool is not None:
+            with self._pool_locks[pool.int % len(self._pool_locks)]:
+                return self._retrying(command)
         for _ in range(self.max_attempts):
             try:
                 return command()
@@ -312,7 +320,7 @@ class Ledger(Application):
                                       tenant.billing_currency, tenant.cancellation_fee_share, self.now(), **kwargs)
             pool.book(reservation_id=reservation.id, start=window_start, end=window_end, gpus=count)
             return Written(reservation.id, self._save(pool, reservation))
-        return self._retrying(command)
+        return self._retrying(command, pool=pool_id(site, code))
 
     def extend_reservation(self, reservation_id: object, *, end: object) -> Written:
         def command() -> Written:
@@ -321,7 +329,7 @@ class Ledger(Application):
             pool = self._get(GpuPool, reservation.pool_id, what="pool", field="pool_id")
             pool.book(reservation_id=reservation.id, start=previous_end, end=new_end, gpus=reservation.gpus)
             return Written(reservation.id, self._save(pool, reservation))
-        return self._retrying(command)
+        return self._retrying(command, pool=self.get_reservation(reservation_id).pool_id)
 
     def cancel_reservation(self, reservation_id: object) -> Written:
         """Release the hours from the next whole hour on and charge the locked fee share."""
@@ -332,7 +340,7 @@ class Ledger(Application):
             pool.release(reservation_id=reservation.id, start=released_from, end=released_until,
                          gpus=reservation.gpus)
             return Written(reservation.id, self._save(pool, reservation))
-        return self._retrying(command)
+        return self._retrying(command, pool=self.get_reservation(reservation_id).pool_id)
 
     def get_reservation(self, reservation_id: object) -> Reservation:
         return self._get(Reservation, reservation_id, what="reservation", field="reservation_id")
