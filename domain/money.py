@@ -118,7 +118,7 @@ class Money:
 
     def _same_currency(self, other: Money) -> None:
         if other.currency != self.currency:
-            raise InvalidInput(f"cannot combine {self.currency} with {other.currency}", field="currency")
+            raise InvalidInput(f"currency: cannot combine {self.currency} with {other.currency}", field="currency")
 
     def __str__(self) -> str:
         return f"{self.amount} {self.currency}"
