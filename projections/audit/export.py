@@ -144,15 +144,10 @@ def import_events(ledger: Ledger, lines: Iterable[str], *, batch_size: int = DEF
         batch.append(event)
         last, count = event.id, count + 1
         if len(batch) >= batch_size:
-            _insert(store, batch)
+            insert_events(store, batch)
             batch.clear()
     if batch:
-        _insert(store, batch)
-    if store.is_postgres and last:
-        # Later writes must continue after the imported positions, not collide with them.
-        with store.transaction(commit=True) as cursor:
-            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{store.events_table}', 'notification_id'), %s)",
-                           (last,))
+        insert_events(store, batch)
     return ImportReport(count, last, link.hex())
 
 
@@ -176,8 +171,8 @@ def _parse_line(ledger: Ledger, line: str, number: int, *, previous: bytes,
         raise InvalidInput(f"{where}: position {event.id}: 'data' does not match the stored state", field="lines")
     link = next_link(previous, event)
     if record.get("link") is not None and record["link"] != link.hex():
-        raise InvalidInput(f"{where}: position {event.id}: the chain link does not follow from the previous line",
-                           field="lines")
+        raise InvalidInput(f"{where}: position {event.id}: the chain link does not follow from the previous line "
+                           "(edited, reordered, or a range export that does not start the log)", field="lines")
     return event, link
 
 
@@ -185,7 +180,7 @@ def _normal(data: object) -> str:
     return json.dumps(data, default=to_json_value, sort_keys=True)
 
 
-def _insert(store: AuditStore, events: list[Notification]) -> None:
+def insert_events(store: AuditStore, events: list[Notification]) -> None:
     if store.is_postgres:
         statement = (f"INSERT INTO {store.events_table} (notification_id, originator_id, originator_version, "
                      "topic, state) VALUES (%s, %s, %s, %s, %s)")
@@ -197,6 +192,10 @@ def _insert(store: AuditStore, events: list[Notification]) -> None:
         rows = [(e.id, _uuid(e.originator_id).hex, e.originator_version, e.topic, e.state) for e in events]
     with store.transaction(commit=True) as cursor:
         cursor.executemany(statement, rows)
+        if store.is_postgres:
+            # Later writes must continue after the inserted positions, not collide with them.
+            cursor.execute(f"SELECT setval(pg_get_serial_sequence('{store.events_table}', 'notification_id'), %s)",
+                           (events[-1].id,))
 
 
 def _uuid(value: object) -> UUID:
@@ -204,4 +203,4 @@ def _uuid(value: object) -> UUID:
 
 
 __all__ = ["ImportReport", "aggregate_type", "event_record", "export_events", "export_range_total",
-           "import_events", "iter_event_records", "to_json_value"]
+           "import_events", "insert_events", "iter_event_records", "to_json_value"]
