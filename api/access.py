@@ -1,0 +1,38 @@
+"""Tenant isolation: a tenant token sees its own tenant only; anything else is 'not found'.
+
+The refusal is worded exactly like the ledger's own NotFound, so a tenant cannot tell another
+tenant's resource from one that does not exist.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from api.tokens import Principal
+from domain import Ledger
+from domain.aggregates import Invoice, Reservation, Tenant
+from domain.errors import NotFound
+
+
+def hidden(field: str, what: str, ident: object) -> NotFound:
+    return NotFound(f"{field}: no {what} with id {ident}", field=field)
+
+
+def visible_tenant(ledger: Ledger, principal: Principal, tenant_id: UUID) -> Tenant:
+    if not principal.sees_tenant(tenant_id):
+        raise hidden("tenant_id", "tenant", tenant_id)
+    return ledger.get_tenant(tenant_id)
+
+
+def visible_reservation(ledger: Ledger, principal: Principal, reservation_id: UUID) -> Reservation:
+    reservation = ledger.get_reservation(reservation_id)
+    if not principal.sees_tenant(reservation.tenant_id):
+        raise hidden("reservation_id", "reservation", reservation_id)
+    return reservation
+
+
+def visible_invoice(ledger: Ledger, principal: Principal, invoice_id: UUID) -> Invoice:
+    invoice = ledger.get_invoice(invoice_id)
+    if not principal.sees_tenant(invoice.tenant_id):
+        raise hidden("invoice_id", "invoice", invoice_id)
+    return invoice

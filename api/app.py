@@ -1,0 +1,62 @@
+"""The FastAPI application factory (the composition root of the HTTP edge)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from api import problems
+from api.limits import BodyLimit
+from api.routes.audit import audit
+from api.routes.billing import invoices, usage
+from api.routes.capacity import funding, sites, supply
+from api.routes.reports import reports
+from api.routes.tenancy import reservations, tenants
+from api.services import Services
+from api.settings import Settings
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """Build the app. Stores open at startup (lifespan); pass ``services`` to share open ones."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        opened = services or Services.open(settings)
+        app.state.services = opened
+        if settings.run_projector:
+            opened.readside.start_following(settings.projector_poll_seconds)
+        try:
+            yield
+        finally:
+            if services is None:
+                opened.close()
+
+    app = FastAPI(title="GPU capacity and billing ledger", version="1", lifespan=lifespan,
+                  description="Event-sourced ledger of GPU capacity, funding and billing. "
+                              "Errors are RFC 9457 problem+json; writes answer with `Ledger-Position`.")
+    problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    for router in (sites, funding, supply, tenants, reservations, usage, invoices, reports, audit):
+        app.include_router(router)
+    app.openapi = lambda: problem_media_types(app)  # type: ignore[method-assign]
+    return app
+
+
+def problem_media_types(app: FastAPI) -> dict[str, Any]:
+    """Error responses are documented as application/problem+json only (what they are sent as)."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        for path in schema["paths"].values():
+            for operation in path.values():
+                for status, response in operation.get("responses", {}).items():
+                    content = response.get("content", {})
+                    if status[0] in "45" and "application/json" in content:
+                        content["application/problem+json"] = content.pop("application/json")
+        app.openapi_schema = schema
+    return app.openapi_schema

@@ -1,0 +1,75 @@
+"""Annotated dependencies that keep route signatures short."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.problems import Forbidden, Unauthenticated
+from api.services import Services
+from api.tokens import Principal, Role
+from domain import Ledger
+
+bearer = HTTPBearer(auto_error=False, description="A token from `ledger token create`.")
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+
+
+def ledger(request: Request) -> Ledger:
+    return services(request).ledger
+
+
+LedgerDep = Annotated[Ledger, Depends(ledger)]
+
+
+def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise Unauthenticated("Authorization: send 'Bearer <token>'", field="Authorization")
+    principal = services(request).tokens.principal(credentials.credentials)
+    if principal is None:
+        raise Unauthenticated("Authorization: unknown token", field="Authorization")
+    return principal
+
+
+def current_principal(request: Request,
+                      credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
+    return authenticate(request, credentials)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def allow(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency admitting only ``roles``."""
+    def check(principal: CurrentPrincipal) -> Principal:
+        if principal.role not in roles:
+            allowed = ", ".join(r.value for r in roles)
+            raise Forbidden(f"role {principal.role.value!r} may not do this (allowed: {allowed})")
+        return principal
+    return check
+
+
+def idempotency_key(key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
+                    description="Retry-safe key: the same key and body return the first response.")] = None
+                    ) -> str | None:
+    """Declared for OpenAPI; the key itself is handled by :class:`api.idempotency.IdempotentRoute`."""
+    return key
+
+
+Operator = Annotated[Principal, Depends(allow(Role.operator))]
+OperatorOrFinance = Annotated[Principal, Depends(allow(Role.operator, Role.finance))]
+Finance = Annotated[Principal, Depends(allow(Role.finance))]
+Meter = Annotated[Principal, Depends(allow(Role.meter))]
+Auditor = Annotated[Principal, Depends(allow(Role.auditor))]
+Booker = Annotated[Principal, Depends(allow(Role.tenant, Role.operator))]
+TenantReader = Annotated[Principal, Depends(allow(Role.tenant, Role.operator, Role.finance, Role.auditor))]
+ReportReader = Annotated[Principal, Depends(allow(Role.operator, Role.finance, Role.auditor))]

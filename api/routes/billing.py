@@ -1,0 +1,82 @@
+"""Usage from meters, invoices from finance, and the tenant-scoped lists."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import Query, Response
+
+from api.access import visible_invoice, visible_reservation, visible_tenant
+from api.deps import Finance, LedgerDep, Meter, ServicesDep, TenantReader
+from api.routes import POST_DEPENDENCIES, resource_router
+from api.routes.tenancy import tenants
+from api.routes.written import mark_position
+from api.schemas.common import Page
+from api.schemas.tenancy import (
+    InvoiceCreate, InvoicePublic, ReservationPublic, UsageBatchCreate, UsagePublic, UsageReceiptPublic,
+)
+
+usage = resource_router("/v1/usage", "usage")
+invoices = resource_router("/v1/invoices", "invoices")
+
+Cursor = Annotated[int, Query(ge=0, le=2**62, description="Log position to continue after (next_cursor)")]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+@usage.post("", dependencies=POST_DEPENDENCIES)
+def record_usage(body: UsageBatchCreate, ledger: LedgerDep, _: Meter, response: Response) -> UsageReceiptPublic:
+    """A batch of per-hour records in one transaction: all or nothing; retried records are skipped."""
+    receipt = ledger.record_usage([record.model_dump(mode="json") for record in body.records])
+    mark_position(response, receipt.position)
+    return UsageReceiptPublic(recorded=receipt.recorded, duplicates=receipt.duplicates, position=receipt.position)
+
+
+@invoices.post("", status_code=201, dependencies=POST_DEPENDENCIES)
+def issue_invoice(body: InvoiceCreate, services: ServicesDep, _: Finance, response: Response) -> InvoicePublic:
+    """Issue a tenant's closed month from the billing projection, once it has caught up with the log."""
+    ledger = services.ledger
+    tenant = ledger.get_tenant(body.tenant_id)
+    services.readside.wait_for(ledger.max_position())
+    lines, through = services.readside.projections.invoice_lines(str(tenant.id), body.month)
+    written = ledger.issue_invoice(tenant_id=tenant.id, month=body.month, lines=lines,
+                                   billed_through_position=through)
+    mark_position(response, written.position)
+    return InvoicePublic.of(ledger.get_invoice(written.id))
+
+
+@invoices.get("/{invoice_id}")
+def get_invoice(invoice_id: UUID, ledger: LedgerDep, principal: TenantReader) -> InvoicePublic:
+    return InvoicePublic.of(visible_invoice(ledger, principal, invoice_id))
+
+
+def _next(positions: list[int], limit: int) -> int | None:
+    return positions[-1] if len(positions) == limit else None
+
+
+@tenants.get("/{tenant_id}/reservations")
+def list_reservations(tenant_id: UUID, services: ServicesDep, principal: TenantReader,
+                      cursor: Cursor = 0, limit: Limit = 100) -> Page[ReservationPublic]:
+    visible_tenant(services.ledger, principal, tenant_id)
+    rows = services.tenant_index.page(tenant_id, "reservation", cursor, limit)
+    items = [ReservationPublic.of(visible_reservation(services.ledger, principal, UUID(r.resource_id)))
+             for r in rows]
+    return Page(items=items, next_cursor=_next([r.position for r in rows], limit))
+
+
+@tenants.get("/{tenant_id}/usage")
+def list_usage(tenant_id: UUID, services: ServicesDep, principal: TenantReader,
+               cursor: Cursor = 0, limit: Limit = 100) -> Page[UsagePublic]:
+    visible_tenant(services.ledger, principal, tenant_id)
+    rows = services.tenant_index.page(tenant_id, "usage", cursor, limit)
+    items = [UsagePublic(position=r.position, reservation_id=r.resource_id, **r.detail) for r in rows]
+    return Page(items=items, next_cursor=_next([r.position for r in rows], limit))
+
+
+@tenants.get("/{tenant_id}/invoices")
+def list_invoices(tenant_id: UUID, services: ServicesDep, principal: TenantReader,
+                  cursor: Cursor = 0, limit: Limit = 100) -> Page[InvoicePublic]:
+    visible_tenant(services.ledger, principal, tenant_id)
+    rows = services.tenant_index.page(tenant_id, "invoice", cursor, limit)
+    items = [InvoicePublic.of(visible_invoice(services.ledger, principal, UUID(r.resource_id))) for r in rows]
+    return Page(items=items, next_cursor=_next([r.position for r in rows], limit))

@@ -1,0 +1,79 @@
+"""Tenants and their reservations (tenants book for themselves, operators for anyone)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import Response
+
+from api.access import hidden, visible_reservation, visible_tenant
+from api.deps import Booker, LedgerDep, OperatorOrFinance, TenantReader
+from api.problems import Forbidden
+from api.routes import POST_DEPENDENCIES, resource_router
+from api.routes.written import mark_position
+from api.schemas.tenancy import ReservationCreate, ReservationExtension, ReservationPublic, TenantCreate, TenantPublic
+from api.tokens import Principal, Role
+from domain.checks import uuid_of
+from domain.errors import InvalidInput
+
+tenants = resource_router("/v1/tenants", "tenants")
+reservations = resource_router("/v1/reservations", "reservations")
+
+
+@tenants.post("", status_code=201, dependencies=POST_DEPENDENCIES)
+def register_tenant(body: TenantCreate, ledger: LedgerDep, _: OperatorOrFinance, response: Response) -> TenantPublic:
+    written = ledger.register_tenant(**body.model_dump(mode="json"))
+    mark_position(response, written.position)
+    return TenantPublic.of(ledger.get_tenant(written.id))
+
+
+@tenants.get("/{tenant_id}")
+def get_tenant(tenant_id: UUID, ledger: LedgerDep, principal: TenantReader) -> TenantPublic:
+    return TenantPublic.of(visible_tenant(ledger, principal, tenant_id))
+
+
+def booking_tenant(principal: Principal, body: ReservationCreate) -> UUID:
+    """Whose reservation this is: a tenant books for itself only; an operator names the tenant."""
+    if principal.role is Role.tenant:
+        assert principal.tenant_id is not None
+        if body.rate_per_gpu_hour is not None:
+            raise Forbidden("rate_per_gpu_hour: only an operator may set a negotiated rate", field="rate_per_gpu_hour")
+        if body.tenant_id is not None and uuid_of(body.tenant_id, field="tenant_id") != principal.tenant_id:
+            raise hidden("tenant_id", "tenant", body.tenant_id)
+        return principal.tenant_id
+    if body.tenant_id is None:
+        raise InvalidInput("tenant_id: required when an operator books", field="tenant_id")
+    return uuid_of(body.tenant_id, field="tenant_id")
+
+
+@reservations.post("", status_code=201, dependencies=POST_DEPENDENCIES)
+def confirm_reservation(body: ReservationCreate, ledger: LedgerDep, principal: Booker,
+                        response: Response) -> ReservationPublic:
+    fields = body.model_dump(mode="json")
+    fields["tenant_id"] = booking_tenant(principal, body)
+    written = ledger.confirm_reservation(**fields)
+    mark_position(response, written.position)
+    return ReservationPublic.of(ledger.get_reservation(written.id))
+
+
+@reservations.get("/{reservation_id}")
+def get_reservation(reservation_id: UUID, ledger: LedgerDep, principal: TenantReader) -> ReservationPublic:
+    return ReservationPublic.of(visible_reservation(ledger, principal, reservation_id))
+
+
+@reservations.post("/{reservation_id}/extension", dependencies=POST_DEPENDENCIES)
+def extend_reservation(reservation_id: UUID, body: ReservationExtension, ledger: LedgerDep, principal: Booker,
+                       response: Response) -> ReservationPublic:
+    visible_reservation(ledger, principal, reservation_id)
+    written = ledger.extend_reservation(reservation_id, end=body.end)
+    mark_position(response, written.position)
+    return ReservationPublic.of(ledger.get_reservation(written.id))
+
+
+@reservations.post("/{reservation_id}/cancellation", dependencies=POST_DEPENDENCIES)
+def cancel_reservation(reservation_id: UUID, ledger: LedgerDep, principal: Booker,
+                       response: Response) -> ReservationPublic:
+    visible_reservation(ledger, principal, reservation_id)
+    written = ledger.cancel_reservation(reservation_id)
+    mark_position(response, written.position)
+    return ReservationPublic.of(ledger.get_reservation(written.id))

@@ -1,0 +1,27 @@
+"""Settings of the HTTP API, read once from the environment (prefix ``LEDGER_``)."""
+
+from __future__ import annotations
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from domain.storage import DEFAULT_DATABASE
+
+
+class Settings(BaseSettings):
+    """``LEDGER_DATABASE_URL``, ``LEDGER_MAX_BODY_BYTES``, ... (see the README)."""
+
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE
+    # A usage batch of 50,000 records is ~8 MB of JSON; anything larger is refused with 413.
+    max_body_bytes: int = 10 * 1024 * 1024
+    # How long a report GET with min_position waits for the projections to catch up.
+    read_wait_seconds: float = 5.0
+    # Follow the log with the projection runner in the API process (off when `ledger project`
+    # workers run separately).
+    run_projector: bool = True
+    projector_poll_seconds: float = 0.2
+    # How long a retry waits for a concurrent first request with the same Idempotency-Key.
+    idempotency_wait_seconds: float = 30.0
+    page_size: int = 100
+    max_page_size: int = 1000

@@ -1,0 +1,120 @@
+"""The API's own tables (tokens, idempotency keys, the tenant index) in the ledger's database.
+
+SQLite and PostgreSQL through their drivers directly (sqlite3, psycopg with a pool); SQL is
+written once with ``?`` placeholders. On PostgreSQL the tables live in the same schema as the
+events (``?schema=`` in the URL).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+from domain.storage import StoreConfig, parse_database_url
+
+Row = tuple[Any, ...]
+
+SCHEMA = [
+    """CREATE TABLE IF NOT EXISTS api_tokens (
+        token_hash TEXT PRIMARY KEY, role TEXT NOT NULL, tenant_id TEXT, created_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS api_idempotency (
+        scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, state TEXT NOT NULL,
+        claimed_at DOUBLE PRECISION NOT NULL, status INTEGER, content_type TEXT, position BIGINT,
+        body TEXT, PRIMARY KEY (scope, key))""",
+    """CREATE TABLE IF NOT EXISTS api_tenant_log (
+        position BIGINT PRIMARY KEY, tenant_id TEXT NOT NULL, kind TEXT NOT NULL,
+        resource_id TEXT NOT NULL, detail TEXT NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS api_tenant_log_by_tenant ON api_tenant_log (tenant_id, kind, position)",
+    "CREATE INDEX IF NOT EXISTS api_tenant_log_by_resource ON api_tenant_log (resource_id, kind)",
+    "CREATE TABLE IF NOT EXISTS api_tracking (name TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+]
+
+
+class Cursor(Protocol):
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any: ...
+    def fetchone(self) -> Row | None: ...
+    def fetchall(self) -> list[Row]: ...
+    @property
+    def rowcount(self) -> int: ...
+
+
+class Tx:
+    """One transaction; ``?`` placeholders on both backends."""
+
+    def __init__(self, cursor: Any, postgres: bool) -> None:
+        self._cursor = cursor
+        self._postgres = postgres
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        if self._postgres:
+            sql = sql.replace("?", "%s")
+        self._cursor.execute(sql, tuple(params))
+        return int(self._cursor.rowcount)
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        self.execute(sql, params)
+        row = self._cursor.fetchone()
+        return tuple(row) if row is not None else None
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        self.execute(sql, params)
+        return [tuple(r) for r in self._cursor.fetchall()]
+
+
+class ApiStore:
+    """Opens connections to the ledger's database for the API's own tables."""
+
+    def __init__(self, config: StoreConfig) -> None:
+        if config.kind == "memory":
+            raise ValueError("the HTTP API needs a SQLite file or PostgreSQL, not the in-memory store")
+        self.config = config
+        self._pool: Any = None
+        self._lock = threading.Lock()
+        with self.transaction() as tx:
+            for statement in SCHEMA:
+                tx.execute(statement)
+
+    @classmethod
+    def open(cls, url: str | None) -> ApiStore:
+        return cls(parse_database_url(url))
+
+    def _postgres_pool(self) -> Any:
+        with self._lock:
+            if self._pool is None:
+                from psycopg_pool import ConnectionPool
+
+                kwargs: dict[str, Any] = {"autocommit": False}
+                if self.config.schema:
+                    kwargs["options"] = f"-c search_path={self.config.schema}"
+                self._pool = ConnectionPool(self.config.conninfo(), min_size=1, max_size=20, kwargs=kwargs,
+                                            open=True, timeout=10)
+            return self._pool
+
+    @contextmanager
+    def transaction(self) -> Iterator[Tx]:
+        """Commit on success, roll back on any exception."""
+        if self.config.is_postgres:
+            with self._postgres_pool().connection() as conn:
+                with conn.transaction(), conn.cursor() as cursor:
+                    yield Tx(cursor, postgres=True)
+            return
+        conn = sqlite3.connect(self.config.sqlite_path, timeout=15, isolation_level=None)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            cursor = conn.cursor()
+            try:
+                yield Tx(cursor, postgres=False)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
