@@ -56,7 +56,7 @@ def aggregate_as_of(ledger: Ledger, aggregate_id: object, as_of: datetime | int 
     if isinstance(as_of, bool) or (isinstance(as_of, int) and as_of < 1):
         raise InvalidInput(f"as_of: a version starts at 1, got {as_of!r}", field="as_of")
     version = as_of if isinstance(as_of, int) else None
-    events: Iterator[Any] = iter(ledger.event_store.get(ident, lte=version))
+    events: Iterator[Any] = iter(ledger.events.get(ident, lte=version))
     if isinstance(as_of, datetime):
         moment = check_utc(as_of, field="as_of")
         events = takewhile(lambda e: e.timestamp <= moment, events)
