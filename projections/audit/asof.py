@@ -146,3 +146,16 @@ def ledger_as_of(ledger: Ledger, position: int | None = None) -> Iterator[tuple[
         finally:
             scratch.close()
         yield url, last
+
+
+@contextmanager
+def projections_as_of(ledger: Ledger, position: int | None = None) -> Iterator[Any]:
+    """Every projection as it stood at ``position``: a ``projections.Projections`` over a
+    scratch copy of the log, caught up, so its report methods (utilisation, billing, ...)
+    answer for that past position. Removed on exit; the live tables are never touched."""
+    from projections import Projections  # the projections package imports nothing from audit
+
+    with ledger_as_of(ledger, position) as (url, _):
+        with Projections.open(url) as past:
+            past.catch_up()
+            yield past

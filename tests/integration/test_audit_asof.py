@@ -90,3 +90,28 @@ def test_a_past_position_gets_a_scratch_copy_and_the_live_store_is_untouched(led
         assert [(n.id, n.state) for n in AuditStore(past).notifications()] == live_before[:middle]
         past.close()
     assert [(n.id, n.state) for n in AuditStore(ledger).notifications()] == live_before
+
+
+def reports(projections: Any) -> dict[str, Any]:
+    return {"utilisation": projections.utilisation(granularity="hour"), "billing": projections.billing(),
+            "sustainability": projections.sustainability(), "capex": projections.capex()}
+
+
+def test_reports_as_of_a_past_position_equal_the_reports_of_that_time(ledger: Ledger, database_url: str) -> None:
+    from projections import Projections
+    from projections.audit.asof import projections_as_of
+
+    f = fleet(ledger)
+    reserve(f, 2, 1, 5)
+    with Projections.open(database_url) as live:
+        then_position = live.catch_up()
+        then = reports(live)
+        reserve(f, 3, 2, 9)
+        ledger.register_site(name="Stargate Norway", country="NO", grid_intensity_g_per_kwh="8", pue="1.1",
+                             carbon_free_share="0.95", effective_from=f.ledger.now())
+        live.catch_up()
+        assert reports(live) != then
+        tables_before = reports(live)
+        with projections_as_of(ledger, then_position) as past:
+            assert reports(past) == then
+        assert reports(live) == tables_before  # the live tables were not touched
