@@ -49,9 +49,6 @@ class Api:
 
 
 def settings_for(url: str, **overrides: object) -> Settings:
-    import projections
-
-    overrides.setdefault("run_projector", hasattr(projections, "Projections"))
     return Settings(database_url=url, projector_poll_seconds=0.05, **overrides)  # type: ignore[arg-type]
 
 
