@@ -140,8 +140,13 @@ class AuditChain:
             found = cursor.fetchone()
             if (int(found["position"]) if found else 0) != head.position:
                 raise _Raced("the head moved")
-            cursor.executemany(self.store.sql(f"INSERT INTO {self.store.table(CHAIN_TABLE)} (position, link) "
-                                              "VALUES (?, ?)"), rows)
+            chain_table = self.store.table(CHAIN_TABLE)
+            if self.store.is_postgres:  # one set-oriented statement: ~10x faster than executemany
+                cursor.execute(f"INSERT INTO {chain_table} (position, link) "
+                               "SELECT * FROM unnest(%s::bigint[], %s::bytea[])",
+                               ([p for p, _ in rows], [link for _, link in rows]))
+            else:
+                cursor.executemany(f"INSERT INTO {chain_table} (position, link) VALUES (?, ?)", rows)
             cursor.execute(self.store.sql(
                 f"INSERT INTO {tracking} (id, position, link) VALUES (1, ?, ?) "
                 "ON CONFLICT (id) DO UPDATE SET position = excluded.position, link = excluded.link"),

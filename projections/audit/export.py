@@ -181,17 +181,19 @@ def _normal(data: object) -> str:
 
 
 def insert_events(store: AuditStore, events: list[Notification]) -> None:
-    if store.is_postgres:
-        statement = (f"INSERT INTO {store.events_table} (notification_id, originator_id, originator_version, "
-                     "topic, state) VALUES (%s, %s, %s, %s, %s)")
-        rows: list[tuple[object, ...]] = [(e.id, e.originator_id, e.originator_version, e.topic, e.state)
-                                          for e in events]
-    else:
-        statement = (f"INSERT INTO {store.events_table} (rowid, originator_id, originator_version, topic, state) "
-                     "VALUES (?, ?, ?, ?, ?)")
-        rows = [(e.id, _uuid(e.originator_id).hex, e.originator_version, e.topic, e.state) for e in events]
     with store.transaction(commit=True) as cursor:
-        cursor.executemany(statement, rows)
+        if store.is_postgres:  # one set-oriented statement per batch
+            cursor.execute(f"INSERT INTO {store.events_table} (notification_id, originator_id, originator_version, "
+                           "topic, state) SELECT * FROM unnest(%s::bigint[], %s::uuid[], %s::bigint[], %s::text[], "
+                           "%s::bytea[])",
+                           ([e.id for e in events], [_uuid(e.originator_id) for e in events],
+                            [e.originator_version for e in events], [e.topic for e in events],
+                            [e.state for e in events]))
+        else:
+            cursor.executemany(f"INSERT INTO {store.events_table} (rowid, originator_id, originator_version, topic, "
+                               "state) VALUES (?, ?, ?, ?, ?)",
+                               [(e.id, _uuid(e.originator_id).hex, e.originator_version, e.topic, e.state)
+                                for e in events])
         if store.is_postgres:
             # Later writes must continue after the inserted positions, not collide with them.
             cursor.execute(f"SELECT setval(pg_get_serial_sequence('{store.events_table}', 'notification_id'), %s)",
