@@ -1,0 +1,444 @@
+"""Build the demo history through the application service, hour by simulated hour.
+
+A discrete-event simulation: every action (a tranche arriving, an order placed, a delivery, a
+tenant booking a block, the metering agent's nightly batch, finance closing a month) is put on
+one timeline; the simulated clock is moved to each action's time before the service is called,
+so every event is recorded at the moment it happened, in the past. All choices come from one
+``random.Random(seed)``: the same seed gives the same commands, hence the same reports, on
+SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any, Protocol
+from uuid import UUID
+
+from api.demo.cast import (
+    CAMPUSES, DIVISIONS, INVESTORS, LIST_RATES_USD, ORDERS, ROUND_CURRENCY, ROUND_NAME, TENANTS, USD_TO,
+    TenantProfile,
+)
+from domain import Ledger, LedgerError, UsageRecord
+from domain.errors import NotFound
+from domain.reference import GRID_REFERENCES
+from domain.timeutil import UTC
+
+# The history ends here (exclusive) whatever its length, so a seed always means the same dates.
+HISTORY_END = datetime(2026, 11, 1, tzinfo=UTC)
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+USAGE_CHUNK = 10_000
+
+
+@dataclass(frozen=True)
+class Scale:
+    name: str
+    months: int  # default length of the history
+    copies: int  # copies of each tenant archetype (more tenants, smaller blocks)
+
+
+SCALES: dict[str, Scale] = {
+    "small": Scale("small", 6, 1),
+    "medium": Scale("medium", 12, 3),
+    "large": Scale("large", 18, 7),
+}
+
+
+class SimulatedClock:
+    """The ledger's clock during the demo: moved forward by the simulation, never back."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance_to(self, moment: datetime) -> None:
+        if moment > self.now:
+            self.now = moment
+
+
+class InvoiceSource(Protocol):
+    """What finance needs from the projections to close a month."""
+
+    def catch_up(self, names: Any = None, batch_size: int = 5000, progress: Any = None) -> int: ...
+
+    def invoice_lines(self, tenant_id: str, month: str) -> tuple[list[dict[str, Any]], int]: ...
+
+
+@dataclass
+class TenantState:
+    profile: TenantProfile
+    name: str
+    demand_gpus: int
+    tenant_id: UUID | None = None
+    site_key: str = ""
+    paused_until: datetime | None = None
+    reservations: list[SimReservation] = field(default_factory=list)
+
+
+@dataclass
+class SimReservation:
+    id: UUID
+    tenant: TenantState
+    site_key: str
+    model: str
+    gpus: int
+    start: datetime
+    end: datetime
+    cancelled: bool = False
+    idle_left: int = 0
+    hours_metered: int = 0
+
+
+@dataclass
+class DemoSummary:
+    start: datetime
+    end: datetime
+    months: int
+    scale: str
+    seed: int
+    site_ids: dict[str, UUID] = field(default_factory=dict)
+    round_id: UUID | None = None
+    tenant_ids: dict[str, UUID] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    invoices_skipped: str = ""
+    months_invoiced: list[str] = field(default_factory=list)
+
+    def bump(self, key: str, by: int = 1) -> None:
+        self.counts[key] = self.counts.get(key, 0) + by
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    index = moment.year * 12 + moment.month - 1 + months
+    return moment.replace(year=index // 12, month=index % 12 + 1)
+
+
+def month_text(moment: datetime) -> str:
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def history_window(months: int) -> tuple[datetime, datetime]:
+    return add_months(HISTORY_END, -months), HISTORY_END
+
+
+class DemoHistory:
+    """Runs the simulation against ``ledger`` (whose clock must be ``clock``)."""
+
+    def __init__(self, ledger: Ledger, clock: SimulatedClock, *, months: int, scale: Scale, seed: int,
+                 invoices: InvoiceSource | None = None,
+                 on_progress: Callable[[datetime], None] | None = None) -> None:
+        self.ledger = ledger
+        self.clock = clock
+        self.rng = random.Random(seed)
+        self.scale = scale
+        self.start, self.end = history_window(months)
+        self.invoices = invoices
+        self.on_progress = on_progress
+        self.summary = DemoSummary(self.start, self.end, months, scale.name, seed)
+        self._timeline: list[tuple[datetime, int, Callable[[], None]]] = []
+        self._sequence = 0
+        self.tenants: list[TenantState] = []
+        self.reservations: list[SimReservation] = []
+        self.orders: dict[UUID, Any] = {}
+
+    # ---- the timeline ---------------------------------------------------------------------
+
+    def at(self, moment: datetime, action: Callable[[], None]) -> None:
+        """Schedule ``action`` at ``moment``; actions after the end of the history are dropped
+        (the last night's metering and month close run just after it)."""
+        if moment <= self.end + 2 * HOUR:
+            self._sequence += 1
+            heapq.heappush(self._timeline, (moment, self._sequence, action))
+
+    def run(self) -> DemoSummary:
+        self.clock.advance_to(self.start)
+        self._set_up()
+        day = self.start
+        while day <= self.end:
+            self.at(day + timedelta(minutes=30), self._meter_previous_day)
+            if day.day == 1 and day > self.start:
+                self.at(day + HOUR, self._close_previous_month)
+            if day < self.end:
+                self.at(day + timedelta(hours=10), self._tenants_book)
+                self.at(day + timedelta(hours=15), self._tenants_cancel)
+            day += DAY
+        last_reported = self.start
+        while self._timeline:
+            moment, _, action = heapq.heappop(self._timeline)
+            self.clock.advance_to(moment)
+            action()
+            if self.on_progress and moment - last_reported >= DAY:
+                last_reported = moment
+                self.on_progress(moment)
+        if self.on_progress:
+            self.on_progress(self.end)
+        return self.summary
+
+    # ---- set-up: sites, the round, tenants --------------------------------------------------
+
+    def _set_up(self) -> None:
+        ledger, start = self.ledger, self.start
+        for campus in CAMPUSES:
+            ref = GRID_REFERENCES[campus.country]
+            source = f"grid: {ref.grid_source}; PUE: {ref.pue_source}; carbon-free: {ref.carbon_free_source}"
+            site = ledger.register_site(name=campus.name, country=campus.country,
+                                        grid_intensity_g_per_kwh=ref.grid_intensity_g_per_kwh, pue=ref.pue,
+                                        carbon_free_share=ref.carbon_free_share, effective_from=start,
+                                        factor_source=source[:500])
+            self.summary.site_ids[campus.key] = site.id
+            # The yearly national figure is published ahead and in force from the month's start.
+            in_force = add_months(start, max(1, self.summary.months // 2))
+            if in_force < self.end:
+                self.at(in_force - timedelta(days=10) + 9 * HOUR,
+                        lambda c=campus, s=site.id, f=in_force: self._revise_site(c, s, f))
+        funding = ledger.open_funding_round(name=ROUND_NAME, currency=ROUND_CURRENCY, opened_at=start)
+        self.summary.round_id = funding.id
+        for investor in INVESTORS:
+            ledger.record_commitment(funding.id, investor=investor.name, amount=investor.amount_usd,
+                                     currency=ROUND_CURRENCY, equity_percent=investor.equity_percent)
+            for month, share in investor.tranches:
+                amount = (investor.amount_usd * share).quantize(Decimal("0.01"))
+                when = add_months(start, int(month)) + 8 * HOUR
+                self.at(when, lambda i=investor.name, a=amount, w=when: self._tranche(i, a, w))
+        for plan in ORDERS:
+            when = start + timedelta(days=round(plan.month * 30.4)) + 9 * HOUR
+            self.at(when, lambda p=plan: self._place_order(p))
+        for copy in range(self.scale.copies):
+            for profile in TENANTS:
+                name = f"{profile.name} {DIVISIONS[copy]}".strip() if copy else profile.name
+                demand = max(8, round(profile.demand_gpus / self.scale.copies / 8) * 8)
+                state = TenantState(profile, name, demand, site_key=profile.campus)
+                rates = {model: (LIST_RATES_USD[model] * (1 - profile.discount) * USD_TO[profile.currency])
+                         .quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN) for model in LIST_RATES_USD}
+                written = ledger.register_tenant(name=name, billing_currency=profile.currency, rates=rates,
+                                                 cancellation_fee_share=profile.cancellation_fee_share)
+                state.tenant_id = written.id
+                self.summary.tenant_ids[name] = written.id
+                self.tenants.append(state)
+                self.summary.bump("tenants")
+                # Late joiners: a third of the tenants arrive during the first months.
+                if self.rng.random() < 0.33:
+                    state.paused_until = start + timedelta(days=self.rng.randint(20, 75))
+        # A volume deal renegotiated mid-history (new rates apply to new reservations only).
+        lab = self.tenants[0]
+        self.at(add_months(start, 3) + timedelta(days=4, hours=11), lambda: self._renegotiate(lab))
+
+    def _revise_site(self, campus: Any, site_id: UUID, in_force: datetime) -> None:
+        self.ledger.revise_site(site_id, effective_from=in_force,
+                                grid_intensity_g_per_kwh=campus.revised_grid_intensity, pue=campus.revised_pue,
+                                carbon_free_share=campus.revised_carbon_free_share,
+                                factor_source=campus.revision_source)
+        self.summary.bump("site revisions")
+
+    def _tranche(self, investor: str, amount: Decimal, when: datetime) -> None:
+        assert self.summary.round_id is not None
+        self.ledger.record_tranche(self.summary.round_id, investor=investor, amount=amount,
+                                   currency=ROUND_CURRENCY, received_at=when)
+        self.summary.bump("tranches")
+
+    def _renegotiate(self, state: TenantState) -> None:
+        profile = state.profile
+        rates = {model: (LIST_RATES_USD[model] * (1 - profile.discount - Decimal("0.04")) * USD_TO[profile.currency])
+                 .quantize(Decimal("0.01")) for model in LIST_RATES_USD}
+        self.ledger.change_plan(state.tenant_id, rates=rates, cancellation_fee_share=profile.cancellation_fee_share)
+        self.summary.bump("plan changes")
+
+    # ---- supply: orders, deliveries, commissioning, failures ---------------------------------
+
+    def _place_order(self, plan: Any) -> None:
+        assert self.summary.round_id is not None
+        site_id = self.summary.site_ids[plan.campus]
+        order = self.ledger.place_supply_order(funding_round_id=self.summary.round_id, site_id=site_id,
+                                               model=plan.model, quantity=plan.quantity,
+                                               unit_price=plan.unit_price_usd, currency=ROUND_CURRENCY,
+                                               placed_at=self.clock.now, supplier="NVIDIA")
+        self.summary.bump("supply orders")
+        remaining, when = plan.quantity, self.clock.now + timedelta(days=self.rng.randint(12, 20))
+        while remaining > 0:
+            batch = min(plan.batch, remaining)
+            remaining -= batch
+            delivered_at = when.replace(hour=self.rng.randint(7, 16), minute=0)
+            self.at(delivered_at, lambda o=order.id, q=batch, s=plan.campus, m=plan.model: self._deliver(o, q, s, m))
+            when += timedelta(days=self.rng.randint(4, 9))
+
+    def _deliver(self, order_id: UUID, quantity: int, campus: str, model: str) -> None:
+        self.ledger.record_delivery(order_id, quantity=quantity, delivered_at=self.clock.now)
+        self.summary.bump("deliveries")
+        # Burn-in and acceptance take days to weeks: commission in two steps.
+        first = quantity // 2
+        for part, days in ((first, self.rng.randint(2, 5)), (quantity - first, self.rng.randint(6, 14))):
+            when = (self.clock.now + timedelta(days=days)).replace(minute=0) + 2 * HOUR
+            self.at(when, lambda q=part, o=order_id, c=campus, m=model: self._commission(o, q, c, m))
+
+    def _commission(self, order_id: UUID, quantity: int, campus: str, model: str) -> None:
+        self.ledger.commission(order_id, quantity=quantity, commissioned_at=self.clock.now)
+        self.summary.bump("commissionings")
+        if self.rng.random() < 0.3:  # a few GPUs fail in their first weeks (infant mortality)
+            when = self.clock.now + timedelta(days=self.rng.randint(5, 50), hours=self.rng.randint(0, 23))
+            failed = self.rng.randint(1, 3)
+            self.at(when, lambda c=campus, m=model, q=failed: self._fail(c, m, q))
+
+    def _fail(self, campus: str, model: str, quantity: int) -> None:
+        reason = self.rng.choice(["GPU fell off the bus (XID 79); RMA to NVIDIA",
+                                  "uncorrectable HBM ECC errors; RMA", "NVLink errors after burn-in; RMA"])
+        try:
+            self.ledger.decommission(site_id=self.summary.site_ids[campus], model=model, quantity=quantity,
+                                     at=self.clock.now, reason=reason)
+        except LedgerError:
+            return  # every GPU is booked: the operator swaps it at the next gap instead
+        self.summary.bump("GPUs decommissioned", quantity)
+
+    # ---- tenants: book, extend, cancel -------------------------------------------------------
+
+    def _free_gpus(self, site_key: str, model: str, start: datetime, end: datetime) -> int:
+        try:
+            pool = self.ledger.get_pool(self.summary.site_ids[site_key], model)
+        except NotFound:
+            return 0
+        return pool.free_gpus(start, end)
+
+    def _tenants_book(self) -> None:
+        now = self.clock.now
+        tomorrow = now.replace(hour=0) + DAY
+        for state in self.tenants:
+            if state.paused_until is not None and state.paused_until > now:
+                continue
+            live = [r for r in state.reservations if not r.cancelled and r.end > now]
+            latest = max(live, key=lambda r: r.end, default=None)
+            if latest is not None and latest.end > tomorrow + DAY:
+                self._maybe_burst(state, tomorrow)
+                continue
+            profile = state.profile
+            if latest is not None and self.rng.random() < profile.extend_chance:
+                if self._extend(latest):
+                    continue
+            elif latest is None and state.reservations and self.rng.random() < 0.15:
+                state.paused_until = now + timedelta(days=self.rng.randint(1, 6))  # a gap between projects
+                continue
+            self._book(state, latest.end if latest is not None else tomorrow)
+
+    def _demand(self, state: TenantState) -> int:
+        months = (self.clock.now - self.start) / timedelta(days=30.4)
+        grown = state.demand_gpus * (1 + state.profile.growth_per_month * months)
+        return max(8, round(grown * self.rng.uniform(0.7, 1.15) / 8) * 8)
+
+    def _book(self, state: TenantState, start: datetime, *, days: int | None = None, gpus: int | None = None) -> bool:
+        profile = state.profile
+        if days is None:
+            days = self.rng.randint(profile.min_days, profile.max_days)
+        wanted = gpus if gpus is not None else self._demand(state)
+        for length in (days, max(1, days // 3)):
+            end = start + timedelta(days=length)
+            free = self._free_gpus(state.site_key, profile.model, start, end)
+            size = min(wanted, int(free * 0.97) // 8 * 8)
+            if size >= max(8, wanted // 4):
+                break
+        else:
+            self.summary.bump("bookings deferred (no capacity)")
+            return False
+        # (Not passing reservation_id: Reservation.__init__ does not accept an explicit id yet.)
+        reservation_id = self.ledger.confirm_reservation(
+            tenant_id=state.tenant_id, site_id=self.summary.site_ids[state.site_key], model=profile.model,
+            gpus=size, start=start, end=end).id
+        reservation = SimReservation(reservation_id, state, state.site_key, profile.model, size, start, end)
+        state.reservations.append(reservation)
+        self.reservations.append(reservation)
+        self.summary.bump("reservations")
+        return True
+
+    def _maybe_burst(self, state: TenantState, start: datetime) -> None:
+        """Labs sometimes add a short extra block next to their main one (a deadline, an eval)."""
+        if state.profile.kind not in ("AI lab", "autonomous driving", "robotics"):
+            return
+        if self.rng.random() < 0.04:
+            if self._book(state, start, days=self.rng.randint(2, 7), gpus=max(8, state.demand_gpus // 3 // 8 * 8)):
+                self.summary.bump("burst reservations")
+
+    def _extend(self, reservation: SimReservation) -> bool:
+        profile = reservation.tenant.profile
+        new_end = reservation.end + timedelta(days=self.rng.randint(max(3, profile.min_days // 2), profile.max_days))
+        if self._free_gpus(reservation.site_key, reservation.model, reservation.end, new_end) < reservation.gpus:
+            return False
+        self.ledger.extend_reservation(reservation.id, end=new_end)
+        reservation.end = new_end
+        self.summary.bump("extensions")
+        return True
+
+    def _tenants_cancel(self) -> None:
+        now = self.clock.now
+        for state in self.tenants:
+            for reservation in state.reservations:
+                if reservation.cancelled or reservation.start > now or reservation.end - now < 3 * DAY:
+                    continue
+                if self.rng.random() < state.profile.cancel_chance_per_day:
+                    self.ledger.cancel_reservation(reservation.id)
+                    reservation.cancelled = True
+                    next_hour = now if now == now.replace(minute=0, second=0, microsecond=0) \
+                        else now.replace(minute=0, second=0, microsecond=0) + HOUR
+                    reservation.end = max(reservation.start, next_hour)
+                    self.summary.bump("cancellations")
+
+    # ---- metering and month close -------------------------------------------------------------
+
+    def _meter_previous_day(self) -> None:
+        day_end = self.clock.now.replace(minute=0, hour=0)
+        day_start = day_end - DAY
+        if day_start < self.start:
+            return
+        records: list[UsageRecord] = []
+        for reservation in self.reservations:
+            first, last = max(reservation.start, day_start), min(reservation.end, day_end)
+            hour = first
+            while hour < last:
+                used = self._gpu_hours_used(reservation, hour)
+                if used > 0:
+                    records.append(UsageRecord(UUID(int=self.rng.getrandbits(128), version=4), reservation.id,
+                                               hour, used))
+                hour += HOUR
+        for offset in range(0, len(records), USAGE_CHUNK):
+            receipt = self.ledger.record_usage(records[offset:offset + USAGE_CHUNK])
+            self.summary.bump("usage records", receipt.recorded)
+
+    def _gpu_hours_used(self, reservation: SimReservation, hour: datetime) -> Decimal:
+        """Realistic usage: ramp-up after hand-over, day/night and weekday rhythm, noise, and idle
+        stretches between jobs -- never above the GPUs reserved."""
+        profile = reservation.tenant.profile
+        reservation.hours_metered += 1
+        if reservation.idle_left > 0:
+            reservation.idle_left -= 1
+            return Decimal(0)
+        if self.rng.random() < 0.012:
+            reservation.idle_left = self.rng.randint(0, 9)
+            return Decimal(0)
+        share = profile.utilisation * (1 + profile.diurnal * math.cos(2 * math.pi * (hour.hour - 14) / 24))
+        if hour.weekday() >= 5:
+            share *= 1 - profile.weekend_dip
+        share *= self.rng.uniform(0.9, 1.08)
+        if reservation.hours_metered <= 6:
+            share *= 0.25 + 0.125 * reservation.hours_metered
+        share = min(max(share, 0.0), 1.0)
+        return Decimal(f"{reservation.gpus * share:.3f}")
+
+    def _close_previous_month(self) -> None:
+        month = month_text(self.clock.now - DAY)
+        if self.invoices is None:
+            self.summary.invoices_skipped = "projections are not available"
+            return
+        self.invoices.catch_up()
+        issued = 0
+        for state in self.tenants:
+            lines, through = self.invoices.invoice_lines(str(state.tenant_id), month)
+            if not lines:
+                continue
+            self.ledger.issue_invoice(tenant_id=state.tenant_id, month=month, lines=lines,
+                                      billed_through_position=through)
+            issued += 1
+        self.summary.bump("invoices", issued)
+        self.summary.months_invoiced.append(month)

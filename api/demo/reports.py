@@ -1,0 +1,179 @@
+"""The tables ``ledger demo`` prints, and the names that make report rows readable.
+
+Projection rows carry ids; people read names. :class:`Names` looks the names up once from the
+ledger (sites and tenants are small aggregates) and :func:`with_names` puts them next to the ids.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from rich.console import Console
+
+from api.demo.cast import USD_TO
+from api.demo.history import DemoSummary, month_text
+from api.reporting import Format, group_sum, render
+from domain import Ledger, LedgerError
+
+RATIO = Decimal("0.0001")
+METHOD_NOTE = ("energy = used GPU-hours x board power (NVIDIA/analyst figures, domain/reference.py) x site PUE; "
+               "location-based = energy x grid intensity in force at each hour; market-based = location-based x "
+               "(1 - contracted carbon-free share) -- GHG Protocol scope 2 dual reporting, operational only "
+               "(Cloud Carbon Footprint / SCI style).")
+
+
+@dataclass
+class Names:
+    sites: dict[str, str] = field(default_factory=dict)
+    tenants: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, ledger: Ledger, site_ids: Iterable[Any] = (), tenant_ids: Iterable[Any] = ()) -> Names:
+        names = cls()
+        for ident in {str(s) for s in site_ids if s}:
+            try:
+                names.sites[ident] = ledger.get_site(ident).name
+            except LedgerError:
+                continue
+        for ident in {str(t) for t in tenant_ids if t}:
+            try:
+                names.tenants[ident] = ledger.get_tenant(ident).name
+            except LedgerError:
+                continue
+        return names
+
+    @classmethod
+    def for_rows(cls, ledger: Ledger, rows: Iterable[Mapping[str, Any]]) -> Names:
+        rows = list(rows)
+        return cls.load(ledger, (r.get("site_id") for r in rows), (r.get("tenant_id") for r in rows))
+
+
+class DemoNames(Names):
+    @classmethod
+    def from_summary(cls, ledger: Ledger, summary: DemoSummary) -> Names:
+        sites = {str(i): ledger.get_site(i).name for i in summary.site_ids.values()}
+        return Names(sites=sites, tenants={str(i): name for name, i in summary.tenant_ids.items()})
+
+
+def with_names(rows: Iterable[Mapping[str, Any]], names: Names) -> list[dict[str, Any]]:
+    """Rows with ``site`` / ``tenant`` name columns placed before the ids they name."""
+    out = []
+    for row in rows:
+        named: dict[str, Any] = {}
+        if "site_id" in row:
+            named["site"] = names.sites.get(str(row["site_id"]), row["site_id"])
+        if "tenant_id" in row:
+            named["tenant"] = names.tenants.get(str(row["tenant_id"]), row["tenant_id"])
+        named.update(row)
+        out.append(named)
+    return out
+
+
+def ratio(part: Decimal | int | None, whole: Decimal | int | None) -> Decimal | None:
+    if not whole or part is None:
+        return None
+    return (Decimal(part) / Decimal(whole)).quantize(RATIO, rounding=ROUND_HALF_EVEN)
+
+
+def fleet_by_site_and_month(rows: Sequence[Mapping[str, Any]], names: Names) -> list[dict[str, Any]]:
+    """Utilisation rows (per site, model, month) rolled up to site and month, all models."""
+    summed = group_sum(rows, ("site_id", "period"),
+                       ("in_service_gpu_hours", "booked_gpu_hours", "used_gpu_hours"))
+    models: dict[tuple[Any, Any], list[str]] = {}
+    for row in rows:
+        models.setdefault((row["site_id"], row["period"]), []).append(str(row["model"]))
+    out = []
+    for row in summed:
+        out.append({"site": names.sites.get(str(row["site_id"]), row["site_id"]), "month": row["period"],
+                    "models": ", ".join(models[(row["site_id"], row["period"])]),
+                    "in_service_gpu_hours": row["in_service_gpu_hours"], "booked_gpu_hours": row["booked_gpu_hours"],
+                    "used_gpu_hours": row["used_gpu_hours"],
+                    "booking_rate": ratio(row["booked_gpu_hours"], row["in_service_gpu_hours"]),
+                    "utilisation": ratio(row["used_gpu_hours"], row["in_service_gpu_hours"])})
+    return sorted(out, key=lambda r: (str(r["site"]), str(r["month"])))
+
+
+def top_bills(totals: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[str, Any]], names: Names,
+              limit: int = 8) -> list[dict[str, Any]]:
+    """The month's largest bills (ranked by an illustrative USD equivalent, shown in the tenant's
+    own currency) with their booked GPU-hours and invoice status."""
+    hours: dict[tuple[Any, Any], Decimal] = {}
+    reservations: dict[tuple[Any, Any], set[Any]] = {}
+    for line in lines:
+        key = (line["tenant_id"], line["month"])
+        hours[key] = hours.get(key, Decimal(0)) + Decimal(line.get("gpu_hours") or 0)
+        if line.get("reservation_id"):
+            reservations.setdefault(key, set()).add(line["reservation_id"])
+    ranked = sorted(totals, key=lambda r: -(Decimal(r["total"]) / USD_TO.get(str(r["currency"]), Decimal(1))))
+    out = []
+    for row in ranked[:limit]:
+        key = (row["tenant_id"], row["month"])
+        out.append({"tenant": names.tenants.get(str(row["tenant_id"]), row["tenant_id"]), "month": row["month"],
+                    "reservations": len(reservations.get(key, ())), "gpu_hours_billed": hours.get(key, Decimal(0)),
+                    "currency": row["currency"], "total": row["total"],
+                    "invoice": row.get("invoice_status") or "not_invoiced"})
+    return out
+
+
+def carbon_by_site_and_tenant(rows: Sequence[Mapping[str, Any]], names: Names) -> list[dict[str, Any]]:
+    summed = group_sum(rows, ("site_id", "tenant_id"),
+                       ("used_gpu_hours", "energy_kwh", "location_kgco2e", "market_kgco2e"))
+    out = [{"site": names.sites.get(str(r["site_id"]), r["site_id"]),
+            "tenant": names.tenants.get(str(r["tenant_id"]), r["tenant_id"]),
+            "used_gpu_hours": r["used_gpu_hours"], "energy_kwh": r["energy_kwh"],
+            "location_kgco2e": r["location_kgco2e"], "market_kgco2e": r["market_kgco2e"]} for r in summed]
+    return sorted(out, key=lambda r: (str(r["site"]), -(r["energy_kwh"] or 0)))
+
+
+def capex_rounds(capex: Mapping[str, Sequence[Mapping[str, Any]]]) -> list[dict[str, Any]]:
+    out = []
+    for row in capex.get("rounds", ()):
+        out.append({"round": row.get("name"), "currency": row.get("currency"), "committed": row.get("committed"),
+                    "received": row.get("received"), "capex_committed": row.get("capex_committed"),
+                    "spent_on_delivered_gpus": row.get("spent"),
+                    "received_not_committed": (row["received"] - row["capex_committed"])
+                    if row.get("received") is not None and row.get("capex_committed") is not None else None})
+    return out
+
+
+def capex_pools(capex: Mapping[str, Sequence[Mapping[str, Any]]], names: Names) -> list[dict[str, Any]]:
+    out = []
+    for row in capex.get("pools", ()):
+        out.append({"site": names.sites.get(str(row["site_id"]), row["site_id"]), "model": row["model"],
+                    "gpus_ordered": row.get("gpus_ordered"), "gpus_delivered": row.get("gpus_delivered"),
+                    "gpus_in_service": row.get("gpus_in_service"), "currency": row.get("currency"),
+                    "capex_committed": row.get("capex_committed"), "capex_spent": row.get("capex_spent"),
+                    "capex_per_gpu": row.get("capex_per_gpu")})
+    return out
+
+
+def print_demo_reports(projections: Any, names: Names, summary: DemoSummary, out: Console) -> None:
+    first = month_text(summary.start)
+    last = summary.months_invoiced[-1] if summary.months_invoiced else _last_month(summary)
+    table = Format.table
+    utilisation = projections.utilisation(start=summary.start, end=summary.end, granularity="month")
+    render(fleet_by_site_and_month(utilisation, names), table, console=out,
+           title="Fleet utilisation per site and month (GPU-hours; booking rate = booked / in service, "
+                 "utilisation = used / in service)")
+    totals = projections.billing_totals(month_from=last, month_to=last)
+    lines = projections.billing(month_from=last, month_to=last)
+    render(top_bills(totals, lines, names), table, console=out,
+           title=f"Top tenants' bills for {last}, the last closed month (each in the tenant's currency)")
+    carbon = projections.sustainability(month_from=first, month_to=last)
+    render(carbon_by_site_and_tenant(carbon, names), table, console=out,
+           title=f"Sustainability per site and tenant, {first} to {last} (operational, kgCO2e)",
+           caption=METHOD_NOTE)
+    capex = projections.capex()
+    render(capex_rounds(capex), table, console=out, title="Capex position of the round (USD)")
+    render(capex_pools(capex, names), table, console=out,
+           title="Capex per site and GPU model (unit prices illustrative, incl. system share)")
+
+
+def _last_month(summary: DemoSummary) -> str:
+    year, month = summary.end.year, summary.end.month - 1
+    if month == 0:
+        year, month = year - 1, 12
+    return f"{year:04d}-{month:02d}"

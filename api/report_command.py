@@ -1,0 +1,175 @@
+"""`ledger report NAME`: one projection report, filtered, as a table, CSV or JSON.
+
+Sites and tenants may be given by id or by name; rows get name columns next to their ids.
+The projections are brought up to date first, so the report reflects every recorded event.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from rich.console import Console
+
+from api.demo.database import DatabaseUnavailable, check_reachable, describe
+from api.demo.reports import Names, with_names
+from api.demo.runner import opened_ledger, progress_bar
+from api.reporting import Format, render, render_sections
+from domain import Ledger
+from domain.errors import InvalidInput, NotFound
+from domain.reference import gpu_model
+from domain.timeutil import UTC
+
+MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+FILTERS = {
+    "utilisation": {"site", "model", "start", "end", "granularity"},
+    "billing": {"tenant", "start", "end"},
+    "sustainability": {"site", "tenant", "start", "end"},
+    "capex": {"site", "model"},
+}
+OPTION_NAMES = {"site": "--site", "model": "--model", "tenant": "--tenant", "start": "--from", "end": "--to",
+                "granularity": "--granularity"}
+
+
+@dataclass(frozen=True)
+class ReportQuery:
+    name: str
+    site: str | None = None
+    model: str | None = None
+    tenant: str | None = None
+    start: str | None = None
+    end: str | None = None
+    granularity: str = "month"
+    fmt: Format = Format.table
+
+    def given(self) -> set[str]:
+        chosen = {k for k in ("site", "model", "tenant", "start", "end") if getattr(self, k) is not None}
+        if self.granularity != "month":
+            chosen.add("granularity")
+        return chosen
+
+
+def parse_bound(value: str | None, option: str, *, upper: bool) -> datetime | None:
+    """YYYY-MM or YYYY-MM-DD as a UTC instant: the start of that period, or (``upper``) the start
+    of the next one, so that ``--to`` is inclusive."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if MONTH.match(text):
+            moment = datetime(int(text[:4]), int(text[5:7]), 1, tzinfo=UTC)
+            if upper:
+                moment = (moment + timedelta(days=32)).replace(day=1)
+            return moment
+        if DAY.match(text):
+            moment = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
+            return moment + timedelta(days=1) if upper else moment
+    except ValueError:
+        pass
+    raise InvalidInput(f"{option}: expected YYYY-MM or YYYY-MM-DD, got {value!r}", field=option)
+
+
+def month_of(value: str | None, option: str) -> str | None:
+    moment = parse_bound(value, option, upper=False)
+    return None if moment is None else f"{moment.year:04d}-{moment.month:02d}"
+
+
+def resolve(value: str | None, names: dict[str, str], what: str, option: str) -> str | None:
+    """An id given as is, or the id of the one site/tenant with that name (case-insensitive)."""
+    if value is None:
+        return None
+    try:
+        return str(UUID(value))
+    except ValueError:
+        pass
+    matches = [ident for ident, name in names.items() if name.lower() == value.strip().lower()]
+    if not matches:
+        matches = [ident for ident, name in names.items() if value.strip().lower() in name.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    known = ", ".join(sorted(names.values())) or "none recorded yet"
+    if not matches:
+        raise NotFound(f"{option}: no {what} named {value!r} (known: {known})", field=option)
+    raise InvalidInput(f"{option}: {value!r} matches several {what}s; give the full name or the id", field=option)
+
+
+def run_report(db: str, query: ReportQuery, *, out: Console, err: Console) -> int:
+    unsupported = sorted(query.given() - FILTERS[query.name])
+    if unsupported:
+        raise InvalidInput(f"{OPTION_NAMES[unsupported[0]]} does not apply to the {query.name} report", field="option")
+    if query.model is not None:
+        gpu_model(query.model, field="--model")
+    start = parse_bound(query.start, "--from", upper=False)
+    end = parse_bound(query.end, "--to", upper=True)
+    if start and end and end <= start:
+        raise InvalidInput("--to: must not be before --from", field="--to")
+    config = check_reachable(db)
+    if config.kind == "sqlite" and not Path(config.sqlite_path).exists():
+        raise DatabaseUnavailable(f"no ledger at {describe(config)}; run `ledger demo` first or pass --db")
+    from projections import Projections
+
+    with opened_ledger(db) as ledger:
+        projections = Projections.open(db)
+        try:
+            with progress_bar(err) as bar:
+                task = bar.add_task("Bringing the projections up to date", total=None)
+                projections.catch_up(progress=lambda done, total: bar.update(task, completed=done, total=total))
+            _print(projections, ledger, query, start, end, out)
+        finally:
+            projections.close()
+    return 0
+
+
+def _known_names(projections: Any, ledger: Ledger) -> Names:
+    rows: list[dict[str, Any]] = list(projections.utilisation(granularity="month"))
+    rows += projections.capex().get("pools", [])
+    rows += projections.billing_totals()
+    return Names.for_rows(ledger, rows)
+
+
+def _print(projections: Any, ledger: Ledger, query: ReportQuery, start: datetime | None, end: datetime | None,
+           out: Console) -> None:
+    known = _known_names(projections, ledger) if (query.site or query.tenant) else Names()
+    site_id = resolve(query.site, known.sites, "site", "--site")
+    tenant_id = resolve(query.tenant, known.tenants, "tenant", "--tenant")
+    month_from, month_to = month_of(query.start, "--from"), month_of(query.end, "--to")
+    fmt = query.fmt
+    if query.name == "utilisation":
+        rows = projections.utilisation(site_id=site_id, model=query.model, start=start, end=end,
+                                       granularity=query.granularity)
+        render(with_names(rows, Names.for_rows(ledger, rows)), fmt, console=out,
+               title=f"Utilisation per site, GPU model and {query.granularity}")
+    elif query.name == "billing":
+        totals = projections.billing_totals(tenant_id=tenant_id, month_from=month_from, month_to=month_to)
+        names = Names.for_rows(ledger, totals)
+        if tenant_id is None:
+            render(with_names(totals, names), fmt, console=out, title="Billing per tenant and month")
+        else:
+            lines = projections.billing(tenant_id=tenant_id, month_from=month_from, month_to=month_to)
+            render_sections({"totals": with_names(totals, names), "lines": with_names(lines, names)}, fmt,
+                            console=out, titles={"totals": "Billing per month", "lines": "Billing lines"})
+    elif query.name == "sustainability":
+        rows = projections.sustainability(tenant_id=tenant_id, site_id=site_id, month_from=month_from,
+                                          month_to=month_to)
+        render(with_names(rows, Names.for_rows(ledger, rows)), fmt, console=out,
+               title="Sustainability per tenant, site and month (operational; location- and market-based)")
+    else:
+        capex = projections.capex()
+        pools = [row for row in capex.get("pools", [])
+                 if (site_id is None or row.get("site_id") == site_id)
+                 and (query.model is None or row.get("model") == query.model)]
+        names = Names.for_rows(ledger, pools)
+        sections = {"rounds": capex.get("rounds", []), "pools": with_names(pools, names)}
+        if capex.get("revenue") is not None:
+            revenue = [row for row in capex["revenue"]
+                       if (site_id is None or row.get("site_id") == site_id)
+                       and (query.model is None or row.get("model") == query.model)]
+            sections["revenue"] = with_names(revenue, Names.for_rows(ledger, revenue))
+        render_sections(sections, fmt, console=out,
+                        titles={"rounds": "Funding rounds", "pools": "Capex per site and GPU model",
+                                "revenue": "Booked revenue per site, GPU model and currency"})
