@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from uuid import UUID
@@ -126,6 +127,13 @@ class AuditChain:
             except (IntegrityError, OperationalError, _Raced):
                 continue  # another chain writer got there first; start again from its head
         raise _Raced("audit chain: gave up after repeated concurrent writers")
+
+    def follow(self, stop: threading.Event, *, poll_interval: float = 0.5) -> None:
+        """Keep the chain at the log's end until ``stop`` is set (run it next to the projection
+        workers: the sooner an event is chained, the smaller the window for a forged append)."""
+        while not stop.is_set():
+            self.catch_up()
+            stop.wait(poll_interval)
 
     def _append(self, head: Head, page: list[Notification]) -> None:
         link = head.link

@@ -129,3 +129,22 @@ def test_a_head_parses_from_its_printed_form() -> None:
 def _id(ledger: Ledger, originator_id: object) -> object:
     # SQLite stores ids as hex text, PostgreSQL as uuid.
     return originator_id if AuditStore(ledger).is_postgres else originator_id.hex  # type: ignore[attr-defined]
+
+
+def test_a_follower_chains_new_events_until_stopped(ledger: Ledger) -> None:
+    import threading
+
+    chain = AuditChain(ledger)
+    stop = threading.Event()
+    worker = threading.Thread(target=chain.follow, args=(stop,), kwargs={"poll_interval": 0.02})
+    worker.start()
+    try:
+        written = ledger.register_tenant(name="Live", billing_currency="USD", rates={"H100-SXM": "3"})
+        for _ in range(200):
+            if chain.head().position >= written.position:  # type: ignore[operator]
+                break
+            threading.Event().wait(0.02)
+    finally:
+        stop.set()
+        worker.join(5)
+    assert chain.head().position == written.position and chain.verify().ok
