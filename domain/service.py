@@ -313,11 +313,13 @@ class Ledger(Application):
                 self.get_site(site)
                 raise InsufficientCapacity(f"gpus: insufficient capacity: no {code} GPUs in service at site {site}",
                                            field="gpus") from None
-            kwargs: dict[str, Any] = {}
-            if reservation_id is not None:
-                kwargs["id"] = reservation_id
-            reservation = Reservation(tenant.id, pool.id, site, code, count, window_start, window_end, rate,
-                                      tenant.billing_currency, tenant.cancellation_fee_share, self.now(), **kwargs)
+            # _create, not Reservation(...): the @event-decorated __init__ takes no ``id``, so a
+            # caller-chosen id (an idempotent retry) can only be given to the library's factory.
+            reservation = Reservation._create(
+                Reservation.Confirmed, id=reservation_id, tenant_id=tenant.id, pool_id=pool.id, site_id=site,
+                model=code, gpus=count, start=window_start, end=window_end, rate_per_gpu_hour=rate,
+                currency=tenant.billing_currency, cancellation_fee_share=tenant.cancellation_fee_share,
+                confirmed_at=self.now())
             pool.book(reservation_id=reservation.id, start=window_start, end=window_end, gpus=count)
             return Written(reservation.id, self._save(pool, reservation))
         return self._retrying(command, pool=pool_id(site, code))

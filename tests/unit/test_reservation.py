@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from uuid import uuid4
 
 import pytest
 
@@ -201,3 +202,10 @@ def test_cancelling_twice_or_after_the_end_is_refused(memory_ledger: Ledger, clo
         memory_ledger.cancel_reservation(second)
     assert memory_ledger.get_reservation(second).status == "confirmed"
     assert T0 < clock()
+
+
+def test_a_caller_may_choose_the_reservation_id(memory_ledger: Ledger) -> None:
+    f = fleet(memory_ledger)
+    chosen = uuid4()
+    assert reserve(f, 2, 1, 3, reservation_id=chosen) == chosen
+    assert memory_ledger.get_reservation(chosen).gpus == 2
