@@ -1,0 +1,271 @@
+"""Benchmark: projection rebuild rate (events/s), batched runner vs the library's per-event
+``eventsourcing.projection.ProjectionRunner``, on the same log.
+
+    python -m bench.rebuild --db postgresql://postgres@127.0.0.1:5432/postgres --events 200000
+
+Builds a history (sites, funded and commissioned pools, tenants, reservations with
+extensions and cancellations, and hourly usage) in a fresh schema, then times:
+1. ``Projections.rebuild(name)`` for each projection and for all four (from position 0, into
+   scratch tables and swapped in), and decoding alone (JSON vs the app's mapper);
+2. the library's ProjectionRunner with a per-event utilisation projection doing the same
+   work (one transaction per event, tracking recorded with the rows).
+Rates are events of the projection's topics per second (the log's total for "all").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from domain import Ledger
+from domain.storage import parse_database_url
+
+UTC = timezone.utc
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+NOW = datetime(2027, 6, 1, tzinfo=UTC)
+
+
+def build_history(url: str, target_events: int, seed: int = 7) -> int:
+    rng = random.Random(seed)
+    clock = [T0]
+    ledger = Ledger.open(url, clock=lambda: clock[0])
+    pools = []
+    for s in range(2):
+        site = ledger.register_site(name=f"S{s}", country="GB" if s == 0 else "NO", grid_intensity_g_per_kwh="225",
+                                    pue="1.18", carbon_free_share="0.6", effective_from=T0)
+        ledger.revise_site(site.id, effective_from=datetime(2026, 4, 15, 12, 30, tzinfo=UTC),
+                           grid_intensity_g_per_kwh="190", pue="1.15", carbon_free_share="0.7")
+        fund = ledger.open_funding_round(name=f"R{s}", currency="USD", opened_at=T0)
+        ledger.record_commitment(fund.id, investor="Inv", amount="900000000", currency="USD", equity_percent="10")
+        ledger.record_tranche(fund.id, investor="Inv", amount="900000000", currency="USD", received_at=T0)
+        for model in ("H100-SXM", "GB300"):
+            order = ledger.place_supply_order(funding_round_id=fund.id, site_id=site.id, model=model, quantity=2000,
+                                              unit_price="30000", currency="USD", placed_at=T0)
+            ledger.record_delivery(order.id, quantity=2000, delivered_at=T0)
+            ledger.commission(order.id, quantity=2000, commissioned_at=T0)
+            pools.append((site.id, model))
+    tenants = [ledger.register_tenant(name=f"T{i}", billing_currency="USD",
+                                      rates={"H100-SXM": "2.10", "GB300": "4.255"}).id for i in range(20)]
+    reservations: list[tuple[uuid.UUID, int, int, datetime]] = []
+    usage_target = target_events - ledger.max_position()
+    while sum(r[2] for r in reservations) < usage_target * 1.02:
+        site, model = rng.choice(pools)
+        start = T0 + timedelta(hours=rng.randrange(0, 24 * 300))
+        hours = rng.randrange(48, 600)
+        gpus = rng.randrange(1, 8)
+        r = ledger.confirm_reservation(tenant_id=rng.choice(tenants), site_id=site, model=model, gpus=gpus,
+                                       start=start, end=start + timedelta(hours=hours))
+        if rng.random() < 0.1:
+            ledger.extend_reservation(r.id, end=start + timedelta(hours=hours + 24))
+            hours += 24
+        if rng.random() < 0.1:
+            clock[0] = start + timedelta(hours=hours // 2, minutes=7)
+            ledger.cancel_reservation(r.id)
+            hours = hours // 2 + 1
+            clock[0] = T0
+        reservations.append((r.id, gpus, hours, start))
+    clock[0] = NOW
+    records: list[dict[str, Any]] = []
+    left = usage_target
+    for rid, gpus, hours, start in reservations:
+        for h in range(hours):
+            if left <= 0:
+                break
+            records.append({"record_id": uuid.uuid4(), "reservation_id": rid, "hour": start + timedelta(hours=h),
+                            "gpu_hours": str(round(rng.uniform(0, gpus), 3))})
+            left -= 1
+            if len(records) == 50_000:
+                ledger.record_usage(records)
+                records = []
+    if records:
+        ledger.record_usage(records)
+    total = ledger.max_position()
+    ledger.close()
+    return total
+
+
+def count_topics(url: str, topics: tuple[str, ...]) -> int:
+    from projections.db import Database
+
+    db = Database(url)
+    marks = ", ".join("?" * len(topics))
+    n = int(db.fetchone(f"SELECT COUNT(*) FROM {db.events_table} WHERE topic IN ({marks})", topics)[0])  # type: ignore[index]
+    db.close()
+    return n
+
+
+def time_rebuilds(url: str) -> dict[str, Any]:
+    from projections import PROJECTION_NAMES, Projections
+    from projections.runner import PROJECTION_CLASSES
+
+    out: dict[str, Any] = {}
+    p = Projections.open(url)
+    total = p.runner.db.fetchone(f"SELECT COUNT(*) FROM {p.runner.db.events_table}")[0]  # type: ignore[index]
+    started_all = time.perf_counter()
+    for name in PROJECTION_NAMES:
+        started = time.perf_counter()
+        p.rebuild(name)
+        seconds = time.perf_counter() - started
+        events = count_topics(url, PROJECTION_CLASSES[name].topics)
+        out[name] = {"events": events, "seconds": round(seconds, 2), "events_per_s": round(events / seconds)}
+    seconds = time.perf_counter() - started_all
+    out["all"] = {"events": total, "seconds": round(seconds, 2), "events_per_s": round(total / seconds)}
+    p.close()
+    return out
+
+
+def time_decoding(url: str, limit: int = 50_000) -> dict[str, float]:
+    """Decode the same stored events with json.loads vs the application's mapper."""
+    from eventsourcing.persistence import StoredEvent
+
+    from projections.db import Database
+
+    db = Database(url)
+    rows = db.fetchall(f"SELECT originator_id, originator_version, topic, state FROM {db.events_table} "
+                       f"ORDER BY notification_id LIMIT ?", (limit,))
+    db.close()
+    started = time.perf_counter()
+    for r in rows:
+        json.loads(bytes(r[3]))
+    raw = len(rows) / (time.perf_counter() - started)
+    ledger = Ledger.open(url)
+    stored = [StoredEvent(r[0], r[1], r[2], bytes(r[3])) for r in rows]
+    started = time.perf_counter()
+    for s in stored:
+        ledger.mapper.to_domain_event(s)
+    mapped = len(rows) / (time.perf_counter() - started)
+    ledger.close()
+    return {"json_events_per_s": round(raw), "mapper_events_per_s": round(mapped)}
+
+
+def time_library_runner(url: str, limit: int | None) -> dict[str, Any]:
+    """The library's ProjectionRunner with a per-event utilisation projection doing the same
+    work as ours (hour/day/month upserts), one transaction per event with its tracking row."""
+    from eventsourcing.domain import DomainEventProtocol
+    from eventsourcing.persistence import Tracking
+    from eventsourcing.postgres import PostgresTrackingRecorder
+    from eventsourcing.projection import Projection, ProjectionRunner
+
+    from domain.timeutil import hour_index, hour_index_ceil, month_of
+    from projections.utilisation import Utilisation
+
+    class PerEventView(PostgresTrackingRecorder):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            s = self.datastore.schema
+            self.t = {n: f'"{s}".pe_{n}' for n in ("pools", "res", "hours", "days", "months", "capacity")}
+            self.pools: dict[Any, tuple[str, str]] = {}
+            self.res: dict[Any, tuple[str, str]] = {}
+
+        def create_table(self) -> None:
+            super().create_table()
+            with self.datastore.transaction(commit=True) as curs:
+                for n, key in (("hours", "hour bigint"), ("days", "day bigint"), ("months", "month text")):
+                    curs.execute(f"CREATE TABLE IF NOT EXISTS {self.t[n]} (site_id text, model text, {key}, "
+                                 f"booked bigint, used_micro bigint, PRIMARY KEY (site_id, model, {key.split()[0]}))")
+                curs.execute(f"CREATE TABLE IF NOT EXISTS {self.t['capacity']} (site_id text, model text, hour bigint, "
+                             "delta bigint, PRIMARY KEY (site_id, model, hour))")
+
+        def record(self, event: Any, tracking: Tracking) -> None:
+            name = type(event).__qualname__
+            rows: list[tuple[str, str, int, int, int]] = []  # (site, model, hour, booked, used_micro)
+            cap: list[tuple[str, str, int, int]] = []
+            if name == "GpuPool.Created":
+                self.pools[event.originator_id] = (str(event.site_id), event.model)
+            elif name == "Reservation.Confirmed":
+                self.res[event.originator_id] = (str(event.site_id), event.model)
+            elif name == "Reservation.UsageRecorded":
+                site, model = self.res[event.originator_id]
+                rows.append((site, model, hour_index(event.hour), 0, int(event.gpu_hours * 1_000_000)))
+            elif name in ("GpuPool.CapacityBooked", "GpuPool.CapacityReleased"):
+                site, model = self.pools[event.originator_id]
+                sign = 1 if name.endswith("Booked") else -1
+                rows.extend((site, model, h, sign * event.gpus, 0)
+                            for h in range(hour_index(event.start), hour_index(event.end)))
+            elif name in ("GpuPool.Commissioned", "GpuPool.Decommissioned"):
+                site, model = self.pools[event.originator_id]
+                cap.append((site, model, hour_index_ceil(event.at),
+                            event.quantity if name.endswith("Commissioned") else -event.quantity))
+            with self.datastore.transaction(commit=True) as curs:
+                for n, key in (("hours", lambda h: h), ("days", lambda h: h // 24),
+                               ("months", lambda h: month_of(datetime(1970, 1, 1, tzinfo=UTC) + timedelta(hours=h)))):
+                    col = {"hours": "hour", "days": "day", "months": "month"}[n]
+                    if rows:
+                        curs.executemany(
+                            f"INSERT INTO {self.t[n]} VALUES (%s, %s, %s, %s, %s) ON CONFLICT (site_id, model, {col}) "
+                            f"DO UPDATE SET booked = {self.t[n].split('.')[1]}.booked + excluded.booked, "
+                            f"used_micro = {self.t[n].split('.')[1]}.used_micro + excluded.used_micro",
+                            [(s, m, key(h), b, u) for s, m, h, b, u in rows])
+                if cap:
+                    curs.executemany(f"INSERT INTO {self.t['capacity']} VALUES (%s, %s, %s, %s) ON CONFLICT "
+                                     "(site_id, model, hour) DO UPDATE SET delta = pe_capacity.delta + excluded.delta", cap)
+                self._insert_tracking(curs, tracking)
+
+    class PerEventUtilisation(Projection[PerEventView]):
+        name = "perevent"
+        topics = Utilisation.topics
+
+        def process_event(self, domain_event: DomainEventProtocol[Any], tracking: Tracking) -> None:
+            self.view.record(domain_event, tracking)
+
+    env = parse_database_url(url).event_store_env()
+    events = count_topics(url, Utilisation.topics)
+    from projections.db import Database
+
+    db = Database(url)
+    rows = db.fetchall(f"SELECT notification_id FROM {db.events_table} WHERE topic IN "
+                       f"({', '.join('?' * len(Utilisation.topics))}) ORDER BY notification_id", Utilisation.topics)
+    db.close()
+    if limit is not None and limit < len(rows):
+        events = limit
+    target = int(rows[events - 1][0])
+    started = time.perf_counter()
+    with ProjectionRunner(application_class=Ledger, projection_class=PerEventUtilisation, view_class=PerEventView,
+                          env=env) as runner:
+        runner.wait(target, timeout=3600)
+        seconds = time.perf_counter() - started
+    return {"events": events, "seconds": round(seconds, 2), "events_per_s": round(events / seconds)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/postgres",
+                        help="admin URL; a fresh schema is created (or --url to reuse a built store)")
+    parser.add_argument("--url", help="reuse an existing store with a history instead of building one")
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--baseline-limit", type=int, default=None,
+                        help="stop the per-event runner after this many events (default: all)")
+    parser.add_argument("--skip-baseline", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the schema")
+    args = parser.parse_args()
+    url = args.url
+    if url is None:
+        from bench.common import fresh_url
+
+        url = fresh_url(args.db, "/tmp")
+        started = time.perf_counter()
+        total = build_history(url, args.events)
+        print(f"built {total} events in {time.perf_counter() - started:.1f}s at {url}", flush=True)
+    result: dict[str, Any] = {"store": parse_database_url(url).kind}
+    result["decoding"] = time_decoding(url)
+    print(json.dumps(result["decoding"]), flush=True)
+    result["rebuild"] = time_rebuilds(url)
+    print(json.dumps(result["rebuild"], indent=1), flush=True)
+    if not args.skip_baseline:
+        result["library_per_event_runner"] = time_library_runner(url, args.baseline_limit)
+        base = result["library_per_event_runner"]["events_per_s"]
+        result["ratio_utilisation_vs_library"] = round(result["rebuild"]["utilisation"]["events_per_s"] / base, 1)
+    print(json.dumps(result, indent=1))
+    if not args.keep and args.url is None:
+        from bench.common import drop_url
+
+        drop_url(url)
+
+
+if __name__ == "__main__":
+    main()
