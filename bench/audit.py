@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -55,12 +54,21 @@ def export_child(url: str, path: str, stop: int | None) -> dict[str, Any]:
     from projections.audit import export_events
 
     ledger = Ledger.open(url)
-    before_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before_mb = memory_mb("VmRSS")
     with open(path, "w", encoding="utf-8") as out:
         count, seconds = timed(lambda: export_events(ledger, out, stop=stop))
     ledger.close()
-    return {"events": count, "seconds": seconds, "rss_before_mb": before_kb / 1024,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    return {"events": count, "seconds": seconds, "rss_before_mb": before_mb, "peak_rss_mb": memory_mb("VmHWM")}
+
+
+def memory_mb(field: str) -> float:
+    """VmRSS (now) or VmHWM (peak) of this process. Not ru_maxrss: on Linux that survives
+    exec, so a child forked from the (large) parent would report the parent's peak."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def run_export(url: str, path: str, stop: int | None) -> dict[str, Any]:
