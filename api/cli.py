@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from enum import Enum
 from typing import Annotated, Any, Optional
 
-import click
 import typer
 from rich.console import Console
 
@@ -26,6 +25,14 @@ from api.demo.database import DatabaseUnavailable
 from api.reporting import Format
 from domain.errors import LedgerError
 from domain.storage import DEFAULT_DATABASE
+
+try:  # typer >= 0.20 ships its own copy of click; older ones use click itself
+    from typer._click import exceptions as usage
+except ImportError:  # pragma: no cover
+    from click import exceptions as usage  # type: ignore[no-redef]
+
+EXITS = tuple({typer.Exit, getattr(usage, "Exit", typer.Exit)})
+ABORTS = tuple({typer.Abort, getattr(usage, "Abort", typer.Abort)})
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="GPU capacity and billing ledger.",
                   pretty_exceptions_enable=False)
@@ -121,17 +128,16 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         result: Any = command.main(args=list(argv) if argv is not None else None, prog_name="ledger",
                                    standalone_mode=False)
-    except click.exceptions.NoArgsIsHelpError as error:
-        assert error.ctx is not None
-        click.echo(error.ctx.get_help())
+    except usage.NoArgsIsHelpError as error:
+        print(error.ctx.get_help() if error.ctx is not None else error.format_message())
         return 0
-    except click.UsageError as error:
+    except usage.UsageError as error:
         return fail(error.format_message())
-    except click.ClickException as error:
+    except usage.ClickException as error:
         return fail(error.format_message(), error.exit_code or 2)
-    except click.exceptions.Exit as error:
-        return error.exit_code
-    except click.Abort:
+    except EXITS as error:
+        return int(error.exit_code)
+    except ABORTS:
         return fail("aborted", 130)
     except KeyboardInterrupt:
         return fail("interrupted", 130)

@@ -111,7 +111,7 @@ class TenantProfile:
 
 TENANTS: tuple[TenantProfile, ...] = (
     TenantProfile("Helixa AI", "AI lab", "USD", "no", "GB300", 2304, 30, 90, 0.92, 0.0, 0.0, 0.7, 0.002,
-                  Decimal("0.18"), Decimal("0.30")),
+                  Decimal("0.18"), Decimal("0.30"), 0.15),
     TenantProfile("Northbank Capital", "bank", "GBP", "uk", "H200", 384, 14, 31, 0.58, 0.35, 0.5, 0.6, 0.003,
                   Decimal("0.05"), Decimal("0.25"), 0.08),
     TenantProfile("Genvista Biotech", "biotech", "EUR", "uk", "GB300", 512, 7, 21, 0.78, 0.1, 0.2, 0.4, 0.006,
@@ -125,11 +125,11 @@ TENANTS: tuple[TenantProfile, ...] = (
     TenantProfile("Kestrel Games", "games studio (inference)", "EUR", "uk", "H200", 256, 30, 31, 0.62, 0.45, 0.0,
                   0.8, 0.002, Decimal("0.07"), Decimal("0.25"), 0.1),
     TenantProfile("Polaris Weather Institute", "weather research", "NOK", "no", "GB300", 576, 30, 60, 0.88, 0.0,
-                  0.0, 0.6, 0.001, Decimal("0.12"), Decimal("0.20")),
+                  0.0, 0.6, 0.001, Decimal("0.12"), Decimal("0.20"), 0.1),
     TenantProfile("Meridian Legal AI", "legal AI start-up", "GBP", "uk", "H200", 160, 7, 30, 0.52, 0.4, 0.6, 0.5,
                   0.006, Decimal("0.00"), Decimal("0.50")),
     TenantProfile("Atlas Autonomy", "autonomous driving", "USD", "no", "GB300", 1152, 21, 60, 0.84, 0.05, 0.05,
-                  0.6, 0.003, Decimal("0.12"), Decimal("0.25")),
+                  0.6, 0.003, Decimal("0.12"), Decimal("0.25"), 0.2),
     TenantProfile("Sable Media Studios", "VFX and rendering", "EUR", "uk", "GB300", 288, 3, 10, 0.71, 0.2, 0.3,
                   0.2, 0.01, Decimal("0.00"), Decimal("0.25"), 0.15),
     TenantProfile("Nordlys Health", "health-data platform", "NOK", "no", "H100-SXM", 96, 14, 30, 0.6, 0.3, 0.4,

@@ -260,6 +260,7 @@ class DemoHistory:
                                                unit_price=plan.unit_price_usd, currency=ROUND_CURRENCY,
                                                placed_at=self.clock.now, supplier="NVIDIA")
         self.summary.bump("supply orders")
+        self.orders[order.id] = plan
         remaining, when = plan.quantity, self.clock.now + timedelta(days=self.rng.randint(12, 20))
         while remaining > 0:
             batch = min(plan.batch, remaining)
@@ -313,7 +314,7 @@ class DemoHistory:
             live = [r for r in state.reservations if not r.cancelled and r.end > now]
             latest = max(live, key=lambda r: r.end, default=None)
             if latest is not None and latest.end > tomorrow + DAY:
-                self._maybe_burst(state, tomorrow)
+                self._maybe_top_up(state, live, tomorrow)
                 continue
             profile = state.profile
             if latest is not None and self.rng.random() < profile.extend_chance:
@@ -353,13 +354,15 @@ class DemoHistory:
         self.summary.bump("reservations")
         return True
 
-    def _maybe_burst(self, state: TenantState, start: datetime) -> None:
-        """Labs sometimes add a short extra block next to their main one (a deadline, an eval)."""
-        if state.profile.kind not in ("AI lab", "autonomous driving", "robotics"):
-            return
-        if self.rng.random() < 0.04:
-            if self._book(state, start, days=self.rng.randint(2, 7), gpus=max(8, state.demand_gpus // 3 // 8 * 8)):
-                self.summary.bump("burst reservations")
+    def _maybe_top_up(self, state: TenantState, live: list[SimReservation], start: datetime) -> None:
+        """A tenant that got less than it wanted (capacity was short when it booked) or whose needs
+        grew adds a second block once GPUs are free: a deadline, an evaluation, a new model."""
+        holding = sum(r.gpus for r in live if r.start <= start < r.end)
+        wanted = self._demand(state)
+        if holding < 0.6 * wanted and self.rng.random() < 0.25:
+            days = max(2, self.rng.randint(state.profile.min_days, state.profile.max_days) // 2)
+            if self._book(state, start, days=days, gpus=max(8, (wanted - holding) // 8 * 8)):
+                self.summary.bump("top-up reservations")
 
     def _extend(self, reservation: SimReservation) -> bool:
         profile = reservation.tenant.profile

@@ -21,7 +21,9 @@ from domain import Ledger
 # own objects instead of deep copies (3x faster). Safe because the demo never lets a refused
 # command leave a half-changed aggregate behind: it checks capacity first, and a refusal it
 # expects (a failed GPU that cannot be taken out) is checked by the pool before any change.
-DEMO_LEDGER_ENV = {"DEEPCOPY_FROM_AGGREGATE_CACHE": "n", "AGGREGATE_CACHE_MAXSIZE": "20000"}
+# One writer needs few PostgreSQL connections (the setting is ignored on SQLite).
+DEMO_LEDGER_ENV = {"DEEPCOPY_FROM_AGGREGATE_CACHE": "n", "AGGREGATE_CACHE_MAXSIZE": "20000",
+                   "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,36 @@ def opened_ledger(url: str, clock: SimulatedClock | None = None) -> Iterator[Led
         ledger.close()
 
 
+def build_history(url: str, *, months: int, scale: str, seed: int, err: Console | None = None) -> DemoHistory:
+    """Record the whole history at ``url`` (which must be empty) and bring the projections up to
+    date. Returns the finished simulation (its summary, orders and reservations)."""
+    start, end = history_window(months)
+    clock = SimulatedClock(start)
+    quiet = err or Console(quiet=True)
+    from projections import Projections
+
+    with opened_ledger(url, clock) as ledger:
+        projections = Projections.open(url)
+        try:
+            days = (end - start).days
+            with progress_bar(quiet) as bar:
+                task = bar.add_task("Recording the history through the ledger", total=days)
+
+                def advanced(moment: datetime) -> None:
+                    bar.update(task, completed=min(days, (moment - start).days))
+
+                history = DemoHistory(ledger, clock, months=months, scale=SCALES[scale], seed=seed,
+                                      invoices=projections, on_progress=advanced)
+                history.run()
+            history.summary.counts["events"] = ledger.max_position()
+            with progress_bar(quiet) as bar:
+                task = bar.add_task("Bringing the projections up to date", total=None)
+                projections.catch_up(progress=lambda done, total: bar.update(task, completed=done, total=total))
+        finally:
+            projections.close()
+    return history
+
+
 def run_demo(options: DemoOptions, *, out: Console, err: Console) -> int:
     config = check_reachable(options.db)
     scale = SCALES[options.scale]
@@ -59,50 +91,30 @@ def run_demo(options: DemoOptions, *, out: Console, err: Console) -> int:
         removed = reset(options.db)
         if removed:
             err.print(f"Reset {where}: removed {len(removed)} ledger table(s) or file(s).")
-    start, end = history_window(months)
-    clock = SimulatedClock(start)
-    started = time.perf_counter()
-    with opened_ledger(options.db, clock) as ledger:
+    with opened_ledger(options.db) as ledger:
         existing = ledger.max_position()
-        if existing:
-            out.print(f"The ledger at {where} already holds {existing:,} events, so the demo data is already "
-                      f"there. Run [bold]ledger demo --reset[/bold] to rebuild it, or look around:")
-            print_next_steps(out, options.db, None)
-            return 0
-        from projections import Projections
+    if existing:
+        out.print(f"The ledger at {where} already holds {existing:,} events, so the demo data is already "
+                  f"there. Run [bold]ledger demo --reset[/bold] to rebuild it, or look around:")
+        print_next_steps(out, options.db, None)
+        return 0
+    start, end = history_window(months)
+    out.print(f"Building a {months}-month history ({scale.name} scale, seed {options.seed}) "
+              f"from {start:%Y-%m-%d} to {end:%Y-%m-%d} in {where} ...")
+    started = time.perf_counter()
+    history = build_history(options.db, months=months, scale=scale.name, seed=options.seed, err=err)
+    elapsed = time.perf_counter() - started
+    summary = history.summary
+    out.print(summary_line(summary, summary.counts["events"], elapsed))
+    from projections import Projections
 
-        projections = Projections.open(options.db)
-        try:
-            out.print(f"Building a {months}-month history ({scale.name} scale, seed {options.seed}) "
-                      f"from {start:%Y-%m-%d} to {end:%Y-%m-%d} in {where} ...")
-            days = (end - start).days
-            with progress_bar(err) as bar:
-                task = bar.add_task("Recording the history through the ledger", total=days)
-
-                def advanced(moment: datetime) -> None:
-                    bar.update(task, completed=min(days, (moment - start).days))
-
-                summary = DemoHistory(ledger, clock, months=months, scale=scale, seed=options.seed,
-                                      invoices=projections, on_progress=advanced).run()
-            events = ledger.max_position()
-            written = time.perf_counter() - started
-            with progress_bar(err) as bar:
-                task = bar.add_task("Bringing the projections up to date", total=None)
-
-                def caught(done: int, total: int) -> None:
-                    bar.update(task, completed=done, total=total)
-
-                projections.catch_up(progress=caught)
-            elapsed = time.perf_counter() - started
-            out.print(summary_line(summary, events, written, elapsed))
-            print_demo_reports(projections, DemoNames.from_summary(ledger, summary), summary, out)
-        finally:
-            projections.close()
+    with opened_ledger(options.db) as ledger, Projections.open(options.db) as projections:
+        print_demo_reports(projections, DemoNames.from_summary(ledger, summary), summary, out)
     print_next_steps(out, options.db, summary)
     return 0
 
 
-def summary_line(summary: DemoSummary, events: int, written: float, elapsed: float) -> str:
+def summary_line(summary: DemoSummary, events: int, elapsed: float) -> str:
     c = summary.counts
     parts = [f"{c.get('tenants', 0)} tenants", f"{c.get('tranches', 0)} tranches",
              f"{c.get('supply orders', 0)} supply orders", f"{c.get('deliveries', 0)} deliveries",
@@ -111,8 +123,8 @@ def summary_line(summary: DemoSummary, events: int, written: float, elapsed: flo
              f"{c.get('cancellations', 0)} cancellations", f"{c.get('usage records', 0):,} hourly usage records",
              f"{c.get('invoices', 0)} invoices"]
     note = f" (invoices skipped: {summary.invoices_skipped})" if summary.invoices_skipped else ""
-    return (f"Recorded {events:,} events in {written:.1f} s ({', '.join(parts)}){note}; "
-            f"projections ready after {elapsed:.1f} s.")
+    return (f"Recorded {events:,} events and brought the projections up to date in {elapsed:.1f} s:\n"
+            f"  {', '.join(parts)}{note}.")
 
 
 def print_next_steps(out: Console, db: str, summary: DemoSummary | None) -> None:
@@ -126,7 +138,7 @@ def print_next_steps(out: Console, db: str, summary: DemoSummary | None) -> None
          "any report as a table (also: billing, sustainability, capex)"),
         (f"ledger report billing{flag}{month_flags} --format csv", "the same as CSV or JSON for a spreadsheet"),
         (f"ledger audit verify{flag}", "check the hash chain over the whole event log"),
-        (f"ledger verify{flag}", "rebuild each projection from the log and compare it with the live tables"),
+        (f"ledger verify all{flag}", "rebuild each projection from the log and compare it with the live tables"),
     ]
     out.print("\n[bold]Next[/bold]")
     for command, what in lines:
