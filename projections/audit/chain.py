@@ -99,6 +99,14 @@ class AuditChain:
         self._create_tables()
 
     def _create_tables(self) -> None:
+        # Checked first so that readers (API requests, a read replica) issue no DDL at all.
+        if self.store.is_postgres:
+            exists = self.store.query("SELECT to_regclass(?) IS NOT NULL AS found", (self.store.table(TRACKING_TABLE),))
+        else:
+            exists = self.store.query("SELECT count(*) > 0 AS found FROM sqlite_master WHERE name = ?",
+                                      (TRACKING_TABLE,))
+        if exists[0]["found"]:
+            return
         blob = "bytea" if self.store.is_postgres else "BLOB"
         with self.store.transaction(commit=True) as cursor:
             cursor.execute(f"CREATE TABLE IF NOT EXISTS {self.store.table(CHAIN_TABLE)} "
