@@ -1,4 +1,9 @@
-"""The projections seen from the API: opened lazily, waited on for read-your-writes."""
+"""The projections seen from the API: one connection per worker thread, waited on for
+read-your-writes.
+
+``Projections`` serialises its calls on one connection, so a single shared instance would make
+every report GET wait for the others; each request thread gets its own (opened lazily).
+"""
 
 from __future__ import annotations
 
@@ -12,19 +17,24 @@ class ReadSide:
     def __init__(self, url: str, wait_seconds: float) -> None:
         self.url = url
         self.wait_seconds = wait_seconds
-        self._projections: Any = None
+        self._local = threading.local()
+        self._opened: list[Any] = []
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._follower: threading.Thread | None = None
 
     @property
     def projections(self) -> Any:
-        with self._lock:
-            if self._projections is None:
-                from projections import Projections
+        """This thread's Projections (``from projections import Projections``)."""
+        found = getattr(self._local, "projections", None)
+        if found is None:
+            from projections import Projections
 
-                self._projections = Projections.open(self.url)
-            return self._projections
+            found = Projections.open(self.url)
+            self._local.projections = found
+            with self._lock:
+                self._opened.append(found)
+        return found
 
     def wait_for(self, position: int | None) -> None:
         """Return once the projections reached ``position``; raise ProjectionLagging after the wait."""
@@ -46,6 +56,8 @@ class ReadSide:
         self._stop.set()
         if self._follower is not None:
             self._follower.join(timeout=10)
-        if self._projections is not None:
-            self._projections.close()
-            self._projections = None
+        with self._lock:
+            for projections in self._opened:
+                projections.close()
+            self._opened.clear()
+        self._local = threading.local()
