@@ -1,0 +1,66 @@
+"""`ledger demo --reset` on PostgreSQL drops the ledger's tables in the configured schema only."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from rich.console import Console
+
+from api.demo.runner import DemoOptions, run_demo
+from tests.conftest import postgres_admin_url
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def two_schemas() -> Iterator[tuple[str, str, str]]:
+    import psycopg
+
+    admin = postgres_admin_url()
+    ours, theirs = f"t_reset_{uuid.uuid4().hex[:8]}", f"t_other_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        for schema in (ours, theirs):
+            conn.execute(f"CREATE SCHEMA {schema}")
+            # A table that is not the ledger's, and a ledger-named table in another schema.
+            conn.execute(f"CREATE TABLE {schema}.keep_me (x int)")
+        conn.execute(f"CREATE TABLE {theirs}.ledger_events (x int)")
+    sep = "&" if "?" in admin else "?"
+    yield admin, f"{admin}{sep}schema={ours}", theirs
+    with psycopg.connect(admin, autocommit=True) as conn:
+        for schema in (ours, theirs):
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def tables(admin: str, schema: str) -> set[str]:
+    import psycopg
+
+    with psycopg.connect(admin) as conn:
+        rows = conn.execute("select tablename from pg_tables where schemaname = %s", (schema,)).fetchall()
+    return {name for (name,) in rows}
+
+
+def events(url: str) -> int:
+    from domain import Ledger
+
+    ledger = Ledger.open(url)
+    try:
+        return ledger.max_position()
+    finally:
+        ledger.close()
+
+
+def test_reset_drops_only_the_ledger_tables_of_the_configured_schema(two_schemas: tuple[str, str, str]) -> None:
+    admin, url, other_schema = two_schemas
+    quiet = Console(quiet=True)
+    options = DemoOptions(db=url, months=1, scale="small", seed=3, reset=False)
+    assert run_demo(options, out=quiet, err=quiet) == 0
+    first = events(url)
+    assert first > 100
+    # Without the reset this would only say "already there" and leave the 1-month history.
+    assert run_demo(DemoOptions(db=url, months=2, scale="small", seed=3, reset=True), out=quiet, err=quiet) == 0
+    ours = url.split("schema=")[1]
+    assert "keep_me" in tables(admin, ours)
+    assert {"keep_me", "ledger_events"} == tables(admin, other_schema)
+    assert events(url) > first
