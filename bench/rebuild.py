@@ -79,7 +79,7 @@ def build_history(url: str, target_events: int, seed: int = 7) -> int:
             records.append({"record_id": uuid.uuid4(), "reservation_id": rid, "hour": start + timedelta(hours=h),
                             "gpu_hours": str(round(rng.uniform(0, gpus), 3))})
             left -= 1
-            if len(records) == 50_000:
+            if len(records) == 5_000:  # large single saves stall psycopg pipeline mode here
                 ledger.record_usage(records)
                 records = []
     if records:
