@@ -17,6 +17,7 @@ from api.routes.billing import invoices, usage
 from api.routes.capacity import funding, sites, supply
 from api.routes.reports import reports
 from api.routes.tenancy import reservations, tenants
+from api.schemas.common import Problem
 from api.services import Services
 from api.settings import Settings
 
@@ -52,6 +53,7 @@ def problem_media_types(app: FastAPI) -> dict[str, Any]:
     """Error responses are documented as application/problem+json only (what they are sent as)."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
         for path in schema["paths"].values():
             for operation in path.values():
                 for status, response in operation.get("responses", {}).items():

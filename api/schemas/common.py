@@ -55,8 +55,11 @@ class Problem(BaseModel):
     errors: list[dict[str, str]] | None = None
 
 
+# A plain $ref (the schema is added to the document by api.app): a pydantic model per status
+# per route would cost FastAPI ~200 model fields at startup.
 PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}, "description": text}
+    status: {"content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+             "description": text}
     for status, text in [(400, "Malformed request"), (401, "Missing or unknown token"),
                          (403, "Role not allowed"), (404, "Not found (or another tenant's)"),
                          (409, "Refused by the ledger's state"), (413, "Body too large"),
