@@ -42,6 +42,14 @@ class Table:
         return dict(self.columns)[column]
 
 
+def array_literal(values: Sequence[Any], kind: str) -> str:
+    """A PostgreSQL array literal built in one join: much cheaper than adapting each element."""
+    if kind == "BIGINT":
+        return "{" + ",".join("NULL" if v is None else str(int(v)) for v in values) + "}"
+    return "{" + ",".join("NULL" if v is None else '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+                          for v in values) + "}"
+
+
 class Database:
     """One connection to the events' database. Not thread-safe: one per thread."""
 
@@ -150,7 +158,7 @@ class Database:
             marks = ", ".join("?" * len(cols))
             self.conn.executemany(f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({marks}) {conflict}", rows)
             return
-        arrays = [list(column) for column in zip(*rows)]
+        arrays = [array_literal(column, t) for column, (_, t) in zip(zip(*rows), table.columns)]
         unnest = ", ".join(f"%s::{PG_TYPES[t]}[]" for _, t in table.columns)
         self.conn.execute(f"INSERT INTO {name} ({', '.join(cols)}) SELECT * FROM unnest({unnest}) {conflict}", arrays)
 

@@ -48,29 +48,19 @@ class Utilisation(Projection):
             e.originator_id for e in events if e.topic == "ledger:Reservation.UsageRecorded"})
 
         capacity = Adder(self.table("utl_capacity"))
-        hours, days, months = (Adder(self.table(n)) for n in ("utl_hours", "utl_days", "utl_months"))
-
-        def add_span(site: str, model: str, first: int, last: int, gpus: int) -> None:
-            for hour in range(first, last):
-                hours.add((site, model, hour), gpus, 0)
-                days.add((site, model, hour // 24), gpus, 0)
-                months.add((site, model, month_of_hour(hour)), gpus, 0)
+        hours = Adder(self.table("utl_hours"))
+        add = hours.add
 
         for e in events:
             topic, data = e.topic, e.data
             if topic == "ledger:Reservation.UsageRecorded":
                 site, model = reservations[e.originator_id]
-                hour = hour_floor(data["hour"])
-                used = micro(dec(data["gpu_hours"]))
-                hours.add((site, model, hour), 0, used)
-                days.add((site, model, hour // 24), 0, used)
-                months.add((site, model, month_of_hour(hour)), 0, used)
-            elif topic == "ledger:GpuPool.CapacityBooked":
+                add((site, model, hour_floor(data["hour"])), 0, micro(dec(data["gpu_hours"])))
+            elif topic in ("ledger:GpuPool.CapacityBooked", "ledger:GpuPool.CapacityReleased"):
                 site, model = pools[e.originator_id]
-                add_span(site, model, hour_floor(data["start"]), hour_floor(data["end"]), int(data["gpus"]))
-            elif topic == "ledger:GpuPool.CapacityReleased":
-                site, model = pools[e.originator_id]
-                add_span(site, model, hour_floor(data["start"]), hour_floor(data["end"]), -int(data["gpus"]))
+                gpus = int(data["gpus"]) if topic.endswith("Booked") else -int(data["gpus"])
+                for hour in range(hour_floor(data["start"]), hour_floor(data["end"])):
+                    add((site, model, hour), gpus, 0)
             elif topic == "ledger:GpuPool.Commissioned":
                 site, model = pools[e.originator_id]
                 capacity.add((site, model, hour_ceil(data["at"])), int(data["quantity"]))
@@ -78,6 +68,11 @@ class Utilisation(Projection):
                 site, model = pools[e.originator_id]
                 capacity.add((site, model, hour_ceil(data["at"])), -int(data["quantity"]))
 
+        # Day and month roll-ups from the batch's hourly deltas: far fewer keys than events.
+        days, months = Adder(self.table("utl_days")), Adder(self.table("utl_months"))
+        for (site, model, hour), (booked, used) in hours.deltas.items():
+            days.add((site, model, hour // 24), booked, used)
+            months.add((site, model, month_of_hour(hour)), booked, used)
         capacity.flush(db, self.t("utl_capacity"))
         hours.flush(db, self.t("utl_hours"))
         days.flush(db, self.t("utl_days"))
