@@ -66,7 +66,7 @@ def stdout_console() -> Console:
     """Wide enough for the report tables even when stdout is a pipe or a file."""
     if sys.stdout.isatty():
         return Console()
-    return Console(width=max(shutil.get_terminal_size((160, 40)).columns, 160), soft_wrap=False)
+    return Console(width=max(shutil.get_terminal_size((200, 40)).columns, 200), soft_wrap=False)
 
 
 def stderr_console() -> Console:

@@ -132,6 +132,16 @@ def _known_names(projections: Any, ledger: Ledger) -> Names:
     return Names.for_rows(ledger, rows)
 
 
+TABLE_HIDDEN = {"site_id", "tenant_id", "round_id", "invoice_id", "line_key", "granularity", "period_start"}
+
+
+def for_people(rows: list[dict[str, Any]], fmt: Format) -> list[dict[str, Any]]:
+    """Tables show names instead of ids (CSV and JSON keep every column)."""
+    if fmt is not Format.table:
+        return rows
+    return [{k: v for k, v in row.items() if k not in TABLE_HIDDEN} for row in rows]
+
+
 def _print(projections: Any, ledger: Ledger, query: ReportQuery, start: datetime | None, end: datetime | None,
            out: Console) -> None:
     known = _known_names(projections, ledger) if (query.site or query.tenant) else Names()
@@ -142,21 +152,23 @@ def _print(projections: Any, ledger: Ledger, query: ReportQuery, start: datetime
     if query.name == "utilisation":
         rows = projections.utilisation(site_id=site_id, model=query.model, start=start, end=end,
                                        granularity=query.granularity)
-        render(with_names(rows, Names.for_rows(ledger, rows)), fmt, console=out,
+        render(for_people(with_names(rows, Names.for_rows(ledger, rows)), fmt), fmt, console=out,
                title=f"Utilisation per site, GPU model and {query.granularity}")
     elif query.name == "billing":
         totals = projections.billing_totals(tenant_id=tenant_id, month_from=month_from, month_to=month_to)
         names = Names.for_rows(ledger, totals)
         if tenant_id is None:
-            render(with_names(totals, names), fmt, console=out, title="Billing per tenant and month")
+            render(for_people(with_names(totals, names), fmt), fmt, console=out,
+                   title="Billing per tenant and month")
         else:
             lines = projections.billing(tenant_id=tenant_id, month_from=month_from, month_to=month_to)
-            render_sections({"totals": with_names(totals, names), "lines": with_names(lines, names)}, fmt,
+            render_sections({"totals": for_people(with_names(totals, names), fmt),
+                             "lines": for_people(with_names(lines, names), fmt)}, fmt,
                             console=out, titles={"totals": "Billing per month", "lines": "Billing lines"})
     elif query.name == "sustainability":
         rows = projections.sustainability(tenant_id=tenant_id, site_id=site_id, month_from=month_from,
                                           month_to=month_to)
-        render(with_names(rows, Names.for_rows(ledger, rows)), fmt, console=out,
+        render(for_people(with_names(rows, Names.for_rows(ledger, rows)), fmt), fmt, console=out,
                title="Sustainability per tenant, site and month (operational; location- and market-based)")
     else:
         capex = projections.capex()
@@ -164,12 +176,13 @@ def _print(projections: Any, ledger: Ledger, query: ReportQuery, start: datetime
                  if (site_id is None or row.get("site_id") == site_id)
                  and (query.model is None or row.get("model") == query.model)]
         names = Names.for_rows(ledger, pools)
-        sections = {"rounds": capex.get("rounds", []), "pools": with_names(pools, names)}
+        sections = {"rounds": for_people(capex.get("rounds", []), fmt),
+                    "pools": for_people(with_names(pools, names), fmt)}
         if capex.get("revenue") is not None:
             revenue = [row for row in capex["revenue"]
                        if (site_id is None or row.get("site_id") == site_id)
                        and (query.model is None or row.get("model") == query.model)]
-            sections["revenue"] = with_names(revenue, Names.for_rows(ledger, revenue))
+            sections["revenue"] = for_people(with_names(revenue, Names.for_rows(ledger, revenue)), fmt)
         render_sections(sections, fmt, console=out,
                         titles={"rounds": "Funding rounds", "pools": "Capex per site and GPU model",
                                 "revenue": "Booked revenue per site, GPU model and currency"})

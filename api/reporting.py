@@ -30,7 +30,7 @@ class Format(str, Enum):
 Row = Mapping[str, Any]
 
 # Columns whose Decimal values are shares of one, shown as percentages in tables.
-SHARE_WORDS = ("rate", "utilisation", "utilization", "share", "ratio", "idle_pct", "booking")
+SHARE_WORDS = ("booking_rate", "utilisation", "utilization", "share", "ratio", "recovered")
 ID_SUFFIX = "_id"
 
 
@@ -61,7 +61,7 @@ def columns_of(rows: Sequence[Row], columns: Sequence[str] | None = None) -> lis
 
 def is_share(column: str) -> bool:
     name = column.lower()
-    return any(word in name for word in SHARE_WORDS) and "per_" not in name and "gpu_hour" not in name
+    return any(word in name for word in SHARE_WORDS) and "per_" not in name and "gpu_hours" not in name
 
 
 def human(column: str, value: Any) -> str:

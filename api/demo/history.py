@@ -46,7 +46,7 @@ class Scale:
 SCALES: dict[str, Scale] = {
     "small": Scale("small", 6, 1),
     "medium": Scale("medium", 12, 3),
-    "large": Scale("large", 18, 7),
+    "large": Scale("large", 18, 8),
 }
 
 

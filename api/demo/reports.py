@@ -13,7 +13,7 @@ from typing import Any
 
 from rich.console import Console
 
-from api.demo.cast import USD_TO
+from api.demo.cast import INVESTORS, USD_TO
 from api.demo.history import DemoSummary, month_text
 from api.reporting import Format, group_sum, render
 from domain import Ledger, LedgerError
@@ -150,7 +150,20 @@ def capex_pools(capex: Mapping[str, Sequence[Mapping[str, Any]]], names: Names) 
     return out
 
 
-def print_demo_reports(projections: Any, names: Names, summary: DemoSummary, out: Console) -> None:
+def investors(ledger: Ledger, summary: DemoSummary) -> list[dict[str, Any]]:
+    """The round's investors as the FundingRound aggregate holds them (commitments, equity, tranches)."""
+    if summary.round_id is None:
+        return []
+    funding = ledger.get_funding_round(summary.round_id)
+    kinds = {investor.name: investor.kind for investor in INVESTORS}
+    return [{"investor": name, "kind": kinds.get(name, ""), "committed": amount,
+             "equity_percent": funding.equity_percent.get(name), "received": funding.received.get(name, Decimal(0)),
+             "outstanding": amount - funding.received.get(name, Decimal(0))}
+            for name, amount in sorted(funding.committed.items(), key=lambda item: -item[1])]
+
+
+def print_demo_reports(projections: Any, names: Names, summary: DemoSummary, out: Console,
+                       ledger: Ledger | None = None) -> None:
     first = month_text(summary.start)
     last = summary.months_invoiced[-1] if summary.months_invoiced else _last_month(summary)
     table = Format.table
@@ -161,13 +174,17 @@ def print_demo_reports(projections: Any, names: Names, summary: DemoSummary, out
     totals = projections.billing_totals(month_from=last, month_to=last)
     lines = projections.billing(month_from=last, month_to=last)
     render(top_bills(totals, lines, names), table, console=out,
-           title=f"Top tenants' bills for {last}, the last closed month (each in the tenant's currency)")
+           title=f"Top tenants' bills for {last}, the last closed month (each in the tenant's currency; "
+                 "ranked at illustrative FX rates)")
     carbon = projections.sustainability(month_from=first, month_to=last)
     render(carbon_by_site_and_tenant(carbon, names), table, console=out,
            title=f"Sustainability per site and tenant, {first} to {last} (operational, kgCO2e)",
            caption=METHOD_NOTE)
     capex = projections.capex()
     render(capex_rounds(capex), table, console=out, title="Capex position of the round (USD)")
+    if ledger is not None:
+        render(investors(ledger, summary), table, console=out, title="Series B investors (USD)",
+               labels={"equity_percent": "Equity %"})
     render(capex_pools(capex, names), table, console=out,
            title="Capex per site and GPU model (unit prices illustrative, incl. system share)")
 

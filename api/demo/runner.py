@@ -109,7 +109,7 @@ def run_demo(options: DemoOptions, *, out: Console, err: Console) -> int:
     from projections import Projections
 
     with opened_ledger(options.db) as ledger, Projections.open(options.db) as projections:
-        print_demo_reports(projections, DemoNames.from_summary(ledger, summary), summary, out)
+        print_demo_reports(projections, DemoNames.from_summary(ledger, summary), summary, out, ledger)
     print_next_steps(out, options.db, summary)
     return 0
 
