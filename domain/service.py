@@ -26,7 +26,7 @@ from domain.aggregates import FundingRound, GpuPool, Invoice, Reservation, Site,
 from domain.aggregates.reservation import check_gpus, check_window
 from domain.checks import text, uuid_of
 from domain.errors import (
-    ConcurrencyConflict, InsufficientCapacity, InvalidInput, InvoiceAlreadyIssued, LedgerError, NotFound,
+    ConcurrencyConflict, Conflict, InsufficientCapacity, InvalidInput, InvoiceAlreadyIssued, LedgerError, NotFound,
     TenantSuspended,
 )
 from domain.money import check_rate, check_signed_amount
@@ -303,6 +303,9 @@ class Ledger(Application):
             rate_override = None
 
         def command() -> Written:
+            if reservation_id is not None and reservation_id in self.repository:
+                raise Conflict(f"reservation_id: a reservation with id {reservation_id} already exists",
+                               field="reservation_id")
             tenant = self.get_tenant(tenant_id)
             if tenant.suspended:
                 raise TenantSuspended(f"tenant_id: tenant {tenant.name!r} is suspended and cannot reserve", field="tenant_id")

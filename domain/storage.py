@@ -54,7 +54,7 @@ class StoreConfig:
             "POSTGRES_HOST": self.host, "POSTGRES_PORT": str(self.port),
             "POSTGRES_DBNAME": self.dbname, "POSTGRES_USER": self.user or "postgres",
             "POSTGRES_PASSWORD": self.password,
-            "POSTGRES_CONNECT_TIMEOUT": "5", "POSTGRES_POOL_SIZE": "10", "POSTGRES_MAX_OVERFLOW": "10",
+            "POSTGRES_CONNECT_TIMEOUT": "5", "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "8",
             "POSTGRES_PRE_PING": "y",
             # Kept off on purpose: in eventsourcing 9.5.6 the DB functions write to the wrong
             # table and skip tracking records.
