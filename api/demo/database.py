@@ -75,19 +75,29 @@ def reset(url: str) -> list[str]:
     return _reset_postgres(config)
 
 
+def check_sqlite_is_a_ledger(path_text: str, doing: str) -> None:
+    """Refuse to write into (or delete) a file that is something else than a ledger."""
+    path = Path(path_text)
+    if path_text == ":memory:" or not path.exists() or not path.stat().st_size:
+        return
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = {row[0] for row in conn.execute("select name from sqlite_master where type='table'")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        raise InvalidInput(f"db: refusing to {doing} {path}: it is not a SQLite database", field="db") from None
+    if tables and "stored_events" not in tables:
+        raise InvalidInput(f"db: refusing to {doing} {path}: it holds no ledger (no stored_events table)",
+                           field="db")
+
+
 def _reset_sqlite(path_text: str) -> list[str]:
     path = Path(path_text)
     if path_text == ":memory:" or not path.exists():
         return []
-    if path.stat().st_size:
-        try:
-            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
-                tables = {row[0] for row in conn.execute("select name from sqlite_master where type='table'")}
-        except sqlite3.DatabaseError:
-            raise InvalidInput(f"db: refusing to reset {path}: it is not a SQLite database", field="db") from None
-        if tables and "stored_events" not in tables:
-            raise InvalidInput(f"db: refusing to reset {path}: it holds no ledger (no stored_events table)",
-                               field="db")
+    check_sqlite_is_a_ledger(path_text, "reset")
     removed = []
     for suffix in ("", "-wal", "-shm", "-journal"):
         candidate = Path(f"{path}{suffix}")

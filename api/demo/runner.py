@@ -12,7 +12,9 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.demo.database import DatabaseUnavailable, check_reachable, describe, one_line, reset
+from api.demo.database import (
+    DatabaseUnavailable, check_reachable, check_sqlite_is_a_ledger, describe, one_line, reset,
+)
 from api.demo.history import SCALES, DemoHistory, DemoSummary, SimulatedClock, history_window
 from api.demo.reports import DemoNames, print_demo_reports
 from domain import Ledger
@@ -68,7 +70,8 @@ def build_history(url: str, *, months: int, scale: str, seed: int, err: Console 
                 task = bar.add_task("Recording the history through the ledger", total=days)
 
                 def advanced(moment: datetime) -> None:
-                    bar.update(task, completed=min(days, (moment - start).days))
+                    bar.update(task, completed=min(days, (moment - start).days),
+                               description=f"Recording the history through the ledger ({moment:%Y-%m-%d})")
 
                 history = DemoHistory(ledger, clock, months=months, scale=SCALES[scale], seed=seed,
                                       invoices=projections, on_progress=advanced)
@@ -87,6 +90,8 @@ def run_demo(options: DemoOptions, *, out: Console, err: Console) -> int:
     scale = SCALES[options.scale]
     months = options.months or scale.months
     where = describe(config)
+    if config.kind == "sqlite":
+        check_sqlite_is_a_ledger(config.sqlite_path, "reset" if options.reset else "write the demo into")
     if options.reset:
         removed = reset(options.db)
         if removed:

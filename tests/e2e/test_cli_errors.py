@@ -79,6 +79,19 @@ def test_reset_refuses_a_file_that_is_not_a_ledger(tmp_path: Path, capsys: pytes
     assert precious.read_text().startswith("not a database")
 
 
+def test_the_demo_does_not_write_into_another_programs_database(tmp_path: Path,
+                                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    other = tmp_path / "crm.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("create table customers (name text)")
+    before = other.read_bytes()
+    assert run(["demo", "--db", str(other)]) == 2
+    assert "holds no ledger" in one_error_line(capsys)
+    assert other.read_bytes() == before
+
+
 def test_the_database_url_comes_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("LEDGER_DATABASE_URL", "mysql://elsewhere/ledger")
