@@ -38,7 +38,7 @@ T = TypeVar("T")
 A = TypeVar("A")
 
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-MAX_USAGE_BATCH = 50_000
+MAX_USAGE_BATCH = 20_000  # one transaction; larger batches were measured to stall the psycopg pipeline
 
 
 @dataclass(frozen=True)
