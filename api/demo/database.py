@@ -63,6 +63,17 @@ def check_reachable(url: str) -> StoreConfig:
     return config
 
 
+def ensure_schema(config: StoreConfig) -> None:
+    """Create the configured PostgreSQL schema if it is missing (the event store does not)."""
+    if config.kind != "postgres" or not config.schema:
+        return
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(config.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(config.schema)))
+
+
 def is_ledger_table(name: str) -> bool:
     return name == "stored_events" or name.startswith(LEDGER_TABLE_PREFIXES)
 

@@ -147,7 +147,7 @@ def capex_pools(capex: Mapping[str, Sequence[Mapping[str, Any]]], names: Names) 
                     "gpus_in_service": row.get("gpus_in_service"), "currency": row.get("currency"),
                     "capex_committed": row.get("capex_committed"), "capex_spent": row.get("capex_spent"),
                     "capex_per_gpu": row.get("capex_per_gpu")})
-    return out
+    return sorted(out, key=lambda r: (str(r["site"]), str(r["model"])))
 
 
 def investors(ledger: Ledger, summary: DemoSummary) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from api.demo.database import (
-    DatabaseUnavailable, check_reachable, check_sqlite_is_a_ledger, describe, one_line, reset,
+    DatabaseUnavailable, check_reachable, check_sqlite_is_a_ledger, describe, ensure_schema, one_line, reset,
 )
 from api.demo.history import SCALES, DemoHistory, DemoSummary, SimulatedClock, history_window
 from api.demo.reports import DemoNames, print_demo_reports
@@ -96,6 +96,7 @@ def run_demo(options: DemoOptions, *, out: Console, err: Console) -> int:
         removed = reset(options.db)
         if removed:
             err.print(f"Reset {where}: removed {len(removed)} ledger table(s) or file(s).")
+    ensure_schema(config)
     with opened_ledger(options.db) as ledger:
         existing = ledger.max_position()
     if existing:
