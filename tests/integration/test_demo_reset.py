@@ -41,6 +41,13 @@ def tables(admin: str, schema: str) -> set[str]:
     return {name for (name,) in rows}
 
 
+def schemas(admin: str) -> set[str]:
+    import psycopg
+
+    with psycopg.connect(admin) as conn:
+        return {name for (name,) in conn.execute("select nspname from pg_namespace").fetchall()}
+
+
 def events(url: str) -> int:
     from domain import Ledger
 
@@ -64,3 +71,21 @@ def test_reset_drops_only_the_ledger_tables_of_the_configured_schema(two_schemas
     assert "keep_me" in tables(admin, ours)
     assert {"keep_me", "ledger_events"} == tables(admin, other_schema)
     assert events(url) > first
+
+
+def test_the_demo_creates_a_missing_schema_and_touches_no_other() -> None:
+    import psycopg
+
+    admin = postgres_admin_url()
+    schema = f"t_new_{uuid.uuid4().hex[:8]}"
+    sep = "&" if "?" in admin else "?"
+    url = f"{admin}{sep}schema={schema}"
+    quiet = Console(quiet=True)
+    before = schemas(admin)
+    try:
+        assert run_demo(DemoOptions(db=url, months=1, scale="small", seed=5, reset=False), out=quiet, err=quiet) == 0
+        assert events(url) > 100
+        assert schemas(admin) - before == {schema}
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
