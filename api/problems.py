@@ -40,6 +40,51 @@ class ProjectionLagging(LedgerError):
     kind = "projection-lagging"
 
 
+class DatabaseUnavailable(LedgerError):
+    """The database did not answer in time (down, restarting, pool exhausted): retry later."""
+
+    kind = "database-unavailable"
+
+
+# Seconds a client is told to wait (Retry-After) when the database is unavailable.
+RETRY_AFTER_SECONDS = 2
+
+
+def database_unavailable(exc: BaseException) -> DatabaseUnavailable | None:
+    """A :class:`DatabaseUnavailable` if ``exc`` (or what caused it) is a lost or refused
+    database connection or a pool timeout; None for anything else.
+
+    eventsourcing wraps driver errors in ``eventsourcing.persistence.OperationalError`` /
+    ``InterfaceError`` (``ConnectionUnavailableError`` is one); psycopg raises
+    ``OperationalError`` (``psycopg_pool.PoolTimeout`` is one) and ``InterfaceError`` for a closed
+    connection; SQLite says "database is locked" when a writer holds the file too long.
+    """
+    import sqlite3
+
+    from eventsourcing.persistence import InterfaceError as EsInterfaceError
+    from eventsourcing.persistence import OperationalError as EsOperationalError
+
+    kinds: tuple[type[BaseException], ...] = (EsOperationalError, EsInterfaceError, TimeoutError)
+    try:
+        import psycopg
+
+        kinds += (psycopg.OperationalError, psycopg.InterfaceError)
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        pass
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sqlite3.OperationalError):
+            text = str(current).lower()
+            if "locked" in text or "busy" in text:
+                return DatabaseUnavailable("the database is busy; retry shortly")
+        elif isinstance(current, kinds) and not isinstance(current, LedgerError):
+            return DatabaseUnavailable("the database is unavailable; retry shortly")
+        current = current.__cause__ or current.__context__
+    return None
+
+
 class IdempotencyKeyReused(Conflict):
     kind = "idempotency-key-reused"
 
@@ -50,7 +95,7 @@ class IdempotencyInProgress(Conflict):
 
 STATUS_BY_CLASS: list[tuple[type[LedgerError], int]] = [
     (Unauthenticated, 401), (Forbidden, 403), (NotFound, 404), (Conflict, 409), (PayloadTooLarge, 413),
-    (InvalidInput, 422), (ProjectionLagging, 503),
+    (InvalidInput, 422), (ProjectionLagging, 503), (DatabaseUnavailable, 503),
 ]
 HTTP_KINDS = {400: "bad-request", 401: "unauthenticated", 403: "forbidden", 404: "not-found",
               405: "method-not-allowed", 406: "not-acceptable", 413: "payload-too-large",
@@ -95,6 +140,8 @@ def problem_for(request: Request, exc: Exception) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
         if isinstance(exc, ProjectionLagging):
             headers = {"Retry-After": "1"}
+        if isinstance(exc, DatabaseUnavailable):
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return problem(status_of(exc), exc.kind, exc.message, instance=path, headers=headers, field=exc.field)
     if isinstance(exc, RequestValidationError):
         errors = validation_errors(exc)
@@ -105,6 +152,10 @@ def problem_for(request: Request, exc: Exception) -> Response:
         kind = HTTP_KINDS.get(exc.status_code, "http-error")
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail, default=str)
         return problem(exc.status_code, kind, detail, instance=path, headers=getattr(exc, "headers", None))
+    unavailable = database_unavailable(exc)
+    if unavailable is not None:
+        log.warning("database unavailable on %s: %s", path, exc)
+        return problem_for(request, unavailable)
     log.exception("unexpected error on %s", path, exc_info=exc)
     return problem(500, "internal-error", "unexpected error; it has been logged", instance=path)
 

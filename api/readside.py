@@ -7,10 +7,13 @@ every report GET wait for the others; each request thread gets its own (opened l
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
 from api.problems import ProjectionLagging
+
+log = logging.getLogger("api")
 
 
 class ReadSide:
@@ -27,6 +30,8 @@ class ReadSide:
     def projections(self) -> Any:
         """This thread's Projections (``from projections import Projections``)."""
         found = getattr(self._local, "projections", None)
+        if found is not None and getattr(found.db.conn, "closed", False):
+            found = None  # its connection died with a database restart: open a new one
         if found is None:
             from projections import Projections
 
@@ -48,8 +53,18 @@ class ReadSide:
     def start_following(self, poll_seconds: float) -> None:
         """Run the projection runner in a background thread of this process."""
         projections = self.projections
-        self._follower = threading.Thread(target=projections.follow, args=(self._stop,),
-                                          kwargs={"poll_interval": poll_seconds}, name="projector", daemon=True)
+
+        def follow() -> None:
+            # A lost database connection ends one follow(); the next one reconnects and resumes
+            # from the tracking positions (rows and position commit together: exactly once).
+            while not self._stop.is_set():
+                try:
+                    projections.follow(self._stop, poll_interval=poll_seconds)
+                except Exception as error:  # noqa: BLE001 - outages must not kill the follower
+                    log.warning("projection follower: %s; retrying", str(error).strip()[:200])
+                    self._stop.wait(1.0)
+
+        self._follower = threading.Thread(target=follow, name="projector", daemon=True)
         self._follower.start()
 
     def close(self) -> None:

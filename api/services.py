@@ -23,8 +23,9 @@ class Services:
 
     @classmethod
     def open(cls, settings: Settings) -> Services:
-        ledger = Ledger.open(settings.database_url)
-        store = ApiStore.open(settings.database_url)
+        timeout = str(max(1, round(settings.db_timeout_seconds)))  # the library wants whole seconds
+        ledger = Ledger.open(settings.database_url, extra_env={"POSTGRES_CONNECT_TIMEOUT": timeout})
+        store = ApiStore.open(settings.database_url, timeout=settings.db_timeout_seconds)
         return cls(settings, ledger, store, TokenBook(store), TenantIndex(ledger, store),
                    ReadSide(settings.database_url, settings.read_wait_seconds))
 

@@ -67,10 +67,11 @@ class Tx:
 class ApiStore:
     """Opens connections to the ledger's database for the API's own tables."""
 
-    def __init__(self, config: StoreConfig) -> None:
+    def __init__(self, config: StoreConfig, *, timeout: float = 5.0) -> None:
         if config.kind == "memory":
             raise ValueError("the HTTP API needs a SQLite file or PostgreSQL, not the in-memory store")
         self.config = config
+        self.timeout = timeout  # seconds to wait for a connection (then the pool raises PoolTimeout)
         self._pool: Any = None
         self._lock = threading.Lock()
         with self.transaction() as tx:
@@ -78,19 +79,23 @@ class ApiStore:
                 tx.execute(statement)
 
     @classmethod
-    def open(cls, url: str | None) -> ApiStore:
-        return cls(parse_database_url(url))
+    def open(cls, url: str | None, *, timeout: float = 5.0) -> ApiStore:
+        return cls(parse_database_url(url), timeout=timeout)
 
     def _postgres_pool(self) -> Any:
         with self._lock:
             if self._pool is None:
                 from psycopg_pool import ConnectionPool
 
-                kwargs: dict[str, Any] = {"autocommit": False}
+                kwargs: dict[str, Any] = {"autocommit": False, "connect_timeout": max(1, round(self.timeout))}
                 if self.config.schema:
                     kwargs["options"] = f"-c search_path={self.config.schema}"
+                # check: a connection broken by a database restart is replaced, not handed out;
+                # open(wait=False): a server that is down at startup does not block the process.
                 self._pool = ConnectionPool(self.config.conninfo(), min_size=1, max_size=20, kwargs=kwargs,
-                                            open=True, timeout=10)
+                                            open=False, timeout=self.timeout, check=ConnectionPool.check_connection,
+                                            reconnect_timeout=24 * 3600)
+                self._pool.open(wait=False)
             return self._pool
 
     @contextmanager
@@ -101,7 +106,7 @@ class ApiStore:
                 with conn.transaction(), conn.cursor() as cursor:
                     yield Tx(cursor, postgres=True)
             return
-        conn = sqlite3.connect(self.config.sqlite_path, timeout=15, isolation_level=None)
+        conn = sqlite3.connect(self.config.sqlite_path, timeout=max(self.timeout, 15.0), isolation_level=None)
         try:
             conn.execute("BEGIN IMMEDIATE")
             cursor = conn.cursor()
