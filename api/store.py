@@ -31,6 +31,12 @@ SCHEMA = [
     "CREATE INDEX IF NOT EXISTS api_tenant_log_by_resource ON api_tenant_log (resource_id, kind)",
     "CREATE TABLE IF NOT EXISTS api_tracking (name TEXT PRIMARY KEY, position BIGINT NOT NULL)",
 ]
+# Columns added after a table was first released: (table, column, type), added when missing.
+ADDED_COLUMNS = [
+    ("api_tokens", "prefix", "TEXT"),  # the token's first characters, shown to tell tokens apart
+    ("api_tokens", "expires_at", "TEXT"),  # ISO 8601 UTC; NULL: never expires
+    ("api_tokens", "revoked_at", "TEXT"),  # ISO 8601 UTC; NULL: not revoked
+]
 
 
 class Cursor(Protocol):
@@ -77,6 +83,14 @@ class ApiStore:
         with self.transaction() as tx:
             for statement in SCHEMA:
                 tx.execute(statement)
+            for table, column, kind in ADDED_COLUMNS:
+                if config.is_postgres:  # looked up first: no DDL (and no table lock) when present
+                    present = tx.one("SELECT 1 FROM information_schema.columns WHERE table_schema = "
+                                     "current_schema() AND table_name = ? AND column_name = ?", (table, column))
+                    if present is None:
+                        tx.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {column} {kind}")
+                elif column not in {row[1] for row in tx.all(f"PRAGMA table_info({table})")}:
+                    tx.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     @classmethod
     def open(cls, url: str | None, *, timeout: float = 5.0) -> ApiStore:
