@@ -24,13 +24,32 @@ def check_plan(rates: object, cancellation_fee_share: object) -> tuple[dict[str,
     return checked, share
 
 
+V1_CANCELLATION_FEE_SHARE = Decimal("0.25")  # the fixed fee share before plans could set it
+
+
 class Tenant(Aggregate):
     TOPIC = "ledger:Tenant"
 
     class Created(Aggregate.Created):  # unused; every event class needs an explicit topic
         TOPIC = "ledger:Tenant.Created"
 
-    @event("Registered", topic="ledger:Tenant.Registered")
+    class Registered(Aggregate.Created):
+        """Version 2 added ``cancellation_fee_share``; version-1 events (stored without it, and
+        without a ``class_version``) are upcast to the share every plan had then, 0.25."""
+
+        TOPIC = "ledger:Tenant.Registered"
+        class_version = 2
+
+        name: str
+        billing_currency: str
+        rates: dict[str, Decimal]
+        cancellation_fee_share: Decimal
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["cancellation_fee_share"] = V1_CANCELLATION_FEE_SHARE
+
+    @event(Registered)
     def __init__(self, name: str, billing_currency: str, rates: dict[str, Decimal],
                  cancellation_fee_share: Decimal) -> None:
         self.name = name
