@@ -32,7 +32,7 @@ def serve(db: DbOption = None, host: str = "127.0.0.1", port: int = 8000,
 def create_token(role: Annotated[str, typer.Option(help="operator, finance, tenant, auditor or meter")],
                  tenant: Annotated[Optional[str], typer.Option(help="The tenant id (tenant tokens only)")] = None,
                  expires_in: Annotated[Optional[float], typer.Option(
-                     "--expires-in", min=0.001, help="Hours until the token is refused (default: never)")] = None,
+                     "--expires-in", help="Hours until the token is refused (default: never)")] = None,
                  db: DbOption = None) -> None:
     """Print a new bearer token once; the store keeps only its SHA-256 hash (its id goes to stderr)."""
     from api.store import ApiStore
