@@ -64,8 +64,8 @@ def is_share(column: str) -> bool:
     return any(word in name for word in SHARE_WORDS) and "per_" not in name and "gpu_hours" not in name
 
 
-def human(column: str, value: Any) -> str:
-    """One cell of a table, for people."""
+def human(column: str, value: Any, *, whole: bool = False) -> str:
+    """One cell of a table, for people (``whole``: every Decimal in the column is integral)."""
     if value is None:
         return "-"
     if isinstance(value, bool):
@@ -73,7 +73,7 @@ def human(column: str, value: Any) -> str:
     if isinstance(value, Decimal):
         if is_share(column) and abs(value) <= 10:
             return f"{value * 100:,.1f} %"
-        if value == value.to_integral_value() and abs(value) >= 1000:
+        if whole:
             return f"{value:,.0f}"
         return f"{value:,.2f}"
     if isinstance(value, int):
@@ -110,8 +110,11 @@ def table_of(rows: Sequence[Row], *, title: str | None = None, columns: Sequence
         numeric = isinstance(sample[name], (int, float, Decimal)) and not isinstance(sample[name], bool)
         table.add_column((labels or {}).get(name, label(name)), justify="right" if numeric else "left",
                          overflow="fold")
+    whole = {name: all(row.get(name) == row.get(name).to_integral_value() for row in rows
+                       if isinstance(row.get(name), Decimal)) and abs(sample[name] or 0) >= 1000
+             if isinstance(sample[name], Decimal) else False for name in names}
     for row in rows:
-        table.add_row(*(human(name, row.get(name)) for name in names))
+        table.add_row(*(human(name, row.get(name), whole=whole[name]) for name in names))
     return table
 
 
