@@ -21,9 +21,10 @@ from domain import Ledger
 
 CONFIRMED = "ledger:Reservation.Confirmed"
 USAGE = "ledger:Reservation.UsageRecorded"
+USAGE_BATCH = "ledger:Reservation.UsageBatchRecorded"
 ISSUED = "ledger:Invoice.Issued"
-TOPICS = (CONFIRMED, USAGE, ISSUED)
-KIND = {CONFIRMED: "reservation", USAGE: "usage", ISSUED: "invoice"}
+TOPICS = (CONFIRMED, USAGE, USAGE_BATCH, ISSUED)
+KIND = {CONFIRMED: "reservation", USAGE: "usage", USAGE_BATCH: "usage", ISSUED: "invoice"}
 BATCH = 2000
 TRACKING_NAME = "tenant_index"
 
@@ -73,8 +74,13 @@ class TenantIndex:
             if owner is None:
                 return
             tenant = str(owner[0])
-            detail = {"record_id": str(event.record_id), "hour": event.hour.isoformat(),
-                      "gpu_hours": plain(event.gpu_hours)}
+            if notification.topic == USAGE_BATCH:
+                # One row per metering batch (one log position); readers expand "records".
+                detail = {"records": [{"record_id": str(UUID(rid)), "hour": hour, "gpu_hours": gpu_hours}
+                                      for rid, hour, gpu_hours in event.records]}
+            else:
+                detail = {"records": [{"record_id": str(event.record_id), "hour": event.hour.isoformat(),
+                                       "gpu_hours": plain(event.gpu_hours)}]}
         else:
             tenant = str(event.tenant_id)
             detail = {}

@@ -364,6 +364,7 @@ class Ledger(Application):
         def command() -> UsageReceipt:
             now = self.now()
             reservations: dict[UUID, Reservation] = {}
+            staged: dict[UUID, dict[int, list[str]]] = {}
             recorded = duplicates = 0
             for index, record in enumerate(parsed):
                 reservation = reservations.get(record.reservation_id)
@@ -373,14 +374,17 @@ class Ledger(Application):
                     except LedgerError as error:
                         raise type(error)(f"records[{index}].{error.message}", field=f"records[{index}].reservation_id") from None
                     reservations[record.reservation_id] = reservation
+                    staged[record.reservation_id] = {}
                 try:
-                    if reservation.record_usage(record_id=record.record_id, hour=record.hour,
-                                                gpu_hours=record.gpu_hours, now=now):
+                    if reservation.stage_usage(staged[record.reservation_id], record_id=record.record_id,
+                                               hour=record.hour, gpu_hours=record.gpu_hours, now=now):
                         recorded += 1
                     else:
                         duplicates += 1
                 except LedgerError as error:
                     raise type(error)(f"records[{index}].{error.message}", field=f"records[{index}].{error.field}") from None
+            for reservation_id, reservation in reservations.items():
+                reservation.record_staged_usage(staged[reservation_id])
             position = self._save(*reservations.values()) if recorded else None
             return UsageReceipt(recorded, duplicates, position)
         return self._retrying(command)

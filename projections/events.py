@@ -132,6 +132,11 @@ def max_position(db: Database) -> int:
 
 
 def read_batch(db: Database, after: int, upto: int, topics: Sequence[str], limit: int) -> list[Event]:
+    return read_batch_reached(db, after, upto, topics, limit)[0]
+
+
+def read_batch_reached(db: Database, after: int, upto: int, topics: Sequence[str],
+                       limit: int) -> tuple[list[Event], int]:
     """Events with after < position <= upto whose topic is one of ``topics``, in log order.
 
     ``upto`` is read first (``max_position``): on PostgreSQL the library serialises inserts
@@ -139,6 +144,8 @@ def read_batch(db: Database, after: int, upto: int, topics: Sequence[str], limit
     be), and reading up to it cannot skip an event that commits later.
     """
     pos = db.position_column
+    if USAGE in topics and USAGE_BATCH not in topics:
+        topics = (*topics, USAGE_BATCH)
     marks = ", ".join("?" * len(topics))
     # On PostgreSQL, let the server render ids and JSON as text: cheaper than uuid/bytes objects.
     columns = "originator_id, topic, state" if db.kind == "sqlite" else \
@@ -147,10 +154,30 @@ def read_batch(db: Database, after: int, upto: int, topics: Sequence[str], limit
         f"SELECT {pos}, {columns} FROM {db.events_table} "
         f"WHERE {pos} > ? AND {pos} <= ? AND topic IN ({marks}) ORDER BY {pos} LIMIT ?",
         (after, upto, *topics, limit))
-    return [Event(r[0], uuid_str(r[1]), r[2], decode(r[2], r[3])) for r in rows]
+    # The position this batch covers: its last row's when the row limit was hit (more may
+    # follow), else ``upto``. Counted in stored rows, not in events: a usage batch expands.
+    reached = rows[-1][0] if len(rows) == limit else upto
+    events: list[Event] = []
+    for r in rows:
+        if r[2] == USAGE_BATCH:
+            events.extend(expand_usage_batch(r[0], uuid_str(r[1]), r[3]))
+        else:
+            events.append(Event(r[0], uuid_str(r[1]), r[2], decode(r[2], r[3])))
+    return events, reached
+
+
+def expand_usage_batch(position: int, originator_id: str, state: str | bytes) -> list[Event]:
+    """A UsageBatchRecorded event as one UsageRecorded-shaped event per record (same position),
+    so handlers treat batched and single usage alike."""
+    if isinstance(state, (bytes, memoryview)):
+        state = bytes(state).decode()
+    records = json.loads(state)["records"]
+    return [Event(position, originator_id, USAGE, {"record_id": rid, "hour": hour, "gpu_hours": gpu_hours})
+            for rid, hour, gpu_hours in records]
 
 
 USAGE = "ledger:Reservation.UsageRecorded"
+USAGE_BATCH = "ledger:Reservation.UsageBatchRecorded"
 _HOUR = '"hour":{"_type_":"datetime_iso","_data_":"'
 _GPU_HOURS = '"gpu_hours":{"_type_":"decimal_str","_data_":"'
 

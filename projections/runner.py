@@ -23,7 +23,7 @@ from projections.base import Projection
 from projections.billing import Billing
 from projections.capex import Capex
 from projections.db import Database, Table
-from projections.events import max_position, read_batch
+from projections.events import max_position, read_batch_reached
 from projections.sustainability import Sustainability
 from projections.utilisation import Utilisation
 
@@ -34,6 +34,9 @@ TRACKING = Table("proj_tracking", (("name", "TEXT"), ("position", "BIGINT")), ("
 SCRATCH = "scratch_"
 REBUILD_BATCH = 20_000
 MAX_DIFFS = 200
+# A live follower woken by a NOTIFY waits this long for more writes before catching up
+# (read-your-writes does not wait for it: Projections.wait_for catches up itself).
+FOLLOW_GATHER_SECONDS = 0.05
 
 Progress = Callable[[int, int], None]
 
@@ -106,8 +109,7 @@ class Runner:
                 top = max_position(self.db) if upto is None else upto
                 if after >= top:
                     return after, 0
-                events = read_batch(self.db, after, top, projection.topics, limit)
-                reached = events[-1].position if len(events) == limit else top
+                events, reached = read_batch_reached(self.db, after, top, projection.topics, limit)
                 projection.apply(self.db, events)
                 self.db.execute(f"UPDATE {TRACKING.name} SET position = ? WHERE name = ?", (reached, key))
                 return reached, len(events)
@@ -129,9 +131,22 @@ class Runner:
 
     def catch_up(self, names: Sequence[str] | None = None, *, batch_size: int = 5000,
                  progress: Progress | None = None) -> int:
+        chosen = check_names(names)
         top = max_position(self.db)
-        reached = [self.run(self.live[n], batch_size=batch_size, upto=top, progress=progress)
-                   for n in check_names(names)]
+        # One read of the tracking rows first: a projection already at the head (the common case
+        # for a live follower woken by an event of another projection's topics) skips its
+        # locking batch transaction. Positions only grow, so a stale read only costs a batch.
+        marks = ", ".join("?" * len(chosen))
+        at = {r[0]: int(r[1]) for r in self.db.fetchall(
+            f"SELECT name, position FROM {TRACKING.name} WHERE name IN ({marks})", chosen)}
+        reached = []
+        for name in chosen:
+            if at.get(name, 0) >= top:
+                if progress is not None:
+                    progress(at[name], top)
+                reached.append(at[name])
+            else:
+                reached.append(self.run(self.live[name], batch_size=batch_size, upto=top, progress=progress))
         return min(reached)
 
     # ---- rebuild and verify ---------------------------------------------------------------
@@ -222,8 +237,16 @@ class Runner:
             while not stop.is_set():
                 self.catch_up(chosen, batch_size=batch_size)
                 if listener is not None:
+                    woken = False
                     for _ in listener.notifies(timeout=poll_interval, stop_after=1):
-                        pass
+                        woken = True
+                    if woken:
+                        # Writes come in bursts (one NOTIFY per insert): gather them briefly and
+                        # drain the queue, so one catch-up applies many events instead of the
+                        # follower competing with request threads for the GIL on every write.
+                        stop.wait(FOLLOW_GATHER_SECONDS)
+                        for _ in listener.notifies(timeout=0.0):
+                            pass
                 else:
                     stop.wait(poll_interval)
         finally:

@@ -68,9 +68,20 @@ def list_reservations(tenant_id: UUID, services: ServicesDep, principal: TenantR
 def list_usage(tenant_id: UUID, services: ServicesDep, principal: TenantReader,
                cursor: Cursor = 0, limit: Limit = 100) -> Page[UsagePublic]:
     visible_tenant(services.ledger, principal, tenant_id)
+    # A row is one metering batch of one reservation, at one log position. The cursor is a log
+    # position, so a page never splits a batch: whole batches are taken until ``limit`` records
+    # are reached (a page may exceed ``limit`` by the rest of its last batch).
     rows = services.tenant_index.page(tenant_id, "usage", cursor, limit)
-    items = [UsagePublic(position=r.position, reservation_id=r.resource_id, **r.detail) for r in rows]
-    return Page(items=items, next_cursor=_next([r.position for r in rows], limit))
+    items: list[UsagePublic] = []
+    last, more = cursor, len(rows) == limit
+    for index, row in enumerate(rows):
+        items.extend(UsagePublic(position=row.position, reservation_id=row.resource_id, **record)
+                     for record in row.detail["records"])
+        last = row.position
+        if len(items) >= limit:
+            more = more or index < len(rows) - 1
+            break
+    return Page(items=items, next_cursor=last if more else None)
 
 
 @tenants.get("/{tenant_id}/invoices")

@@ -115,6 +115,17 @@ class Reservation(Aggregate):
     def record_usage(self, *, record_id: UUID, hour: object, gpu_hours: object, now: datetime) -> bool:
         """Meter ``gpu_hours`` used in the hour starting at ``hour``. Returns False (and records
         nothing) when the same record was already recorded: retries are harmless."""
+        staged: dict[int, list[str]] = {}
+        if not self.stage_usage(staged, record_id=record_id, hour=hour, gpu_hours=gpu_hours, now=now):
+            return False
+        self.record_staged_usage(staged)
+        return True
+
+    def stage_usage(self, staged: dict[int, list[str]], *, record_id: UUID, hour: object, gpu_hours: object,
+                    now: datetime) -> bool:
+        """Check one usage record and add it to ``staged`` (hour index -> [record id hex, hour
+        ISO, GPU-hours]); ``record_staged_usage`` then records everything staged as one event.
+        Returns False for a retry of a record already recorded or staged (same id and value)."""
         start = check_on_the_hour(hour, field="hour")
         amount = to_decimal(gpu_hours, field="gpu_hours")
         if amount < 0:
@@ -123,6 +134,8 @@ class Reservation(Aggregate):
             raise InvalidInput(f"gpu_hours: at most 6 decimal places, got {amount}", field="gpu_hours")
         index = hour_index(start)
         existing = self.usage.get(index)
+        if existing is None and index in staged:
+            existing = [staged[index][0], staged[index][2]]
         if existing is not None:
             if existing[0] == record_id.hex and Decimal(str(existing[1])) == amount:
                 return False
@@ -136,12 +149,33 @@ class Reservation(Aggregate):
         if amount > self.gpus:
             raise UsageOutsideReservation(
                 f"gpu_hours: {amount} GPU-hours in one hour exceeds the {self.gpus} GPUs reserved", field="gpu_hours")
-        self._usage_recorded(record_id, start, amount)
+        staged[index] = [record_id.hex, start.isoformat(), str(amount)]
         return True
+
+    def record_staged_usage(self, staged: dict[int, list[str]]) -> None:
+        if staged:
+            self._usage_batch_recorded([staged[h] for h in sorted(staged)])
+
+    @event("UsageBatchRecorded", topic="ledger:Reservation.UsageBatchRecorded")
+    def _usage_batch_recorded(self, records: list[list[str]]) -> None:
+        # One event per reservation per metering batch: each record is [record id (hex), hour
+        # (ISO 8601 UTC), GPU-hours (decimal string)]. Plain strings keep encoding cheap; a
+        # batch of thousands of hourly records costs one event, not thousands (bench/usage.py).
+        for record_id_hex, hour, gpu_hours in records:
+            self.usage[hour_index(datetime.fromisoformat(hour))] = [record_id_hex, Decimal(gpu_hours)]
 
     @event("UsageRecorded", topic="ledger:Reservation.UsageRecorded")
     def _usage_recorded(self, record_id: UUID, hour: datetime, gpu_hours: Decimal) -> None:
+        # Superseded by UsageBatchRecorded; kept so that logs written before it still load.
         self.usage[hour_index(hour)] = [record_id.hex, gpu_hours]
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Reservation:
+        # Cheap copy for the repository's cache: usage values are replaced, never mutated.
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.usage = dict(self.usage)
+        clone._pending_events = list(self._pending_events)
+        return clone
 
 
 def check_gpus(gpus: object) -> int:

@@ -52,8 +52,9 @@ def test_each_line_carries_the_event_decoded_for_people(ledger: Ledger) -> None:
     capex = next(line for line in lines if line["event_type"] == "ledger:FundingRound.CapexCommitted")
     assert capex["aggregate_type"] == "FundingRound" and capex["data"]["amount"] == "200000.00"
     uuid.UUID(str(capex["data"]["supply_order_id"]))
-    usage = next(line for line in lines if line["event_type"] == "ledger:Reservation.UsageRecorded")
-    assert usage["data"]["gpu_hours"] == "1.25" and usage["data"]["hour"] == hour(1).isoformat()
+    usage = next(line for line in lines if line["event_type"] == "ledger:Reservation.UsageBatchRecorded")
+    record_id, hour_text, gpu_hours = usage["data"]["records"][0]
+    assert gpu_hours == "1.25" and hour_text == hour(1).isoformat()
     assert str(usage["timestamp"]).endswith("+00:00")
     assert lines[-1]["link"] == AuditChain(ledger).head().hex
 

@@ -25,7 +25,7 @@ from projections import PROJECTION_NAMES, Projections
 
 UTC = timezone.utc
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
-RUNNER = "import sys; from projections import Projections; Projections.open(sys.argv[1]).catch_up(batch_size=100)"
+RUNNER = "import sys; from projections import Projections; Projections.open(sys.argv[1]).catch_up(batch_size=5)"
 
 
 def build_log(url: str, reservations: int, hours: int) -> int:
@@ -47,8 +47,10 @@ def build_log(url: str, reservations: int, hours: int) -> int:
                                        end=start + timedelta(hours=hours)).id
         records += [{"record_id": uuid4(), "reservation_id": r, "hour": start + timedelta(hours=h),
                      "gpu_hours": f"1.{h % 1000:03d}"} for h in range(hours)]
-    for i in range(0, len(records), 2000):
-        ledger.record_usage(records[i:i + 2000])
+    # Small metering batches: one UsageBatchRecorded event per reservation per batch, and the
+    # crash test needs a log long enough to kill the runner part way through it.
+    for i in range(0, len(records), 10):
+        ledger.record_usage(records[i:i + 10])
     top = ledger.max_position()
     ledger.close()
     return top
@@ -57,7 +59,7 @@ def build_log(url: str, reservations: int, hours: int) -> int:
 @pytest.mark.postgres
 @pytest.mark.slow
 def test_a_runner_killed_mid_catch_up_resumes_to_the_same_result_as_a_clean_rebuild(postgres_url: str) -> None:
-    top = build_log(postgres_url, reservations=20, hours=400)  # ~8,100 events
+    top = build_log(postgres_url, reservations=20, hours=400)  # ~900 events (usage in batches of 10)
     projections = Projections.open(postgres_url)  # creates the tables before the runner starts
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     process = subprocess.Popen([sys.executable, "-c", RUNNER, postgres_url], env=env)
