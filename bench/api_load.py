@@ -1,9 +1,23 @@
-"""Load test of the HTTP API on PostgreSQL: `python -m bench.api_load [--db URL] [--requests N]`.
+"""HTTP API under load, and `ledger serve` startup time.
 
-Starts `ledger serve` in a subprocess on a fresh schema (projection runner in-process, the
-default), seeds capacity over HTTP, then drives 16 concurrent connections (httpx) at
-POST /v1/reservations (1 GPU for one hour each, spread over --pools sites) and at
-GET /v1/reports/utilisation, and prints requests/s with p50/p99 latency.
+    python -m bench.api_load [--db URL] [--seconds 5] [--runs 3] [--concurrency 16]
+    python -m bench api --db postgresql://...     (the same, as a suite of `python -m bench`)
+
+Starts `ledger serve` in a subprocess on a fresh PostgreSQL schema (projection runner
+in-process, the default), seeds capacity over HTTP, then drives 16 concurrent connections on
+loopback with ``wrk`` (a C load tool, so the client does not eat the server's CPU on a 2-core
+machine; an httpx/asyncio client when wrk is not installed) at:
+
+* ``GET /health``: no auth, no database: the framework's own ceiling (the baseline);
+* ``POST /v1/reservations`` (1 GPU for one hour, a new Idempotency-Key per request, as real
+  clients send it);
+* ``GET /v1/reports/utilisation`` for one site, by day over one month (31 rows), and the same
+  by day over the whole history (~520 rows, ~110 kB: cost follows the answer's size).
+
+Each case is run ``--runs`` times for ``--seconds``; the median requests/s and its run's
+p50/p99 are reported, with the ratio to /health measured in the same run. Startup: exec of
+`ledger serve` on the default store (a fresh ./ledger.db in an empty directory) to the first
+200 on /health and on /openapi.json, against a bare FastAPI app under uvicorn (baseline).
 """
 
 from __future__ import annotations
@@ -11,26 +25,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
+import shutil
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from bench.common import percentile
-from tests.e2e.scenario import MODEL, bearer, build_capacity, register_tenant
 
+ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+MODEL = "H100-SXM"
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def loadavg() -> str:
+    with open("/proc/loadavg", encoding="ascii") as f:
+        return " ".join(f.read().split()[:3])
 
 
 def issue(url: str, role: str, tenant: str | None = None) -> str:
@@ -44,83 +69,237 @@ def issue(url: str, role: str, tenant: str | None = None) -> str:
         store.close()
 
 
-async def drive(base: str, concurrency: int, total: int, request: Any) -> tuple[float, list[float], int]:
-    """``total`` requests over ``concurrency`` connections; (seconds, latencies, non-2xx count)."""
-    latencies: list[float] = []
-    failures = 0
-    counter = iter(range(total))
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
-        async def worker() -> None:
-            nonlocal failures
-            for i in counter:
-                began = time.perf_counter()
-                response = await request(client, i)
-                latencies.append(time.perf_counter() - began)
-                failures += response.status_code >= 300
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return time.perf_counter() - started, latencies, failures
+def wait_ready(base: str, path: str, proc: subprocess.Popen[bytes], began: float, limit: float = 60) -> float:
+    """Seconds from ``began`` until ``path`` answers 200."""
+    with httpx.Client(timeout=2) as client:
+        while True:
+            try:
+                if client.get(base + path).status_code == 200:
+                    return time.perf_counter() - began
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.perf_counter() - began > limit:
+                raise RuntimeError(f"server did not answer {path}")
+            time.sleep(0.01)
 
 
-def report(name: str, seconds: float, latencies: list[float], failures: int) -> None:
-    print(f"{name:<34} {len(latencies) / seconds:8.1f} req/s   p50 {percentile(latencies, 0.5) * 1000:7.1f} ms"
-          f"   p99 {percentile(latencies, 0.99) * 1000:7.1f} ms   non-2xx {failures}")
+def start_server(args: list[str], cwd: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    proc = subprocess.Popen([*args, "--port", str(port), "--log-level", "warning"], cwd=cwd,
+                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+# ---- load generation ----------------------------------------------------------------------
+
+WRK_SCRIPT = """
+local counter = 0
+function init(args)
+  math.randomseed(os.time() + tonumber(string.sub(tostring({}), 8), 16))
+  prefix = tostring(math.random(1, 2000000000))
+end
+function request()
+  counter = counter + 1
+  local headers = {}
+  for k, v in pairs(wrk.headers) do headers[k] = v end
+  headers["Idempotency-Key"] = "wrk-" .. prefix .. "-" .. counter
+  return wrk.format(nil, nil, headers, nil)
+end
+"""
+
+
+def _ms(text: str) -> float:
+    value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def wrk_load(url: str, *, method: str, headers: dict[str, str], body: str | None, seconds: float,
+             concurrency: int, vary_key: bool, tmpdir: str) -> dict[str, float]:
+    script = Path(tmpdir) / f"wrk-{uuid.uuid4().hex[:6]}.lua"
+    lines = [f'wrk.method = "{method}"']
+    if body is not None:
+        lines.append(f"wrk.body = [[{body}]]")
+    lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
+    script.write_text("\n".join(lines) + "\n" + (WRK_SCRIPT if vary_key else ""))
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(concurrency), "-d", f"{seconds}s", "--latency", "-s",
+                          str(script), url], check=True, capture_output=True, text=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"\s99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
+    errors = re.search(r"Socket errors:.*", out)
+    return {"rate_per_s": rate, "p50_ms": p50, "p99_ms": p99, "non_2xx": int(bad.group(1)) if bad else 0,
+            "socket_errors": errors.group(0) if errors else ""}
+
+
+def httpx_load(url: str, *, method: str, headers: dict[str, str], body: str | None, seconds: float,
+               concurrency: int, vary_key: bool, tmpdir: str) -> dict[str, float]:
+    """The fallback without wrk: an asyncio client (costs the server some CPU on 2 cores)."""
+    async def drive() -> dict[str, float]:
+        latencies: list[float] = []
+        failures = 0
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        deadline = time.perf_counter() + seconds
+        async with httpx.AsyncClient(timeout=60, limits=limits) as client:
+            async def worker(w: int) -> None:
+                nonlocal failures
+                i = 0
+                while time.perf_counter() < deadline:
+                    i += 1
+                    h = dict(headers, **({"Idempotency-Key": f"httpx-{uuid.uuid4().hex}"} if vary_key else {}))
+                    began = time.perf_counter()
+                    response = await client.request(method, url, headers=h, content=body)
+                    latencies.append(time.perf_counter() - began)
+                    failures += response.status_code >= 300
+            started = time.perf_counter()
+            await asyncio.gather(*(worker(w) for w in range(concurrency)))
+            elapsed = time.perf_counter() - started
+        return {"rate_per_s": len(latencies) / elapsed, "p50_ms": percentile(latencies, 0.5) * 1000,
+                "p99_ms": percentile(latencies, 0.99) * 1000, "non_2xx": failures, "socket_errors": ""}
+    return asyncio.run(drive())
+
+
+def load(*args: Any, **kwargs: Any) -> dict[str, float]:
+    return (wrk_load if shutil.which("wrk") else httpx_load)(*args, **kwargs)
+
+
+def median_run(runs: int, work: Any) -> dict[str, Any]:
+    results = [work() for _ in range(runs)]
+    results.sort(key=lambda r: r["rate_per_s"])
+    chosen = dict(results[len(results) // 2])
+    chosen["runs_rate_per_s"] = [round(r["rate_per_s"], 1) for r in results]
+    return chosen
+
+
+# ---- startup --------------------------------------------------------------------------------
+
+BARE_APP = """
+from fastapi import FastAPI
+app = FastAPI()
+@app.get("/health")
+async def health():
+    return {"status": "ok"}
+"""
+
+
+def startup_seconds(tmpdir: str, runs: int) -> dict[str, float]:
+    """Median seconds from exec to the first 200: `ledger serve` on a fresh default SQLite store
+    (/health and /openapi.json), and a bare FastAPI app under uvicorn (/health)."""
+    ledger = shutil.which("ledger", path=str(Path(sys.executable).parent)) or "ledger"
+    bare_dir = Path(tmpdir) / "bare"
+    bare_dir.mkdir(exist_ok=True)
+    (bare_dir / "bare_app.py").write_text(BARE_APP)
+    health, openapi, bare = [], [], []
+    for _ in range(runs):
+        for path, out in (("/health", health), ("/openapi.json", openapi)):
+            where = tempfile.mkdtemp(dir=tmpdir)
+            began = time.perf_counter()
+            proc, base = start_server([ledger, "serve"], cwd=where)
+            try:
+                out.append(wait_ready(base, path, proc, began))
+            finally:
+                stop(proc)
+        began = time.perf_counter()
+        proc, base = start_server([sys.executable, "-m", "uvicorn", "bare_app:app"], cwd=str(bare_dir))
+        try:
+            bare.append(wait_ready(base, "/health", proc, began))
+        finally:
+            stop(proc)
+    return {"health": statistics.median(health), "openapi": statistics.median(openapi),
+            "bare": statistics.median(bare)}
+
+
+# ---- the suite ------------------------------------------------------------------------------
+
+def seeded_server(url: str, tmpdir: str) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
+    sys.path.insert(0, str(ROOT))
+    from tests.e2e.scenario import build_capacity, register_tenant
+
+    began = time.perf_counter()
+    proc, base = start_server([sys.executable, "-c", "from api.cli import app; app()", "serve", "--db", url])
+    wait_ready(base, "/health", proc, began)
+    operator = issue(url, "operator")
+    with httpx.Client(base_url=base, timeout=60) as client:
+        site = build_capacity(client, operator, gpus=1_000_000)["site"]["id"]
+        tenant = register_tenant(client, operator)
+        # A month of bookings so that the report has something to add up.
+        token = issue(url, "tenant", tenant["id"])
+        for day in range(0, 31, 3):
+            start = START + timedelta(days=day)
+            client.post("/v1/reservations", headers={"Authorization": f"Bearer {token}"}, json={
+                "site_id": site, "model": MODEL, "gpus": 8, "start": start.isoformat(),
+                "end": (start + timedelta(days=2)).isoformat()}).raise_for_status()
+    return proc, base, {"site": site, "tenant": token, "finance": issue(url, "finance")}
+
+
+def run(url: str, tmpdir: str, quick: bool = False, concurrency: int = 16) -> list[dict[str, Any]]:
+    from bench.common import drop_url, fresh_url
+
+    if not url.startswith("postgres"):
+        return []  # the HTTP figures are PostgreSQL's (the production store)
+    seconds, runs = (3, 1) if quick else (6, 3)
+    store = fresh_url(url, tmpdir)
+    proc, base, seed = seeded_server(store, tmpdir)
+    rows: list[dict[str, Any]] = []
+    try:
+        auth = {"Authorization": f"Bearer {seed['tenant']}"}
+        fin = {"Authorization": f"Bearer {seed['finance']}"}
+        body = ('{"site_id": "%s", "model": "%s", "gpus": 1, "start": "2026-03-01T00:00:00Z", '
+                '"end": "2026-03-01T01:00:00Z"}' % (seed["site"], MODEL))
+        month = f"{base}/v1/reports/utilisation?site_id={seed['site']}&granularity=day" \
+                f"&from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z"
+        history = f"{base}/v1/reports/utilisation?site_id={seed['site']}&granularity=day"
+        cases = [
+            ("GET /health (baseline)", f"{base}/health", "GET", {}, None, False),
+            ("POST /v1/reservations (Idempotency-Key)", f"{base}/v1/reservations", "POST",
+             {**auth, "Content-Type": "application/json"}, body, True),
+            ("GET utilisation report, 1 month by day", month, "GET", fin, None, False),
+            ("GET utilisation report, all history by day", history, "GET", fin, None, False),
+        ]
+        baseline = None
+        for name, target, method, headers, payload, vary in cases:
+            result = median_run(runs, lambda: load(target, method=method, headers=headers, body=payload,
+                                                   seconds=seconds, concurrency=concurrency, vary_key=vary,
+                                                   tmpdir=tmpdir))
+            baseline = baseline or result["rate_per_s"]
+            rows.append({"benchmark": "api", "case": f"{name}, {concurrency} conns", **result,
+                         "ratio": result["rate_per_s"] / baseline, "load": loadavg(),
+                         "tool": "wrk" if shutil.which("wrk") else "httpx"})
+    finally:
+        stop(proc)
+        drop_url(store)
+    started = startup_seconds(tmpdir, 1 if quick else 3)
+    for what in ("health", "openapi"):
+        rows.append({"benchmark": "startup", "case": f"ledger serve (SQLite default) to first 200 on /{what}",
+                     "value": started[what], "unit": "s", "ratio": started[what] / started["bare"],
+                     "baseline": started["bare"], "target": "< 2 s", "met": started[what] < 2.0, "load": loadavg()})
+    return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.api_load")
     parser.add_argument("--db", default="postgresql://postgres@127.0.0.1:5432/postgres")
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--quick", action="store_true")
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--pools", type=int, default=1, help="spread bookings over this many sites")
     args = parser.parse_args()
-    import psycopg
-
-    schema = f"bench_api_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(args.db, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    url = f"{args.db}{'&' if '?' in args.db else '?'}schema={schema}"
-    port = free_port()
-    server = subprocess.Popen([sys.executable, "-c", "from api.cli import app; app()", "serve", "--db", url,
-                               "--port", str(port), "--log-level", "warning"], env=os.environ.copy())
-    base = f"http://127.0.0.1:{port}"
-    try:
-        began = time.perf_counter()
-        while True:
-            try:
-                httpx.get(f"{base}/openapi.json", timeout=1)
-                break
-            except httpx.TransportError:
-                if server.poll() is not None or time.perf_counter() - began > 30:
-                    raise RuntimeError("server did not start") from None
-                time.sleep(0.05)
-        print(f"ledger serve answered after {time.perf_counter() - began:.2f} s")
-        operator = issue(url, "operator")
-        with httpx.Client(base_url=base, timeout=60) as client:
-            sites = [build_capacity(client, operator, gpus=args.requests)["site"]["id"] for _ in range(args.pools)]
-            tenant = register_tenant(client, operator)
-        token = issue(url, "tenant", tenant["id"])
-        finance = issue(url, "finance")
-
-        async def book(client: httpx.AsyncClient, i: int) -> httpx.Response:
-            start = START + timedelta(hours=i // args.pools)
-            return await client.post("/v1/reservations", headers=bearer(token, f"bench-{i}"), json={
-                "site_id": sites[i % args.pools], "model": MODEL, "gpus": 1,
-                "start": start.isoformat(), "end": (start + timedelta(hours=1)).isoformat()})
-
-        async def read(client: httpx.AsyncClient, i: int) -> httpx.Response:
-            return await client.get("/v1/reports/utilisation", headers=bearer(finance),
-                                    params={"site_id": sites[i % args.pools], "granularity": "day"})
-
-        print(f"PostgreSQL, {args.concurrency} connections, {args.requests} requests, {args.pools} pool(s)")
-        report("POST /v1/reservations", *asyncio.run(drive(base, args.concurrency, args.requests, book)))
-        report("GET /v1/reports/utilisation", *asyncio.run(drive(base, args.concurrency, args.requests, read)))
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
-        with psycopg.connect(args.db, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with tempfile.TemporaryDirectory() as tmpdir:
+        for row in run(args.db, tmpdir, quick=args.quick, concurrency=args.concurrency):
+            if "rate_per_s" in row:
+                print(f"{row['case']:<58} {row['rate_per_s']:8.1f} req/s  p50 {row['p50_ms']:7.1f} ms  "
+                      f"p99 {row['p99_ms']:7.1f} ms  x{row['ratio']:.3f}  non-2xx {row['non_2xx']}  "
+                      f"load {row['load']}", flush=True)
+            else:
+                print(f"{row['case']:<58} {row['value']:8.2f} s (bare FastAPI {row['baseline']:.2f} s)  "
+                      f"load {row['load']}", flush=True)
     return 0
 
 

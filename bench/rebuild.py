@@ -20,6 +20,7 @@ import random
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from typing import Any
 
 from domain import Ledger
@@ -185,6 +186,10 @@ def time_library_runner(url: str, limit: int | None) -> dict[str, Any]:
             elif name == "Reservation.UsageRecorded":
                 site, model = self.res[event.originator_id]
                 rows.append((site, model, hour_index(event.hour), 0, int(event.gpu_hours * 1_000_000)))
+            elif name == "Reservation.UsageBatchRecorded":
+                site, model = self.res[event.originator_id]
+                rows.extend((site, model, hour_index(datetime.fromisoformat(hour)), 0, int(Decimal(gpu_hours) * 1_000_000))
+                            for _, hour, gpu_hours in event.records)
             elif name in ("GpuPool.CapacityBooked", "GpuPool.CapacityReleased"):
                 site, model = self.pools[event.originator_id]
                 sign = 1 if name.endswith("Booked") else -1
@@ -251,6 +256,61 @@ def time_library_runner(url: str, limit: int | None) -> dict[str, Any]:
         runner.wait(target, timeout=3600)
         seconds = time.perf_counter() - started
     return {"events": events, "seconds": round(seconds, 2), "events_per_s": round(events / seconds)}
+
+
+def time_read_decode(url: str) -> dict[str, Any]:
+    """The ceiling: read and decode every event of the log in rebuild-sized batches, no writes."""
+    from projections.db import Database
+    from projections.events import max_position, read_batch
+    from projections.runner import PROJECTION_CLASSES, REBUILD_BATCH
+
+    topics = tuple(sorted({t for c in PROJECTION_CLASSES.values() for t in c.topics}))
+    db = Database(url)
+    top = max_position(db)
+    after, decoded = 0, 0
+    started = time.perf_counter()
+    while after < top:
+        events = read_batch(db, after, top, topics, REBUILD_BATCH)
+        decoded += len(events)
+        after = events[-1].position if len(events) == REBUILD_BATCH else top
+    seconds = time.perf_counter() - started
+    db.close()
+    return {"events": top, "decoded": decoded, "seconds": seconds, "events_per_s": top / seconds}
+
+
+def run(url: str, tmpdir: str, quick: bool = False, fresh: bool = False) -> list[dict[str, Any]]:
+    """The suite of ``python -m bench``: a full rebuild (all four projections, in a child
+    process: see bench.memory) over the cached ~1,000,000-event history (``--quick``:
+    ~100,000), against reading+decoding the same log with no writes (the ceiling) and the
+    library's per-event ProjectionRunner doing utilisation's work (timed over the log's last
+    20,000 utilisation events; ``--quick``: 3,000)."""
+    from bench.api_load import loadavg
+    from bench.dataset import history
+    from bench.memory import rebuild_figures
+    from projections.utilisation import Utilisation
+
+    if not url.startswith("postgres"):
+        return []
+    store = history(url, 100_000 if quick else 1_000_000, fresh=fresh)
+    ceiling = time_read_decode(store)
+    ours = rebuild_figures(store)
+    library = time_library_runner(store, 3_000 if quick else 20_000)
+    util_events = count_topics(store, (*Utilisation.topics, "ledger:Reservation.UsageBatchRecorded"))
+    util_rate = util_events / ours["per_projection_s"]["utilisation"]
+    rate = ours["events"] / ours["seconds"]
+    load = loadavg()
+    return [
+        {"benchmark": "rebuild", "case": f"read+decode {ceiling['events']:,} events, no writes (ceiling)",
+         "rate_per_s": ceiling["events_per_s"], "ratio": 1.0, "load": load},
+        {"benchmark": "rebuild", "case": f"rebuild all 4 projections, {ours['events']:,} events",
+         "rate_per_s": rate, "ratio": rate / ceiling["events_per_s"], "seconds": ours["seconds"],
+         "target": ">= 25,000 events/s", "met": rate >= 25_000, "load": load},
+        {"benchmark": "rebuild", "case": "library per-event ProjectionRunner, utilisation (baseline)",
+         "rate_per_s": library["events_per_s"], "ratio": 1.0, "events": library["events"], "load": load},
+        {"benchmark": "rebuild", "case": f"rebuild utilisation, {util_events:,} events",
+         "rate_per_s": util_rate, "ratio": util_rate / library["events_per_s"], "target": ">= 20x per-event runner",
+         "met": util_rate >= 20 * library["events_per_s"], "load": load},
+    ]
 
 
 def main() -> None:

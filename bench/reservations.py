@@ -93,7 +93,8 @@ def run(url: str, tmpdir: str, quick: bool = False) -> list[dict[str, Any]]:
     for clients in (1, 8):
         rate = service_rate(url, tmpdir, n, runs, clients)
         rows.append({"benchmark": "reservations", "case": f"service, {clients} client(s)", "clients": clients,
-                     "rate_per_s": rate, "ratio": rate / baseline})
+                     "rate_per_s": rate, "ratio": rate / baseline, "target": ">= 70% of bare save",
+                     "met": rate >= 0.7 * baseline})
     for history in histories[1:]:
         rate = service_rate(url, tmpdir, n, runs, 1, history)
         rows.append({"benchmark": "reservations", "case": f"service, pool with {history:,} earlier bookings",
