@@ -5,9 +5,10 @@ a realistic log of about ``events`` events (sites, funded and commissioned pools
 reservations with extensions and cancellations, then hourly usage: see
 ``bench.rebuild.build_history``), written through the service's own paths (usage through the
 batch path ``Ledger.record_usage``). Building 1,000,000 events takes minutes, so the schema is
-kept and reused by later runs as long as its marker matches: the requested size and a hash of
-``domain/aggregates`` (a change to the events' shape rebuilds it). ``--fresh-data`` on
-``python -m bench`` forces a rebuild; ``python -m bench.dataset --drop`` removes them.
+kept and reused by later runs as long as its marker matches (the requested size and the
+generator's version). After a change to the events' shape, run with ``--fresh-data`` on
+``python -m bench`` (or ``python -m bench.dataset --fresh``) to write them again in the new
+shape; ``python -m bench.dataset --drop`` removes them.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def history(base: str, events: int, *, fresh: bool = False, log: bool = True) ->
         raise ValueError("the long-history benchmarks run on PostgreSQL")
     schema = f"{PREFIX}{events}"
     url = _url(base, schema)
-    mark = f"{events}:{GENERATOR}:{fingerprint()}"
+    mark = f"{events}:{GENERATOR}"
     with psycopg.connect(base, autocommit=True) as conn:
         found = conn.execute("SELECT 1 FROM information_schema.tables WHERE table_schema = %s "
                              "AND table_name = 'bench_marker'", (schema,)).fetchone()
