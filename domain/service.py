@@ -10,6 +10,7 @@ log position of its last event, for read-your-writes.
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -85,6 +86,7 @@ class Ledger(Application):
         # Commands on the same pool from threads of one process queue on a striped lock
         # instead of racing and retrying; across processes optimistic concurrency still rules.
         self._pool_locks = [threading.Lock() for _ in range(64)]
+        self._local = threading.local()
 
     @classmethod
     def open(cls, url: str | None = None, *, clock: Callable[[], datetime] = system_clock,
@@ -110,18 +112,39 @@ class Ledger(Application):
             raise InvalidInput("clock returned a naive datetime")
         return moment.astimezone(UTC)
 
-    def _get(self, cls: type[A], aggregate_id: object, *, what: str, field: str) -> A:
+    def _get(self, cls: type[A], aggregate_id: object, *, what: str, field: str, for_update: bool = False) -> A:
         ident = uuid_of(aggregate_id, field=field)
         try:
-            aggregate = self.repository.get(ident)
+            aggregate = self._load(ident, for_update)
         except AggregateNotFoundError:
             raise NotFound(f"{field}: no {what} with id {ident}", field=field) from None
         if not isinstance(aggregate, cls):
             raise NotFound(f"{field}: no {what} with id {ident}", field=field)
         return aggregate
 
+    def _load(self, ident: UUID, for_update: bool) -> Any:
+        """An aggregate this command will save: on the first attempt, a copy of the cached one
+        without asking the database for newer events. That is safe because the save checks
+        versions: if another process wrote meanwhile, the save conflicts and the retry reloads
+        (``_local.retrying``). Aggregates only read (a tenant's suspension) always fast-forward."""
+        cache = self.repository.cache
+        if for_update and cache is not None and not getattr(self._local, "retrying", False):
+            try:
+                cached = cache.get(ident)
+            except KeyError:
+                pass
+            else:
+                return copy.deepcopy(cached)
+        return self.repository.get(ident)
+
     def _save(self, *aggregates: Any) -> int | None:
         recordings = self.save(*aggregates)
+        cache = self.repository.cache
+        if cache is not None:
+            # The library leaves the cache to fast-forward on the next get; keep our own writes
+            # in it so that the next command's first attempt starts from them.
+            for aggregate in aggregates:
+                cache.put(aggregate.id, aggregate)
         return recordings[-1].notification.id if recordings else None
 
     def _retrying(self, command: Callable[[], T], *, pool: UUID | None = None) -> T:
@@ -130,11 +153,14 @@ class Ledger(Application):
         if pool is not None:
             with self._pool_locks[pool.int % len(self._pool_locks)]:
                 return self._retrying(command)
-        for _ in range(self.max_attempts):
+        for attempt in range(self.max_attempts):
+            self._local.retrying = attempt > 0
             try:
                 return command()
             except IntegrityError:
                 continue
+            finally:
+                self._local.retrying = False
         raise ConcurrencyConflict(f"gave up after {self.max_attempts} concurrent-write conflicts; retry later")
 
     def max_position(self) -> int:
@@ -243,11 +269,11 @@ class Ledger(Application):
         except NotFound:
             return GpuPool(site_id=site_id, model=model)
 
-    def get_pool(self, site_id: object, model: object) -> GpuPool:
+    def get_pool(self, site_id: object, model: object, *, for_update: bool = False) -> GpuPool:
         site = uuid_of(site_id, field="site_id")
         code = gpu_model(model).code
         try:
-            aggregate = self.repository.get(pool_id(site, code))
+            aggregate = self._load(pool_id(site, code), for_update)
         except AggregateNotFoundError:
             raise NotFound(f"site_id: no {code} GPUs have been commissioned at site {site}", field="site_id") from None
         assert isinstance(aggregate, GpuPool)
@@ -311,7 +337,7 @@ class Ledger(Application):
                 raise TenantSuspended(f"tenant_id: tenant {tenant.name!r} is suspended and cannot reserve", field="tenant_id")
             rate = rate_override if rate_override is not None else tenant.rate_for(code)
             try:
-                pool = self.get_pool(site, code)
+                pool = self.get_pool(site, code, for_update=True)
             except NotFound:
                 self.get_site(site)
                 raise InsufficientCapacity(f"gpus: insufficient capacity: no {code} GPUs in service at site {site}",
@@ -329,9 +355,10 @@ class Ledger(Application):
 
     def extend_reservation(self, reservation_id: object, *, end: object) -> Written:
         def command() -> Written:
-            reservation = self.get_reservation(reservation_id)
+            reservation = self._get(Reservation, reservation_id, what="reservation", field="reservation_id",
+                                    for_update=True)
             previous_end, new_end = reservation.extend(new_end=end, now=self.now())
-            pool = self._get(GpuPool, reservation.pool_id, what="pool", field="pool_id")
+            pool = self._get(GpuPool, reservation.pool_id, what="pool", field="pool_id", for_update=True)
             pool.book(reservation_id=reservation.id, start=previous_end, end=new_end, gpus=reservation.gpus)
             return Written(reservation.id, self._save(pool, reservation))
         return self._retrying(command, pool=self.get_reservation(reservation_id).pool_id)
@@ -339,9 +366,10 @@ class Ledger(Application):
     def cancel_reservation(self, reservation_id: object) -> Written:
         """Release the hours from the next whole hour on and charge the locked fee share."""
         def command() -> Written:
-            reservation = self.get_reservation(reservation_id)
+            reservation = self._get(Reservation, reservation_id, what="reservation", field="reservation_id",
+                                    for_update=True)
             released_from, released_until = reservation.cancel(now=self.now())
-            pool = self._get(GpuPool, reservation.pool_id, what="pool", field="pool_id")
+            pool = self._get(GpuPool, reservation.pool_id, what="pool", field="pool_id", for_update=True)
             pool.release(reservation_id=reservation.id, start=released_from, end=released_until,
                          gpus=reservation.gpus)
             return Written(reservation.id, self._save(pool, reservation))
@@ -370,7 +398,8 @@ class Ledger(Application):
                 reservation = reservations.get(record.reservation_id)
                 if reservation is None:
                     try:
-                        reservation = self.get_reservation(record.reservation_id)
+                        reservation = self._get(Reservation, record.reservation_id, what="reservation",
+                                                field="reservation_id", for_update=True)
                     except LedgerError as error:
                         raise type(error)(f"records[{index}].{error.message}", field=f"records[{index}].reservation_id") from None
                     reservations[record.reservation_id] = reservation

@@ -144,7 +144,7 @@ class Reservation(Aggregate):
             raise UsageOutsideReservation(
                 f"hour: {start.isoformat()} is outside the reservation window "
                 f"[{self.start.isoformat()}, {self.end.isoformat()})", field="hour")
-        if hour_start(index + 1) > now:
+        if (index + 1) * 3600 > now.timestamp():  # the hour has not ended yet
             raise UsageOutsideReservation(f"hour: {start.isoformat()} has not ended yet", field="hour")
         if amount > self.gpus:
             raise UsageOutsideReservation(

@@ -9,7 +9,8 @@ from domain.errors import ConcurrencyConflict
 from tests.builders import SimClock, fleet, hour, reserve
 
 
-def test_a_reservation_whose_save_fails_leaves_the_pool_unbooked(database_url: str) -> None:
+def test_a_reservation_whose_save_fails_leaves_the_pool_unbooked(database_url: str,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Confirming saves the pool's booking and the new reservation together. Reusing an existing
     reservation's id makes the reservation's insert fail *after* the pool's event was written in
     the same transaction: the store must roll the booking back."""
@@ -20,6 +21,9 @@ def test_a_reservation_whose_save_fails_leaves_the_pool_unbooked(database_url: s
         before = ledger.max_position()
         pool_before = ledger.get_pool(f.site_id, f.model)
         ledger.max_attempts = 2  # the clash is permanent; don't spin
+        # The service refuses a known id up front (a plain Conflict); hide it, so that the clash
+        # happens inside the store's transaction, after the pool's event was written.
+        monkeypatch.setattr(type(ledger.repository), "__contains__", lambda self, item: False)
         with pytest.raises(ConcurrencyConflict):
             reserve(f, 5, 3, 4, reservation_id=existing)
         assert ledger.max_position() == before
