@@ -77,7 +77,7 @@ def stderr_console() -> Console:
 def demo(
     months: Annotated[Optional[int], typer.Option(min=1, max=36, help="Length of the history in months "
                                                   "(default: 6 small, 12 medium, 18 large)")] = None,
-    scale: Annotated[ScaleName, typer.Option(help="small (~45k events, seconds), medium (~300k), "
+    scale: Annotated[ScaleName, typer.Option(help="small (~25k events, seconds), medium (~300k), "
                                                   "large (>= 1M events, for PostgreSQL benchmarks)")] = ScaleName.small,
     db: DbOption = DEFAULT_DATABASE,
     seed: Annotated[int, typer.Option(help="Same seed, same history")] = 42,

@@ -41,12 +41,15 @@ class Scale:
     name: str
     months: int  # default length of the history
     copies: int  # copies of each tenant archetype (more tenants, smaller blocks)
+    # How often the metering agent posts the hours just ended (one batch, one transaction; one
+    # event per reservation and batch). Divides 24, so batches never straddle a midnight.
+    meter_every_hours: int = 1
 
 
 SCALES: dict[str, Scale] = {
-    "small": Scale("small", 6, 1),
-    "medium": Scale("medium", 12, 3),
-    "large": Scale("large", 18, 8),
+    "small": Scale("small", 6, 1, 2),
+    "medium": Scale("medium", 12, 3, 1),
+    "large": Scale("large", 18, 8, 1),
 }
 
 
@@ -161,8 +164,12 @@ class DemoHistory:
         self.clock.advance_to(self.start)
         self._set_up()
         day = self.start
+        every = timedelta(hours=self.scale.meter_every_hours)
         while day <= self.end:
-            self.at(day + timedelta(minutes=30), self._meter_previous_day)
+            for batch in range(24 // self.scale.meter_every_hours):
+                batch_end = day + batch * every
+                self.at(batch_end + timedelta(minutes=5),
+                        lambda b=batch_end, e=every: self._meter(b - e, b))
             if day.day == 1 and day > self.start:
                 self.at(day + HOUR, self._close_previous_month)
             if day < self.end:
@@ -390,14 +397,15 @@ class DemoHistory:
 
     # ---- metering and month close -------------------------------------------------------------
 
-    def _meter_previous_day(self) -> None:
-        day_end = self.clock.now.replace(minute=0, hour=0)
-        day_start = day_end - DAY
-        if day_start < self.start:
+    def _meter(self, window_start: datetime, window_end: datetime) -> None:
+        """The metering agent posts the usage of the hours [window_start, window_end) just ended."""
+        if window_start < self.start or window_start >= self.end:
             return
         records: list[UsageRecord] = []
         for reservation in self.reservations:
-            first, last = max(reservation.start, day_start), min(reservation.end, day_end)
+            if reservation.end <= window_start or reservation.start >= window_end:
+                continue
+            first, last = max(reservation.start, window_start), min(reservation.end, window_end)
             hour = first
             while hour < last:
                 used = self._gpu_hours_used(reservation, hour)
