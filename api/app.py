@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from pydantic import BaseModel
 
 from api import problems
 from api.limits import BodyLimit
@@ -45,8 +46,19 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for router in (sites, funding, supply, tenants, reservations, usage, invoices, reports, audit):
         app.include_router(router)
+    app.add_api_route("/health", health, methods=["GET"], tags=["health"], response_model=Health,
+                      summary="Liveness: the process is up and serving (no auth, no database)")
     app.openapi = lambda: problem_media_types(app)  # type: ignore[method-assign]
     return app
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+async def health() -> dict[str, str]:
+    """Cheap by design (async, no dependencies): what a load balancer or a startup probe polls."""
+    return {"status": "ok"}
 
 
 def problem_media_types(app: FastAPI) -> dict[str, Any]:

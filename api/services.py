@@ -24,7 +24,12 @@ class Services:
     @classmethod
     def open(cls, settings: Settings) -> Services:
         timeout = str(max(1, round(settings.db_timeout_seconds)))  # the library wants whole seconds
-        ledger = Ledger.open(settings.database_url, extra_env={"POSTGRES_CONNECT_TIMEOUT": timeout})
+        # No pre-ping: the library's pool would check every connection with a round trip before
+        # each use (three of them inside a reservation's per-pool critical section); its
+        # recorder methods already retry OperationalError/InterfaceError on a fresh connection,
+        # and the pool discards broken ones (bench/api_load.py, BENCHMARKS.md).
+        ledger = Ledger.open(settings.database_url, extra_env={"POSTGRES_CONNECT_TIMEOUT": timeout,
+                                                                "POSTGRES_PRE_PING": "n"})
         store = ApiStore.open(settings.database_url, timeout=settings.db_timeout_seconds)
         return cls(settings, ledger, store, TokenBook(store), TenantIndex(ledger, store),
                    ReadSide(settings.database_url, settings.read_wait_seconds))

@@ -61,6 +61,7 @@ class Database:
         self.events_table = EVENTS_TABLE[self.kind]
         self.position_column = POSITION_COLUMN[self.kind]
         self._in_tx = False
+        self._events_table_seen = False
         if self.kind == "sqlite":
             self.conn: Any = sqlite3.connect(self.config.sqlite_path, timeout=30, isolation_level=None,
                                              check_same_thread=False)
@@ -124,6 +125,16 @@ class Database:
         self.conn.close()
 
     def table_exists(self, name: str) -> bool:
+        # The events table, once there, stays: remembered, so ``max_position`` (called on every
+        # catch-up of a live follower and every read-your-writes wait) is one query, not two.
+        if name == self.events_table and self._events_table_seen:
+            return True
+        found = self._table_exists(name)
+        if name == self.events_table:
+            self._events_table_seen = found
+        return found
+
+    def _table_exists(self, name: str) -> bool:
         if self.kind == "sqlite":
             return self.fetchone("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)) is not None
         return self.fetchone("SELECT 1 FROM information_schema.tables WHERE table_schema=? AND table_name=?",
