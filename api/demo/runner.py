@@ -19,13 +19,9 @@ from api.demo.history import SCALES, DemoHistory, DemoSummary, SimulatedClock, h
 from api.demo.reports import DemoNames, print_demo_reports
 from domain import Ledger
 
-# The demo is this database's only writer while it runs, so the aggregate cache can hand out its
-# own objects instead of deep copies (3x faster). Safe because the demo never lets a refused
-# command leave a half-changed aggregate behind: it checks capacity first, and a refusal it
-# expects (a failed GPU that cannot be taken out) is checked by the pool before any change.
-# One writer needs few PostgreSQL connections (the setting is ignored on SQLite).
-DEMO_LEDGER_ENV = {"DEEPCOPY_FROM_AGGREGATE_CACHE": "n", "AGGREGATE_CACHE_MAXSIZE": "20000",
-                   "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}
+# A bigger aggregate cache (every reservation of a large history stays warm), and few PostgreSQL
+# connections: the demo is one writer (the pool settings are ignored on SQLite).
+DEMO_LEDGER_ENV = {"AGGREGATE_CACHE_MAXSIZE": "20000", "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}
 
 
 @dataclass(frozen=True)
