@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from uuid import UUID
+from uuid import NAMESPACE_URL, UUID, uuid5
 
-from fastapi import Response
+from fastapi import Request, Response
 
 from api.access import hidden, visible_reservation, visible_tenant
 from api.deps import Booker, LedgerDep, OperatorOrFinance, TenantReader
@@ -15,6 +15,13 @@ from api.schemas.tenancy import ReservationCreate, ReservationExtension, Reserva
 from api.tokens import Principal, Role
 from domain.checks import uuid_of
 from domain.errors import InvalidInput
+
+# A reservation confirmed under an Idempotency-Key gets an id derived from (caller, key). The
+# key's stored response makes retries return the first answer; the derived id is the second
+# line of defence: should the server die after the ledger committed but before the key's
+# response was stored, a retry cannot book the GPUs twice (the ledger holds at most one
+# reservation per id, and answers 409).
+RESERVATION_KEY_NAMESPACE = uuid5(NAMESPACE_URL, "https://gpu-ledger.example/idempotent-reservation")
 
 tenants = resource_router("/v1/tenants", "tenants")
 reservations = resource_router("/v1/reservations", "reservations")
@@ -47,10 +54,13 @@ def booking_tenant(principal: Principal, body: ReservationCreate) -> UUID:
 
 
 @reservations.post("", status_code=201, dependencies=POST_DEPENDENCIES)
-def confirm_reservation(body: ReservationCreate, ledger: LedgerDep, principal: Booker,
+def confirm_reservation(body: ReservationCreate, ledger: LedgerDep, principal: Booker, request: Request,
                         response: Response) -> ReservationPublic:
     fields = body.model_dump(mode="json")
     fields["tenant_id"] = booking_tenant(principal, body)
+    key = request.headers.get("Idempotency-Key")
+    if key:
+        fields["reservation_id"] = uuid5(RESERVATION_KEY_NAMESPACE, f"{principal.scope}\n{key}")
     written = ledger.confirm_reservation(**fields)
     mark_position(response, written.position)
     return ReservationPublic.of(ledger.get_reservation(written.id))

@@ -94,3 +94,29 @@ def test_concurrent_retries_record_once(served_api: Api) -> None:
     assert len({r.json()["id"] for r in responses}) == 1
     listed = c.get(f"/v1/tenants/{tenant['id']}/reservations", headers=bearer(op)).json()
     assert len(listed["items"]) == 1
+
+
+def test_a_retry_after_the_stored_response_was_lost_cannot_book_twice(sqlite_api: Api) -> None:
+    """The server died after the ledger committed but before the key's response was stored
+    (simulated by deleting the key's row): the retry runs again, but the reservation id derived
+    from (caller, key) already exists, so the GPUs are not booked a second time."""
+    from api.store import ApiStore
+
+    c, op = sqlite_api.client, sqlite_api.operator
+    world = build_capacity(c, op, gpus=8)
+    tenant = register_tenant(c, op)
+    first = c.post("/v1/reservations", headers=bearer(op, "lost-1"), json=booking(world, tenant, gpus=3))
+    assert first.status_code == 201
+    store = ApiStore.open(sqlite_api.url)
+    try:
+        with store.transaction() as tx:
+            tx.execute("DELETE FROM api_idempotency WHERE key = ?", ("lost-1",))
+    finally:
+        store.close()
+    before = log_length(sqlite_api)
+    retry = c.post("/v1/reservations", headers=bearer(op, "lost-1"), json=booking(world, tenant, gpus=3))
+    assert retry.status_code == 409  # without the derived id this would book 3 more GPUs (201)
+    assert retry.json()["type"].endswith("/conflict")
+    assert log_length(sqlite_api) == before
+    rest = c.post("/v1/reservations", headers=bearer(op, "rest"), json=booking(world, tenant, gpus=5))
+    assert rest.status_code == 201  # 3 of 8 were booked once, so 5 are still free
