@@ -50,6 +50,23 @@ class DatabaseUnavailable(LedgerError):
 RETRY_AFTER_SECONDS = 2
 
 
+def database_error_classes() -> tuple[type[Exception], ...]:
+    """The exception classes a lost, refused or timed-out database connection raises."""
+    import sqlite3
+
+    from eventsourcing.persistence import InterfaceError as EsInterfaceError
+    from eventsourcing.persistence import OperationalError as EsOperationalError
+
+    kinds: tuple[type[Exception], ...] = (EsOperationalError, EsInterfaceError, sqlite3.OperationalError)
+    try:
+        import psycopg
+
+        kinds += (psycopg.OperationalError, psycopg.InterfaceError)
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        pass
+    return kinds
+
+
 def database_unavailable(exc: BaseException) -> DatabaseUnavailable | None:
     """A :class:`DatabaseUnavailable` if ``exc`` (or what caused it) is a lost or refused
     database connection or a pool timeout; None for anything else.
@@ -61,27 +78,19 @@ def database_unavailable(exc: BaseException) -> DatabaseUnavailable | None:
     """
     import sqlite3
 
-    from eventsourcing.persistence import InterfaceError as EsInterfaceError
-    from eventsourcing.persistence import OperationalError as EsOperationalError
-
-    kinds: tuple[type[BaseException], ...] = (EsOperationalError, EsInterfaceError, TimeoutError)
-    try:
-        import psycopg
-
-        kinds += (psycopg.OperationalError, psycopg.InterfaceError)
-    except ImportError:  # pragma: no cover - psycopg is a dependency
-        pass
-    seen: set[int] = set()
+    chain: list[BaseException] = []
     current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, sqlite3.OperationalError):
-            text = str(current).lower()
-            if "locked" in text or "busy" in text:
-                return DatabaseUnavailable("the database is busy; retry shortly")
-        elif isinstance(current, kinds) and not isinstance(current, LedgerError):
-            return DatabaseUnavailable("the database is unavailable; retry shortly")
+    while current is not None and current not in chain:
+        chain.append(current)
         current = current.__cause__ or current.__context__
+    for error in chain:  # SQLite: only a held lock is "unavailable"; "no such table" is a bug (500)
+        if isinstance(error, sqlite3.OperationalError):
+            text = str(error).lower()
+            return DatabaseUnavailable("the database is busy; retry shortly") if (
+                "locked" in text or "busy" in text) else None
+    kinds = database_error_classes()
+    if any(isinstance(error, kinds) and not isinstance(error, LedgerError) for error in chain):
+        return DatabaseUnavailable("the database is unavailable; retry shortly")
     return None
 
 
@@ -165,5 +174,8 @@ def install(app: FastAPI) -> None:
     async def handle(request: Request, exc: Exception) -> Response:
         return problem_for(request, exc)
 
-    for cls in (LedgerError, RequestValidationError, StarletteHTTPException, Exception):
+    # Database errors get handlers of their own: a handler for ``Exception`` runs in Starlette's
+    # outermost middleware, which re-raises after answering, and uvicorn then drops the
+    # keep-alive connection -- a 503 must be an ordinary answer.
+    for cls in (LedgerError, RequestValidationError, StarletteHTTPException, *database_error_classes(), Exception):
         app.add_exception_handler(cls, handle)
