@@ -165,3 +165,34 @@ def ledger_head(url: str) -> int:
         return ledger.max_position()
     finally:
         ledger.close()
+
+
+def test_database_errors_map_to_503_and_other_errors_stay_500(sqlite_api: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without a server to stop: each database error class a request can meet is answered 503
+    database-unavailable with Retry-After; a SQLite error that is a bug stays a logged 500."""
+    import sqlite3
+
+    import psycopg
+    from eventsourcing.persistence import ConnectionUnavailableError, OperationalError
+    from psycopg_pool import PoolTimeout
+
+    ledger = sqlite_api.client.app.state.services.ledger
+    body = {"name": "R", "currency": "USD", "opened_at": "2025-01-01T00:00:00Z"}
+    headers = {"Authorization": f"Bearer {sqlite_api.operator}"}
+    unavailable = [OperationalError("server closed the connection"), ConnectionUnavailableError("no connection"),
+                   PoolTimeout("couldn't get a connection after 2.00 sec"), psycopg.InterfaceError("closed"),
+                   sqlite3.OperationalError("database is locked")]
+    for error in unavailable:
+        def fail(*args: Any, error: Exception = error, **kwargs: Any) -> Any:
+            raise error
+        monkeypatch.setattr(ledger, "open_funding_round", fail)
+        response = sqlite_api.client.post("/v1/funding-rounds", headers=headers, json=body)
+        assert response.status_code == 503, (error, response.text)
+        assert response.json()["type"].endswith("/database-unavailable")
+        assert response.headers["retry-after"] == "2"
+
+    def bug(*args: Any, **kwargs: Any) -> Any:
+        raise sqlite3.OperationalError("no such table: stored_events")
+    monkeypatch.setattr(ledger, "open_funding_round", bug)
+    response = sqlite_api.client.post("/v1/funding-rounds", headers=headers, json=body)
+    assert response.status_code == 500 and response.json()["type"].endswith("/internal-error")
