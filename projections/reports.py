@@ -171,14 +171,11 @@ def billing(db: Database, *, tenant_id: Any = None, month_from: str | None = Non
 def billing_totals(db: Database, *, tenant_id: Any = None, month_from: str | None = None,
                    month_to: str | None = None) -> list[dict[str, Any]]:
     totals: dict[tuple[str, str], dict[str, Any]] = {}
-    for line in billing(db, tenant_id=tenant_id, month_from=month_from, month_to=month_to):
-        row = totals.setdefault((line["tenant_id"], line["month"]), {
-            "tenant_id": line["tenant_id"], "month": line["month"], "currency": line["currency"],
-            "total": Decimal(0), "lines": 0, "invoice_status": "not_invoiced", "invoice_id": None,
-            "invoice_total": None, "credited": None})
-        row["total"] += line["amount"]
-        row["lines"] += 1
     where, params = _month_filters("month", tenant_id, month_from, month_to)
+    for tenant, month, currency, amount, count in _line_sums(db, where, params):
+        totals[(tenant, month)] = {
+            "tenant_id": tenant, "month": month, "currency": currency, "total": amount, "lines": count,
+            "invoice_status": "not_invoiced", "invoice_id": None, "invoice_total": None, "credited": None}
     for tenant, month, invoice, currency, total, credited, status in db.fetchall(
             f"SELECT tenant_id, month, invoice_id, currency, total, credited, status FROM bil_invoices WHERE {where}",
             params):
@@ -188,6 +185,23 @@ def billing_totals(db: Database, *, tenant_id: Any = None, month_from: str | Non
     for row in totals.values():
         row["total"] = quantize(row["total"], row["currency"])
     return [totals[k] for k in sorted(totals)]
+
+
+def _line_sums(db: Database, where: str, params: list[Any]) -> list[tuple[str, str, str, Decimal, int]]:
+    """(tenant, month, currency, exact sum of line amounts, line count) per tenant and month.
+    PostgreSQL sums in ``numeric`` (exact) on the server, so only the totals cross the wire;
+    SQLite has no exact decimal sum, so its rows are summed here as Decimals."""
+    if db.kind == "postgres":
+        return [(t, m, c, Decimal(a), int(n)) for t, m, c, a, n in db.fetchall(
+            "SELECT tenant_id, month, MIN(currency), SUM(amount::numeric)::text, COUNT(*) FROM bil_lines "
+            f"WHERE {where} GROUP BY tenant_id, month", params)]
+    sums: dict[tuple[str, str], list[Any]] = {}
+    for tenant, month, currency, amount in db.fetchall(
+            f"SELECT tenant_id, month, currency, amount FROM bil_lines WHERE {where}", params):
+        row = sums.setdefault((tenant, month), [currency, Decimal(0), 0])
+        row[1] += Decimal(amount)
+        row[2] += 1
+    return [(t, m, c, a, n) for (t, m), (c, a, n) in sums.items()]
 
 
 def sustainability(db: Database, *, tenant_id: Any = None, site_id: Any = None, month_from: str | None = None,
