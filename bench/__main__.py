@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 SUITES = ("reservations", "usage", "rebuild", "reports", "api", "memory")
+MODULES = {"api": "api_load"}  # suite name -> module under bench/ when they differ
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmpdir:
         for suite in SUITES if args.suite == "all" else (args.suite,):
             for url in _urls(args.db, tmpdir):
-                module = importlib.import_module(f"bench.{suite}")
+                module = importlib.import_module(f"bench.{MODULES.get(suite, suite)}")
                 kwargs = {"fresh": args.fresh_data} if "fresh" in inspect.signature(module.run).parameters else {}
                 for row in module.run(url, tmpdir, quick=args.quick, **kwargs):
                     row["store"] = "postgresql" if url.startswith("postgres") else "sqlite"
