@@ -70,19 +70,45 @@ def project(names: Annotated[Optional[list[str]], typer.Argument(help="Projectio
     """Catch the projections up with the event log (and keep following with --follow)."""
     chosen = _names(names, allow_all=True)
     projections = _open(db)
+    # With no names, the audit hash chain is kept too (it is maintained like a projection).
+    chain_ledger = _chain_ledger(db) if not names else None
+    chain = _audit_chain(chain_ledger) if chain_ledger is not None else None
     try:
         reached = projections.catch_up(chosen, batch_size=batch_size, progress=_progress("catch up"))
         typer.echo(f"{', '.join(chosen)}: at position {reached}")
+        if chain is not None:
+            head = chain.catch_up()
+            typer.echo(f"audit chain: at position {head.position}")
         if follow:
             stop = threading.Event()
             signal.signal(signal.SIGTERM, lambda *_: stop.set())
             typer.echo("following new events (Ctrl-C to stop)", err=True)
+            chain_thread = None
+            if chain is not None:
+                chain_thread = threading.Thread(target=chain.follow, args=(stop,), daemon=True, name="audit-chain")
+                chain_thread.start()
             try:
                 projections.follow(stop, chosen)
             except KeyboardInterrupt:
                 stop.set()
+            if chain_thread is not None:
+                chain_thread.join(timeout=5)
     finally:
         projections.close()
+        if chain_ledger is not None:
+            chain_ledger.close()
+
+
+def _chain_ledger(db: str | None):  # type: ignore[no-untyped-def]
+    from domain import Ledger
+
+    return Ledger.open(db or os.environ.get("LEDGER_DATABASE_URL") or "./ledger.db")
+
+
+def _audit_chain(ledger):  # type: ignore[no-untyped-def]
+    from projections.audit.chain import AuditChain
+
+    return AuditChain(ledger)
 
 
 def rebuild(name: Annotated[str, typer.Argument(help="A projection name, or 'all'")], db: DbOption = None) -> None:

@@ -76,6 +76,13 @@ def build_history(url: str, *, months: int, scale: str, seed: int, err: Console 
             with progress_bar(quiet) as bar:
                 task = bar.add_task("Bringing the projections up to date", total=None)
                 projections.catch_up(progress=lambda done, total: bar.update(task, completed=done, total=total))
+            with progress_bar(quiet) as bar:
+                # The tamper-evident hash chain is kept like a projection: chain the new history
+                # now, so that `ledger audit verify` checks all of it straight away.
+                bar.add_task("Chaining the audit log", total=None)
+                from projections.audit.chain import AuditChain
+
+                AuditChain(ledger).catch_up()
         finally:
             projections.close()
     return history
