@@ -7,13 +7,12 @@
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Iterator
 
 import pytest
 from hypothesis import settings
 
-from tests.postgres_server import find_server
+from tests.postgres_server import find_server, schema_url, scratch_schema
 
 # CI runs the property tests as HYPOTHESIS_PROFILE=ci with a fixed seed (.ci/run sets
 # PYTEST_ADDOPTS=--hypothesis-seed=...): a red build is reproducible, nothing is read from or
@@ -40,16 +39,9 @@ def postgres_admin_url() -> str:
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    import psycopg
-
     admin = postgres_admin_url()
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in admin else "?"
-    yield f"{admin}{sep}schema={schema}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with scratch_schema(admin) as schema:
+        yield schema_url(admin, schema)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ skip into a failure.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import glob
 import os
 import pwd
@@ -17,10 +18,32 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 START_TIMEOUT_S = 60
+
+
+def schema_url(admin: str, schema: str) -> str:
+    """The ledger URL of ``schema`` on the server at ``admin``."""
+    return f"{admin}{'&' if '?' in admin else '?'}schema={schema}"
+
+
+@contextlib.contextmanager
+def scratch_schema(admin: str, prefix: str = "t_") -> Iterator[str]:
+    """A new empty schema named ``prefix`` + random hex, dropped (with its contents) afterwards."""
+    import psycopg
+
+    schema = f"{prefix}{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
 
 
 def reachable(url: str) -> bool:

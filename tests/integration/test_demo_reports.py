@@ -8,7 +8,6 @@ give the same reports on both stores.
 
 from __future__ import annotations
 
-import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from domain.reference import GPU_MODELS
 from domain.timeutil import hour_index, hour_start
 from projections import Projections
 from tests.conftest import postgres_admin_url
+from tests.postgres_server import schema_url, scratch_schema
 
 MONTHS, SEED = 2, 7
 
@@ -56,18 +56,9 @@ def sqlite_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
 
 @pytest.fixture(scope="module")
 def postgres_demo() -> Iterator[Built]:
-    import psycopg
-
     admin = postgres_admin_url()
-    schema = f"t_demo_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in admin else "?"
-    try:
-        yield from _built(f"{admin}{sep}schema={schema}")
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with scratch_schema(admin, "t_demo_") as schema:
+        yield from _built(schema_url(admin, schema))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

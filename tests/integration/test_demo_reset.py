@@ -10,6 +10,7 @@ from rich.console import Console
 
 from api.demo.runner import DemoOptions, run_demo
 from tests.conftest import postgres_admin_url
+from tests.postgres_server import schema_url, scratch_schema
 
 pytestmark = pytest.mark.postgres
 
@@ -19,18 +20,13 @@ def two_schemas() -> Iterator[tuple[str, str, str]]:
     import psycopg
 
     admin = postgres_admin_url()
-    ours, theirs = f"t_reset_{uuid.uuid4().hex[:8]}", f"t_other_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        for schema in (ours, theirs):
-            conn.execute(f"CREATE SCHEMA {schema}")
-            # A table that is not the ledger's, and a ledger-named table in another schema.
-            conn.execute(f"CREATE TABLE {schema}.keep_me (x int)")
-        conn.execute(f"CREATE TABLE {theirs}.ledger_events (x int)")
-    sep = "&" if "?" in admin else "?"
-    yield admin, f"{admin}{sep}schema={ours}", theirs
-    with psycopg.connect(admin, autocommit=True) as conn:
-        for schema in (ours, theirs):
-            conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    with scratch_schema(admin, "t_reset_") as ours, scratch_schema(admin, "t_other_") as theirs:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for schema in (ours, theirs):
+                # A table that is not the ledger's, and a ledger-named table in another schema.
+                conn.execute(f"CREATE TABLE {schema}.keep_me (x int)")
+            conn.execute(f"CREATE TABLE {theirs}.ledger_events (x int)")
+        yield admin, schema_url(admin, ours), theirs
 
 
 def tables(admin: str, schema: str) -> set[str]:
