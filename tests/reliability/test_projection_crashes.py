@@ -24,9 +24,9 @@ import pytest
 
 from domain import Ledger
 from projections import PROJECTION_NAMES, Projections
+from tests.builders import T0, fleet
 
 UTC = timezone.utc
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
 KILLS = 20
 
 
@@ -39,16 +39,8 @@ def test_workers_killed_at_random_points_leave_projections_equal_to_a_rebuild(
         store: str, request: pytest.FixtureRequest) -> None:
     url = str(request.getfixturevalue(f"{store}_url"))
     ledger = Ledger.open(url, clock=lambda: datetime(2031, 1, 1, tzinfo=UTC))  # every window is past
-    site = ledger.register_site(name="NO", country="NO", grid_intensity_g_per_kwh="8", pue="1.1",
-                                carbon_free_share="1", effective_from=T0).id
-    fund = ledger.open_funding_round(name="A", currency="EUR", opened_at=T0).id
-    ledger.record_commitment(fund, investor="I", amount="9000000", currency="EUR", equity_percent="5")
-    ledger.record_tranche(fund, investor="I", amount="9000000", currency="EUR", received_at=T0)
-    order = ledger.place_supply_order(funding_round_id=fund, site_id=site, model="GB300", quantity=100,
-                                      unit_price="45000", currency="EUR", placed_at=T0).id
-    ledger.record_delivery(order, quantity=100, delivered_at=T0)
-    ledger.commission(order, quantity=100, commissioned_at=T0)
-    tenant = ledger.register_tenant(name="T", billing_currency="EUR", rates={"GB300": "4.4444"}).id
+    f = fleet(ledger, gpus=100, model="GB300", unit_price="45000", rate="4.4444")
+    site, tenant = f.site_id, f.tenant_id
     Projections.open(url).close()  # tables exist before the first worker
 
     stop = threading.Event()
