@@ -17,7 +17,10 @@ import argparse
 import hashlib
 import sys
 import time
+import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "bench_hist_"
@@ -68,27 +71,11 @@ def history(base: str, events: int, *, fresh: bool = False, log: bool = True) ->
     return url
 
 
-def build_history(url: str, target_events: int, seed: int = 7) -> int:
-    """About ``target_events`` events, shaped like a metered production log: capacity, funding
-    and tenants through the service; reservations through ``confirm_reservation`` (10% extended,
-    10% cancelled half-way); then usage as an hourly metering agent sends it, one batch per hour
-    with one record per active reservation (so one usage event per record, whatever the
-    batching of the event shape). Usage is recorded on the Reservation aggregates held in
-    memory and saved many at a time with ``Ledger.save`` (the events the service's batch path
-    writes, without re-loading each reservation per batch): ~10x faster to set up."""
-    import random
-    import uuid
-    from datetime import datetime, timedelta, timezone
-    from decimal import Decimal
-
-    from domain import Ledger
-
+def open_fleet(ledger: Any, t0: datetime) -> tuple[list[tuple[uuid.UUID, str]], list[uuid.UUID]]:
+    """Two funded sites (one grid revision each) with 2,000 commissioned H100-SXM and GB300
+    GPUs per site, and 20 tenants: the fleet every long benchmark history runs on. Returns the
+    pools as (site id, model) and the tenant ids."""
     utc = timezone.utc
-    t0 = datetime(2026, 1, 1, tzinfo=utc)
-    now = datetime(2027, 6, 1, tzinfo=utc)
-    rng = random.Random(seed)
-    clock = [t0]
-    ledger = Ledger.open(url, clock=lambda: clock[0])
     pools = []
     for s in range(2):
         site = ledger.register_site(name=f"S{s}", country="GB" if s == 0 else "NO", grid_intensity_g_per_kwh="225",
@@ -106,6 +93,29 @@ def build_history(url: str, target_events: int, seed: int = 7) -> int:
             pools.append((site.id, model))
     tenants = [ledger.register_tenant(name=f"T{i}", billing_currency="USD",
                                       rates={"H100-SXM": "2.10", "GB300": "4.255"}).id for i in range(20)]
+    return pools, tenants
+
+
+def build_history(url: str, target_events: int, seed: int = 7) -> int:
+    """About ``target_events`` events, shaped like a metered production log: capacity, funding
+    and tenants through the service; reservations through ``confirm_reservation`` (10% extended,
+    10% cancelled half-way); then usage as an hourly metering agent sends it, one batch per hour
+    with one record per active reservation (so one usage event per record, whatever the
+    batching of the event shape). Usage is recorded on the Reservation aggregates held in
+    memory and saved many at a time with ``Ledger.save`` (the events the service's batch path
+    writes, without re-loading each reservation per batch): ~10x faster to set up."""
+    import random
+    from decimal import Decimal
+
+    from domain import Ledger
+
+    utc = timezone.utc
+    t0 = datetime(2026, 1, 1, tzinfo=utc)
+    now = datetime(2027, 6, 1, tzinfo=utc)
+    rng = random.Random(seed)
+    clock = [t0]
+    ledger = Ledger.open(url, clock=lambda: clock[0])
+    pools, tenants = open_fleet(ledger, t0)
     span = 24 * 330
     windows: list[tuple[uuid.UUID, int, int, int]] = []  # (reservation, gpus, first hour, end hour)
     usage_target = target_events - ledger.max_position()

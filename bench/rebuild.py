@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
+from bench.dataset import open_fleet
 from domain import Ledger
 from domain.storage import parse_database_url
 
@@ -35,23 +36,7 @@ def build_history(url: str, target_events: int, seed: int = 7) -> int:
     rng = random.Random(seed)
     clock = [T0]
     ledger = Ledger.open(url, clock=lambda: clock[0])
-    pools = []
-    for s in range(2):
-        site = ledger.register_site(name=f"S{s}", country="GB" if s == 0 else "NO", grid_intensity_g_per_kwh="225",
-                                    pue="1.18", carbon_free_share="0.6", effective_from=T0)
-        ledger.revise_site(site.id, effective_from=datetime(2026, 4, 15, 12, 30, tzinfo=UTC),
-                           grid_intensity_g_per_kwh="190", pue="1.15", carbon_free_share="0.7")
-        fund = ledger.open_funding_round(name=f"R{s}", currency="USD", opened_at=T0)
-        ledger.record_commitment(fund.id, investor="Inv", amount="900000000", currency="USD", equity_percent="10")
-        ledger.record_tranche(fund.id, investor="Inv", amount="900000000", currency="USD", received_at=T0)
-        for model in ("H100-SXM", "GB300"):
-            order = ledger.place_supply_order(funding_round_id=fund.id, site_id=site.id, model=model, quantity=2000,
-                                              unit_price="30000", currency="USD", placed_at=T0)
-            ledger.record_delivery(order.id, quantity=2000, delivered_at=T0)
-            ledger.commission(order.id, quantity=2000, commissioned_at=T0)
-            pools.append((site.id, model))
-    tenants = [ledger.register_tenant(name=f"T{i}", billing_currency="USD",
-                                      rates={"H100-SXM": "2.10", "GB300": "4.255"}).id for i in range(20)]
+    pools, tenants = open_fleet(ledger, T0)
     reservations: list[tuple[uuid.UUID, int, int, datetime]] = []
     usage_target = target_events - ledger.max_position()
     while sum(r[2] for r in reservations) < usage_target * 1.02:
