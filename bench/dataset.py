@@ -3,7 +3,7 @@
 ``history(base, events)`` returns the URL of a PostgreSQL schema ``bench_hist_<events>`` holding
 a realistic log of about ``events`` events (sites, funded and commissioned pools, tenants,
 reservations with extensions and cancellations, then hourly usage: see
-``bench.rebuild.build_history``), written through the service's own paths (usage through the
+``build_history`` below), written through the service's own paths (usage through the
 batch path ``Ledger.record_usage``). Building 1,000,000 events takes minutes, so the schema is
 kept and reused by later runs as long as its marker matches (the requested size and the
 generator's version). After a change to the events' shape, run with ``--fresh-data`` on

@@ -16,63 +16,19 @@ from __future__ import annotations
 
 import argparse
 import json
-import random
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
-from bench.dataset import open_fleet
+from bench.dataset import build_history
 from domain import Ledger
 from domain.storage import parse_database_url
 
 UTC = timezone.utc
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 NOW = datetime(2027, 6, 1, tzinfo=UTC)
-
-
-def build_history(url: str, target_events: int, seed: int = 7) -> int:
-    rng = random.Random(seed)
-    clock = [T0]
-    ledger = Ledger.open(url, clock=lambda: clock[0])
-    pools, tenants = open_fleet(ledger, T0)
-    reservations: list[tuple[uuid.UUID, int, int, datetime]] = []
-    usage_target = target_events - ledger.max_position()
-    while sum(r[2] for r in reservations) < usage_target * 1.02:
-        site, model = rng.choice(pools)
-        start = T0 + timedelta(hours=rng.randrange(0, 24 * 300))
-        hours = rng.randrange(48, 600)
-        gpus = rng.randrange(1, 8)
-        r = ledger.confirm_reservation(tenant_id=rng.choice(tenants), site_id=site, model=model, gpus=gpus,
-                                       start=start, end=start + timedelta(hours=hours))
-        if rng.random() < 0.1:
-            ledger.extend_reservation(r.id, end=start + timedelta(hours=hours + 24))
-            hours += 24
-        if rng.random() < 0.1:
-            clock[0] = start + timedelta(hours=hours // 2, minutes=7)
-            ledger.cancel_reservation(r.id)
-            hours = hours // 2 + 1
-            clock[0] = T0
-        reservations.append((r.id, gpus, hours, start))
-    clock[0] = NOW
-    records: list[dict[str, Any]] = []
-    left = usage_target
-    for rid, gpus, hours, start in reservations:
-        for h in range(hours):
-            if left <= 0:
-                break
-            records.append({"record_id": uuid.uuid4(), "reservation_id": rid, "hour": start + timedelta(hours=h),
-                            "gpu_hours": str(round(rng.uniform(0, gpus), 3))})
-            left -= 1
-            if len(records) == 5_000:  # large single saves stall psycopg pipeline mode here
-                ledger.record_usage(records)
-                records = []
-    if records:
-        ledger.record_usage(records)
-    total = ledger.max_position()
-    ledger.close()
-    return total
 
 
 def count_topics(url: str, topics: tuple[str, ...]) -> int:
