@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError
 
 from domain.aggregates import FundingRound, GpuPool, Invoice, Reservation, Site, SupplyOrder, Tenant, invoice_id, pool_id
 from domain.aggregates.reservation import check_gpus, check_window
@@ -100,9 +100,6 @@ class Ledger(Application):
         return ledger
 
     store_config: StoreConfig = StoreConfig(kind="memory")
-
-    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
-        super().register_transcodings(transcoder)
 
     # ---- plumbing -------------------------------------------------------------------------
 
@@ -361,7 +358,7 @@ class Ledger(Application):
             pool = self._get(GpuPool, reservation.pool_id, what="pool", field="pool_id", for_update=True)
             pool.book(reservation_id=reservation.id, start=previous_end, end=new_end, gpus=reservation.gpus)
             return Written(reservation.id, self._save(pool, reservation))
-        return self._retrying(command, pool=self.get_reservation(reservation_id).pool_id)
+        return self._retrying(command, pool=self._pool_of(reservation_id))
 
     def cancel_reservation(self, reservation_id: object) -> Written:
         """Release the hours from the next whole hour on and charge the locked fee share."""
@@ -373,10 +370,17 @@ class Ledger(Application):
             pool.release(reservation_id=reservation.id, start=released_from, end=released_until,
                          gpus=reservation.gpus)
             return Written(reservation.id, self._save(pool, reservation))
-        return self._retrying(command, pool=self.get_reservation(reservation_id).pool_id)
+        return self._retrying(command, pool=self._pool_of(reservation_id))
 
     def get_reservation(self, reservation_id: object) -> Reservation:
         return self._get(Reservation, reservation_id, what="reservation", field="reservation_id")
+
+    def _pool_of(self, reservation_id: object) -> UUID:
+        """The reservation's pool, to pick the lock: fixed at confirmation, so the cached copy
+        serves and the command itself does the only up-to-date load."""
+        reservation = self._get(Reservation, reservation_id, what="reservation", field="reservation_id",
+                                for_update=True)
+        return reservation.pool_id
 
     # ---- usage ----------------------------------------------------------------------------
 
