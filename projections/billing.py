@@ -6,190 +6,241 @@ Rules (stated in the README):
   (domain.money.quantize), never on sums. Extensions add hours; a cancellation removes the
   released hours from their months and adds a ``cancellation_fee`` line (the fee the
   reservation computed) in the month of cancellation. A month's total is the sum of its lines.
-- Invoices (Invoice aggregate events): when an invoice is issued, the month's lines are frozen
-  as exactly the lines the invoice carries. Anything that later changes a frozen month — and
-  any difference between the live lines and the invoiced ones, e.g. events between the
-  invoice's ``billed_through_position`` and its issue — is billed as an ``adjustment`` line on
-  the tenant's next month without an invoice. A credit note is a negative ``credit`` line on
-  that next open month. A voided invoice keeps its month frozen (an issued month is never
-  re-opened; its status shows ``void``).
+  A line that comes to zero GPU-hours and zero amount is removed: bills carry no empty lines.
+- Invoices: when an invoice is issued, the month's lines are frozen as exactly the lines the
+  invoice carries. Anything that later changes a frozen month -- and any difference between the
+  live lines and the invoiced ones, e.g. events between the invoice's ``billed_through_position``
+  and its issue -- is billed as an ``adjustment`` line on the tenant's next month without an
+  invoice. A credit note is a negative ``credit`` line on that next open month. A voided invoice
+  keeps its month frozen (an issued month is never re-opened; its status shows ``void``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import singledispatchmethod
 from typing import Any
 
+from domain.aggregates import Invoice, Reservation
 from domain.money import quantize
-from projections.base import Projection, Rows
-from projections.db import Database, Table
-from projections.events import Event, dec, hour_floor, hours_by_month, moment, next_month, uuid_str
+from projections.db import Database
+from projections.projection import Batch, Positioned, Projection
+from projections.rows import RowSet, Table
+from projections.timeaxis import hour_floor, hours_by_month, month_of, next_month
 
-T, B = "TEXT", "BIGINT"
 ZERO = Decimal(0)
-LINE_COLUMNS = ("tenant_id", "month", "line_key", "kind", "reservation_id", "origin_month", "currency",
-                "gpu_hours", "rate", "amount")
 
 
-class Billing(Projection):
-    name = "billing"
-    topics = ("ledger:Reservation.Confirmed", "ledger:Reservation.Extended", "ledger:Reservation.Cancelled",
-              "ledger:Invoice.Issued", "ledger:Invoice.Voided", "ledger:Invoice.CreditNoteIssued")
-    tables = (
-        Table("bil_reservations", (("reservation_id", T), ("tenant_id", T), ("currency", T), ("gpus", B),
-                                   ("rate", T)), ("reservation_id",)),
-        Table("bil_invoices", (("tenant_id", T), ("month", T), ("invoice_id", T), ("currency", T), ("total", T),
-                               ("credited", T), ("status", T), ("billed_through", B), ("issued_position", B)),
-              ("tenant_id", "month"), indexes=(("invoice_id",),)),
-        Table("bil_lines", tuple((c, T) for c in LINE_COLUMNS), ("tenant_id", "month", "line_key")),
-    )
-
-    def apply(self, db: Database, events: list[Event]) -> None:
-        new = [(e.originator_id, uuid_str(e.data["tenant_id"]), e.data["currency"], int(e.data["gpus"]),
-                str(dec(e.data["rate_per_gpu_hour"]))) for e in events if e.topic == "ledger:Reservation.Confirmed"]
-        self.remember(db, "bil_reservations", new)
-        reservations = self.lookup(db, "bil_reservations", {
-            e.originator_id for e in events if e.topic.startswith("ledger:Reservation")})
-        batch = _Batch(self, db, reservations)
-        for e in events:
-            batch.handle(e)
-        batch.invoices.flush()
-        batch.lines.flush()
+@dataclass(slots=True)
+class ReservationTerms:
+    reservation_id: str
+    tenant_id: str
+    site_id: str
+    model: str
+    currency: str
+    gpus: int
+    rate: Decimal
 
 
-class _Batch:
-    """The state one batch works on, updated in log order."""
+@dataclass(slots=True)
+class InvoiceRow:
+    tenant_id: str
+    month: str
+    invoice_id: str
+    currency: str
+    total: Decimal
+    credited: Decimal
+    status: str  # issued | void
+    billed_through: int
+    issued_position: int
 
-    def __init__(self, projection: Billing, db: Database, reservations: dict[str, tuple[Any, ...]]) -> None:
-        self.db, self.reservations = db, reservations
-        self.invoices: Rows = projection.rows(db, "bil_invoices")
-        self.lines: Rows = projection.rows(db, "bil_lines")
-        self.invoiced_months: dict[str, set[str]] = {}
-        tenants = {v[0] for v in reservations.values()}
-        for tenant in tenants:
-            self._months_of(tenant)
 
-    def _months_of(self, tenant: str) -> set[str]:
+@dataclass(slots=True)
+class LineRow:
+    tenant_id: str
+    month: str
+    line_key: str
+    kind: str  # reservation | cancellation_fee | adjustment | credit
+    reservation_id: str | None
+    origin_month: str | None  # the month an adjustment or credit corrects
+    currency: str
+    gpu_hours: Decimal
+    rate: Decimal | None
+    amount: Decimal
+
+    @property
+    def empty(self) -> bool:
+        return not self.gpu_hours and not self.amount
+
+
+TERMS = Table("bil_reservations", ReservationTerms, key=("reservation_id",))
+INVOICES = Table("bil_invoices", InvoiceRow, key=("tenant_id", "month"), indexes=(("invoice_id",),))
+LINES = Table("bil_lines", LineRow, key=("tenant_id", "month", "line_key"))
+
+
+@dataclass
+class BillingBatch(Batch):
+    terms: RowSet[ReservationTerms]
+    invoices: RowSet[InvoiceRow]
+    lines: RowSet[LineRow]
+    invoiced_months: dict[str, set[str]] = field(default_factory=dict)
+
+    def flush(self) -> None:
+        self.terms.flush()
+        self.invoices.flush()
+        self.lines.flush()
+
+    def months_of(self, tenant: str) -> set[str]:
         months = self.invoiced_months.get(tenant)
         if months is None:
-            months = {row[1] for row in self.invoices.where({"tenant_id": tenant})}
-            self.invoiced_months[tenant] = months
+            months = self.invoiced_months[tenant] = {row.month for row in self.invoices.where(tenant_id=tenant)}
         return months
 
     def open_month(self, tenant: str, month: str) -> str:
-        """``month`` if it has no invoice, else the next month after it that has none."""
-        invoiced = self._months_of(tenant)
+        """``month`` if it has no invoice, else the first later month that has none."""
+        invoiced = self.months_of(tenant)
         while month in invoiced:
             month = next_month(month)
         return month
 
-    def handle(self, e: Event) -> None:
-        data = e.data
-        if e.topic == "ledger:Reservation.Confirmed":
-            self.add_hours(e.originator_id, hour_floor(data["start"]), hour_floor(data["end"]), 1)
-        elif e.topic == "ledger:Reservation.Extended":
-            self.add_hours(e.originator_id, hour_floor(data["previous_end"]), hour_floor(data["end"]), 1)
-        elif e.topic == "ledger:Reservation.Cancelled":
-            self.add_hours(e.originator_id, hour_floor(data["released_from"]), hour_floor(data["released_until"]), -1)
-            fee = dec(data["fee"])
-            if fee:
-                self.add_fee(e.originator_id, moment(data["cancelled_at"]), fee)
-        elif e.topic == "ledger:Invoice.Issued":
-            self.issue(e)
-        elif e.topic == "ledger:Invoice.Voided":
-            row = self.invoice_by_id(e.originator_id)
-            row[6] = "void"
-            self.invoices.put(row)
-        elif e.topic == "ledger:Invoice.CreditNoteIssued":
-            self.credit(e)
+    def line(self, tenant: str, month: str, key: str, kind: str, reservation: str | None, origin: str | None,
+             currency: str, rate: Decimal | None) -> LineRow:
+        return self.lines.get((tenant, month, key)) or LineRow(
+            tenant, month, key, kind, reservation, origin, currency, ZERO, rate, ZERO)
 
-    # ---- reservation lines --------------------------------------------------------------
-
-    def add_hours(self, reservation: str, first: int, last: int, sign: int) -> None:
-        tenant, currency, gpus, rate_text = self.reservations[reservation]
-        rate = Decimal(rate_text)
-        for month, hours in hours_by_month(first, last):
-            delta = Decimal(sign * gpus * hours)
-            target = self.open_month(tenant, month)
-            if target == month:
-                key, kind, origin = f"reservation:{reservation}", "reservation", None
-            else:
-                key, kind, origin = f"adjustment:{reservation}:{month}", "adjustment", month
-            row = self.lines.get((tenant, target, key)) or self._line(tenant, target, key, kind, reservation,
-                                                                       origin, currency, rate_text)
-            gpu_hours = Decimal(row[7]) + delta
-            row[7], row[9] = str(gpu_hours), str(quantize(gpu_hours * rate, currency))
-            self.lines.put(row)
-
-    def add_fee(self, reservation: str, cancelled_at: Any, fee: Decimal) -> None:
-        tenant, currency, _, _ = self.reservations[reservation]
-        month = f"{cancelled_at.year:04d}-{cancelled_at.month:02d}"
-        target = self.open_month(tenant, month)
-        if target == month:
-            key, kind, origin = f"fee:{reservation}", "cancellation_fee", None
+    def save(self, line: LineRow) -> None:
+        if line.empty:
+            self.lines.delete((line.tenant_id, line.month, line.line_key))
         else:
-            key, kind, origin = f"adjustment-fee:{reservation}:{month}", "adjustment", month
-        row = self.lines.get((tenant, target, key)) or self._line(tenant, target, key, kind, reservation, origin,
-                                                                   currency, None)
-        row[9] = str(Decimal(row[9]) + fee)
-        self.lines.put(row)
+            self.lines.put(line)
 
-    @staticmethod
-    def _line(tenant: str, month: str, key: str, kind: str, reservation: str | None, origin: str | None,
-              currency: str, rate: str | None) -> list[Any]:
-        return [tenant, month, key, kind, reservation, origin, currency, "0", rate, "0"]
-
-    # ---- invoices -----------------------------------------------------------------------
-
-    def invoice_by_id(self, invoice_id: str) -> list[Any]:
-        found = [r for r in self.invoices.where({"invoice_id": invoice_id})]
+    def invoice_by_id(self, invoice_id: str) -> InvoiceRow:
+        found = self.invoices.where(invoice_id=invoice_id)
         if not found:
-            raise LookupError(f"billing: no Issued event seen for invoice {invoice_id}")
+            raise LookupError(f"billing: no Invoice.Issued seen for invoice {invoice_id}")
         return found[0]
 
-    def issue(self, e: Event) -> None:
-        data = e.data
-        tenant, month, currency = uuid_str(data["tenant_id"]), data["month"], data["currency"]
-        live = {r[2]: r for r in self.lines.where({"tenant_id": tenant, "month": month})}
-        frozen: dict[str, list[Any]] = {}
-        for i, line in enumerate(data.get("lines") or []):
-            key = str(line.get("line_key") or f"invoice-line:{i}")
-            reservation = line.get("reservation_id")
-            frozen[key] = [tenant, month, key, str(line.get("kind") or "invoice"),
-                           uuid_str(reservation) if reservation else None, line.get("origin_month"), currency,
-                           str(dec(line["gpu_hours"])) if line.get("gpu_hours") is not None else "0",
-                           str(dec(line["rate"])) if line.get("rate") is not None else None,
-                           str(dec(line["amount"]))]
-        self._months_of(tenant).add(month)
-        self.invoices.put([tenant, month, e.originator_id, currency, str(dec(data["total"])), "0", "issued",
-                           int(data["billed_through_position"]), e.position])
-        target = self.open_month(tenant, month)
+    def terms_of(self, reservation: object) -> ReservationTerms:
+        terms = self.terms.get((str(reservation),))
+        if terms is None:
+            raise LookupError(f"billing: no Reservation.Confirmed seen for {reservation}")
+        return terms
+
+
+class Billing(Projection):
+    name = "billing"
+    title = "Bill lines and invoices per tenant and month, in the tenant's currency"
+    tables = (TERMS, INVOICES, LINES)
+
+    def begin(self, db: Database, events: Sequence[Positioned]) -> BillingBatch:
+        batch = BillingBatch(self.rows(db, TERMS), self.rows(db, INVOICES), self.rows(db, LINES))
+        batch.terms.prefetch({(str(e.originator_id),) for _, e in events if not isinstance(e, Invoice.Event)})
+        return batch
+
+    @singledispatchmethod
+    def handle(self, event: object, batch: BillingBatch) -> None:
+        """Events without a handler are ignored."""
+
+    # ---- reservation lines --------------------------------------------------------------------
+
+    @handle.register
+    def _confirmed(self, event: Reservation.Confirmed, batch: BillingBatch) -> None:
+        terms = batch.terms.put(ReservationTerms(str(event.originator_id), str(event.tenant_id), str(event.site_id),
+                                                 event.model, event.currency,
+                                                 int(event.gpus), Decimal(event.rate_per_gpu_hour)))
+        self._hours(batch, terms, hour_floor(event.start), hour_floor(event.end), 1)
+
+    @handle.register
+    def _extended(self, event: Reservation.Extended, batch: BillingBatch) -> None:
+        self._hours(batch, batch.terms_of(event.originator_id), hour_floor(event.previous_end),
+                    hour_floor(event.end), 1)
+
+    @handle.register
+    def _cancelled(self, event: Reservation.Cancelled, batch: BillingBatch) -> None:
+        terms = batch.terms_of(event.originator_id)
+        self._hours(batch, terms, hour_floor(event.released_from), hour_floor(event.released_until), -1)
+        fee = Decimal(event.fee)
+        if not fee:
+            return
+        month = month_of(event.cancelled_at)
+        target = batch.open_month(terms.tenant_id, month)
+        if target == month:
+            key, kind, origin = f"fee:{terms.reservation_id}", "cancellation_fee", None
+        else:
+            key, kind, origin = f"adjustment-fee:{terms.reservation_id}:{month}", "adjustment", month
+        line = batch.line(terms.tenant_id, target, key, kind, terms.reservation_id, origin, terms.currency, None)
+        line.amount += fee
+        batch.save(line)
+
+    @staticmethod
+    def _hours(batch: BillingBatch, terms: ReservationTerms, first: int, last: int, sign: int) -> None:
+        for month, hours in hours_by_month(first, last):
+            target = batch.open_month(terms.tenant_id, month)
+            if target == month:
+                key, kind, origin = f"reservation:{terms.reservation_id}", "reservation", None
+            else:
+                key, kind, origin = f"adjustment:{terms.reservation_id}:{month}", "adjustment", month
+            line = batch.line(terms.tenant_id, target, key, kind, terms.reservation_id, origin, terms.currency,
+                              terms.rate)
+            line.gpu_hours += sign * terms.gpus * hours
+            line.amount = quantize(line.gpu_hours * terms.rate, terms.currency)
+            batch.save(line)
+
+    # ---- invoices -----------------------------------------------------------------------------
+
+    @handle.register
+    def _issued(self, event: Invoice.Issued, batch: BillingBatch) -> None:
+        tenant, month, currency = str(event.tenant_id), event.month, event.currency
+        live = {line.line_key: line for line in batch.lines.where(tenant_id=tenant, month=month)}
+        frozen = {line.line_key: line for line in (
+            _invoiced_line(tenant, month, currency, i, data) for i, data in enumerate(event.lines or []))}
+        batch.months_of(tenant).add(month)
+        batch.invoices.put(InvoiceRow(tenant, month, str(event.originator_id), currency, Decimal(event.total), ZERO,
+                                      "issued", int(event.billed_through_position), batch.position))
+        target = batch.open_month(tenant, month)
         for key in sorted(set(live) | set(frozen)):
-            was, now = frozen.get(key), live.get(key)
-            d_amount = Decimal(now[9] if now else 0) - Decimal(was[9] if was else 0)
-            d_hours = Decimal(now[7] if now else 0) - Decimal(was[7] if was else 0)
-            if d_amount or d_hours:
-                source = now or was
-                assert source is not None
-                adj_key = f"reconciliation:{month}:{key}"
-                row = self.lines.get((tenant, target, adj_key)) or self._line(
-                    tenant, target, adj_key, "adjustment", source[4], month, currency, source[8])
-                row[7], row[9] = str(Decimal(row[7]) + d_hours), str(Decimal(row[9]) + d_amount)
-                self.lines.put(row)
+            now, was = live.get(key), frozen.get(key)
+            d_amount = (now.amount if now else ZERO) - (was.amount if was else ZERO)
+            d_hours = (now.gpu_hours if now else ZERO) - (was.gpu_hours if was else ZERO)
+            if not (d_amount or d_hours):
+                continue
+            source = now or was
+            assert source is not None
+            line = batch.line(tenant, target, f"reconciliation:{month}:{key}", "adjustment", source.reservation_id,
+                              month, currency, source.rate)
+            line.gpu_hours += d_hours
+            line.amount += d_amount
+            batch.save(line)
         for key in live:
             if key not in frozen:
-                self.lines.delete((tenant, month, key))
-        for row in frozen.values():
-            self.lines.put(row)
+                batch.lines.delete((tenant, month, key))
+        for line in frozen.values():
+            batch.lines.put(line)
 
-    def credit(self, e: Event) -> None:
-        row = self.invoice_by_id(e.originator_id)
-        amount = dec(e.data["amount"])
-        row[5] = str(Decimal(row[5]) + amount)
-        self.invoices.put(row)
-        tenant, month, currency = row[0], row[1], row[3]
-        target = self.open_month(tenant, month)
-        key = f"credit:{e.originator_id}:{e.position}"
-        line = self._line(tenant, target, key, "credit", None, month, currency, None)
-        line[9] = str(-amount)
-        self.lines.put(line)
+    @handle.register
+    def _voided(self, event: Invoice.Voided, batch: BillingBatch) -> None:
+        invoice = batch.invoice_by_id(str(event.originator_id))
+        invoice.status = "void"
+        batch.invoices.changed(invoice)
+
+    @handle.register
+    def _credited(self, event: Invoice.CreditNoteIssued, batch: BillingBatch) -> None:
+        invoice = batch.invoice_by_id(str(event.originator_id))
+        amount = Decimal(event.amount)
+        invoice.credited += amount
+        batch.invoices.changed(invoice)
+        target = batch.open_month(invoice.tenant_id, invoice.month)
+        batch.lines.put(LineRow(invoice.tenant_id, target, f"credit:{event.originator_id}:{batch.position}",
+                                "credit", None, invoice.month, invoice.currency, ZERO, None, -amount))
+
+
+def _invoiced_line(tenant: str, month: str, currency: str, index: int, data: dict[str, Any]) -> LineRow:
+    """A line as the invoice carries it (older invoices may lack some fields)."""
+    reservation = data.get("reservation_id")
+    gpu_hours, rate = data.get("gpu_hours"), data.get("rate")
+    return LineRow(tenant, month, str(data.get("line_key") or f"invoice-line:{index}"),
+                   str(data.get("kind") or "invoice"), str(reservation) if reservation else None,
+                   data.get("origin_month"), currency, Decimal(str(gpu_hours)) if gpu_hours is not None else ZERO,
+                   Decimal(str(rate)) if rate is not None else None, Decimal(str(data["amount"])))

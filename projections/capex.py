@@ -1,111 +1,173 @@
-"""Capex: money in (funding rounds) against capacity bought and revenue booked.
+"""Capex: money in (funding rounds) against capacity bought.
 
-Per funding round: committed, received, capex committed (orders placed), spent (delivered
-units x unit price). Per site and model: GPUs ordered, delivered, in service (commissioned
-minus decommissioned), capex committed and spent per currency, and revenue booked there
-(booked GPU-hours x locked rate, plus cancellation fees) per tenant currency. Amounts are
-exact here; the report rounds them (banker's rounding) to the currency's minor unit.
+Per funding round: committed, received, capex committed (orders placed), spent (delivered units
+x unit price). Per site and model: GPUs ordered, delivered, commissioned, decommissioned, and
+capex committed and spent per currency. Amounts are exact here; reports round them (banker's
+rounding) to the currency's minor unit. Revenue against capex comes from the billing lines
+(rounded at the line, as invoiced): see ``projections.reports.capex``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from functools import singledispatchmethod
 
-from projections.base import Projection, Rows
-from projections.db import Database, Table
-from projections.events import Event, dec, hour_floor, uuid_str
+from domain.aggregates import FundingRound, GpuPool, SupplyOrder
+from projections.db import Database
+from projections.projection import Batch, Positioned, Projection
+from projections.rows import RowSet, Table
 
-T, B = "TEXT", "BIGINT"
+ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class RoundRow:
+    round_id: str
+    name: str
+    currency: str
+    committed: Decimal
+    received: Decimal
+    capex_committed: Decimal
+    spent: Decimal
+
+
+@dataclass(slots=True)
+class OrderRow:
+    order_id: str
+    round_id: str
+    site_id: str
+    model: str
+    currency: str
+    unit_price: Decimal
+
+
+@dataclass(slots=True)
+class PoolIdRow:
+    pool_id: str
+    site_id: str
+    model: str
+
+
+@dataclass(slots=True)
+class PoolCountRow:
+    site_id: str
+    model: str
+    ordered: int
+    delivered: int
+    commissioned: int
+    decommissioned: int
+
+
+@dataclass(slots=True)
+class PoolMoneyRow:
+    site_id: str
+    model: str
+    currency: str
+    capex_committed: Decimal
+    spent: Decimal
+
+
+ROUNDS = Table("cap_rounds", RoundRow, key=("round_id",))
+ORDERS = Table("cap_orders", OrderRow, key=("order_id",))
+POOL_IDS = Table("cap_pool_ids", PoolIdRow, key=("pool_id",))
+POOLS = Table("cap_pools", PoolCountRow, key=("site_id", "model"))
+POOL_MONEY = Table("cap_pool_money", PoolMoneyRow, key=("site_id", "model", "currency"))
+
+
+@dataclass
+class CapexBatch(Batch):
+    rounds: RowSet[RoundRow]
+    orders: RowSet[OrderRow]
+    pool_ids: RowSet[PoolIdRow]
+    pools: RowSet[PoolCountRow]
+    money: RowSet[PoolMoneyRow]
+
+    def flush(self) -> None:
+        for rows in (self.rounds, self.orders, self.pool_ids, self.pools, self.money):
+            rows.flush()
+
+    def round(self, round_id: object) -> RoundRow:
+        row = self.rounds.get((str(round_id),))
+        if row is None:
+            raise LookupError(f"capex: funding round {round_id} was never opened")
+        self.rounds.changed(row)
+        return row
+
+    def order(self, order_id: object) -> OrderRow:
+        row = self.orders.get((str(order_id),))
+        if row is None:
+            raise LookupError(f"capex: supply order {order_id} was never placed")
+        return row
+
+    def pool(self, site: str, model: str) -> PoolCountRow:
+        row = self.pools.get((site, model)) or PoolCountRow(site, model, 0, 0, 0, 0)
+        self.pools.put(row)
+        return row
+
+    def pool_money(self, site: str, model: str, currency: str) -> PoolMoneyRow:
+        row = self.money.get((site, model, currency)) or PoolMoneyRow(site, model, currency, ZERO, ZERO)
+        self.money.put(row)
+        return row
 
 
 class Capex(Projection):
     name = "capex"
-    topics = ("ledger:FundingRound.Opened", "ledger:FundingRound.CommitmentRecorded",
-              "ledger:FundingRound.TrancheReceived", "ledger:FundingRound.CapexCommitted",
-              "ledger:SupplyOrder.Placed", "ledger:SupplyOrder.Delivered", "ledger:SupplyOrder.Commissioned",
-              "ledger:GpuPool.Created", "ledger:GpuPool.Decommissioned",
-              "ledger:Reservation.Confirmed", "ledger:Reservation.Extended", "ledger:Reservation.Cancelled")
-    tables = (
-        Table("cap_rounds", (("round_id", T), ("name", T), ("currency", T), ("committed", T), ("received", T),
-                             ("capex_committed", T), ("spent", T)), ("round_id",)),
-        Table("cap_orders", (("order_id", T), ("round_id", T), ("site_id", T), ("model", T), ("currency", T),
-                             ("unit_price", T)), ("order_id",)),
-        Table("cap_pool_ids", (("pool_id", T), ("site_id", T), ("model", T)), ("pool_id",)),
-        Table("cap_reservations", (("reservation_id", T), ("site_id", T), ("model", T), ("currency", T),
-                                   ("gpus", B), ("rate", T)), ("reservation_id",)),
-        Table("cap_pools", (("site_id", T), ("model", T), ("ordered", B), ("delivered", B), ("commissioned", B),
-                            ("decommissioned", B)), ("site_id", "model")),
-        Table("cap_pool_money", (("site_id", T), ("model", T), ("currency", T), ("capex_committed", T),
-                                 ("spent", T)), ("site_id", "model", "currency")),
-        Table("cap_revenue", (("site_id", T), ("model", T), ("currency", T), ("booked_gpu_hours", B),
-                              ("revenue", T)), ("site_id", "model", "currency")),
-    )
+    title = "Funding rounds and capex per site and GPU model"
+    tables = (ROUNDS, ORDERS, POOL_IDS, POOLS, POOL_MONEY)
 
-    def apply(self, db: Database, events: list[Event]) -> None:
-        self.remember(db, "cap_orders", [
-            (e.originator_id, uuid_str(e.data["funding_round_id"]), uuid_str(e.data["site_id"]), e.data["model"],
-             e.data["currency"], str(dec(e.data["unit_price"]))) for e in events if e.topic == "ledger:SupplyOrder.Placed"])
-        self.remember(db, "cap_pool_ids", [(e.originator_id, uuid_str(e.data["site_id"]), e.data["model"])
-                                           for e in events if e.topic == "ledger:GpuPool.Created"])
-        self.remember(db, "cap_reservations", [
-            (e.originator_id, uuid_str(e.data["site_id"]), e.data["model"], e.data["currency"], int(e.data["gpus"]),
-             str(dec(e.data["rate_per_gpu_hour"]))) for e in events if e.topic == "ledger:Reservation.Confirmed"])
-        orders = self.lookup(db, "cap_orders", {e.originator_id for e in events
-                                                if e.topic.startswith("ledger:SupplyOrder")})
-        pools = self.lookup(db, "cap_pool_ids", {e.originator_id for e in events if e.topic.startswith("ledger:GpuPool")})
-        reservations = self.lookup(db, "cap_reservations", {
-            e.originator_id for e in events if e.topic.startswith("ledger:Reservation")})
-        rounds, pool_rows = self.rows(db, "cap_rounds"), self.rows(db, "cap_pools")
-        money, revenue = self.rows(db, "cap_pool_money"), self.rows(db, "cap_revenue")
+    def begin(self, db: Database, events: Sequence[Positioned]) -> CapexBatch:
+        return CapexBatch(*(self.rows(db, t) for t in (ROUNDS, ORDERS, POOL_IDS, POOLS, POOL_MONEY)))  # type: ignore[arg-type]
 
-        def round_row(round_id: str) -> list[Any]:
-            row = rounds.get((round_id,))
-            if row is None:
-                raise LookupError(f"capex: funding round {round_id} was never opened")
-            return row
+    @singledispatchmethod
+    def handle(self, event: object, batch: CapexBatch) -> None:
+        """Events without a handler are ignored."""
 
-        def bump(rows: Rows, key: tuple[Any, ...], blank: list[Any], changes: dict[int, Any]) -> None:
-            row = rows.get(key) or [*key, *blank]
-            for index, delta in changes.items():
-                row[index] = (int(row[index]) + delta) if isinstance(delta, int) else str(Decimal(row[index]) + delta)
-            rows.put(row)
+    @handle.register
+    def _opened(self, event: FundingRound.Opened, batch: CapexBatch) -> None:
+        batch.rounds.put(RoundRow(str(event.originator_id), event.name, event.currency, ZERO, ZERO, ZERO, ZERO))
 
-        for e in events:
-            topic, data, oid = e.topic, e.data, e.originator_id
-            if topic == "ledger:FundingRound.Opened":
-                rounds.put([oid, data["name"], data["currency"], "0", "0", "0", "0"])
-            elif topic == "ledger:FundingRound.CommitmentRecorded":
-                row = round_row(oid); row[3] = str(Decimal(row[3]) + dec(data["amount"])); rounds.put(row)  # noqa: E702
-            elif topic == "ledger:FundingRound.TrancheReceived":
-                row = round_row(oid); row[4] = str(Decimal(row[4]) + dec(data["amount"])); rounds.put(row)  # noqa: E702
-            elif topic == "ledger:FundingRound.CapexCommitted":
-                row = round_row(oid); row[5] = str(Decimal(row[5]) + dec(data["amount"])); rounds.put(row)  # noqa: E702
-            elif topic == "ledger:SupplyOrder.Placed":
-                quantity, value = int(data["quantity"]), int(data["quantity"]) * dec(data["unit_price"])
-                bump(pool_rows, orders[oid][1:3], [0, 0, 0, 0], {2: quantity})
-                bump(money, (*orders[oid][1:3], orders[oid][3]), ["0", "0"], {3: value})
-            elif topic == "ledger:SupplyOrder.Delivered":
-                round_id, site, model, currency, price = orders[oid]
-                value = int(data["quantity"]) * Decimal(price)
-                row = round_row(round_id); row[6] = str(Decimal(row[6]) + value); rounds.put(row)  # noqa: E702
-                bump(pool_rows, (site, model), [0, 0, 0, 0], {3: int(data["quantity"])})
-                bump(money, (site, model, currency), ["0", "0"], {4: value})
-            elif topic == "ledger:SupplyOrder.Commissioned":
-                bump(pool_rows, orders[oid][1:3], [0, 0, 0, 0], {4: int(data["quantity"])})
-            elif topic == "ledger:GpuPool.Decommissioned":
-                bump(pool_rows, pools[oid], [0, 0, 0, 0], {5: int(data["quantity"])})
-            elif topic.startswith("ledger:Reservation"):
-                site, model, currency, gpus, rate = reservations[oid]
-                if topic == "ledger:Reservation.Confirmed":
-                    gpu_hours = gpus * (hour_floor(data["end"]) - hour_floor(data["start"]))
-                    extra = Decimal(0)
-                elif topic == "ledger:Reservation.Extended":
-                    gpu_hours = gpus * (hour_floor(data["end"]) - hour_floor(data["previous_end"]))
-                    extra = Decimal(0)
-                else:
-                    gpu_hours = -gpus * (hour_floor(data["released_until"]) - hour_floor(data["released_from"]))
-                    extra = dec(data["fee"])
-                bump(revenue, (site, model, currency), [0, "0"], {3: gpu_hours, 4: gpu_hours * Decimal(rate) + extra})
-        for rows in (rounds, pool_rows, money, revenue):
-            rows.flush()
+    @handle.register
+    def _committed(self, event: FundingRound.CommitmentRecorded, batch: CapexBatch) -> None:
+        batch.round(event.originator_id).committed += Decimal(event.amount)
+
+    @handle.register
+    def _received(self, event: FundingRound.TrancheReceived, batch: CapexBatch) -> None:
+        batch.round(event.originator_id).received += Decimal(event.amount)
+
+    @handle.register
+    def _capex_committed(self, event: FundingRound.CapexCommitted, batch: CapexBatch) -> None:
+        batch.round(event.originator_id).capex_committed += Decimal(event.amount)
+
+    @handle.register
+    def _placed(self, event: SupplyOrder.Placed, batch: CapexBatch) -> None:
+        order = batch.orders.put(OrderRow(str(event.originator_id), str(event.funding_round_id), str(event.site_id),
+                                          event.model, event.currency, Decimal(event.unit_price)))
+        batch.pool(order.site_id, order.model).ordered += int(event.quantity)
+        batch.pool_money(order.site_id, order.model, order.currency).capex_committed += \
+            int(event.quantity) * order.unit_price
+
+    @handle.register
+    def _delivered(self, event: SupplyOrder.Delivered, batch: CapexBatch) -> None:
+        order = batch.order(event.originator_id)
+        value = int(event.quantity) * order.unit_price
+        batch.round(order.round_id).spent += value
+        batch.pool(order.site_id, order.model).delivered += int(event.quantity)
+        batch.pool_money(order.site_id, order.model, order.currency).spent += value
+
+    @handle.register
+    def _commissioned(self, event: SupplyOrder.Commissioned, batch: CapexBatch) -> None:
+        order = batch.order(event.originator_id)
+        batch.pool(order.site_id, order.model).commissioned += int(event.quantity)
+
+    @handle.register
+    def _pool_created(self, event: GpuPool.Created, batch: CapexBatch) -> None:
+        batch.pool_ids.put(PoolIdRow(str(event.originator_id), str(event.site_id), event.model))
+
+    @handle.register
+    def _decommissioned(self, event: GpuPool.Decommissioned, batch: CapexBatch) -> None:
+        pool = batch.pool_ids.get((str(event.originator_id),))
+        if pool is None:
+            raise LookupError(f"capex: no GpuPool.Created seen for pool {event.originator_id}")
+        batch.pool(pool.site_id, pool.model).decommissioned += int(event.quantity)

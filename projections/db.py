@@ -14,32 +14,20 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from domain.storage import StoreConfig, parse_database_url
 
+if TYPE_CHECKING:
+    from projections.rows import Table
+
 EVENTS_TABLE = {"sqlite": "stored_events", "postgres": "ledger_events"}  # app name "Ledger" -> ledger_events
 POSITION_COLUMN = {"sqlite": "rowid", "postgres": "notification_id"}
-PG_TYPES = {"TEXT": "text", "BIGINT": "bigint"}
+PG_TYPES = {"TEXT": "text", "BIGINT": "bigint", "NUMERIC": "numeric"}
+# SQLite has no exact decimal type (NUMERIC affinity would turn "1.10" into a float): text.
+SQLITE_TYPES = {"TEXT": "TEXT", "BIGINT": "BIGINT", "NUMERIC": "TEXT"}
 SQLITE_CHUNK = 300  # keys per IN (VALUES ...) query; well under SQLite's variable limit
-
-
-@dataclass(frozen=True)
-class Table:
-    """A projection table: ordered columns with their types, and the primary key."""
-
-    name: str
-    columns: tuple[tuple[str, str], ...]
-    key: tuple[str, ...]
-    indexes: tuple[tuple[str, ...], ...] = ()
-
-    @property
-    def column_names(self) -> list[str]:
-        return [c for c, _ in self.columns]
-
-    def type_of(self, column: str) -> str:
-        return dict(self.columns)[column]
 
 
 def array_literal(values: Sequence[Any], kind: str) -> str:
@@ -142,8 +130,11 @@ class Database:
 
     # ---- DDL ------------------------------------------------------------------------------
 
-    def create(self, table: Table, name: str) -> None:
-        cols = ", ".join(f"{c} {t}" for c, t in table.columns)
+    def column_type(self, sql_type: str) -> str:
+        return SQLITE_TYPES[sql_type] if self.kind == "sqlite" else PG_TYPES[sql_type]
+
+    def create(self, table: Table[Any], name: str) -> None:
+        cols = ", ".join(f"{c.name} {self.column_type(c.sql_type)}" for c in table.columns)
         self.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols}, PRIMARY KEY ({', '.join(table.key)}))")
         for i, index in enumerate(table.indexes):
             self.execute(f"CREATE INDEX IF NOT EXISTS {name}_i{i} ON {name} ({', '.join(index)})")
@@ -153,7 +144,7 @@ class Database:
 
     # ---- set-oriented writes --------------------------------------------------------------
 
-    def upsert(self, table: Table, name: str, rows: Sequence[Sequence[Any]], *, add: bool) -> None:
+    def upsert(self, table: Table[Any], name: str, rows: Sequence[Sequence[Any]], *, add: bool) -> None:
         """Insert rows (all columns, in table order); on a key conflict either add the non-key
         columns to the stored ones (``add``, integer columns only) or replace them."""
         if not rows:
@@ -167,13 +158,15 @@ class Database:
         conflict = f"ON CONFLICT ({', '.join(table.key)}) DO " + (f"UPDATE SET {sets}" if others else "NOTHING")
         if self.kind == "sqlite":
             marks = ", ".join("?" * len(cols))
+            if any(c.kind is Decimal for c in table.columns):
+                rows = [tuple(str(v) if isinstance(v, Decimal) else v for v in row) for row in rows]
             self.conn.executemany(f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({marks}) {conflict}", rows)
             return
-        arrays = [array_literal(column, t) for column, (_, t) in zip(zip(*rows), table.columns)]
-        unnest = ", ".join(f"%s::{PG_TYPES[t]}[]" for _, t in table.columns)
+        arrays = [array_literal(column, c.sql_type) for column, c in zip(zip(*rows), table.columns, strict=True)]
+        unnest = ", ".join(f"%s::{PG_TYPES[c.sql_type]}[]" for c in table.columns)
         self.conn.execute(f"INSERT INTO {name} ({', '.join(cols)}) SELECT * FROM unnest({unnest}) {conflict}", arrays)
 
-    def delete_keys(self, table: Table, name: str, keys: Sequence[Sequence[Any]]) -> None:
+    def delete_keys(self, table: Table[Any], name: str, keys: Sequence[Sequence[Any]]) -> None:
         if not keys:
             return
         where = " AND ".join(f"{c} = ?" for c in table.key)
@@ -184,7 +177,7 @@ class Database:
             with self.conn.cursor() as cur:
                 cur.executemany(statement, keys)
 
-    def select_keys(self, table: Table, name: str, keys: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
+    def select_keys(self, table: Table[Any], name: str, keys: Sequence[Sequence[Any]]) -> list[tuple[Any, ...]]:
         """Rows whose primary key is one of ``keys`` (one query per chunk, not per key)."""
         if not keys:
             return []
@@ -192,7 +185,8 @@ class Database:
         key_cols = ", ".join(table.key)
         if self.kind == "postgres":
             arrays = [list(column) for column in zip(*keys)]
-            unnest = ", ".join(f"%s::{PG_TYPES[table.type_of(c)]}[]" for c in table.key)
+            types = {c.name: PG_TYPES[c.sql_type] for c in table.columns}
+            unnest = ", ".join(f"%s::{types[c]}[]" for c in table.key)
             return list(self.conn.execute(
                 f"SELECT {cols} FROM {name} WHERE ({key_cols}) IN (SELECT * FROM unnest({unnest}))", arrays).fetchall())
         out: list[tuple[Any, ...]] = []

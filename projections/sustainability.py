@@ -1,7 +1,7 @@
-"""Sustainability: per tenant, site and month, used GPU-hours, energy and carbon.
+"""Sustainability: per tenant, site, model and month, used GPU-hours, energy and carbon.
 
 Method (operational emissions only, in the style of Cloud Carbon Footprint / GHG Protocol
-scope 2 guidance; embodied emissions are out of scope):
+scope 2 dual reporting; embodied emissions are out of scope):
 - energy kWh          = used GPU-hours x GPU board power kW (domain.reference.GPU_MODELS)
                        x site PUE in force at that hour
 - location-based kg  = kWh x grid intensity gCO2e/kWh in force at that hour / 1000
@@ -16,119 +16,183 @@ decimals; round only for display.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
-from typing import Any
+from functools import singledispatchmethod
 
+from domain.aggregates import Reservation, Site
 from domain.reference import GPU_MODELS
-from projections.base import Adder, Projection
-from projections.db import Database, Table
-from projections.events import Event, dec, from_micro, hour_ceil, hour_floor, micro, month_of_hour, uuid_str
+from projections.db import Database
+from projections.projection import Batch, Positioned, Projection
+from projections.rows import Adder, RowSet, Table
+from projections.timeaxis import from_micro, hour_ceil, hour_floor, hour_of_iso, micro, month_of_hour
+from projections.utilisation import micro_of_text
 
-T, B = "TEXT", "BIGINT"
-METHOD = ("energy = GPU-hours x board power x PUE; location-based = energy x grid intensity; "
+METHOD = ("energy = used GPU-hours x board power x PUE; location-based = energy x grid intensity; "
           "market-based = location-based x (1 - carbon-free share); factors in force per hour")
+
+
+@dataclass(slots=True)
+class FactorRevision:
+    site_id: str
+    seq: int
+    from_hour: int
+    effective_from: str
+    grid_g_per_kwh: Decimal
+    pue: Decimal
+    carbon_free_share: Decimal
+    source: str
+
+
+@dataclass(slots=True)
+class UsageOwner:
+    reservation_id: str
+    tenant_id: str
+    site_id: str
+    model: str
+
+
+@dataclass(slots=True)
+class SiteHour:
+    site_id: str
+    hour: int
+    tenant_id: str
+    model: str
+    used_micro: int
+
+
+@dataclass(slots=True)
+class CarbonMonth:
+    tenant_id: str
+    site_id: str
+    model: str
+    month: str
+    used_micro: int
+    energy_kwh: Decimal
+    location_kg: Decimal
+    market_kg: Decimal
+
+
+FACTORS = Table("sus_factors", FactorRevision, key=("site_id", "seq"))
+OWNERS = Table("sus_reservations", UsageOwner, key=("reservation_id",))
+HOURS = Table("sus_hours", SiteHour, key=("site_id", "hour", "tenant_id", "model"))
+MONTHS = Table("sus_months", CarbonMonth, key=("tenant_id", "site_id", "model", "month"))
+ZERO = Decimal(0)
+
+
+@dataclass
+class SustainabilityBatch(Batch):
+    db: Database
+    prefix: str
+    owners: RowSet[UsageOwner]
+    months: RowSet[CarbonMonth]
+    hours: Adder[SiteHour]
+    factors: dict[str, list[FactorRevision]] = field(default_factory=dict)
+
+    def flush(self) -> None:
+        self.owners.flush()
+        self.hours.flush(self.db, self.prefix + HOURS.name)
+        self.months.flush()
+
+    def revisions(self, site: str) -> list[FactorRevision]:
+        found = self.factors.get(site)
+        if found is None:
+            found = self.factors[site] = [FACTORS.from_db(r) for r in self.db.fetchall(
+                f"SELECT {', '.join(FACTORS.column_names)} FROM {self.prefix}{FACTORS.name} WHERE site_id = ? "
+                "ORDER BY seq", (site,))]
+        return found
+
+    def in_force(self, site: str, hour: int) -> FactorRevision:
+        revisions = self.revisions(site)
+        if not revisions:
+            raise LookupError(f"sustainability: usage at site {site} before the site was registered")
+        i = bisect_right([r.from_hour for r in revisions], hour) - 1
+        return revisions[max(i, 0)]
+
+    def add(self, owner: tuple[str, str, str], hour: int, used_micro: int, factors: FactorRevision, sign: int) -> None:
+        tenant, site, model = owner
+        key = (tenant, site, model, month_of_hour(hour))
+        row = self.months.get(key) or CarbonMonth(*key, 0, ZERO, ZERO, ZERO)
+        used = from_micro(used_micro)
+        kwh = used * GPU_MODELS[model].board_power_kw * factors.pue
+        location = kwh * factors.grid_g_per_kwh / 1000
+        row.used_micro += sign * used_micro
+        row.energy_kwh += sign * kwh
+        row.location_kg += sign * location
+        row.market_kg += sign * location * (1 - factors.carbon_free_share)
+        self.months.put(row)
 
 
 class Sustainability(Projection):
     name = "sustainability"
-    topics = ("ledger:Site.Registered", "ledger:Site.Revised", "ledger:Reservation.Confirmed",
-              "ledger:Reservation.UsageRecorded")
-    tables = (
-        Table("sus_factors", (("site_id", T), ("seq", B), ("from_hour", B), ("effective_from", T), ("grid", T),
-                              ("pue", T), ("cfs", T), ("source", T)), ("site_id", "seq")),
-        Table("sus_reservations", (("reservation_id", T), ("tenant_id", T), ("site_id", T), ("model", T)),
-              ("reservation_id",)),
-        Table("sus_hours", (("site_id", T), ("hour", B), ("tenant_id", T), ("model", T), ("used_micro", B)),
-              ("site_id", "hour", "tenant_id", "model")),
-        Table("sus_months", (("tenant_id", T), ("site_id", T), ("model", T), ("month", T), ("used_micro", B),
-                             ("energy_kwh", T), ("location_kg", T), ("market_kg", T)),
-              ("tenant_id", "site_id", "model", "month")),
-    )
+    title = "Energy and operational carbon per tenant, site, model and month"
+    tables = (FACTORS, OWNERS, HOURS, MONTHS)
 
-    def factors(self, db: Database, site: str) -> list[tuple[Any, ...]]:
-        """The site's revisions in order: (from_hour, seq, grid, pue, cfs), memoised."""
-        memo = self.lookups["sus_factors"]
-        if site not in memo:
-            rows = db.fetchall(f"SELECT from_hour, seq, grid, pue, cfs FROM {self.t('sus_factors')} "
-                               "WHERE site_id = ? ORDER BY seq", (site,))
-            memo[site] = tuple((r[0], r[1], Decimal(r[2]), Decimal(r[3]), Decimal(r[4])) for r in rows)
-        return list(memo[site])
+    def begin(self, db: Database, events: Sequence[Positioned]) -> SustainabilityBatch:
+        batch = SustainabilityBatch(db, self.prefix, self.rows(db, OWNERS), self.rows(db, MONTHS), Adder(HOURS))
+        batch.owners.prefetch({(str(e.originator_id),) for _, e in events if isinstance(e, Reservation.Event)})
+        return batch
 
-    def apply(self, db: Database, events: list[Event]) -> None:
-        new = [(e.originator_id, uuid_str(e.data["tenant_id"]), uuid_str(e.data["site_id"]), e.data["model"])
-               for e in events if e.topic == "ledger:Reservation.Confirmed"]
-        self.remember(db, "sus_reservations", new)
-        reservations = self.lookup(db, "sus_reservations", {
-            e.originator_id for e in events if e.topic == "ledger:Reservation.UsageRecorded"})
-        months = self.rows(db, "sus_months")
-        hours = Adder(self.table("sus_hours"))
-        # Prefetch every month row this batch's usage touches: one query, not one per event.
-        keys = set()
-        for e in events:
-            if e.topic == "ledger:Reservation.UsageRecorded":
-                tenant, site, model = reservations[e.originator_id]
-                keys.add((tenant, site, model, month_of_hour(hour_floor(e.data["hour"]))))
-        months.prefetch(keys)
-
+    def apply(self, db: Database, events: Sequence[Positioned]) -> None:
         with localcontext() as ctx:
             ctx.prec = 60  # products of several factors stay exact
-            for e in events:
-                data = e.data
-                if e.topic == "ledger:Reservation.UsageRecorded":
-                    tenant, site, model = reservations[e.originator_id]
-                    hour = hour_floor(data["hour"])
-                    used = dec(data["gpu_hours"])
-                    hours.add((site, hour, tenant, model), micro(used))
-                    key = (tenant, site, model, month_of_hour(hour))
-                    self._add(months, key, used, self._in_force(db, site, hour), 1)
-                elif e.topic in ("ledger:Site.Registered", "ledger:Site.Revised"):
-                    hours.flush(db, self.t("sus_hours"))
-                    self._revise(db, months, e)
-        hours.flush(db, self.t("sus_hours"))
-        months.flush()
+            super().apply(db, events)
 
-    def _in_force(self, db: Database, site: str, hour: int) -> tuple[Decimal, Decimal, Decimal]:
-        revisions = self.factors(db, site)
-        if not revisions:
-            raise LookupError(f"sustainability: usage at site {site} before the site was registered")
-        i = bisect_right([r[0] for r in revisions], hour) - 1
-        _, _, grid, pue, cfs = revisions[max(i, 0)]
-        return grid, pue, cfs
+    @singledispatchmethod
+    def handle(self, event: object, batch: SustainabilityBatch) -> None:
+        """Events without a handler are ignored."""
+
+    @handle.register
+    def _confirmed(self, event: Reservation.Confirmed, batch: SustainabilityBatch) -> None:
+        batch.owners.put(UsageOwner(str(event.originator_id), str(event.tenant_id), str(event.site_id), event.model))
+
+    def _owner(self, batch: SustainabilityBatch, reservation: object) -> UsageOwner:
+        owner = batch.owners.get((str(reservation),))
+        if owner is None:
+            raise LookupError(f"sustainability: usage for unknown reservation {reservation}")
+        return owner
+
+    @handle.register
+    def _usage_batch(self, event: Reservation.UsageBatchRecorded, batch: SustainabilityBatch) -> None:
+        owner = self._owner(batch, event.originator_id)
+        for _, hour_text, gpu_hours in event.records:
+            self._use(batch, owner, hour_of_iso(hour_text), micro_of_text(gpu_hours))
+
+    @handle.register
+    def _usage(self, event: Reservation.UsageRecorded, batch: SustainabilityBatch) -> None:
+        self._use(batch, self._owner(batch, event.originator_id), hour_floor(event.hour), micro(event.gpu_hours))
 
     @staticmethod
-    def _add(months: Any, key: tuple[Any, ...], used: Decimal, factors: tuple[Decimal, Decimal, Decimal],
-             sign: int) -> None:
-        grid, pue, cfs = factors
-        row = months.get(key) or [*key, 0, "0", "0", "0"]
-        kwh = used * GPU_MODELS[key[2]].board_power_kw * pue
-        location = kwh * grid / 1000
-        market = location * (1 - cfs)
-        row[4] = int(row[4]) + sign * micro(used)
-        row[5] = str(Decimal(row[5]) + sign * kwh)
-        row[6] = str(Decimal(row[6]) + sign * location)
-        row[7] = str(Decimal(row[7]) + sign * market)
-        months.put(row)
+    def _use(batch: SustainabilityBatch, owner: UsageOwner, hour: int, used_micro: int) -> None:
+        batch.hours.add((owner.site_id, hour, owner.tenant_id, owner.model), used_micro)
+        batch.add((owner.tenant_id, owner.site_id, owner.model), hour, used_micro,
+                  batch.in_force(owner.site_id, hour), 1)
 
-    def _revise(self, db: Database, months: Any, e: Event) -> None:
-        site = e.originator_id
-        data = e.data
-        revisions = self.factors(db, site)
-        seq = len(revisions)
-        from_hour = hour_ceil(data["effective_from"])
-        revision = (from_hour, seq, dec(data["grid_intensity_g_per_kwh"]), dec(data["pue"]),
-                    dec(data["carbon_free_share"]))
-        db.upsert(self.table("sus_factors"), self.t("sus_factors"),
-                  [(site, seq, from_hour, data["effective_from"]["_data_"], str(revision[2]), str(revision[3]),
-                    str(revision[4]), data.get("factor_source", ""))], add=False)
+    @handle.register
+    def _registered(self, event: Site.Registered, batch: SustainabilityBatch) -> None:
+        self._revise(batch, event)
+
+    @handle.register
+    def _revised(self, event: Site.Revised, batch: SustainabilityBatch) -> None:
+        self._revise(batch, event)
+
+    def _revise(self, batch: SustainabilityBatch, event: Site.Registered | Site.Revised) -> None:
+        site = str(event.originator_id)
+        revisions = batch.revisions(site)
+        revision = FactorRevision(site, len(revisions), hour_ceil(event.effective_from),
+                                  event.effective_from.isoformat(), Decimal(event.grid_intensity_g_per_kwh),
+                                  Decimal(event.pue), Decimal(event.carbon_free_share),
+                                  getattr(event, "factor_source", "") or "")
+        batch.db.upsert(FACTORS, batch.prefix + FACTORS.name, [FACTORS.values_of(revision)], add=False)
         if revisions:
             # Usage already recorded for hours from this revision on was priced with the factors
             # in force before it (revisions only move forward): re-price it.
-            old = revisions[-1][2:]
-            rows = db.fetchall(f"SELECT hour, tenant_id, model, used_micro FROM {self.t('sus_hours')} "
-                               "WHERE site_id = ? AND hour >= ? ORDER BY hour, tenant_id, model", (site, from_hour))
-            for hour, tenant, model, used_micro in rows:
-                key = (tenant, site, model, month_of_hour(hour))
-                used = from_micro(int(used_micro))
-                self._add(months, key, used, old, -1)
-                self._add(months, key, used, revision[2:], 1)
-        self.lookups["sus_factors"][site] = (*revisions, revision)
+            batch.hours.flush(batch.db, batch.prefix + HOURS.name)
+            old = revisions[-1]
+            for hour, tenant, model, used_micro in batch.db.fetchall(
+                    f"SELECT hour, tenant_id, model, used_micro FROM {batch.prefix}{HOURS.name} "
+                    "WHERE site_id = ? AND hour >= ? ORDER BY hour, tenant_id, model", (site, revision.from_hour)):
+                batch.add((tenant, site, model), int(hour), int(used_micro), old, -1)
+                batch.add((tenant, site, model), int(hour), int(used_micro), revision, 1)
+        revisions.append(revision)

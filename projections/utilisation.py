@@ -3,77 +3,188 @@ service, booked and used.
 
 - In service: a step function kept as its changes (``utl_capacity``: +commissioned,
   -decommissioned, effective from the first whole hour at or after the event's time, as the
-  pool aggregate does). Queries integrate it over the periods asked for, so its cost depends
+  pool aggregate does). Reports integrate it over the periods asked for, so their cost depends
   on the number of changes, not on the number of hours.
 - Booked: the pool's CapacityBooked / CapacityReleased spans, per hour, day and month.
-- Used: metered usage, kept as integer micro-GPU-hours (usage has <= 6 decimal places), so the
-  additive upserts stay exact on SQLite too.
+- Used: metered usage as integer micro-GPU-hours (exact additive upserts on SQLite too).
 """
 
 from __future__ import annotations
 
-from projections.base import Adder, Projection
-from projections.db import Table
-from projections.events import Event, dec, hour_ceil, hour_floor, micro, month_of_hour, uuid_str
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import singledispatchmethod
 
-T, B = "TEXT", "BIGINT"
+from domain.aggregates import GpuPool, Reservation
+from projections.db import Database
+from projections.projection import Batch, Positioned, Projection
+from projections.rows import Adder, RowSet, Table
+from projections.timeaxis import hour_ceil, hour_floor, hour_of_iso, micro, month_of_hour
+
+
+@dataclass(slots=True)
+class PoolRow:
+    pool_id: str
+    site_id: str
+    model: str
+
+
+@dataclass(slots=True)
+class ReservationPoolRow:
+    reservation_id: str
+    site_id: str
+    model: str
+
+
+@dataclass(slots=True)
+class CapacityChange:
+    site_id: str
+    model: str
+    hour: int
+    delta: int
+
+
+@dataclass(slots=True)
+class HourRow:
+    site_id: str
+    model: str
+    hour: int
+    booked: int
+    used_micro: int
+
+
+@dataclass(slots=True)
+class DayRow:
+    site_id: str
+    model: str
+    day: int  # days since the epoch
+    booked: int
+    used_micro: int
+
+
+@dataclass(slots=True)
+class MonthRow:
+    site_id: str
+    model: str
+    month: str
+    booked: int
+    used_micro: int
+
+
+POOLS = Table("utl_pools", PoolRow, key=("pool_id",))
+RESERVATIONS = Table("utl_reservations", ReservationPoolRow, key=("reservation_id",))
+CAPACITY = Table("utl_capacity", CapacityChange, key=("site_id", "model", "hour"))
+HOURS = Table("utl_hours", HourRow, key=("site_id", "model", "hour"), indexes=(("hour",),))
+DAYS = Table("utl_days", DayRow, key=("site_id", "model", "day"))
+MONTHS = Table("utl_months", MonthRow, key=("site_id", "model", "month"))
+
+
+@dataclass
+class UtilisationBatch(Batch):
+    db: Database
+    pools: RowSet[PoolRow]
+    reservations: RowSet[ReservationPoolRow]
+    capacity: Adder[CapacityChange]
+    hours: Adder[HourRow]
+    prefix: str
+
+    def flush(self) -> None:
+        self.pools.flush()
+        self.reservations.flush()
+        # Day and month roll-ups from the batch's hourly deltas: far fewer keys than events.
+        days, months = Adder(DAYS), Adder(MONTHS)
+        for (site, model, hour), (booked, used) in self.hours.deltas.items():
+            days.add((site, model, hour // 24), booked, used)
+            months.add((site, model, month_of_hour(hour)), booked, used)
+        self.capacity.flush(self.db, self.prefix + CAPACITY.name)
+        self.hours.flush(self.db, self.prefix + HOURS.name)
+        days.flush(self.db, self.prefix + DAYS.name)
+        months.flush(self.db, self.prefix + MONTHS.name)
 
 
 class Utilisation(Projection):
     name = "utilisation"
-    topics = ("ledger:GpuPool.Created", "ledger:GpuPool.Commissioned", "ledger:GpuPool.Decommissioned",
-              "ledger:GpuPool.CapacityBooked", "ledger:GpuPool.CapacityReleased",
-              "ledger:Reservation.Confirmed", "ledger:Reservation.UsageRecorded")
-    tables = (
-        Table("utl_pools", (("pool_id", T), ("site_id", T), ("model", T)), ("pool_id",)),
-        Table("utl_reservations", (("reservation_id", T), ("site_id", T), ("model", T)), ("reservation_id",)),
-        Table("utl_capacity", (("site_id", T), ("model", T), ("hour", B), ("delta", B)), ("site_id", "model", "hour")),
-        Table("utl_hours", (("site_id", T), ("model", T), ("hour", B), ("booked", B), ("used_micro", B)),
-              ("site_id", "model", "hour"), indexes=(("hour",),)),
-        Table("utl_days", (("site_id", T), ("model", T), ("day", B), ("booked", B), ("used_micro", B)),
-              ("site_id", "model", "day")),
-        Table("utl_months", (("site_id", T), ("model", T), ("month", T), ("booked", B), ("used_micro", B)),
-              ("site_id", "model", "month")),
-    )
+    title = "GPU-hours in service, booked and used per site, model and hour/day/month"
+    tables = (POOLS, RESERVATIONS, CAPACITY, HOURS, DAYS, MONTHS)
 
-    def apply(self, db, events: list[Event]) -> None:  # type: ignore[no-untyped-def]
-        pools_new = [(e.originator_id, uuid_str(e.data["site_id"]), e.data["model"])
-                     for e in events if e.topic == "ledger:GpuPool.Created"]
-        res_new = [(e.originator_id, uuid_str(e.data["site_id"]), e.data["model"])
-                   for e in events if e.topic == "ledger:Reservation.Confirmed"]
-        self.remember(db, "utl_pools", pools_new)
-        self.remember(db, "utl_reservations", res_new)
-        pools = self.lookup(db, "utl_pools", {e.originator_id for e in events if e.topic.startswith("ledger:GpuPool")})
-        reservations = self.lookup(db, "utl_reservations", {
-            e.originator_id for e in events if e.topic == "ledger:Reservation.UsageRecorded"})
+    def begin(self, db: Database, events: Sequence[Positioned]) -> UtilisationBatch:
+        batch = UtilisationBatch(db, self.rows(db, POOLS), self.rows(db, RESERVATIONS), Adder(CAPACITY),
+                                 Adder(HOURS), self.prefix)
+        batch.pools.prefetch({(str(e.originator_id),) for _, e in events if not isinstance(e, Reservation.Event)})
+        batch.reservations.prefetch({(str(e.originator_id),) for _, e in events
+                                     if isinstance(e, Reservation.UsageBatchRecorded | Reservation.UsageRecorded)})
+        return batch
 
-        capacity = Adder(self.table("utl_capacity"))
-        hours = Adder(self.table("utl_hours"))
-        add = hours.add
+    @singledispatchmethod
+    def handle(self, event: object, batch: UtilisationBatch) -> None:
+        """Events without a handler are ignored."""
 
-        for e in events:
-            topic, data = e.topic, e.data
-            if topic == "ledger:Reservation.UsageRecorded":
-                site, model = reservations[e.originator_id]
-                add((site, model, hour_floor(data["hour"])), 0, micro(dec(data["gpu_hours"])))
-            elif topic in ("ledger:GpuPool.CapacityBooked", "ledger:GpuPool.CapacityReleased"):
-                site, model = pools[e.originator_id]
-                gpus = int(data["gpus"]) if topic.endswith("Booked") else -int(data["gpus"])
-                for hour in range(hour_floor(data["start"]), hour_floor(data["end"])):
-                    add((site, model, hour), gpus, 0)
-            elif topic == "ledger:GpuPool.Commissioned":
-                site, model = pools[e.originator_id]
-                capacity.add((site, model, hour_ceil(data["at"])), int(data["quantity"]))
-            elif topic == "ledger:GpuPool.Decommissioned":
-                site, model = pools[e.originator_id]
-                capacity.add((site, model, hour_ceil(data["at"])), -int(data["quantity"]))
+    @staticmethod
+    def _pool(batch: UtilisationBatch, pool_id: object) -> PoolRow:
+        row = batch.pools.get((str(pool_id),))
+        if row is None:
+            raise LookupError(f"utilisation: no GpuPool.Created seen for pool {pool_id}")
+        return row
 
-        # Day and month roll-ups from the batch's hourly deltas: far fewer keys than events.
-        days, months = Adder(self.table("utl_days")), Adder(self.table("utl_months"))
-        for (site, model, hour), (booked, used) in hours.deltas.items():
-            days.add((site, model, hour // 24), booked, used)
-            months.add((site, model, month_of_hour(hour)), booked, used)
-        capacity.flush(db, self.t("utl_capacity"))
-        hours.flush(db, self.t("utl_hours"))
-        days.flush(db, self.t("utl_days"))
-        months.flush(db, self.t("utl_months"))
+    @handle.register
+    def _created(self, event: GpuPool.Created, batch: UtilisationBatch) -> None:
+        batch.pools.put(PoolRow(str(event.originator_id), str(event.site_id), event.model))
+
+    @handle.register
+    def _commissioned(self, event: GpuPool.Commissioned, batch: UtilisationBatch) -> None:
+        pool = self._pool(batch, event.originator_id)
+        batch.capacity.add((pool.site_id, pool.model, hour_ceil(event.at)), int(event.quantity))
+
+    @handle.register
+    def _decommissioned(self, event: GpuPool.Decommissioned, batch: UtilisationBatch) -> None:
+        pool = self._pool(batch, event.originator_id)
+        batch.capacity.add((pool.site_id, pool.model, hour_ceil(event.at)), -int(event.quantity))
+
+    @handle.register
+    def _booked(self, event: GpuPool.CapacityBooked, batch: UtilisationBatch) -> None:
+        self._book(batch, event.originator_id, event.start, event.end, int(event.gpus))
+
+    @handle.register
+    def _released(self, event: GpuPool.CapacityReleased, batch: UtilisationBatch) -> None:
+        self._book(batch, event.originator_id, event.start, event.end, -int(event.gpus))
+
+    def _book(self, batch: UtilisationBatch, pool_id: object, start: object, end: object, gpus: int) -> None:
+        pool = self._pool(batch, pool_id)
+        add = batch.hours.add
+        for hour in range(hour_floor(start), hour_floor(end)):  # type: ignore[arg-type]
+            add((pool.site_id, pool.model, hour), gpus, 0)
+
+    @handle.register
+    def _confirmed(self, event: Reservation.Confirmed, batch: UtilisationBatch) -> None:
+        batch.reservations.put(ReservationPoolRow(str(event.originator_id), str(event.site_id), event.model))
+
+    @handle.register
+    def _usage_batch(self, event: Reservation.UsageBatchRecorded, batch: UtilisationBatch) -> None:
+        reservation = batch.reservations.get((str(event.originator_id),))
+        if reservation is None:
+            raise LookupError(f"utilisation: usage for unknown reservation {event.originator_id}")
+        add, site, model = batch.hours.add, reservation.site_id, reservation.model
+        for _, hour, gpu_hours in event.records:
+            add((site, model, hour_of_iso(hour)), 0, micro_of_text(gpu_hours))
+
+    @handle.register
+    def _usage(self, event: Reservation.UsageRecorded, batch: UtilisationBatch) -> None:
+        reservation = batch.reservations.get((str(event.originator_id),))
+        if reservation is None:
+            raise LookupError(f"utilisation: usage for unknown reservation {event.originator_id}")
+        batch.hours.add((reservation.site_id, reservation.model, hour_floor(event.hour)), 0, micro(event.gpu_hours))
+
+
+_micro_cache: dict[str, int] = {}
+
+
+def micro_of_text(text: str) -> int:
+    """Micro-GPU-hours of a usage record's decimal string (values repeat a lot: cached)."""
+    found = _micro_cache.get(text)
+    if found is None:
+        from decimal import Decimal
+
+        found = micro(Decimal(text))
+        if len(_micro_cache) < 100_000:
+            _micro_cache[text] = found
+    return found

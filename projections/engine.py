@@ -1,0 +1,356 @@
+"""The projection engine: one log reader, shared pages, exactly once, live following, rebuild, verify.
+
+Reading. The log is read in pages through the library's public API only
+(``recorder.select_notifications`` + ``mapper.to_domain_event``), so compression, encryption,
+upcasting and the application's name are the library's business. A page is read once, for
+every projection that is behind, restricted to the topics they handle, decoded once, and each
+projection gets the events of the classes it handles.
+
+Exactly once. A batch is one transaction on the projections' connection that locks the
+tracking rows of the projections it advances (``FOR UPDATE``; SQLite: ``BEGIN IMMEDIATE``),
+applies each projection's events after its own position, and moves each position to the end
+of the page. A crash rolls everything back; a second worker waits on the row locks and then
+continues from the new positions. Each projection keeps its own position, so one can be
+rebuilt or added while the others stay live.
+
+Rebuild builds a projection from position 0 into scratch tables (``scratch_*``), then in one
+transaction replaces the live rows and position: readers never see half a rebuild. Verify
+rebuilds into scratch up to the live position and compares row for row.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from eventsourcing.application import Application
+
+from projections.db import Database
+from projections.projection import Positioned, Projection
+from projections.rows import Table
+
+SCRATCH = "scratch_"
+PAGE = 5_000
+REBUILD_PAGE = 10_000
+MAX_DIFFS = 200
+# A live follower woken by a NOTIFY waits this long for more writes before catching up
+# (read-your-writes does not wait for it: Projections.wait_for catches up itself).
+FOLLOW_GATHER_SECONDS = 0.05
+TRACKING_TABLE = "read_tracking"
+DDL_LOCK = 7_351_204_118  # pg_advisory_xact_lock key: one process at a time creates read tables
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class TrackingRow:
+    name: str
+    position: int
+    generation: int  # bumped whenever the rows change other than by applying events (rebuild)
+    layout: str  # the projection's table layout when its tables were created
+
+
+TRACKING = Table(TRACKING_TABLE, TrackingRow, key=("name",))
+
+
+@dataclass
+class VerifyResult:
+    name: str
+    rows_compared: int = 0
+    differences: list[str] = field(default_factory=list)
+    position: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+class Moved(Exception):
+    """Another process moved a projection backwards (a reset) while we read: start again."""
+
+
+class LogReader:
+    """Pages of decoded events through the library's public recorder and mapper."""
+
+    def __init__(self, app: Application) -> None:
+        self.recorder = app.recorder
+        self.mapper = app.mapper
+
+    def head(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def page(self, after: int, upto: int, topics: Sequence[str], limit: int) -> tuple[list[Positioned], int]:
+        """Events with ``after < position <= upto`` of the given topics, and the position the page
+        covers: its last event's when the page is full (more may follow), else ``upto``. On
+        PostgreSQL the library serialises inserts with a table lock, so every position at or below
+        a visible head is committed: reading up to it never skips an event that commits later."""
+        notifications = self.recorder.select_notifications(
+            after, limit, stop=upto, topics=topics, inclusive_of_start=False)
+        to_domain_event = self.mapper.to_domain_event
+        events = [(n.id, to_domain_event(n)) for n in notifications]
+        reached = notifications[-1].id if len(notifications) == limit else upto
+        return events, reached
+
+
+@dataclass
+class Slot:
+    """A projection instance and the tracking row it advances (live, or its scratch copy)."""
+
+    key: str
+    projection: Projection
+
+
+class Engine:
+    """Runs projections over one projections connection and one log reader (one per thread)."""
+
+    def __init__(self, db: Database, reader: LogReader, projections: Sequence[type[Projection]]) -> None:
+        self.db = db
+        self.reader = reader
+        self.classes = {p.name: p for p in projections}
+        self.live = {p.name: Slot(p.name, p()) for p in projections}
+        self.lock = threading.RLock()
+
+    # ---- tables -----------------------------------------------------------------------------
+
+    def tables_ready(self) -> bool:
+        """True when every projection's tables exist with its current layout (no DDL needed)."""
+        if not self.db.table_exists(TRACKING_TABLE):
+            return False
+        stored = {r[0]: r[1] for r in self.db.fetchall(f"SELECT name, layout FROM {TRACKING_TABLE}")}
+        return all(stored.get(name) == cls.layout() for name, cls in self.classes.items())
+
+    def create_tables(self) -> None:
+        """Create missing tables; a projection whose stored layout differs from its declaration
+        (an older version) gets fresh tables and starts again from position 0."""
+        if self.tables_ready():
+            return
+        with self.db.transaction():
+            if self.db.kind == "postgres":
+                self.db.execute("SELECT pg_advisory_xact_lock(?)", (DDL_LOCK,))
+            self.db.create(TRACKING, TRACKING_TABLE)
+            stored = {r[0]: r[1] for r in self.db.fetchall(f"SELECT name, layout FROM {TRACKING_TABLE}")}
+            for name, cls in self.classes.items():
+                if stored.get(name) == cls.layout():
+                    continue
+                projection = self.live[name].projection
+                for table in cls.tables:
+                    self.db.drop(projection.t(table))
+                    self.db.create(table, projection.t(table))
+                self.db.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name = ?", (name,))
+                self.db.execute(f"INSERT INTO {TRACKING_TABLE} (name, position, generation, layout) "
+                                "VALUES (?, 0, 0, ?)", (name, cls.layout()))
+                projection.forget()
+
+    # ---- positions --------------------------------------------------------------------------
+
+    def check_names(self, names: Sequence[str] | None) -> list[str]:
+        if not names:
+            return list(self.classes)
+        unknown = [n for n in names if n not in self.classes]
+        if unknown:
+            raise ValueError(f"unknown projection {unknown[0]!r} (known: {', '.join(self.classes)})")
+        return list(dict.fromkeys(names))
+
+    def positions(self, keys: Sequence[str]) -> dict[str, int]:
+        marks = ", ".join("?" * len(keys))
+        found = {r[0]: int(r[1]) for r in self.db.fetchall(
+            f"SELECT name, position FROM {TRACKING_TABLE} WHERE name IN ({marks})", list(keys))}
+        return {k: found.get(k, 0) for k in keys}
+
+    def position(self, name: str | None = None) -> int:
+        names = self.check_names([name] if name else None)
+        return min(self.positions(names).values())
+
+    def _lock_tracking(self, keys: Sequence[str]) -> dict[str, tuple[int, int]]:
+        lock = " FOR UPDATE" if self.db.kind == "postgres" else ""
+        marks = ", ".join("?" * len(keys))
+        rows = self.db.fetchall(f"SELECT name, position, generation FROM {TRACKING_TABLE} WHERE name IN ({marks}) "
+                                f"ORDER BY name{lock}", sorted(keys))
+        found = {r[0]: (int(r[1]), int(r[2])) for r in rows}
+        for key in keys:
+            if key not in found:
+                self.db.execute(f"INSERT INTO {TRACKING_TABLE} (name, position, generation, layout) "
+                                "VALUES (?, 0, 0, '')", (key,))
+                found[key] = (0, 0)
+        return found
+
+    # ---- processing -------------------------------------------------------------------------
+
+    def run(self, slots: Sequence[Slot], *, upto: int | None = None, batch_size: int = PAGE,
+            progress: Progress | None = None) -> int:
+        """Advance every slot to ``upto`` (default: the head of the log now), reading each page
+        once for all of them. Returns the lowest position reached."""
+        if batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+        top = self.reader.head() if upto is None else upto
+        by_key = {s.key: s for s in slots}
+        with self.lock:
+            while True:
+                at = self.positions(list(by_key))
+                behind = [k for k in by_key if at[k] < top]
+                if progress is not None:
+                    progress(min(at.values(), default=top), top)
+                if not behind:
+                    return min(at.values(), default=top)
+                try:
+                    self._batch([by_key[k] for k in behind], min(at[k] for k in behind), top, batch_size)
+                except Moved:
+                    continue
+
+    def _batch(self, slots: Sequence[Slot], after: int, top: int, limit: int) -> None:
+        topics = sorted({t for s in slots for t in s.projection.topics()})
+        events, reached = self.reader.page(after, top, topics, limit)
+        applied: list[tuple[Slot, int]] = []
+        try:
+            with self.db.transaction():
+                tracked = self._lock_tracking([s.key for s in slots])
+                for slot in slots:
+                    position, generation = tracked[slot.key]
+                    if position >= reached:
+                        continue
+                    if position < after:
+                        raise Moved(slot.key)
+                    projection = slot.projection
+                    if projection.cache_mark != (position, generation):
+                        projection.forget()
+                    mine = projection.classes
+                    projection.apply(self.db, [(p, e) for p, e in events if p > position and type(e) in mine])
+                    self.db.execute(f"UPDATE {TRACKING_TABLE} SET position = ? WHERE name = ?", (reached, slot.key))
+                    applied.append((slot, generation))
+        except BaseException:
+            for slot in slots:
+                slot.projection.forget()  # caches may hold the rolled-back batch's rows
+            raise
+        for slot, generation in applied:
+            slot.projection.cache_mark = (reached, generation)
+
+    def catch_up(self, names: Sequence[str] | None = None, *, batch_size: int = PAGE,
+                 progress: Progress | None = None) -> int:
+        return self.run([self.live[n] for n in self.check_names(names)], batch_size=batch_size, progress=progress)
+
+    # ---- rebuild and verify -----------------------------------------------------------------
+
+    def _scratch(self, name: str) -> Slot:
+        scratch = Slot(SCRATCH + name, self.classes[name](prefix=SCRATCH))
+        with self.db.transaction():
+            for table in scratch.projection.tables:
+                self.db.drop(scratch.projection.t(table))
+                self.db.create(table, scratch.projection.t(table))
+            self.db.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name = ?", (scratch.key,))
+            self.db.execute(f"INSERT INTO {TRACKING_TABLE} (name, position, generation, layout) VALUES (?, 0, 0, '')",
+                            (scratch.key,))
+        scratch.projection.known_empty((0, 0))
+        return scratch
+
+    def _drop_scratch(self, scratch: Slot) -> None:
+        with self.db.transaction():
+            for table in scratch.projection.tables:
+                self.db.drop(scratch.projection.t(table))
+            self.db.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name = ?", (scratch.key,))
+
+    def rebuild(self, name: str, *, progress: Progress | None = None, batch_size: int = REBUILD_PAGE) -> int:
+        """Rebuild one projection from position 0 and swap it in atomically; returns its position."""
+        self.check_names([name])
+        with self.lock:
+            scratch = self._scratch(name)
+            try:
+                self.run([scratch], batch_size=batch_size, progress=progress)
+                live = self.live[name]
+                with self.db.transaction():
+                    live_position, generation = self._lock_tracking([name])[name]  # blocks other workers
+                    self.run([scratch], upto=max(live_position, self.positions([scratch.key])[scratch.key]),
+                             batch_size=batch_size)
+                    reached = self.positions([scratch.key])[scratch.key]
+                    for table in live.projection.tables:
+                        columns = ", ".join(table.column_names)
+                        self.db.execute(f"DELETE FROM {live.projection.t(table)}")
+                        self.db.execute(f"INSERT INTO {live.projection.t(table)} ({columns}) "
+                                        f"SELECT {columns} FROM {scratch.projection.t(table)}")
+                    self.db.execute(f"UPDATE {TRACKING_TABLE} SET position = ?, generation = ? WHERE name = ?",
+                                    (reached, generation + 1, name))
+                live.projection.forget()
+                return reached
+            finally:
+                self._drop_scratch(scratch)
+
+    def verify(self, name: str, *, batch_size: int = REBUILD_PAGE, progress: Progress | None = None) -> VerifyResult:
+        """Rebuild into scratch tables up to the live position and compare row for row."""
+        self.check_names([name])
+        with self.lock:
+            scratch = self._scratch(name)
+            try:
+                for _ in range(10):  # a live follower may move on while we rebuild: chase it
+                    target = self.position(name)
+                    self.run([scratch], upto=target, batch_size=batch_size, progress=progress)
+                    with self.db.snapshot():
+                        if self.position(name) != target:
+                            continue
+                        return self._compare(self.live[name].projection, scratch.projection, target)
+                raise RuntimeError(f"verify {name}: the live projection kept moving; stop its worker and retry")
+            finally:
+                self._drop_scratch(scratch)
+
+    def _compare(self, live: Projection, scratch: Projection, position: int) -> VerifyResult:
+        result = VerifyResult(live.name, position=position)
+        for table in live.tables:
+            columns = ", ".join(table.column_names)
+            order = ", ".join(table.key)
+            have = {table.key_of(r): r for r in (table.from_db(v) for v in self.db.fetchall(
+                f"SELECT {columns} FROM {live.t(table)} ORDER BY {order}"))}
+            want = {table.key_of(r): r for r in (table.from_db(v) for v in self.db.fetchall(
+                f"SELECT {columns} FROM {scratch.t(table)} ORDER BY {order}"))}
+            result.rows_compared += max(len(have), len(want))
+            for key in sorted(set(have) | set(want), key=repr):
+                a, b = have.get(key), want.get(key)
+                if a != b and len(result.differences) < MAX_DIFFS:
+                    result.differences.append(_diff(table, key, a, b))
+                elif a != b:
+                    result.differences[-1] = f"... more differences in {table.name}"
+        return result
+
+    # ---- live -------------------------------------------------------------------------------
+
+    def follow(self, stop: threading.Event, names: Sequence[str] | None = None, *, poll_interval: float = 0.2,
+               batch_size: int = PAGE) -> None:
+        """Catch up, then wait for new events (LISTEN/NOTIFY on PostgreSQL, polling on SQLite)
+        until ``stop`` is set."""
+        chosen = self.check_names(names)
+        listener: Any = None
+        channel = getattr(self.reader.recorder, "channel_name", None)
+        if self.db.kind == "postgres" and channel:
+            import psycopg
+            from psycopg import sql
+
+            listener = psycopg.connect(self.db.config.conninfo(), autocommit=True)
+            listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        try:
+            while not stop.is_set():
+                self.catch_up(chosen, batch_size=batch_size)
+                if listener is not None:
+                    woken = False
+                    for _ in listener.notifies(timeout=poll_interval, stop_after=1):
+                        woken = True
+                    if woken:
+                        # Writes come in bursts (one NOTIFY per insert): gather them briefly and
+                        # drain the queue, so one catch-up applies many events.
+                        stop.wait(FOLLOW_GATHER_SECONDS)
+                        for _ in listener.notifies(timeout=0.0):
+                            pass
+                else:
+                    stop.wait(poll_interval)
+        finally:
+            if listener is not None:
+                listener.close()
+
+
+def _diff(table: Table[Any], key: tuple[Any, ...], live: Any, rebuilt: Any) -> str:
+    label = f"{table.name}[{', '.join(map(str, key))}]"
+    if live is None:
+        return f"{label}: missing from live tables; rebuild has {rebuilt}"
+    if rebuilt is None:
+        return f"{label}: live has {live}; rebuild has no such row"
+    changed = [f"{c}: live={getattr(live, c)!r} rebuilt={getattr(rebuilt, c)!r}" for c in table.column_names
+               if getattr(live, c) != getattr(rebuilt, c)]
+    return f"{label}: " + "; ".join(changed)

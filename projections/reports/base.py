@@ -1,0 +1,284 @@
+"""What a report declares: its name, filters (with types and bounds), columns (with units) and query.
+
+The command line (``ledger report NAME``), the HTTP routes (``GET /v1/reports/NAME``), their
+OpenAPI description, and the tests that loop over reports are all built from these
+declarations (``projections.registry.REPORTS``). Raw filter values -- strings from a URL or a
+command line, or typed values from Python -- are checked in one place, ``Report.parse``, which
+raises ``InvalidInput`` naming the filter and the limit.
+
+Bounds, so that a request's cost follows its answer, never the history or the range asked:
+- utilisation ranges: at most 31 days hourly, 1,096 days (3 years) daily, 120 months monthly;
+- month-based reports (billing, sustainability, ...): at most 120 months;
+- every report: at most ``MAX_ROWS`` rows (narrow the filters beyond that).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+from uuid import UUID
+
+from domain.errors import InvalidInput
+from domain.reference import gpu_model
+from projections.db import Database
+from projections.timeaxis import UTC, hour_ceil, hour_floor, month_of, month_start_hour, months_between, next_month
+
+MAX_ROWS = 20_000
+MAX_MONTHS = 120
+MAX_SPAN_HOURS = {"hour": 31 * 24, "day": 1096 * 24}
+GRANULARITIES = ("hour", "day", "month")
+MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+RATIO = Decimal("0.0001")
+FIRST_HOUR = hour_floor(datetime(1, 1, 2, tzinfo=UTC))
+LAST_HOUR = hour_floor(datetime(9999, 12, 1, tzinfo=UTC))
+
+Row = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A report filter. ``kind``: site | tenant | model | from | to | granularity."""
+
+    kind: str
+    description: str
+
+    @property
+    def name(self) -> str:
+        """The parameter's name in URLs and Python (``from``/``to`` for the range)."""
+        return {"site": "site_id", "tenant": "tenant_id"}.get(self.kind, self.kind)
+
+    @property
+    def option(self) -> str:
+        """The command line option."""
+        return f"--{self.kind}"
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    unit: str  # "" for labels and ids; "currency" for money in the row's currency column
+    description: str
+
+
+@dataclass(frozen=True)
+class Params:
+    """Checked filter values. ``start``/``end`` are hour indexes, [start, end)."""
+
+    site_id: str | None = None
+    tenant_id: str | None = None
+    model: str | None = None
+    start: int | None = None
+    end: int | None = None
+    granularity: str = "month"
+
+    @property
+    def month_from(self) -> str | None:
+        return None if self.start is None else month_of_hour_index(self.start)
+
+    @property
+    def month_to(self) -> str | None:
+        return None if self.end is None else month_of_hour_index(self.end - 1)
+
+
+def month_of_hour_index(hour: int) -> str:
+    from projections.timeaxis import month_of_hour
+
+    return month_of_hour(hour)
+
+
+Query = Callable[[Database, Params, int], list[Row]]
+
+
+@dataclass(frozen=True)
+class Report:
+    name: str
+    title: str
+    projections: tuple[str, ...]  # the projections whose tables it reads
+    filters: tuple[Filter, ...]
+    columns: tuple[Column, ...]
+    query: Query
+    monthly: bool = True  # the range is in whole months (else hours, per granularity)
+    notes: str = ""
+    sort: tuple[str, ...] = field(default=())
+
+    @property
+    def tenant_scoped(self) -> bool:
+        """Tenants may read it (always filtered to themselves)."""
+        return any(f.kind == "tenant" for f in self.filters)
+
+    def filter(self, kind: str) -> Filter | None:
+        return next((f for f in self.filters if f.kind == kind), None)
+
+    def parse(self, raw: Mapping[str, Any]) -> Params:
+        """Check raw filter values (by filter name: site_id, tenant_id, model, from, to,
+        granularity); None or "" means not given. Raises InvalidInput naming the filter."""
+        given = {k: v for k, v in raw.items() if v is not None and v != ""}
+        known = {f.name for f in self.filters}
+        unknown = sorted(set(given) - known)
+        if unknown:
+            allowed = ", ".join(sorted(known)) or "none"
+            raise InvalidInput(f"{unknown[0]}: the {self.name} report has no such filter (filters: {allowed})",
+                               field=unknown[0])
+        granularity = str(given.get("granularity", "month"))
+        if granularity not in GRANULARITIES:
+            raise InvalidInput(f"granularity: expected one of {', '.join(GRANULARITIES)}, got {granularity!r}",
+                               field="granularity")
+        monthly = self.monthly or granularity == "month"
+        start = _bound(given.get("from"), "from", upper=False, monthly=monthly)
+        end = _bound(given.get("to"), "to", upper=True, monthly=monthly)
+        if start is not None and end is not None and end <= start:
+            raise InvalidInput("to: must not be before from", field="to")
+        params = Params(site_id=_uuid(given.get("site_id"), "site_id"),
+                        tenant_id=_uuid(given.get("tenant_id"), "tenant_id"),
+                        model=gpu_model(given["model"], field="model").code if "model" in given else None,
+                        start=start, end=end, granularity=granularity)
+        check_span(params, monthly=monthly)
+        return params
+
+    def run(self, db: Database, params: Params) -> list[Row]:
+        rows = self.query(db, params, MAX_ROWS + 1)
+        if len(rows) > MAX_ROWS:
+            raise InvalidInput(f"{self.name}: the answer has more than {MAX_ROWS:,} rows; narrow it with "
+                               f"{', '.join(f.name for f in self.filters) or 'filters'}", field="to")
+        return rows
+
+
+def check_span(params: Params, *, monthly: bool) -> None:
+    """Refuse a range longer than the granularity allows (both ends given)."""
+    if params.start is None or params.end is None:
+        return
+    if monthly:
+        months = months_between(month_of_hour_index(params.start), month_of_hour_index(params.end - 1))
+        if months > MAX_MONTHS:
+            raise InvalidInput(f"to: at most {MAX_MONTHS} months per request, asked for {months}", field="to")
+        return
+    limit = MAX_SPAN_HOURS[params.granularity]
+    if params.end - params.start > limit:
+        raise InvalidInput(f"to: at most {limit // 24} days per request at {params.granularity} granularity, "
+                           f"asked for {(params.end - params.start + 23) // 24}", field="to")
+
+
+def _uuid(value: Any, name: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, UUID):
+        return str(value)
+    try:
+        return str(UUID(str(value).strip()))
+    except ValueError:
+        raise InvalidInput(f"{name}: expected a UUID, got {str(value)[:60]!r}", field=name) from None
+
+
+def _bound(value: Any, name: str, *, upper: bool, monthly: bool) -> int | None:
+    """A range end as an hour index: 'YYYY-MM' (a whole month; ``to`` includes it), 'YYYY-MM-DD'
+    (a whole day), or an ISO 8601 time with a UTC offset (``to`` excludes it). Monthly reports
+    widen a time to its whole month."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment: datetime | None = value
+        text = value.isoformat()
+    elif isinstance(value, date):
+        text = value.isoformat()
+        moment = None
+    else:
+        text = str(value).strip()
+        moment = None
+    hint = f"{name}: expected YYYY-MM, YYYY-MM-DD or an ISO 8601 time with a UTC offset, got {text[:60]!r}"
+    if not text.isascii() or "\x00" in text:
+        raise InvalidInput(hint, field=name)
+    if moment is None:
+        try:
+            if MONTH.match(text):
+                start = month_start_hour(text)
+                hour = month_start_hour(next_month(text)) if upper else start
+                return _in_range(hour, name, text)
+            if DAY.match(text):
+                day = date.fromisoformat(text)
+                moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+                hour = hour_floor(moment) + (24 if upper else 0)
+                return _in_range(_monthly(hour, upper, monthly), name, text)
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except (ValueError, OverflowError):
+            raise InvalidInput(hint, field=name) from None
+    if moment.tzinfo is None:
+        raise InvalidInput(f"{name}: {text[:60]!r} has no UTC offset", field=name)
+    try:
+        moment = moment.astimezone(UTC)
+        hour = hour_ceil(moment) if upper else hour_floor(moment)
+    except (ValueError, OverflowError):
+        raise InvalidInput(f"{name}: {text[:60]!r} is outside the years 1 to 9999 in UTC", field=name) from None
+    return _in_range(_monthly(hour, upper, monthly), name, text)
+
+
+def _monthly(hour: int, upper: bool, monthly: bool) -> int:
+    if not monthly:
+        return hour
+    month = month_of_hour_index(hour - 1 if upper else hour)
+    return month_start_hour(next_month(month)) if upper else month_start_hour(month)
+
+
+def _in_range(hour: int, name: str, text: str) -> int:
+    if not FIRST_HOUR <= hour <= LAST_HOUR:
+        raise InvalidInput(f"{name}: {text[:60]!r} is outside the supported range (0001-02 to 9999-11)", field=name)
+    return hour
+
+
+# ---- shared query helpers ---------------------------------------------------------------------
+
+
+def ratio(part: Decimal, whole: int | Decimal) -> Decimal | None:
+    return (part / whole).quantize(RATIO, rounding=ROUND_HALF_EVEN) if whole else None
+
+
+def where(params: Params, *, month_column: str | None = "month", site: bool = False, tenant: bool = False,
+          model: bool = False, alias: str = "") -> tuple[str, list[Any]]:
+    """A WHERE clause for the filters a report applies, with ``?`` placeholders."""
+    clauses, values = ["1=1"], []
+    prefix = f"{alias}." if alias else ""
+    if site and params.site_id is not None:
+        clauses.append(f"{prefix}site_id = ?")
+        values.append(params.site_id)
+    if tenant and params.tenant_id is not None:
+        clauses.append(f"{prefix}tenant_id = ?")
+        values.append(params.tenant_id)
+    if model and params.model is not None:
+        clauses.append(f"{prefix}model = ?")
+        values.append(params.model)
+    if month_column and params.month_from is not None:
+        clauses.append(f"{prefix}{month_column} >= ?")
+        values.append(params.month_from)
+    if month_column and params.month_to is not None:
+        clauses.append(f"{prefix}{month_column} <= ?")
+        values.append(params.month_to)
+    return " AND ".join(clauses), values
+
+
+def exact_sums(db: Database, *, group: list[str], sums: list[str], source: str, where_sql: str,
+               params: list[Any], limit: int) -> list[tuple[Any, ...]]:
+    """Exact decimal sums per group: ``group`` values then one Decimal per ``sums`` expression.
+    PostgreSQL sums ``numeric`` on the server (only the totals cross the wire); SQLite stores
+    decimals as text and has no exact SUM, so its rows are summed here."""
+    if db.kind == "postgres":
+        rows = db.fetchall(f"SELECT {', '.join(group)}, {', '.join(f'SUM({s})' for s in sums)} FROM {source} "
+                           f"WHERE {where_sql} GROUP BY {', '.join(group)} ORDER BY {', '.join(group)} LIMIT ?",
+                           [*params, limit])
+        return [(*r[:len(group)], *(Decimal(v) if v is not None else Decimal(0) for v in r[len(group):]))
+                for r in rows]
+    totals: dict[tuple[Any, ...], list[Decimal]] = {}
+    for r in db.fetchall(f"SELECT {', '.join(group)}, {', '.join(sums)} FROM {source} WHERE {where_sql}", params):
+        key = tuple(r[:len(group)])
+        acc = totals.get(key)
+        if acc is None:
+            if len(totals) >= limit:
+                continue
+            acc = totals[key] = [Decimal(0)] * len(sums)
+        for i, v in enumerate(r[len(group):]):
+            if v is not None:
+                acc[i] += Decimal(v)
+    return [(*k, *v) for k, v in sorted(totals.items(), key=lambda kv: tuple(str(x) for x in kv[0]))]

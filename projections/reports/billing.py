@@ -1,0 +1,42 @@
+"""Billing lines per tenant and month, in the tenant's currency (rounded at the line)."""
+
+from __future__ import annotations
+
+from projections.db import Database
+from projections.reports.base import Column, Filter, Params, Report, Row, where
+from projections.rows import Table
+
+TENANT = Filter("tenant", "Tenant id (a tenant's token always sees only itself)")
+FROM = Filter("from", "First month YYYY-MM")
+TO = Filter("to", "Last month YYYY-MM (included; at most 120 months)")
+
+
+def query(db: Database, params: Params, limit: int) -> list[Row]:
+    from projections.billing import LINES
+
+    return lines(db, LINES, params, limit)
+
+
+def lines(db: Database, table: Table[object], params: Params, limit: int) -> list[Row]:
+    filters, values = where(params, tenant=True)
+    rows = db.fetchall(f"SELECT {', '.join(table.column_names)} FROM {table.name} WHERE {filters} "
+                       "ORDER BY tenant_id, month, line_key LIMIT ?", [*values, limit])
+    return [{c: getattr(line, c) for c in table.column_names} for line in map(table.from_db, rows)]
+
+
+REPORT = Report(
+    name="billing",
+    title="Billing lines per tenant and month",
+    projections=("billing",),
+    filters=(TENANT, FROM, TO),
+    columns=(Column("tenant_id", "", "Tenant"), Column("month", "", "Billing month YYYY-MM"),
+             Column("line_key", "", "Stable key of the line"),
+             Column("kind", "", "reservation, cancellation_fee, adjustment or credit"),
+             Column("reservation_id", "", "Reservation billed"),
+             Column("origin_month", "", "Month an adjustment or credit corrects"),
+             Column("currency", "ISO 4217", "The tenant's billing currency"),
+             Column("gpu_hours", "GPU-hours", "Booked GPU-hours billed on the line"),
+             Column("rate", "currency per GPU-hour", "Rate locked at confirmation"),
+             Column("amount", "currency", "GPU-hours x rate, rounded half-even to the minor unit")),
+    query=query,
+)

@@ -1,0 +1,73 @@
+"""Capex per site and GPU model: GPUs ordered, delivered and in service, capex committed and
+spent, and the booked revenue in the same currency (from the billing lines, rounded at the line)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import ROUND_HALF_EVEN, Decimal
+from typing import Any
+
+from domain.money import quantize
+from projections.capex import POOL_MONEY, POOLS
+from projections.db import Database
+from projections.reports.base import RATIO, Column, Filter, Params, Report, Row, where
+from projections.reports.revenue import revenue_sums
+
+ZERO = Decimal(0)
+
+
+def query(db: Database, params: Params, limit: int) -> list[Row]:
+    filters, values = where(params, month_column=None, site=True, model=True)
+    counts = {(p.site_id, p.model): p for p in map(POOLS.from_db, db.fetchall(
+        f"SELECT {', '.join(POOLS.column_names)} FROM cap_pools WHERE {filters} LIMIT ?", [*values, limit]))}
+    money: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for m in map(POOL_MONEY.from_db, db.fetchall(
+            f"SELECT {', '.join(POOL_MONEY.column_names)} FROM cap_pool_money WHERE {filters} "
+            "ORDER BY currency LIMIT ?", [*values, limit])):
+        money[(m.site_id, m.model)].append(m)
+    revenue = {(s, mdl, c): (Decimal(str(h)), Decimal(str(a))) for s, mdl, c, h, a in revenue_sums(db, params, limit)}
+    out: list[Row] = []
+    for pair in sorted(set(counts) | set(money)):
+        pool = counts.get(pair)
+        ordered = pool.ordered if pool else 0
+        delivered = pool.delivered if pool else 0
+        in_service = (pool.commissioned - pool.decommissioned) if pool else 0
+        for entry in money.get(pair) or [None]:
+            currency = entry.currency if entry else None
+            committed = entry.capex_committed if entry else ZERO
+            spent = entry.spent if entry else ZERO
+            gpu_hours, booked = revenue.get((pair[0], pair[1], currency or ""), (ZERO, ZERO))
+
+            def cash(value: Decimal, currency: str | None = currency) -> Decimal:
+                return quantize(value, currency) if currency else value
+
+            out.append({
+                "site_id": pair[0], "model": pair[1], "currency": currency, "gpus_ordered": ordered,
+                "gpus_delivered": delivered, "gpus_in_service": in_service,
+                "capex_committed": cash(committed), "capex_spent": cash(spent),
+                "capex_per_gpu": cash(committed / ordered) if currency and ordered else None,
+                "booked_gpu_hours": gpu_hours, "revenue_booked": cash(booked),
+                "revenue_per_booked_gpu_hour": cash(booked / gpu_hours) if currency and gpu_hours else None,
+                "capex_recovered": (booked / spent).quantize(RATIO, rounding=ROUND_HALF_EVEN) if spent else None,
+            })
+    return out[:limit]
+
+
+REPORT = Report(
+    name="capex",
+    title="Capex per site and GPU model",
+    projections=("capex", "billing"),
+    filters=(Filter("site", "Site id"), Filter("model", "GPU model code")),
+    columns=(Column("site_id", "", "Site"), Column("model", "", "GPU model"),
+             Column("currency", "ISO 4217", "Currency of the supply orders"),
+             Column("gpus_ordered", "GPUs", "Ordered from Nvidia"), Column("gpus_delivered", "GPUs", "Delivered"),
+             Column("gpus_in_service", "GPUs", "Commissioned minus decommissioned"),
+             Column("capex_committed", "currency", "Orders placed (quantity x unit price)"),
+             Column("capex_spent", "currency", "Delivered units x unit price"),
+             Column("capex_per_gpu", "currency per GPU", "Capex committed / GPUs ordered"),
+             Column("booked_gpu_hours", "GPU-hours", "Booked GPU-hours billed in this currency"),
+             Column("revenue_booked", "currency", "Billing lines in this currency (rounded at the line)"),
+             Column("revenue_per_booked_gpu_hour", "currency per GPU-hour", "Revenue / booked GPU-hours"),
+             Column("capex_recovered", "ratio", "Revenue booked / capex spent (same currency only)")),
+    query=query,
+)

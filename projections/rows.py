@@ -1,0 +1,235 @@
+"""Named rows: a projection table is declared by a dataclass, and read and written as instances of it.
+
+    @dataclass(slots=True)
+    class LineRow:
+        tenant_id: str
+        month: str
+        amount: Decimal
+
+    LINES = Table("bil_lines", LineRow, key=("tenant_id", "month"))
+
+Column types come from the field annotations: ``int`` -> BIGINT, ``str`` -> TEXT, ``Decimal`` ->
+``numeric`` on PostgreSQL (exact, summable in SQL) and decimal text on SQLite, ``X | None`` ->
+nullable. Rows are read back as instances, converted per column, so handlers and reports use
+names (``line.amount``), never positions.
+
+``RowSet`` is one table as seen by a projection during a batch: rows keyed by primary key,
+fetched on demand (or prefetched with one query), changed in place, and written back at the
+end of the batch. ``Adder`` sums integer deltas per key for additive tables.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import typing
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from projections.db import Database
+
+R = TypeVar("R")
+Key = tuple[Any, ...]
+
+SQL_TYPES: dict[type, str] = {int: "BIGINT", str: "TEXT", Decimal: "NUMERIC"}
+
+
+def _column_type(annotation: Any) -> tuple[type, bool]:
+    """(python type, nullable) of a field annotation such as ``Decimal | None``."""
+    args = typing.get_args(annotation)
+    if args:
+        present = [a for a in args if a is not type(None)]
+        if len(present) != 1 or present[0] not in SQL_TYPES:
+            raise TypeError(f"unsupported column type {annotation!r}")
+        return present[0], True
+    if annotation not in SQL_TYPES:
+        raise TypeError(f"unsupported column type {annotation!r}")
+    return annotation, False
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: type  # int, str or Decimal
+    nullable: bool
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES[self.kind]
+
+
+class Table(Generic[R]):
+    """A projection table: its row type, primary key and indexes."""
+
+    def __init__(self, name: str, row: type[R], key: Sequence[str], *,
+                 indexes: Sequence[Sequence[str]] = ()) -> None:
+        self.name = name
+        self.row = row
+        self.key = tuple(key)
+        self.indexes = tuple(tuple(i) for i in indexes)
+        hints = typing.get_type_hints(row)
+        self.columns = tuple(Column(f.name, *_column_type(hints[f.name])) for f in dataclasses.fields(row))  # type: ignore[arg-type]
+        self.column_names = [c.name for c in self.columns]
+        missing = [k for k in self.key if k not in self.column_names]
+        if missing:
+            raise TypeError(f"{name}: key column {missing[0]!r} is not a field of {row.__name__}")
+        self._key_index = [self.column_names.index(k) for k in self.key]
+        converters: list[Callable[[Any], Any]] = []
+        for column in self.columns:
+            if column.kind is Decimal:
+                converters.append(_to_decimal)
+            elif column.kind is int:
+                converters.append(_to_int)
+            else:
+                converters.append(_identity)
+        self._converters = converters
+
+    def __repr__(self) -> str:
+        return f"Table({self.name!r})"
+
+    def key_of(self, row: R) -> Key:
+        return tuple(getattr(row, k) for k in self.key)
+
+    def from_db(self, values: Sequence[Any]) -> R:
+        return self.row(*(convert(v) for convert, v in zip(self._converters, values, strict=True)))
+
+    def to_db(self, row: R) -> tuple[Any, ...]:
+        return dataclasses.astuple(row)  # type: ignore[call-overload, no-any-return]
+
+    def values_of(self, row: R) -> tuple[Any, ...]:
+        return tuple(getattr(row, c) for c in self.column_names)
+
+
+def _to_decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, Decimal):
+        return value
+    return Decimal(value)
+
+
+def _to_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+class TableCache(Generic[R]):
+    """Rows of one table known to this process: key -> row, or None when known absent.
+
+    Kept across batches while nobody else writes the table (the engine checks the tracking
+    position and generation before each batch and clears it otherwise). ``complete`` means every
+    row of the table is in the cache, so a miss is an absent row without a query (a rebuild
+    starts from empty scratch tables)."""
+
+    LIMIT = 400_000
+
+    def __init__(self) -> None:
+        self.rows: dict[Key, R | None] = {}
+        self.complete = False
+
+    def clear(self) -> None:
+        self.rows.clear()
+        self.complete = False
+
+    def trim(self) -> None:
+        if len(self.rows) > self.LIMIT:
+            self.clear()
+
+
+class RowSet(Generic[R]):
+    """One table within a batch: read on demand, changed in place, written back by ``flush``."""
+
+    def __init__(self, db: Database, table: Table[R], name: str, cache: TableCache[R]) -> None:
+        self.db, self.table, self.name, self.cache = db, table, name, cache
+        self.dirty: set[Key] = set()
+
+    def prefetch(self, keys: Iterable[Key]) -> None:
+        """Load the rows with these keys in one query (those not known yet)."""
+        rows = self.cache.rows
+        if self.cache.complete:
+            return
+        missing = list({k for k in keys if k not in rows})
+        if not missing:
+            return
+        for k in missing:
+            rows[k] = None
+        for values in self.db.select_keys(self.table, self.name, missing):
+            row = self.table.from_db(values)
+            rows[self.table.key_of(row)] = row
+
+    def get(self, key: Key) -> R | None:
+        rows = self.cache.rows
+        if key not in rows:
+            if self.cache.complete:
+                return None
+            self.prefetch([key])
+        return rows[key]
+
+    def put(self, row: R) -> R:
+        key = self.table.key_of(row)
+        self.cache.rows[key] = row
+        self.dirty.add(key)
+        return row
+
+    def changed(self, row: R) -> None:
+        """Mark a row fetched with ``get`` and changed in place."""
+        self.dirty.add(self.table.key_of(row))
+
+    def delete(self, key: Key) -> None:
+        self.cache.rows[key] = None
+        self.dirty.add(key)
+
+    def where(self, **equal: Any) -> list[R]:
+        """Current rows whose columns equal ``equal``: stored rows, overridden by this batch's
+        changes (the cache equals the stored rows except for keys changed in this batch)."""
+        clause = " AND ".join(f"{c} = ?" for c in equal)
+        found: dict[Key, R] = {}
+        rows = self.cache.rows
+        for values in self.db.fetchall(f"SELECT {', '.join(self.table.column_names)} FROM {self.name} "
+                                       f"WHERE {clause}", list(equal.values())):
+            row = self.table.from_db(values)
+            key = self.table.key_of(row)
+            if key in self.dirty:
+                continue
+            cached = rows.get(key)
+            found[key] = cached if cached is not None else row
+            if key not in rows:
+                rows[key] = row
+        for key in self.dirty:
+            row = rows.get(key)
+            if row is not None and all(getattr(row, c) == v for c, v in equal.items()):
+                found[key] = row
+        return [found[k] for k in sorted(found, key=repr)]
+
+    def flush(self) -> None:
+        rows = self.cache.rows
+        ordered = sorted(self.dirty, key=repr)
+        live = [self.table.values_of(r) for k in ordered if (r := rows[k]) is not None]
+        gone = [k for k in ordered if rows[k] is None]
+        self.db.delete_keys(self.table, self.name, gone)
+        self.db.upsert(self.table, self.name, live, add=False)
+        self.dirty.clear()
+
+
+class Adder(Generic[R]):
+    """Integer deltas per key for an additive table (every non-key column is an int summed on
+    conflict), summed in memory for the batch and written with one upsert."""
+
+    def __init__(self, table: Table[R]) -> None:
+        self.table = table
+        self.width = len(table.columns) - len(table.key)
+        self.deltas: dict[Key, list[int]] = {}
+
+    def add(self, key: Key, *deltas: int) -> None:
+        current = self.deltas.get(key)
+        if current is None:
+            self.deltas[key] = list(deltas)
+        else:
+            for i, d in enumerate(deltas):
+                current[i] += d
+
+    def flush(self, db: Database, name: str) -> None:
+        db.upsert(self.table, name, [(*k, *v) for k, v in self.deltas.items()], add=True)
+        self.deltas.clear()

@@ -1,0 +1,113 @@
+"""Tenant index: which reservations, metering batches and invoices belong to which tenant.
+
+One row per log position of interest (a reservation confirmed, a metering batch of one
+reservation, an invoice issued), keyed by position, so a tenant's lists page by log position.
+Followed by the projection workers like every other read model; requests only read it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import singledispatchmethod
+from typing import Any
+from uuid import UUID
+
+from domain.aggregates import Invoice, Reservation
+from projections.db import Database
+from projections.projection import Batch, Positioned, Projection
+from projections.rows import RowSet, Table
+
+KINDS = ("reservation", "usage", "invoice")
+
+
+@dataclass(slots=True)
+class TenantEntry:
+    position: int
+    tenant_id: str
+    kind: str  # reservation | usage | invoice
+    resource_id: str
+    detail: str  # JSON: for usage, {"records": [{record_id, hour, gpu_hours}, ...]}
+
+    @property
+    def records(self) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = json.loads(self.detail).get("records", [])
+        return records
+
+
+@dataclass(slots=True)
+class ReservationOwner:
+    reservation_id: str
+    tenant_id: str
+
+
+ENTRIES = Table("tix_entries", TenantEntry, key=("position",), indexes=(("tenant_id", "kind", "position"),))
+OWNERS = Table("tix_owners", ReservationOwner, key=("reservation_id",))
+
+
+@dataclass
+class TenantIndexBatch(Batch):
+    entries: RowSet[TenantEntry]
+    owners: RowSet[ReservationOwner]
+
+    def flush(self) -> None:
+        self.owners.flush()
+        self.entries.flush()
+
+    def owner(self, reservation: object) -> str:
+        found = self.owners.get((str(reservation),))
+        if found is None:
+            raise LookupError(f"tenant index: usage for unknown reservation {reservation}")
+        return found.tenant_id
+
+
+class TenantIndex(Projection):
+    name = "tenant_index"
+    title = "A tenant's reservations, metering batches and invoices, by log position"
+    tables = (ENTRIES, OWNERS)
+
+    def begin(self, db: Database, events: Sequence[Positioned]) -> TenantIndexBatch:
+        batch = TenantIndexBatch(self.rows(db, ENTRIES), self.rows(db, OWNERS))
+        batch.owners.prefetch({(str(e.originator_id),) for _, e in events if isinstance(e, Reservation.Event)})
+        return batch
+
+    @singledispatchmethod
+    def handle(self, event: object, batch: TenantIndexBatch) -> None:
+        """Events without a handler are ignored."""
+
+    @handle.register
+    def _confirmed(self, event: Reservation.Confirmed, batch: TenantIndexBatch) -> None:
+        reservation, tenant = str(event.originator_id), str(event.tenant_id)
+        batch.owners.put(ReservationOwner(reservation, tenant))
+        batch.entries.put(TenantEntry(batch.position, tenant, "reservation", reservation, "{}"))
+
+    @handle.register
+    def _usage_batch(self, event: Reservation.UsageBatchRecorded, batch: TenantIndexBatch) -> None:
+        records = [{"record_id": str(UUID(rid)), "hour": hour, "gpu_hours": gpu_hours}
+                   for rid, hour, gpu_hours in event.records]
+        self._usage(batch, event.originator_id, records)
+
+    @handle.register
+    def _usage_one(self, event: Reservation.UsageRecorded, batch: TenantIndexBatch) -> None:
+        self._usage(batch, event.originator_id, [{"record_id": str(event.record_id), "hour": event.hour.isoformat(),
+                                                  "gpu_hours": str(event.gpu_hours)}])
+
+    @staticmethod
+    def _usage(batch: TenantIndexBatch, reservation: object, records: list[dict[str, str]]) -> None:
+        batch.entries.put(TenantEntry(batch.position, batch.owner(reservation), "usage", str(reservation),
+                                      json.dumps({"records": records})))
+
+    @handle.register
+    def _issued(self, event: Invoice.Issued, batch: TenantIndexBatch) -> None:
+        batch.entries.put(TenantEntry(batch.position, str(event.tenant_id), "invoice", str(event.originator_id), "{}"))
+
+
+def page(db: Database, tenant_id: UUID | str, kind: str, after: int, limit: int) -> list[TenantEntry]:
+    """Up to ``limit`` entries of ``kind`` for the tenant after log position ``after``."""
+    if kind not in KINDS:
+        raise ValueError(f"kind: expected one of {', '.join(KINDS)}")
+    rows = db.fetchall(f"SELECT {', '.join(ENTRIES.column_names)} FROM {ENTRIES.name} "
+                       "WHERE tenant_id = ? AND kind = ? AND position > ? ORDER BY position LIMIT ?",
+                       (str(tenant_id), kind, after, limit))
+    return [ENTRIES.from_db(r) for r in rows]
