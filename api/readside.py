@@ -11,14 +11,17 @@ import logging
 import threading
 from typing import Any
 
+from eventsourcing.application import Application
+
 from api.problems import ProjectionLagging
 
 log = logging.getLogger("api")
 
 
 class ReadSide:
-    def __init__(self, url: str, wait_seconds: float) -> None:
+    def __init__(self, url: str, wait_seconds: float, ledger: Application) -> None:
         self.url = url
+        self.ledger = ledger  # the log is read through its recorder and mapper
         self.wait_seconds = wait_seconds
         self._local = threading.local()
         self._opened: list[Any] = []
@@ -35,7 +38,7 @@ class ReadSide:
         if found is None:
             from projections import Projections
 
-            found = Projections.open(self.url)
+            found = Projections.open(self.url, app=self.ledger)
             self._local.projections = found
             with self._lock:
                 self._opened.append(found)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from api.readside import ReadSide
 from api.settings import Settings
 from api.store import ApiStore
-from api.tenant_index import TenantIndex
 from api.tokens import TokenBook
 from domain import Ledger
 
@@ -18,7 +17,6 @@ class Services:
     ledger: Ledger
     store: ApiStore
     tokens: TokenBook
-    tenant_index: TenantIndex
     readside: ReadSide
 
     @classmethod
@@ -37,8 +35,8 @@ class Services:
         if pool is not None:
             pool.timeout = max(0.1, settings.db_timeout_seconds / 10)
         store = ApiStore.open(settings.database_url, timeout=settings.db_timeout_seconds)
-        return cls(settings, ledger, store, TokenBook(store), TenantIndex(ledger, store),
-                   ReadSide(settings.database_url, settings.read_wait_seconds))
+        return cls(settings, ledger, store, TokenBook(store),
+                   ReadSide(settings.database_url, settings.read_wait_seconds, ledger))
 
     def close(self) -> None:
         self.readside.close()

@@ -1,4 +1,4 @@
-"""The API's own tables (tokens, idempotency keys, the tenant index) in the ledger's database.
+"""The API's own tables (tokens, idempotency keys) in the ledger's database.
 
 SQLite and PostgreSQL through their drivers directly (sqlite3, psycopg with a pool); SQL is
 written once with ``?`` placeholders. On PostgreSQL the tables live in the same schema as the
@@ -24,12 +24,6 @@ SCHEMA = [
         scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, state TEXT NOT NULL,
         claimed_at DOUBLE PRECISION NOT NULL, status INTEGER, content_type TEXT, position BIGINT,
         body TEXT, PRIMARY KEY (scope, key))""",
-    """CREATE TABLE IF NOT EXISTS api_tenant_log (
-        position BIGINT PRIMARY KEY, tenant_id TEXT NOT NULL, kind TEXT NOT NULL,
-        resource_id TEXT NOT NULL, detail TEXT NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS api_tenant_log_by_tenant ON api_tenant_log (tenant_id, kind, position)",
-    "CREATE INDEX IF NOT EXISTS api_tenant_log_by_resource ON api_tenant_log (resource_id, kind)",
-    "CREATE TABLE IF NOT EXISTS api_tracking (name TEXT PRIMARY KEY, position BIGINT NOT NULL)",
 ]
 # Columns added after a table was first released: (table, column, type), added when missing.
 ADDED_COLUMNS = [

@@ -22,8 +22,6 @@ from domain.storage import StoreConfig, parse_database_url
 if TYPE_CHECKING:
     from projections.rows import Table
 
-EVENTS_TABLE = {"sqlite": "stored_events", "postgres": "ledger_events"}  # app name "Ledger" -> ledger_events
-POSITION_COLUMN = {"sqlite": "rowid", "postgres": "notification_id"}
 PG_TYPES = {"TEXT": "text", "BIGINT": "bigint", "NUMERIC": "numeric"}
 # SQLite has no exact decimal type (NUMERIC affinity would turn "1.10" into a float): text.
 SQLITE_TYPES = {"TEXT": "TEXT", "BIGINT": "BIGINT", "NUMERIC": "TEXT"}
@@ -46,10 +44,7 @@ class Database:
         self.kind = self.config.kind
         if self.kind == "memory":
             raise ValueError("projections need a SQLite or PostgreSQL database, not the in-memory store")
-        self.events_table = EVENTS_TABLE[self.kind]
-        self.position_column = POSITION_COLUMN[self.kind]
         self._in_tx = False
-        self._events_table_seen = False
         if self.kind == "sqlite":
             self.conn: Any = sqlite3.connect(self.config.sqlite_path, timeout=30, isolation_level=None,
                                              check_same_thread=False)
@@ -113,16 +108,6 @@ class Database:
         self.conn.close()
 
     def table_exists(self, name: str) -> bool:
-        # The events table, once there, stays: remembered, so ``max_position`` (called on every
-        # catch-up of a live follower and every read-your-writes wait) is one query, not two.
-        if name == self.events_table and self._events_table_seen:
-            return True
-        found = self._table_exists(name)
-        if name == self.events_table:
-            self._events_table_seen = found
-        return found
-
-    def _table_exists(self, name: str) -> bool:
         if self.kind == "sqlite":
             return self.fetchone("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)) is not None
         return self.fetchone("SELECT 1 FROM information_schema.tables WHERE table_schema=? AND table_name=?",

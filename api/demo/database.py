@@ -75,7 +75,12 @@ def ensure_schema(config: StoreConfig) -> None:
 
 
 def is_ledger_table(name: str) -> bool:
-    return name == "stored_events" or name.startswith(LEDGER_TABLE_PREFIXES)
+    from projections.engine import SCRATCH
+    from projections.registry import table_names
+
+    read_side = table_names()
+    return (name == "stored_events" or name.startswith(LEDGER_TABLE_PREFIXES) or name in read_side
+            or name.removeprefix(SCRATCH) in read_side)
 
 
 def reset(url: str) -> list[str]:

@@ -16,6 +16,8 @@ from api.schemas.common import Page
 from api.schemas.tenancy import (
     InvoiceCreate, InvoicePublic, ReservationPublic, UsageBatchCreate, UsagePublic, UsageReceiptPublic,
 )
+from api.services import Services
+from projections.tenant_index import TenantEntry
 
 usage = resource_router("/v1/usage", "usage")
 invoices = resource_router("/v1/invoices", "invoices")
@@ -50,15 +52,27 @@ def get_invoice(invoice_id: UUID, ledger: LedgerDep, principal: TenantReader) ->
     return InvoicePublic.of(visible_invoice(ledger, principal, invoice_id))
 
 
+MinPosition = Annotated[int | None, Query(ge=0, le=2**62, description="Wait until the tenant index reaches this "
+                                                                    "log position (read-your-writes)")]
+
+
+def tenant_page(services: Services, tenant_id: UUID, kind: str, cursor: int, limit: int,
+                min_position: int | None) -> list[TenantEntry]:
+    """A page of the tenant index (a projection followed by the workers; read, never built, here)."""
+    services.readside.wait_for(min_position)
+    entries: list[TenantEntry] = services.readside.projections.tenant_page(tenant_id, kind, cursor, limit)
+    return entries
+
+
 def _next(positions: list[int], limit: int) -> int | None:
     return positions[-1] if len(positions) == limit else None
 
 
 @tenants.get("/{tenant_id}/reservations")
 def list_reservations(tenant_id: UUID, services: ServicesDep, principal: TenantReader,
-                      cursor: Cursor = 0, limit: Limit = 100) -> Page[ReservationPublic]:
+                      cursor: Cursor = 0, limit: Limit = 100, min_position: MinPosition = None) -> Page[ReservationPublic]:
     visible_tenant(services.ledger, principal, tenant_id)
-    rows = services.tenant_index.page(tenant_id, "reservation", cursor, limit)
+    rows = tenant_page(services, tenant_id, "reservation", cursor, limit, min_position)
     items = [ReservationPublic.of(visible_reservation(services.ledger, principal, UUID(r.resource_id)))
              for r in rows]
     return Page(items=items, next_cursor=_next([r.position for r in rows], limit))
@@ -66,17 +80,17 @@ def list_reservations(tenant_id: UUID, services: ServicesDep, principal: TenantR
 
 @tenants.get("/{tenant_id}/usage")
 def list_usage(tenant_id: UUID, services: ServicesDep, principal: TenantReader,
-               cursor: Cursor = 0, limit: Limit = 100) -> Page[UsagePublic]:
+               cursor: Cursor = 0, limit: Limit = 100, min_position: MinPosition = None) -> Page[UsagePublic]:
     visible_tenant(services.ledger, principal, tenant_id)
     # A row is one metering batch of one reservation, at one log position. The cursor is a log
     # position, so a page never splits a batch: whole batches are taken until ``limit`` records
     # are reached (a page may exceed ``limit`` by the rest of its last batch).
-    rows = services.tenant_index.page(tenant_id, "usage", cursor, limit)
+    rows = tenant_page(services, tenant_id, "usage", cursor, limit, min_position)
     items: list[UsagePublic] = []
     last, more = cursor, len(rows) == limit
     for index, row in enumerate(rows):
         items.extend(UsagePublic(position=row.position, reservation_id=row.resource_id, **record)
-                     for record in row.detail["records"])
+                     for record in row.records)
         last = row.position
         if len(items) >= limit:
             more = more or index < len(rows) - 1
@@ -86,8 +100,8 @@ def list_usage(tenant_id: UUID, services: ServicesDep, principal: TenantReader,
 
 @tenants.get("/{tenant_id}/invoices")
 def list_invoices(tenant_id: UUID, services: ServicesDep, principal: TenantReader,
-                  cursor: Cursor = 0, limit: Limit = 100) -> Page[InvoicePublic]:
+                  cursor: Cursor = 0, limit: Limit = 100, min_position: MinPosition = None) -> Page[InvoicePublic]:
     visible_tenant(services.ledger, principal, tenant_id)
-    rows = services.tenant_index.page(tenant_id, "invoice", cursor, limit)
+    rows = tenant_page(services, tenant_id, "invoice", cursor, limit, min_position)
     items = [InvoicePublic.of(visible_invoice(services.ledger, principal, UUID(r.resource_id))) for r in rows]
     return Page(items=items, next_cursor=_next([r.position for r in rows], limit))

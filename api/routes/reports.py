@@ -1,49 +1,70 @@
-"""Report GETs, read from the projections; JSON or CSV; optional wait for read-your-writes."""
+"""Report GETs, one route per report in the registry (``projections.registry.REPORTS``): its
+filters become query parameters, its columns and units the route's description. JSON or CSV;
+optional wait for read-your-writes."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: FastAPI reads the annotations of the endpoints made
+# below at runtime, and they name per-report local types.
 
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import Header, Query, Request, Response
-from pydantic import AwareDatetime
+from fastapi import Depends, Header, Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from api.access import hidden
 from api.csvout import csv_response, wants_csv
-from api.deps import ReportReader, ServicesDep, TenantReader
+from api.deps import ServicesDep, allow
 from api.routes import resource_router
-from api.schemas.common import GpuModelCode, Month, plain
+from api.schemas.common import plain
 from api.schemas.reads import ReportPublic
 from api.services import Services
 from api.tokens import Principal, Role
 from domain.errors import InvalidInput
+from projections.registry import REPORTS
+from projections.reports.base import MAX_ROWS, Report
 
 reports = resource_router("/v1/reports", "reports")
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
 
 MinPosition = Annotated[int | None, Query(ge=0, le=2**62, description="Wait until projections reach this position")]
 MinPositionHeader = Annotated[int | None, Header(alias="Ledger-Min-Position", ge=0, le=2**62)]
-MonthQuery = Annotated[Month | None, Query()]
+BOUND = r"^[0-9]{4}-[0-9]{2}(-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?)?$"
 
 
-def _answer(services: Services, request: Request, name: str, min_position: int | None, header: int | None,
-            query: Any) -> Any:
-    wanted = max(min_position or 0, header or 0)
-    if wanted and wanted > services.ledger.max_position():
-        raise InvalidInput(f"min_position: {wanted} is beyond the head of the log ({services.ledger.max_position()})",
-                           field="min_position")
-    services.readside.wait_for(wanted)
-    projections = services.readside.projections
-    position = projections.position()  # read first: the rows reflect at least this position
-    rows = [plain(row) for row in query(projections)]
-    if wants_csv(request):
-        return csv_response(rows, name)
-    # Serialised once here: re-validating hundreds of rows against the response model doubles the cost.
-    return Response(ReportPublic(report=name, position=position, rows=rows).model_dump_json(),
-                    media_type="application/json")
+def _query_type(kind: str) -> tuple[Any, Any]:
+    """(type, FieldInfo) of a filter as a query parameter."""
+    if kind in ("site", "tenant"):
+        return UUID | None, None
+    if kind == "model":
+        return str | None, Field(None, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$")
+    if kind == "granularity":
+        return Literal["hour", "day", "month"], "month"
+    return str | None, Field(None, max_length=40, pattern=BOUND)
 
 
-def _own_tenant(principal: Principal, tenant_id: UUID | None) -> str | None:
+def filters_model(report: Report) -> type[BaseModel]:
+    fields: dict[str, Any] = {}
+    for f in report.filters:
+        kind, default = _query_type(f.kind)
+        info = default if default is not None else Field(None)
+        if hasattr(info, "description"):
+            info.description = f.description
+            if f.name in ("from", "to"):
+                info.alias = f.name
+        fields[f"f_{f.name}" if f.name in ("from", "to") else f.name] = (kind, info)
+    model: type[BaseModel] = create_model(f"{report.name.title().replace('_', '')}Filters",
+                                          __config__=ConfigDict(populate_by_name=True), **fields)
+    return model
+
+
+def description(report: Report) -> str:
+    rows = "\n".join(f"| `{c.name}` | {c.unit or '-'} | {c.description} |" for c in report.columns)
+    notes = f"\n\n{report.notes}" if report.notes else ""
+    return (f"{report.title}. At most {MAX_ROWS:,} rows; longer ranges than the filters allow are a 422."
+            f"{notes}\n\n| column | unit | meaning |\n|---|---|---|\n{rows}")
+
+
+def _own_tenant(principal: Principal, tenant_id: Any) -> str | None:
     """A tenant's reports are always filtered to itself; asking for another tenant is 'not found'."""
     if principal.role is Role.tenant:
         if tenant_id is not None and tenant_id != principal.tenant_id:
@@ -52,49 +73,40 @@ def _own_tenant(principal: Principal, tenant_id: UUID | None) -> str | None:
     return str(tenant_id) if tenant_id else None
 
 
-@reports.get("/utilisation", responses=CSV_RESPONSE)
-def utilisation(services: ServicesDep, request: Request, _: ReportReader, site_id: UUID | None = None,
-                model: GpuModelCode | None = None,
-                start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-                end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
-                granularity: Literal["hour", "day", "month"] = "month",
-                min_position: MinPosition = None, header: MinPositionHeader = None) -> ReportPublic:
-    return _answer(services, request, "utilisation", min_position, header, lambda p: p.utilisation(
-        site_id=str(site_id) if site_id else None, model=model.value if model else None,
-        start=start, end=end, granularity=granularity))
+def answer(services: Services, request: Request, report: Report, raw: dict[str, Any], wanted: int) -> Response:
+    head = services.ledger.max_position()
+    if wanted > head:
+        raise InvalidInput(f"min_position: {wanted} is beyond the head of the log ({head})", field="min_position")
+    params = report.parse(raw)  # refuse a bad request before waiting for anything
+    services.readside.wait_for(wanted)
+    rows, position = services.readside.projections.report_at(report.name, raw)
+    plain_rows = [plain(row) for row in rows]
+    if wants_csv(request):
+        return csv_response(plain_rows, report.name, [c.name for c in report.columns])
+    del params
+    # Serialised once here: re-validating rows against the response model doubles the cost.
+    return Response(ReportPublic(report=report.name, position=position, rows=plain_rows).model_dump_json(),
+                    media_type="application/json")
 
 
-@reports.get("/billing", responses=CSV_RESPONSE)
-def billing(services: ServicesDep, request: Request, principal: TenantReader, tenant_id: UUID | None = None,
-            month_from: Annotated[MonthQuery, Query(alias="from")] = None,
-            month_to: Annotated[MonthQuery, Query(alias="to")] = None,
-            view: Literal["lines", "totals"] = "lines",
-            min_position: MinPosition = None, header: MinPositionHeader = None) -> ReportPublic:
-    tenant = _own_tenant(principal, tenant_id)
-    if view == "totals":
-        return _answer(services, request, "billing_totals", min_position, header,
-                       lambda p: p.billing_totals(tenant_id=tenant, month_from=month_from, month_to=month_to))
-    return _answer(services, request, "billing", min_position, header,
-                   lambda p: p.billing(tenant_id=tenant, month_from=month_from, month_to=month_to))
+def add_route(report: Report) -> None:
+    model = filters_model(report)
+    roles = (Role.operator, Role.finance, Role.auditor) + ((Role.tenant,) if report.tenant_scoped else ())
+    Reader = Annotated[Principal, Depends(allow(*roles))]  # noqa: N806 - a type alias
+
+    def endpoint(services: ServicesDep, request: Request, principal: Reader, filters: Annotated[model, Query()],  # type: ignore[valid-type]
+                 min_position: MinPosition = None, header: MinPositionHeader = None) -> ReportPublic:
+        raw = {f.name: getattr(filters, f"f_{f.name}" if f.name in ("from", "to") else f.name)
+               for f in report.filters}
+        if report.tenant_scoped:
+            raw["tenant_id"] = _own_tenant(principal, raw.get("tenant_id"))
+        return answer(services, request, report, raw, max(min_position or 0, header or 0))  # type: ignore[return-value]
+
+    endpoint.__name__ = f"report_{report.name}"
+    reports.add_api_route(f"/{report.name}", endpoint, methods=["GET"], responses=CSV_RESPONSE,
+                          summary=report.title, description=description(report), response_model=ReportPublic,
+                          name=f"report_{report.name}")
 
 
-@reports.get("/sustainability", responses=CSV_RESPONSE)
-def sustainability(services: ServicesDep, request: Request, principal: TenantReader, tenant_id: UUID | None = None,
-                   site_id: UUID | None = None,
-                   month_from: Annotated[MonthQuery, Query(alias="from")] = None,
-                   month_to: Annotated[MonthQuery, Query(alias="to")] = None,
-                   min_position: MinPosition = None, header: MinPositionHeader = None) -> ReportPublic:
-    tenant = _own_tenant(principal, tenant_id)
-    return _answer(services, request, "sustainability", min_position, header, lambda p: p.sustainability(
-        tenant_id=tenant, site_id=str(site_id) if site_id else None, month_from=month_from, month_to=month_to))
-
-
-@reports.get("/capex", responses=CSV_RESPONSE)
-def capex(services: ServicesDep, request: Request, _: ReportReader,
-          min_position: MinPosition = None, header: MinPositionHeader = None) -> ReportPublic:
-    """Funding rounds and site pools in one table; the `section` column tells them apart."""
-    def rows(p: Any) -> list[dict[str, Any]]:
-        found = p.capex()
-        return ([{"section": "round", **r} for r in found["rounds"]]
-                + [{"section": "pool", **r} for r in found["pools"]])
-    return _answer(services, request, "capex", min_position, header, rows)
+for _report in REPORTS.values():
+    add_route(_report)

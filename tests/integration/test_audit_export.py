@@ -106,8 +106,9 @@ def test_import_refuses_a_store_that_already_has_events(ledger: Ledger) -> None:
 
 
 def test_round_trip_reproduces_identical_projections(ledger: Ledger, database_url: str) -> None:
-    from projections import PROJECTION_NAMES, Projections
-    from projections.runner import PROJECTION_CLASSES  # table layouts: compare every row, not a report
+    from projections import Projections
+    from projections.billing import Billing
+    from projections.registry import PROJECTIONS  # table layouts: compare every row, not a report
 
     out = io.StringIO()
     export_events(ledger, out)
@@ -117,9 +118,9 @@ def test_round_trip_reproduces_identical_projections(ledger: Ledger, database_ur
         copy.close()
         with Projections.open(database_url) as live, Projections.open(url) as imported:
             assert live.catch_up() == imported.catch_up() == ledger.max_position()
-            for name in PROJECTION_NAMES:
-                for table in PROJECTION_CLASSES[name]().tables:
+            for projection in PROJECTIONS:
+                for table in projection.tables:
                     query = f"SELECT * FROM {table.name} ORDER BY {', '.join(table.key)}"
                     rows = live.db.fetchall(query)
                     assert rows == imported.db.fetchall(query), table.name
-            assert any(live.db.fetchall(f"SELECT * FROM {t.name}") for t in PROJECTION_CLASSES["billing"]().tables)
+            assert any(live.db.fetchall(f"SELECT * FROM {t.name}") for t in Billing.tables)

@@ -82,7 +82,7 @@ def test_the_demo_creates_a_missing_schema_and_writes_into_it() -> None:
         assert run_demo(DemoOptions(db=url, months=1, scale="small", seed=5, reset=False), out=quiet, err=quiet) == 0
         assert events(url) > 100
         assert schema in schemas(admin)
-        assert {"ledger_events", "proj_tracking"} <= tables(admin, schema)
+        assert {"ledger_events", "read_tracking"} <= tables(admin, schema)
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
