@@ -21,7 +21,7 @@ from api.services import Services
 from api.tokens import Principal, Role
 from domain.errors import InvalidInput
 from projections.registry import REPORTS
-from projections.reports.base import MAX_ROWS, Report
+from projections.reports.base import MAX_ROWS, Filter, Report
 
 reports = resource_router("/v1/reports", "reports")
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
@@ -31,30 +31,28 @@ MinPositionHeader = Annotated[int | None, Header(alias="Ledger-Min-Position", ge
 BOUND = r"^[0-9]{4}-[0-9]{2}(-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?)?$"
 
 
-def _query_type(kind: str) -> tuple[Any, Any]:
+def _query_field(f: Filter) -> tuple[Any, Any]:
     """(type, FieldInfo) of a filter as a query parameter."""
-    if kind in ("site", "tenant"):
-        return UUID | None, None
-    if kind == "model":
-        return str | None, Field(None, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$")
-    if kind == "granularity":
-        return Literal["hour", "day", "month"], "month"
-    return str | None, Field(None, max_length=40, pattern=BOUND)
+    alias = f.name if f.name in ("from", "to") else None
+    if f.kind in ("site", "tenant"):
+        return UUID | None, Field(None, description=f.description)
+    if f.kind == "model":
+        return str | None, Field(None, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$",
+                                 description=f.description)
+    if f.kind == "granularity":
+        return Literal["hour", "day", "month"], Field("month", description=f.description)
+    return str | None, Field(None, max_length=40, pattern=BOUND, alias=alias, description=f.description)
 
 
 def filters_model(report: Report) -> type[BaseModel]:
-    fields: dict[str, Any] = {}
-    for f in report.filters:
-        kind, default = _query_type(f.kind)
-        info = default if default is not None else Field(None)
-        if hasattr(info, "description"):
-            info.description = f.description
-            if f.name in ("from", "to"):
-                info.alias = f.name
-        fields[f"f_{f.name}" if f.name in ("from", "to") else f.name] = (kind, info)
+    fields = {_attribute(f): _query_field(f) for f in report.filters}
     model: type[BaseModel] = create_model(f"{report.name.title().replace('_', '')}Filters",
                                           __config__=ConfigDict(populate_by_name=True), **fields)
     return model
+
+
+def _attribute(f: Filter) -> str:
+    return f"f_{f.name}" if f.name in ("from", "to") else f.name
 
 
 def description(report: Report) -> str:
@@ -96,8 +94,7 @@ def add_route(report: Report) -> None:
 
     def endpoint(services: ServicesDep, request: Request, principal: Reader, filters: Annotated[model, Query()],  # type: ignore[valid-type]
                  min_position: MinPosition = None, header: MinPositionHeader = None) -> ReportPublic:
-        raw = {f.name: getattr(filters, f"f_{f.name}" if f.name in ("from", "to") else f.name)
-               for f in report.filters}
+        raw = {f.name: getattr(filters, _attribute(f)) for f in report.filters}
         if report.tenant_scoped:
             raw["tenant_id"] = _own_tenant(principal, raw.get("tenant_id"))
         return answer(services, request, report, raw, max(min_position or 0, header or 0))  # type: ignore[return-value]
