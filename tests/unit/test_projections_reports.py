@@ -170,3 +170,28 @@ def test_read_your_writes_waits_for_the_position_of_a_write(world: World) -> Non
     assert world.projections.wait_for(written.position, timeout=5.0)
     assert world.projections.position() >= written.position
     assert world.projections.position("billing") >= written.position
+
+
+def test_a_cancellation_that_empties_a_later_month_leaves_no_zero_line(world: World) -> None:
+    world.now = datetime(2026, 1, 20, tzinfo=UTC)
+    r = world.reserve(1, datetime(2026, 2, 1, tzinfo=UTC), datetime(2026, 3, 5, tzinfo=UTC))
+    world.now = datetime(2026, 2, 10, 8, 30, tzinfo=UTC)
+    world.ledger.cancel_reservation(r)  # every March hour is released
+    p = world.project()
+    assert p.billing(tenant_id=world.tenant, month_from="2026-03", month_to="2026-03") == []
+    assert p.invoice_lines(world.tenant, "2026-03")[0] == []
+    assert all(line["gpu_hours"] or line["amount"] for line in p.billing())
+    assert [t["month"] for t in p.billing_totals(tenant_id=world.tenant)] == ["2026-02"]
+
+
+def test_capex_revenue_is_the_sum_of_the_lines_rounded_at_the_line(world: World) -> None:
+    # 2 GPU-hours in January and 1 in February at 2.0625: lines 4.12 (4.125 half-even) + 2.06 (2.0625);
+    # rounding the exact total once would give 6.19.
+    world.reserve(1, datetime(2026, 1, 31, 22, tzinfo=UTC), datetime(2026, 2, 1, 1, tzinfo=UTC), rate="2.0625")
+    p = world.project()
+    lines = p.billing(tenant_id=world.tenant)
+    assert [line["amount"] for line in lines] == [d("4.12"), d("2.06")]
+    [pool] = p.capex()["pools"]
+    assert pool["revenue_booked"] == sum(line["amount"] for line in lines) == d("6.18")
+    [revenue] = p.report("revenue")
+    assert revenue["revenue_booked"] == d("6.18") and revenue["booked_gpu_hours"] == 3
