@@ -225,7 +225,7 @@ def seeded_server(url: str, tmpdir: str) -> tuple[subprocess.Popen[bytes], str, 
     from tests.e2e.scenario import build_capacity, register_tenant
 
     began = time.perf_counter()
-    proc, base = start_server([sys.executable, "-c", "from api.cli import app; app()", "serve", "--db", url])
+    proc, base = start_server([sys.executable, "-c", "from cli.main import main; main()", "serve", "--db", url])
     wait_ready(base, "/health", proc, began)
     operator = issue(url, "operator")
     with httpx.Client(base_url=base, timeout=60) as client:

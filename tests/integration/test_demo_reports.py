@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 
-from api.demo.history import DemoHistory, month_text
-from api.demo.reports import Names, with_names
-from api.demo.runner import build_history
+from cli.demo.history import DemoHistory, month_text
+from cli.demo.reports import Names, with_names
+from cli.demo.runner import build_history
 from domain import Ledger
 from domain.money import quantize
 from domain.reference import GPU_MODELS

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from rich.console import Console
 
-from api.demo.runner import DemoOptions, run_demo
+from cli.demo.runner import DemoOptions, run_demo
 from tests.conftest import postgres_admin_url
 from tests.postgres_server import schema_url, scratch_schema
 

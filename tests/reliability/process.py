@@ -31,7 +31,7 @@ class LedgerServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60) -> None:
-        command = [sys.executable, "-m", "api.cli", "serve", "--db", self.url, "--port", str(self.port),
+        command = [sys.executable, "-m", "cli", "serve", "--db", self.url, "--port", str(self.port),
                    "--log-level", "warning", "--projector" if self.projector else "--no-projector"]
         self.process = subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout

@@ -65,7 +65,7 @@ def fill(template: Any, ids: dict[str, str]) -> Any:
 
 
 def ledger_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, timeout=60,
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, timeout=60,
                           env=dict(os.environ, PYTHONPATH=os.getcwd()))
 
 

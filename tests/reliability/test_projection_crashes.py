@@ -31,7 +31,7 @@ KILLS = 20
 
 
 def project(url: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "api.cli", "project", "--batch-size", "25", "--db", url, *extra]
+    return [sys.executable, "-m", "cli", "project", "--batch-size", "25", "--db", url, *extra]
 
 
 @pytest.mark.parametrize("store", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])

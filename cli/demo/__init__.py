@@ -7,7 +7,7 @@
 - ``reports``: the tables the demo prints; ``database``: reachability checks and ``--reset``.
 """
 
-from api.demo.history import HISTORY_END, SCALES, DemoHistory
-from api.demo.runner import DemoOptions, build_history, run_demo
+from cli.demo.history import HISTORY_END, SCALES, DemoHistory
+from cli.demo.runner import DemoOptions, build_history, run_demo
 
 __all__ = ["HISTORY_END", "SCALES", "DemoHistory", "DemoOptions", "build_history", "run_demo"]
