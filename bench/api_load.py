@@ -41,6 +41,7 @@ from typing import Any
 import httpx
 
 from bench.common import percentile
+from bootstrap import open_api_store
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -59,10 +60,9 @@ def loadavg() -> str:
 
 
 def issue(url: str, role: str, tenant: str | None = None) -> str:
-    from api.store import ApiStore
     from api.tokens import Role, create_token
 
-    store = ApiStore.open(url)
+    store = open_api_store(url)
     try:
         return create_token(store, Role(role), uuid.UUID(tenant) if tenant else None)
     finally:

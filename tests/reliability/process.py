@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from domain import Ledger
+from bootstrap import open_ledger
 from tests.e2e.conftest import free_port
 
 
@@ -65,7 +65,7 @@ class LedgerServer:
 
 def logged(url: str, topic: str) -> list[tuple[int, str, dict[str, Any]]]:
     """(position, originator id, state) of every event of ``topic`` in the log."""
-    ledger = Ledger.open(url)
+    ledger = open_ledger(url)
     try:
         out = []
         start = 1
