@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from uuid import UUID
 
-from api.problems import DatabaseUnavailable, database_error_classes
+from api.errors import DatabaseUnavailable
 from domain import Ledger
 from domain.errors import InvalidInput
 from domain.storage import DEFAULT_DATABASE, StoreConfig, parse_database_url
@@ -69,6 +69,8 @@ def one_line(error: BaseException) -> str:
 
 def is_database_error(error: BaseException) -> bool:
     """A driver's or the event store's error about the database itself (lost, refused, locked)."""
+    from api.problems import database_error_classes
+
     return isinstance(error, database_error_classes())
 
 

@@ -4,7 +4,7 @@
   with the sources and the illustrative figures stated;
 - ``history``: the discrete-event simulation that drives ``domain.Ledger`` on a simulated clock;
 - ``runner``: the command (reset, build, catch the projections up, print);
-- ``reports``: the tables the demo prints; ``database``: reachability checks and ``--reset``.
+- ``reports``: the tables the demo prints; ``database``: ``--reset``.
 """
 
 from cli.demo.history import HISTORY_END, SCALES, DemoHistory
