@@ -2,8 +2,9 @@
 -> services. The ONE way to open the ledger, its projections and the API's own tables.
 
 Entry points use it: the `ledger` command line (``cli/``), the HTTP app (:func:`create_app`),
-bench and tests. ``domain``, ``projections``, ``api`` and ``cli`` never open each other's
-stores by hand, and ``api`` and ``cli`` never import each other (``tests/unit/test_layout.py``).
+bench and tests. Only entry points import it, and ``api`` and ``cli`` never import each other
+(``tests/unit/test_layout.py``). (Still opened inside their layers: ``api.readside``'s
+per-thread projections and ``projections.audit``'s scratch stores.)
 
 - :func:`open_ledger`, :func:`open_projections`, :func:`open_api_store`: one store each;
 - :func:`open_services`: everything an HTTP request handler may use; :func:`create_app`: the
