@@ -1,10 +1,10 @@
-"""The FastAPI application factory (the composition root of the HTTP edge)."""
+"""The FastAPI application factory. Services come from the composition root (``bootstrap``):
+call ``bootstrap.create_app``, which passes ``bootstrap.open_services`` in here."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-
 from typing import Any, Literal
 
 from fastapi import FastAPI
@@ -23,13 +23,14 @@ from api.services import Services
 from api.settings import Settings
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
-    """Build the app. Stores open at startup (lifespan); pass ``services`` to share open ones."""
-    settings = settings or Settings()
+def create_app(settings: Settings, *, open_services: Callable[[Settings], Services],
+               services: Services | None = None) -> FastAPI:
+    """Build the app. ``open_services(settings)`` opens the stores at startup (lifespan) and they
+    close at shutdown; pass open ``services`` instead to share them (the caller closes them)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        opened = services or Services.open(settings)
+        opened = services or open_services(settings)
         app.state.services = opened
         if settings.run_projector:
             opened.readside.start_following(settings.projector_poll_seconds)

@@ -69,10 +69,10 @@ class KeyBook:
                     return None
                 row = tx.one("SELECT fingerprint, state, claimed_at, status, content_type, position, body "
                              "FROM api_idempotency WHERE scope = ? AND key = ?", (scope, key))
-                if row is not None and row[0] == print_ and row[1] == "pending" and now - row[2] > LEASE_SECONDS:
-                    if tx.execute("UPDATE api_idempotency SET claimed_at = ? WHERE scope = ? AND key = ? "
-                                  "AND state = 'pending' AND claimed_at = ?", (now, scope, key, row[2])) == 1:
-                        return None
+                if (row is not None and row[0] == print_ and row[1] == "pending" and now - row[2] > LEASE_SECONDS
+                        and tx.execute("UPDATE api_idempotency SET claimed_at = ? WHERE scope = ? AND key = ? "
+                                       "AND state = 'pending' AND claimed_at = ?", (now, scope, key, row[2])) == 1):
+                    return None  # a stale claim with our body: take it over
             if row is None:
                 continue  # released between our insert and select: try again
             if row[0] != print_:

@@ -17,6 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.errors import DatabaseUnavailable
 from domain.errors import Conflict, InvalidInput, LedgerError, NotFound
 
 PROBLEM_BASE = "https://gpu-ledger.example/problems/"
@@ -38,12 +39,6 @@ class PayloadTooLarge(LedgerError):
 
 class ProjectionLagging(LedgerError):
     kind = "projection-lagging"
-
-
-class DatabaseUnavailable(LedgerError):
-    """The database did not answer in time (down, restarting, pool exhausted): retry later."""
-
-    kind = "database-unavailable"
 
 
 # Seconds a client is told to wait (Retry-After) when the database is unavailable.

@@ -1,4 +1,4 @@
-"""The composition root's product: everything a request handler may use, opened once."""
+"""Everything a request handler may use, opened once per process by ``bootstrap.open_services``."""
 
 from __future__ import annotations
 
@@ -18,25 +18,6 @@ class Services:
     store: ApiStore
     tokens: TokenBook
     readside: ReadSide
-
-    @classmethod
-    def open(cls, settings: Settings) -> Services:
-        timeout = str(max(1, round(settings.db_timeout_seconds)))  # the library wants whole seconds
-        # No pre-ping: the library's pool would check every connection with a round trip before
-        # each use (three of them inside a reservation's per-pool critical section); its
-        # recorder methods already retry OperationalError/InterfaceError on a fresh connection,
-        # and the pool discards broken ones (bench/api_load.py, BENCHMARKS.md).
-        ledger = Ledger.open(settings.database_url, extra_env={"POSTGRES_CONNECT_TIMEOUT": timeout,
-                                                                "POSTGRES_PRE_PING": "n"})
-        # eventsourcing retries each PostgreSQL recorder call up to 10 times (0.2 s apart) on a
-        # connection error, each attempt waiting the pool's timeout: a tenth of the budget per
-        # attempt keeps a request within about db_timeout_seconds + 2 s during an outage.
-        pool = getattr(getattr(ledger.recorder, "datastore", None), "pool", None)
-        if pool is not None:
-            pool.timeout = max(0.1, settings.db_timeout_seconds / 10)
-        store = ApiStore.open(settings.database_url, timeout=settings.db_timeout_seconds)
-        return cls(settings, ledger, store, TokenBook(store),
-                   ReadSide(settings.database_url, settings.read_wait_seconds, ledger))
 
     def close(self) -> None:
         self.readside.close()

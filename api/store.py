@@ -110,9 +110,8 @@ class ApiStore:
     def transaction(self) -> Iterator[Tx]:
         """Commit on success, roll back on any exception."""
         if self.config.is_postgres:
-            with self._postgres_pool().connection() as conn:
-                with conn.transaction(), conn.cursor() as cursor:
-                    yield Tx(cursor, postgres=True)
+            with self._postgres_pool().connection() as conn, conn.transaction(), conn.cursor() as cursor:
+                yield Tx(cursor, postgres=True)
             return
         conn = sqlite3.connect(self.config.sqlite_path, timeout=max(self.timeout, 15.0), isolation_level=None)
         try:

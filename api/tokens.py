@@ -7,8 +7,8 @@ import hashlib
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from enum import Enum
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from uuid import UUID
 
 from api.store import ApiStore
@@ -19,7 +19,7 @@ TOKEN_ID_LENGTH = 12
 CACHE_SECONDS = 10.0  # how long a process trusts a looked-up token (a revocation's delay at most)
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     operator = "operator"
     finance = "finance"
     tenant = "tenant"
@@ -57,7 +57,7 @@ def create_token(store: ApiStore, role: Role, tenant_id: UUID | None = None, *,
     if expires_in is not None and expires_in <= timedelta(0):
         raise ValueError("--expires-in must be positive")
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     expires_at = (now + expires_in).isoformat() if expires_in is not None else None
     with store.transaction() as tx:
         tx.execute("INSERT INTO api_tokens (token_hash, role, tenant_id, created_at, prefix, expires_at) "
@@ -89,7 +89,7 @@ def revoke_token(store: ApiStore, reference: str) -> str:
             raise ValueError(f"{reference[:16]!r} matches {len(rows)} tokens; give more characters")
         digest = str(rows[0][0])
         tx.execute("UPDATE api_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
-                   (datetime.now(timezone.utc).isoformat(), digest))
+                   (datetime.now(UTC).isoformat(), digest))
     return digest[:TOKEN_ID_LENGTH]
 
 

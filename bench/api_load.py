@@ -41,6 +41,7 @@ from typing import Any
 import httpx
 
 from bench.common import percentile
+from bootstrap import open_api_store
 
 ROOT = Path(__file__).resolve().parent.parent
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -59,10 +60,9 @@ def loadavg() -> str:
 
 
 def issue(url: str, role: str, tenant: str | None = None) -> str:
-    from api.store import ApiStore
     from api.tokens import Role, create_token
 
-    store = ApiStore.open(url)
+    store = open_api_store(url)
     try:
         return create_token(store, Role(role), uuid.UUID(tenant) if tenant else None)
     finally:
@@ -225,7 +225,7 @@ def seeded_server(url: str, tmpdir: str) -> tuple[subprocess.Popen[bytes], str, 
     from tests.e2e.scenario import build_capacity, register_tenant
 
     began = time.perf_counter()
-    proc, base = start_server([sys.executable, "-c", "from api.cli import app; app()", "serve", "--db", url])
+    proc, base = start_server([sys.executable, "-c", "from cli.main import main; main()", "serve", "--db", url])
     wait_ready(base, "/health", proc, began)
     operator = issue(url, "operator")
     with httpx.Client(base_url=base, timeout=60) as client:

@@ -22,7 +22,8 @@ from decimal import Decimal
 from typing import Any
 
 from bench.common import T0, drop_url, fresh_url, seeded_fleet
-from domain import Ledger, UsageRecord
+from bootstrap import open_ledger
+from domain import UsageRecord
 
 RESERVATIONS = 50
 BATCH = 5000
@@ -53,7 +54,7 @@ def export_child(url: str, path: str, stop: int | None) -> dict[str, Any]:
     """Run in a fresh process: export to ``path`` and report time and peak RSS."""
     from projections.audit import export_events
 
-    ledger = Ledger.open(url)
+    ledger = open_ledger(url)
     before_mb = memory_mb("VmRSS")
     with open(path, "w", encoding="utf-8") as out:
         count, seconds = timed(lambda: export_events(ledger, out, stop=stop))
@@ -95,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         copy_url = fresh_url(args.db, tmpdir)
         try:
             total, gen_s = timed(lambda: generate(url, args.events))
-            ledger = Ledger.open(url)
+            ledger = open_ledger(url)
             chain = AuditChain(ledger, page_size=5000)
             head, chain_s = timed(chain.catch_up)
             report, verify_s = timed(chain.verify)
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             path = f"{tmpdir}/events.jsonl"
             small = run_export(url, f"{tmpdir}/small.jsonl", total // 10)
             full = run_export(url, path, None)
-            copy = Ledger.open(copy_url)
+            copy = open_ledger(copy_url)
             with open(path, encoding="utf-8") as lines:
                 imported, import_s = timed(lambda: import_events(copy, lines))
             copy.close()

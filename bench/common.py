@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from bootstrap import open_ledger
 from domain import Ledger
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -64,7 +65,7 @@ class Fleet:
 
 def seeded_fleet(url: str, gpus: int = 100_000, model: str = "H100-SXM") -> Fleet:
     """A ledger with one site, one pool of ``gpus`` commissioned GPUs and one tenant."""
-    ledger = Ledger.open(url, clock=lambda: NOW)
+    ledger = open_ledger(url, clock=lambda: NOW)
     site = ledger.register_site(name="Bench", country="GB", grid_intensity_g_per_kwh="225", pue="1.18",
                                 carbon_free_share="0.6", effective_from=T0)
     fund = ledger.open_funding_round(name="Bench", currency="USD", opened_at=T0)

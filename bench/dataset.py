@@ -22,6 +22,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from bootstrap import open_ledger
+
 ROOT = Path(__file__).resolve().parent.parent
 PREFIX = "bench_hist_"
 GENERATOR = "hourly-meter-v1"  # bump when build_history changes
@@ -107,14 +109,12 @@ def build_history(url: str, target_events: int, seed: int = 7) -> int:
     import random
     from decimal import Decimal
 
-    from domain import Ledger
-
     utc = timezone.utc
     t0 = datetime(2026, 1, 1, tzinfo=utc)
     now = datetime(2027, 6, 1, tzinfo=utc)
     rng = random.Random(seed)
     clock = [t0]
-    ledger = Ledger.open(url, clock=lambda: clock[0])
+    ledger = open_ledger(url, clock=lambda: clock[0])
     pools, tenants = open_fleet(ledger, t0)
     span = 24 * 330
     windows: list[tuple[uuid.UUID, int, int, int]] = []  # (reservation, gpus, first hour, end hour)

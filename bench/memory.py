@@ -21,15 +21,16 @@ from typing import Any
 from bench.api_load import loadavg
 from bench.audit import memory_mb, run_export
 from bench.dataset import history
+from bootstrap import open_projections
 
 TARGET_MIB = 300.0
 
 
 def rebuild_child(url: str) -> dict[str, Any]:
     """In a fresh process: rebuild every projection; time, event count and peak RSS."""
-    from projections import PROJECTION_NAMES, Projections
+    from projections import PROJECTION_NAMES
 
-    p = Projections.open(url)
+    p = open_projections(url)
     events = int(p.db.fetchone(f"SELECT MAX({p.db.position_column}) FROM {p.db.events_table}")[0])  # type: ignore[index]
     before = memory_mb("VmRSS")
     began = time.perf_counter()

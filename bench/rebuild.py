@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 from bench.dataset import build_history
+from bootstrap import open_ledger, open_projections
 from domain import Ledger
 from domain.storage import parse_database_url
 
@@ -42,11 +43,11 @@ def count_topics(url: str, topics: tuple[str, ...]) -> int:
 
 
 def time_rebuilds(url: str) -> dict[str, Any]:
-    from projections import PROJECTION_NAMES, Projections
+    from projections import PROJECTION_NAMES
     from projections.runner import PROJECTION_CLASSES
 
     out: dict[str, Any] = {}
-    p = Projections.open(url)
+    p = open_projections(url)
     total = p.runner.db.fetchone(f"SELECT COUNT(*) FROM {p.runner.db.events_table}")[0]  # type: ignore[index]
     started_all = time.perf_counter()
     for name in PROJECTION_NAMES:
@@ -75,7 +76,7 @@ def time_decoding(url: str, limit: int = 50_000) -> dict[str, float]:
     for r in rows:
         json.loads(bytes(r[3]))
     raw = len(rows) / (time.perf_counter() - started)
-    ledger = Ledger.open(url)
+    ledger = open_ledger(url)
     stored = [StoredEvent(r[0], r[1], r[2], bytes(r[3])) for r in rows]
     started = time.perf_counter()
     for s in stored:

@@ -17,6 +17,7 @@ from typing import Any
 from bench.api_load import loadavg
 from bench.common import percentile
 from bench.dataset import history
+from bootstrap import open_projections
 
 TARGET_P99_MS = 20.0
 
@@ -43,9 +44,7 @@ def queries(p: Any) -> list[tuple[str, Any]]:
 
 
 def measure(url: str, calls: int) -> dict[str, dict[str, float]]:
-    from projections import Projections
-
-    p = Projections.open(url)
+    p = open_projections(url)
     try:
         p.catch_up()  # once per cached history: the projections then stay in its schema
         events = p.position()

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from hypothesis import settings
 
+from bootstrap import open_ledger
 from tests.postgres_server import find_server, schema_url, scratch_schema
 
 # CI runs the property tests as HYPOTHESIS_PROFILE=ci with a fixed seed (.ci/run sets
@@ -66,8 +67,7 @@ def clock() -> object:
 @pytest.fixture
 def memory_ledger(clock: object) -> Iterator[object]:
     """A Ledger on the in-process store, driven by the ``clock`` fixture (unit tests)."""
-    from domain import Ledger
 
-    ledger = Ledger.open("memory:", clock=clock)  # type: ignore[arg-type]
+    ledger = open_ledger("memory:", clock=clock)  # type: ignore[arg-type]
     yield ledger
     ledger.close()

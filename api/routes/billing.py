@@ -14,7 +14,12 @@ from api.routes.tenancy import tenants
 from api.routes.written import mark_position
 from api.schemas.common import Page
 from api.schemas.tenancy import (
-    InvoiceCreate, InvoicePublic, ReservationPublic, UsageBatchCreate, UsagePublic, UsageReceiptPublic,
+    InvoiceCreate,
+    InvoicePublic,
+    ReservationPublic,
+    UsageBatchCreate,
+    UsagePublic,
+    UsageReceiptPublic,
 )
 from api.services import Services
 from projections.tenant_index import TenantEntry

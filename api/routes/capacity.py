@@ -10,8 +10,16 @@ from api.deps import LedgerDep, Operator, ReportReader
 from api.routes import POST_DEPENDENCIES, resource_router
 from api.routes.written import mark_position
 from api.schemas.capacity import (
-    CommissioningCreate, CommitmentCreate, DeliveryCreate, FundingRoundCreate, FundingRoundPublic, SiteCreate,
-    SitePublic, SupplyOrderCreate, SupplyOrderPublic, TrancheCreate,
+    CommissioningCreate,
+    CommitmentCreate,
+    DeliveryCreate,
+    FundingRoundCreate,
+    FundingRoundPublic,
+    SiteCreate,
+    SitePublic,
+    SupplyOrderCreate,
+    SupplyOrderPublic,
+    TrancheCreate,
 )
 
 sites = resource_router("/v1/sites", "capacity")

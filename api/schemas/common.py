@@ -63,7 +63,9 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
     for status, text in [(400, "Malformed request"), (401, "Missing or unknown token"),
                          (403, "Role not allowed"), (404, "Not found (or another tenant's)"),
                          (409, "Refused by the ledger's state"), (413, "Body too large"),
-                         (422, "Invalid input; `field` names it"), (503, "Database unavailable, or projections still catching up; retry after `Retry-After` seconds")]
+                         (422, "Invalid input; `field` names it"),
+                         (503, "Database unavailable, or projections still catching up; "
+                               "retry after `Retry-After` seconds")]
 }
 
 

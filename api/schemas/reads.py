@@ -39,7 +39,8 @@ class AggregateAsOfPublic(BaseModel):
 
 class VerifyCreate(Strict):
     earlier_head: str | None = Field(None, max_length=100, pattern=r"^[0-9]{1,19}:[0-9a-fA-F]{64}$",
-                                     description="A head `POS:HEX` published earlier: prove it is a prefix of today's log")
+                                     description="A head `POS:HEX` published earlier: "
+                                                 "prove it is a prefix of today's log")
 
 
 class VerifyPublic(BaseModel):

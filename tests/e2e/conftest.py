@@ -14,10 +14,9 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from api.app import create_app
 from api.settings import Settings
-from api.store import ApiStore
 from api.tokens import Role, create_token
+from bootstrap import create_app, open_api_store
 
 
 @dataclass
@@ -29,7 +28,7 @@ class Api:
     tokens: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        store = ApiStore.open(self.url)
+        store = open_api_store(self.url)
         try:
             for role in (Role.operator, Role.finance, Role.auditor, Role.meter):
                 self.tokens[role.value] = create_token(store, role)
@@ -37,7 +36,7 @@ class Api:
             store.close()
 
     def tenant_token(self, tenant_id: str) -> str:
-        store = ApiStore.open(self.url)
+        store = open_api_store(self.url)
         try:
             return create_token(store, Role.tenant, UUID(tenant_id))
         finally:

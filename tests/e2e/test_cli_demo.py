@@ -18,7 +18,7 @@ MONTHS = "2"
 
 
 def ledger(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, timeout=300,
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, timeout=300,
                           env={**os.environ, **(env or {})})
 
 

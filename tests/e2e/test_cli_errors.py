@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from api.cli import run
+from cli.main import run
 
 
 def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
@@ -107,7 +107,7 @@ def test_no_arguments_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_the_installed_command_prints_one_line_and_exits_2() -> None:
-    result = subprocess.run([sys.executable, "-m", "api.cli", "demo", "--scale", "huge"], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "cli", "demo", "--scale", "huge"], capture_output=True,
                             text=True, timeout=60)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")

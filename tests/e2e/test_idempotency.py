@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from api.app import create_app
+from bootstrap import create_app, open_api_store
 from tests.e2e.conftest import Api, settings_for
 from tests.e2e.scenario import MODEL, bearer, build_capacity, register_tenant
 
@@ -100,14 +100,13 @@ def test_a_retry_after_the_stored_response_was_lost_cannot_book_twice(sqlite_api
     """The server died after the ledger committed but before the key's response was stored
     (simulated by deleting the key's row): the retry runs again, but the reservation id derived
     from (caller, key) already exists, so the GPUs are not booked a second time."""
-    from api.store import ApiStore
 
     c, op = sqlite_api.client, sqlite_api.operator
     world = build_capacity(c, op, gpus=8)
     tenant = register_tenant(c, op)
     first = c.post("/v1/reservations", headers=bearer(op, "lost-1"), json=booking(world, tenant, gpus=3))
     assert first.status_code == 201
-    store = ApiStore.open(sqlite_api.url)
+    store = open_api_store(sqlite_api.url)
     try:
         with store.transaction() as tx:
             tx.execute("DELETE FROM api_idempotency WHERE key = ?", ("lost-1",))

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     content_type_conformance, response_schema_conformance, status_code_conformance,
 )
 
-from api.app import create_app  # noqa: E402
+from bootstrap import create_app  # noqa: E402
 from api.settings import Settings  # noqa: E402
 from tests.e2e.conftest import Api, ServerThread  # noqa: E402
 from tests.e2e.scenario import build_capacity, register_tenant  # noqa: E402

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from bootstrap import open_ledger, open_projections
 from domain import Ledger
 from domain.errors import InvalidInput, NotFound
 from projections.audit.asof import aggregate_as_of, ledger_as_of, parse_as_of, public_state
@@ -20,7 +21,7 @@ from tests.builders import SimClock, fleet, reserve
 
 @pytest.fixture
 def ledger(database_url: str) -> Iterator[Ledger]:
-    ledger = Ledger.open(database_url, clock=SimClock())
+    ledger = open_ledger(database_url, clock=SimClock())
     yield ledger
     ledger.close()
 
@@ -85,7 +86,7 @@ def test_a_past_position_gets_a_scratch_copy_and_the_live_store_is_untouched(led
     middle = ledger.max_position() // 2
     live_before = [(n.id, n.state) for n in AuditStore(ledger).notifications()]
     with ledger_as_of(ledger, middle) as (url, last):
-        past = Ledger.open(url)
+        past = open_ledger(url)
         assert last == middle == past.max_position()
         assert [(n.id, n.state) for n in AuditStore(past).notifications()] == live_before[:middle]
         past.close()
@@ -98,12 +99,11 @@ def reports(projections: Any) -> dict[str, Any]:
 
 
 def test_reports_as_of_a_past_position_equal_the_reports_of_that_time(ledger: Ledger, database_url: str) -> None:
-    from projections import Projections
     from projections.audit.asof import projections_as_of
 
     f = fleet(ledger)
     reserve(f, 2, 1, 5)
-    with Projections.open(database_url) as live:
+    with open_projections(database_url) as live:
         then_position = live.catch_up()
         then = reports(live)
         reserve(f, 3, 2, 9)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from bootstrap import open_ledger
 from domain import Ledger
 from domain.errors import InvalidInput
 from projections.audit import AuditChain, Head
@@ -18,7 +19,7 @@ from tests.builders import SimClock, fleet, reserve
 @pytest.fixture
 def ledger(database_url: str) -> Iterator[Ledger]:
     clock = SimClock()
-    ledger = Ledger.open(database_url, clock=clock)
+    ledger = open_ledger(database_url, clock=clock)
     f = fleet(ledger)
     for start in range(1, 4):
         reserve(f, 1, start, start + 2)

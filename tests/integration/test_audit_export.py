@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import pytest
 
+from bootstrap import open_ledger, open_projections
 from domain import Ledger
 from domain.errors import InvalidInput
 from projections.audit import AuditChain, export_events, import_events
@@ -21,7 +22,7 @@ from tests.builders import SimClock, fleet, hour, reserve
 @pytest.fixture
 def ledger(database_url: str) -> Iterator[Ledger]:
     clock = SimClock()
-    ledger = Ledger.open(database_url, clock=clock)
+    ledger = open_ledger(database_url, clock=clock)
     f = fleet(ledger)
     reservation = reserve(f, 2, 1, 5)
     clock.advance(timedelta(hours=6))
@@ -70,7 +71,7 @@ def test_round_trip_reproduces_identical_events_and_chain(ledger: Ledger) -> Non
     out = io.StringIO()
     export_events(ledger, out)
     with scratch_store(ledger) as url:
-        copy = Ledger.open(url)
+        copy = open_ledger(url)
         report = import_events(copy, io.StringIO(out.getvalue()), batch_size=4)
         assert report.events == head.position and report.head_hex == head.hex
         assert stored(copy) == stored(ledger)
@@ -89,12 +90,12 @@ def test_an_edited_export_is_refused_on_import(ledger: Ledger) -> None:
     edited = json.loads(lines[5])
     edited["data"]["amount"] = "1.00"
     with scratch_store(ledger) as url:
-        copy = Ledger.open(url)
+        copy = open_ledger(url)
         with pytest.raises(InvalidInput, match="line 6: position 6: 'data' does not match"):
             import_events(copy, [*lines[:5], json.dumps(edited), *lines[6:]])
         copy.close()
     with scratch_store(ledger) as url:
-        copy = Ledger.open(url)
+        copy = open_ledger(url)
         with pytest.raises(InvalidInput, match="line 5: position 6: the chain link"):
             import_events(copy, [*lines[:4], *lines[5:]])  # a line dropped
         copy.close()
@@ -106,17 +107,16 @@ def test_import_refuses_a_store_that_already_has_events(ledger: Ledger) -> None:
 
 
 def test_round_trip_reproduces_identical_projections(ledger: Ledger, database_url: str) -> None:
-    from projections import Projections
     from projections.billing import Billing
     from projections.registry import PROJECTIONS  # table layouts: compare every row, not a report
 
     out = io.StringIO()
     export_events(ledger, out)
     with scratch_store(ledger) as url:
-        copy = Ledger.open(url)
+        copy = open_ledger(url)
         import_events(copy, io.StringIO(out.getvalue()))
         copy.close()
-        with Projections.open(database_url) as live, Projections.open(url) as imported:
+        with open_projections(database_url) as live, open_projections(url) as imported:
             assert live.catch_up() == imported.catch_up() == ledger.max_position()
             for projection in PROJECTIONS:
                 for table in projection.tables:

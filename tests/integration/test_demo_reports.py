@@ -16,9 +16,10 @@ from typing import Any
 
 import pytest
 
-from api.demo.history import DemoHistory, month_text
-from api.demo.reports import Names, with_names
-from api.demo.runner import build_history
+from bootstrap import open_ledger, open_projections
+from cli.demo.history import DemoHistory, month_text
+from cli.demo.reports import Names, with_names
+from cli.demo.runner import build_history
 from domain import Ledger
 from domain.money import quantize
 from domain.reference import GPU_MODELS
@@ -40,8 +41,8 @@ class Built:
 
 def _built(url: str) -> Iterator[Built]:
     history = build_history(url, months=MONTHS, scale="small", seed=SEED)
-    ledger = Ledger.open(url)
-    projections = Projections.open(url)
+    ledger = open_ledger(url)
+    projections = open_projections(url)
     try:
         yield Built(url, history, ledger, projections)
     finally:

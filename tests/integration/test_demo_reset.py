@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 from rich.console import Console
 
-from api.demo.runner import DemoOptions, run_demo
+from bootstrap import open_ledger
+from cli.demo.runner import DemoOptions, run_demo
 from tests.conftest import postgres_admin_url
 from tests.postgres_server import schema_url, scratch_schema
 
@@ -45,9 +46,7 @@ def schemas(admin: str) -> set[str]:
 
 
 def events(url: str) -> int:
-    from domain import Ledger
-
-    ledger = Ledger.open(url)
+    ledger = open_ledger(url)
     try:
         return ledger.max_position()
     finally:

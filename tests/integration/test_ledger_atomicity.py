@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain import Ledger
+from bootstrap import open_ledger
 from domain.errors import ConcurrencyConflict
 from tests.builders import SimClock, fleet, hour, reserve
 
@@ -14,7 +14,7 @@ def test_a_reservation_whose_save_fails_leaves_the_pool_unbooked(database_url: s
     """Confirming saves the pool's booking and the new reservation together. Reusing an existing
     reservation's id makes the reservation's insert fail *after* the pool's event was written in
     the same transaction: the store must roll the booking back."""
-    ledger = Ledger.open(database_url, clock=SimClock())
+    ledger = open_ledger(database_url, clock=SimClock())
     try:
         f = fleet(ledger, gpus=8)
         existing = reserve(f, 1, 1, 2)
@@ -27,7 +27,7 @@ def test_a_reservation_whose_save_fails_leaves_the_pool_unbooked(database_url: s
         with pytest.raises(ConcurrencyConflict):
             reserve(f, 5, 3, 4, reservation_id=existing)
         assert ledger.max_position() == before
-        fresh = Ledger.open(database_url, clock=SimClock())
+        fresh = open_ledger(database_url, clock=SimClock())
         try:
             pool_after = fresh.get_pool(f.site_id, f.model)
             assert pool_after.version == pool_before.version

@@ -16,6 +16,7 @@ from uuid import UUID
 
 import pytest
 
+from bootstrap import open_ledger
 from domain import Ledger
 from domain.errors import InsufficientCapacity
 from domain.timeutil import hour_index
@@ -58,7 +59,7 @@ def check_round(url: str, outcomes: list[object], site_id: UUID, model: str, sta
     assert not failures, f"racers got neither a confirmation nor InsufficientCapacity: {failures!r}"
     confirmed = [o for o in outcomes if isinstance(o, UUID)]
     assert len(confirmed) == FREE, f"{len(confirmed)} confirmations for {FREE} free GPUs"
-    auditor = Ledger.open(url, clock=SimClock())  # a fresh reader: nothing cached
+    auditor = open_ledger(url, clock=SimClock())  # a fresh reader: nothing cached
     try:
         pool = auditor.get_pool(site_id, model)
         for h in range(start, start + 6):
@@ -71,7 +72,7 @@ def check_round(url: str, outcomes: list[object], site_id: UUID, model: str, sta
 
 
 def prepared_pool(url: str, start: int) -> tuple[Ledger, object]:
-    ledger = Ledger.open(url, clock=SimClock())
+    ledger = open_ledger(url, clock=SimClock())
     f = fleet(ledger, gpus=IN_SERVICE)
     for round_ in range(ROUNDS):
         reserve(f, IN_SERVICE - FREE, start + 10 * round_, start + 10 * round_ + 6)
@@ -96,7 +97,7 @@ def test_separate_ledgers_racing_through_the_database_never_overbook(postgres_ur
     # Each Ledger keeps POSTGRES_POOL_SIZE connections open (10 by default): ten of them at the
     # defaults would exhaust a stock server's max_connections=100. A racer needs one.
     small_pool = {"POSTGRES_POOL_SIZE": "1", "POSTGRES_MAX_OVERFLOW": "1"}
-    racers = [Ledger.open(postgres_url, clock=SimClock(), extra_env=small_pool) for _ in range(RACERS)]
+    racers = [open_ledger(postgres_url, clock=SimClock(), extra_env=small_pool) for _ in range(RACERS)]
     try:
         for racer in racers:  # warm each cache with the pool, so racers start from stale copies
             racer.get_pool(f.site_id, f.model)  # type: ignore[attr-defined]

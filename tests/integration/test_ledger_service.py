@@ -9,7 +9,7 @@ from uuid import uuid4
 
 from eventsourcing.application import project_aggregate
 
-from domain import Ledger
+from bootstrap import open_ledger
 from domain.errors import (
     DuplicateUsage, ExceedsOrdered, InsufficientCapacity, InsufficientFunds, InvoiceAlreadyIssued, TenantSuspended,
     UsageOutsideReservation,
@@ -19,7 +19,7 @@ from tests.builders import SimClock, fleet, hour, refused, reserve
 
 def test_a_month_of_capacity_and_billing_survives_reopening_the_store(database_url: str) -> None:
     clock = SimClock()
-    ledger = Ledger.open(database_url, clock=clock)
+    ledger = open_ledger(database_url, clock=clock)
     f = fleet(ledger, gpus=8, rate="2.50", fee_share="0.25")
     long_run = reserve(f, 6, 1, 25)
     short = reserve(f, 2, 2, 4)
@@ -40,7 +40,7 @@ def test_a_month_of_capacity_and_billing_survives_reopening_the_store(database_u
     live = {i: {k: v for k, v in vars(ledger.repository.get(i)).items() if k != "_pending_events"} for i in ids}
     ledger.close()
 
-    reopened = Ledger.open(database_url, clock=clock)
+    reopened = open_ledger(database_url, clock=clock)
     try:
         assert reopened.max_position() == position
         for aggregate_id in ids:
@@ -61,7 +61,7 @@ def test_a_month_of_capacity_and_billing_survives_reopening_the_store(database_u
 
 def test_refusals_record_nothing_on_a_real_store(database_url: str) -> None:
     clock = SimClock()
-    ledger = Ledger.open(database_url, clock=clock)
+    ledger = open_ledger(database_url, clock=clock)
     try:
         f = fleet(ledger, gpus=4)
         reservation = reserve(f, 3, 1, 5)

@@ -20,16 +20,16 @@ from uuid import uuid4
 
 import pytest
 
-from domain import Ledger
-from projections import PROJECTION_NAMES, Projections
+from bootstrap import open_ledger, open_projections
+from projections import PROJECTION_NAMES
 from tests.builders import T0, fleet
 
 UTC = timezone.utc
-RUNNER = "import sys; from projections import Projections; Projections.open(sys.argv[1]).catch_up(batch_size=5)"
+RUNNER = "import sys; from bootstrap import open_projections; open_projections(sys.argv[1]).catch_up(batch_size=5)"
 
 
 def build_log(url: str, reservations: int, hours: int) -> int:
-    ledger = Ledger.open(url, clock=lambda: datetime(2026, 6, 1, tzinfo=UTC))
+    ledger = open_ledger(url, clock=lambda: datetime(2026, 6, 1, tzinfo=UTC))
     f = fleet(ledger, gpus=100, model="GB300", unit_price="45000", rate="4.4444")
     site, tenant = f.site_id, f.tenant_id
     records = []
@@ -52,7 +52,7 @@ def build_log(url: str, reservations: int, hours: int) -> int:
 @pytest.mark.slow
 def test_a_runner_killed_mid_catch_up_resumes_to_the_same_result_as_a_clean_rebuild(postgres_url: str) -> None:
     top = build_log(postgres_url, reservations=20, hours=400)  # ~900 events (usage in batches of 10)
-    projections = Projections.open(postgres_url)  # creates the tables before the runner starts
+    projections = open_projections(postgres_url)  # creates the tables before the runner starts
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     process = subprocess.Popen([sys.executable, "-c", RUNNER, postgres_url], env=env)
     try:
@@ -81,8 +81,8 @@ def test_a_runner_killed_mid_catch_up_resumes_to_the_same_result_as_a_clean_rebu
 
 
 def test_follow_picks_up_new_events_live(database_url: str) -> None:
-    ledger = Ledger.open(database_url, clock=lambda: datetime(2026, 3, 1, tzinfo=UTC))
-    projections = Projections.open(database_url)
+    ledger = open_ledger(database_url, clock=lambda: datetime(2026, 3, 1, tzinfo=UTC))
+    projections = open_projections(database_url)
     stop = threading.Event()
     worker = threading.Thread(target=projections.follow, args=(stop,), kwargs={"poll_interval": 0.1})
     worker.start()

@@ -18,7 +18,7 @@ def every_report(projections: Projections) -> dict[str, list[str]]:
 
 
 def demo_reports(url: str) -> dict[str, list[str]]:
-    from api.demo.runner import DemoOptions, run_demo
+    from cli.demo.runner import DemoOptions, run_demo
 
     quiet = Console(quiet=True)
     assert run_demo(DemoOptions(db=url, months=1, scale="small", seed=11, reset=False), out=quiet, err=quiet) == 0

@@ -1,6 +1,6 @@
 from datetime import datetime, timezone
 
-from domain import Ledger
+from bootstrap import open_ledger
 from domain.errors import InsufficientCapacity
 
 import pytest
@@ -9,7 +9,7 @@ T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
 def test_a_booking_beyond_capacity_is_refused_on_every_store(database_url: str) -> None:
-    ledger = Ledger.open(database_url, clock=lambda: datetime(2026, 3, 1, tzinfo=timezone.utc))
+    ledger = open_ledger(database_url, clock=lambda: datetime(2026, 3, 1, tzinfo=timezone.utc))
     site = ledger.register_site(name="UK", country="GB", grid_intensity_g_per_kwh="225", pue="1.18",
                                 carbon_free_share="0.6", effective_from=T0)
     fund = ledger.open_funding_round(name="B", currency="USD", opened_at=T0)

@@ -24,6 +24,7 @@ from hypothesis import currently_in_test_context, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
+from bootstrap import open_ledger
 from domain import Ledger
 from domain.aggregates import GpuPool
 from domain.errors import (
@@ -160,7 +161,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = SimClock()
-        self.ledger = Ledger.open("memory:", clock=self.clock)
+        self.ledger = open_ledger("memory:", clock=self.clock)
         self.model = LedgerModel()
 
     @initialize()

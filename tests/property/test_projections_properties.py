@@ -22,7 +22,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from domain import Ledger
+from bootstrap import open_ledger, open_projections
 from domain.errors import LedgerError
 from projections import PROJECTION_NAMES, Projections
 from projections.engine import TRACKING_TABLE
@@ -46,8 +46,8 @@ command = st.one_of(
 class History:
     def __init__(self, url: str) -> None:
         self.now = T0
-        self.ledger = Ledger.open(url, clock=lambda: self.now)
-        self.projections = Projections.open(url)
+        self.ledger = open_ledger(url, clock=lambda: self.now)
+        self.projections = open_projections(url)
         self.sites = []
         self.revised_at = [T0, T0]
         fund = self.ledger.open_funding_round(name="R", currency="USD", opened_at=T0).id

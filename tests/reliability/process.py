@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from domain import Ledger
+from bootstrap import open_ledger
 from tests.e2e.conftest import free_port
 
 
@@ -31,7 +31,7 @@ class LedgerServer:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self, timeout: float = 60) -> None:
-        command = [sys.executable, "-m", "api.cli", "serve", "--db", self.url, "--port", str(self.port),
+        command = [sys.executable, "-m", "cli", "serve", "--db", self.url, "--port", str(self.port),
                    "--log-level", "warning", "--projector" if self.projector else "--no-projector"]
         self.process = subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout
@@ -65,7 +65,7 @@ class LedgerServer:
 
 def logged(url: str, topic: str) -> list[tuple[int, str, dict[str, Any]]]:
     """(position, originator id, state) of every event of ``topic`` in the log."""
-    ledger = Ledger.open(url)
+    ledger = open_ledger(url)
     try:
         out = []
         start = 1

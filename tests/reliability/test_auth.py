@@ -20,9 +20,8 @@ from uuid import uuid4
 import pytest
 
 import api.tokens
-from api.store import ApiStore
 from api.tokens import revoke_token, token_id
-from domain import Ledger
+from bootstrap import open_api_store, open_ledger
 from tests.e2e.conftest import Api
 from tests.e2e.scenario import MODEL, bearer, build_capacity, ok, register_tenant
 
@@ -65,12 +64,12 @@ def fill(template: Any, ids: dict[str, str]) -> Any:
 
 
 def ledger_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "api.cli", *args], capture_output=True, text=True, timeout=60,
+    return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, timeout=60,
                           env=dict(os.environ, PYTHONPATH=os.getcwd()))
 
 
 def head(url: str) -> int:
-    ledger = Ledger.open(url)
+    ledger = open_ledger(url)
     try:
         return ledger.max_position()
     finally:
@@ -100,7 +99,7 @@ def test_every_write_route_refuses_the_wrong_callers(any_api: Api, monkeypatch: 
            "tenant": a["id"], "reservation": reservation["id"], "record": str(uuid4())}
 
     # A revoked and an expired operator token, both used successfully first (so cached).
-    revoked = ApiStore.open(any_api.url)
+    revoked = open_api_store(any_api.url)
     try:
         from api.tokens import Role, create_token
         doomed = create_token(revoked, Role.operator)
@@ -148,7 +147,7 @@ def test_every_write_route_refuses_the_wrong_callers(any_api: Api, monkeypatch: 
     assert again == reservation
 
     # Revocation by the library call is immediate for a token this process has not cached.
-    store = ApiStore.open(any_api.url)
+    store = open_api_store(any_api.url)
     try:
         fresh = create_token(store, Role.operator)
         revoke_token(store, fresh[:12])  # by its shown prefix

@@ -20,9 +20,9 @@ from typing import Any
 import httpx
 import pytest
 
-from api.store import ApiStore
 from api.tokens import Role, create_token
-from projections import PROJECTION_NAMES, Projections
+from bootstrap import open_api_store, open_ledger, open_projections
+from projections import PROJECTION_NAMES
 from tests.reliability.process import LedgerServer, logged
 from tests.reliability.throwaway_postgres import ThrowawayPostgres
 
@@ -50,7 +50,7 @@ def test_a_database_outage_fails_fast_with_503_and_recovers_by_itself() -> None:
         pytest.skip(f"no throwaway PostgreSQL server: {error}")
     try:
         pg.start()
-        store = ApiStore.open(pg.url)
+        store = open_api_store(pg.url)
         token = create_token(store, Role.operator)
         auditor = create_token(store, Role.auditor)
         store.close()
@@ -140,7 +140,7 @@ def test_a_database_outage_fails_fast_with_503_and_recovers_by_itself() -> None:
         refused_during = {c.name for c in during if c.kind == "write"}
         assert acked <= set(rounds)
         assert not refused_during & set(rounds)
-        projections = Projections.open(pg.url)
+        projections = open_projections(pg.url)
         try:
             assert projections.wait_for(ledger_head(pg.url), timeout=30, assist=False), "projections did not resume"
             capex_rounds = [r["round_id"] for r in projections.capex()["rounds"]]
@@ -158,9 +158,7 @@ def test_a_database_outage_fails_fast_with_503_and_recovers_by_itself() -> None:
 
 
 def ledger_head(url: str) -> int:
-    from domain import Ledger
-
-    ledger = Ledger.open(url)
+    ledger = open_ledger(url)
     try:
         return ledger.max_position()
     finally:

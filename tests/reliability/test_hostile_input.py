@@ -17,8 +17,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from api.app import create_app
-from domain import Ledger
+from bootstrap import create_app, open_ledger
 from tests.e2e.conftest import Api, ServerThread, settings_for
 from tests.e2e.scenario import MODEL, bearer, build_capacity, ok, register_tenant
 
@@ -117,7 +116,7 @@ def limited_api(request: pytest.FixtureRequest) -> Iterator[Api]:
 
 class Head:
     def __init__(self, url: str) -> None:
-        self.ledger = Ledger.open(url)
+        self.ledger = open_ledger(url)
 
     def __call__(self) -> int:
         return self.ledger.max_position()

@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 
-from domain import Ledger
+from bootstrap import open_ledger
 from domain.timeutil import hour_index
 from tests.e2e.conftest import Api, ServerThread
 from tests.e2e.scenario import MODEL, bearer, build_capacity, ok, register_tenant
@@ -106,7 +106,7 @@ def test_32_clients_never_overbook_the_last_gpus(postgres_api: Api) -> None:
     assert set(counts2) <= {"confirmed", "insufficient-capacity"}, counts2
     assert counts2["confirmed"] > 0 and counts2["insufficient-capacity"] > 0, counts2
 
-    ledger = Ledger.open(postgres_api.url)  # a fresh process view: no cache shared with the servers
+    ledger = open_ledger(postgres_api.url)  # a fresh process view: no cache shared with the servers
     try:
         pool = ledger.get_pool(site, MODEL)
         confirmed = [r.json() for rs in results + results2 for r in rs if r.status_code == 201]

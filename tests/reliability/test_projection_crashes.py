@@ -22,8 +22,8 @@ from uuid import uuid4
 
 import pytest
 
-from domain import Ledger
-from projections import PROJECTION_NAMES, Projections
+from bootstrap import open_ledger, open_projections
+from projections import PROJECTION_NAMES
 from tests.builders import T0, fleet
 
 UTC = timezone.utc
@@ -31,17 +31,17 @@ KILLS = 20
 
 
 def project(url: str, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "api.cli", "project", "--batch-size", "25", "--db", url, *extra]
+    return [sys.executable, "-m", "cli", "project", "--batch-size", "25", "--db", url, *extra]
 
 
 @pytest.mark.parametrize("store", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])
 def test_workers_killed_at_random_points_leave_projections_equal_to_a_rebuild(
         store: str, request: pytest.FixtureRequest) -> None:
     url = str(request.getfixturevalue(f"{store}_url"))
-    ledger = Ledger.open(url, clock=lambda: datetime(2031, 1, 1, tzinfo=UTC))  # every window is past
+    ledger = open_ledger(url, clock=lambda: datetime(2031, 1, 1, tzinfo=UTC))  # every window is past
     f = fleet(ledger, gpus=100, model="GB300", unit_price="45000", rate="4.4444")
     site, tenant = f.site_id, f.tenant_id
-    Projections.open(url).close()  # tables exist before the first worker
+    open_projections(url).close()  # tables exist before the first worker
 
     stop = threading.Event()
     written = {"usage": Decimal(0), "reservations": 0, "cancelled": 0}
@@ -69,7 +69,7 @@ def test_workers_killed_at_random_points_leave_projections_equal_to_a_rebuild(
     appender.start()
     rng = random.Random(20)
     env = dict(os.environ, PYTHONPATH=os.getcwd())
-    observed = Projections.open(url)
+    observed = open_projections(url)
     positions: list[tuple[int, int]] = []  # (projection position, log head) at each kill
     try:
         for _ in range(KILLS):

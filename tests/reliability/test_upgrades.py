@@ -17,9 +17,10 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
+from bootstrap import open_ledger, open_projections
 from domain import Ledger
 from domain.aggregates import Tenant
-from projections import PROJECTION_NAMES, Projections
+from projections import PROJECTION_NAMES
 
 UTC = timezone.utc
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "events_v1.json"
@@ -32,7 +33,7 @@ def fixture_events() -> list[StoredEvent]:
 
 
 def load(url: str) -> tuple[Ledger, list[StoredEvent]]:
-    ledger = Ledger.open(url, clock=lambda: datetime(2025, 3, 3, 12, tzinfo=UTC))
+    ledger = open_ledger(url, clock=lambda: datetime(2025, 3, 3, 12, tzinfo=UTC))
     events = fixture_events()
     ledger.recorder.insert_events(events)
     return ledger, events
@@ -78,7 +79,7 @@ def test_version_1_tenant_events_load_upcast_on_both_stores(database_url: str) -
 
 def test_projections_rebuilt_over_version_1_events_equal_catch_up(database_url: str) -> None:
     ledger, events = load(database_url)
-    projections = Projections.open(database_url)
+    projections = open_projections(database_url)
     try:
         assert projections.catch_up() == len(events)
         for name in PROJECTION_NAMES:

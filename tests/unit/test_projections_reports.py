@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import pytest
 
-from domain import Ledger
+from bootstrap import open_ledger, open_projections
 from projections import PROJECTION_NAMES, Projections
 
 UTC = timezone.utc
@@ -21,7 +21,7 @@ class World:
 
     def __init__(self, url: str) -> None:
         self.now = datetime(2026, 1, 1, tzinfo=UTC)
-        self.ledger = Ledger.open(url, clock=lambda: self.now)
+        self.ledger = open_ledger(url, clock=lambda: self.now)
         self.site = self.ledger.register_site(name="UK", country="GB", grid_intensity_g_per_kwh="225", pue="1.18",
                                               carbon_free_share="0.6", effective_from=T0).id
         fund = self.ledger.open_funding_round(name="Seed", currency="USD", opened_at=T0).id
@@ -34,7 +34,7 @@ class World:
         self.ledger.commission(self.order, quantity=4, commissioned_at=T0)
         self.tenant = self.ledger.register_tenant(name="Lab", billing_currency="USD",
                                                   rates={"H100-SXM": "2.50"}).id
-        self.projections = Projections.open(url)
+        self.projections = open_projections(url)
 
     def reserve(self, gpus: int, start: datetime, end: datetime, rate: str | None = None) -> object:
         return self.ledger.confirm_reservation(tenant_id=self.tenant, site_id=self.site, model="H100-SXM", gpus=gpus,

@@ -4,10 +4,10 @@
   with the sources and the illustrative figures stated;
 - ``history``: the discrete-event simulation that drives ``domain.Ledger`` on a simulated clock;
 - ``runner``: the command (reset, build, catch the projections up, print);
-- ``reports``: the tables the demo prints; ``database``: reachability checks and ``--reset``.
+- ``reports``: the tables the demo prints; ``database``: ``--reset``.
 """
 
-from api.demo.history import HISTORY_END, SCALES, DemoHistory
-from api.demo.runner import DemoOptions, build_history, run_demo
+from cli.demo.history import HISTORY_END, SCALES, DemoHistory
+from cli.demo.runner import DemoOptions, build_history, run_demo
 
 __all__ = ["HISTORY_END", "SCALES", "DemoHistory", "DemoOptions", "build_history", "run_demo"]

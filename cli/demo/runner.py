@@ -3,21 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from api.demo.database import (
-    DatabaseUnavailable, check_reachable, check_sqlite_is_a_ledger, describe, ensure_schema, one_line, reset,
-)
-from api.demo.history import SCALES, DemoHistory, DemoSummary, SimulatedClock, history_window
-from api.demo.reports import DemoNames, print_demo_reports
-from domain import Ledger
+from bootstrap import check_sqlite_is_a_ledger, describe, ensure_schema
+from cli.demo.database import reset
+from cli.demo.history import SCALES, DemoHistory, DemoSummary, SimulatedClock, history_window
+from cli.demo.reports import DemoNames, print_demo_reports
+from cli.options import checked, opened_ledger, opened_projections, progress_bar
 
 # A bigger aggregate cache (every reservation of a large history stays warm), and few PostgreSQL
 # connections: the demo is one writer (the pool settings are ignored on SQLite).
@@ -33,63 +29,42 @@ class DemoOptions:
     reset: bool
 
 
-def progress_bar(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True)
-
-
-@contextmanager
-def opened_ledger(url: str, clock: SimulatedClock | None = None) -> Iterator[Ledger]:
-    try:
-        ledger = Ledger.open(url, clock=clock, extra_env=DEMO_LEDGER_ENV) if clock else Ledger.open(url)
-    except Exception as error:  # noqa: BLE001 -- drivers raise many types; the user needs one line
-        raise DatabaseUnavailable(f"cannot open the ledger: {one_line(error)}") from None
-    try:
-        yield ledger
-    finally:
-        ledger.close()
-
-
 def build_history(url: str, *, months: int, scale: str, seed: int, err: Console | None = None) -> DemoHistory:
     """Record the whole history at ``url`` (which must be empty) and bring the projections up to
     date. Returns the finished simulation (its summary, orders and reservations)."""
     start, end = history_window(months)
     clock = SimulatedClock(start)
     quiet = err or Console(quiet=True)
-    from projections import Projections
 
-    with opened_ledger(url, clock) as ledger:
-        projections = Projections.open(url)
-        try:
-            days = (end - start).days
-            with progress_bar(quiet) as bar:
-                task = bar.add_task("Recording the history through the ledger", total=days)
+    with opened_ledger(url, create=True, clock=clock, extra_env=DEMO_LEDGER_ENV) as ledger, \
+            opened_projections(url, create=True) as projections:
+        days = (end - start).days
+        with progress_bar(quiet) as bar:
+            task = bar.add_task("Recording the history through the ledger", total=days)
 
-                def advanced(moment: datetime) -> None:
-                    bar.update(task, completed=min(days, (moment - start).days),
-                               description=f"Recording the history through the ledger ({moment:%Y-%m-%d})")
+            def advanced(moment: datetime) -> None:
+                bar.update(task, completed=min(days, (moment - start).days),
+                           description=f"Recording the history through the ledger ({moment:%Y-%m-%d})")
 
-                history = DemoHistory(ledger, clock, months=months, scale=SCALES[scale], seed=seed,
-                                      invoices=projections, on_progress=advanced)
-                history.run()
-            history.summary.counts["events"] = ledger.max_position()
-            with progress_bar(quiet) as bar:
-                task = bar.add_task("Bringing the projections up to date", total=None)
-                projections.catch_up(progress=lambda done, total: bar.update(task, completed=done, total=total))
-            with progress_bar(quiet) as bar:
-                # The tamper-evident hash chain is kept like a projection: chain the new history
-                # now, so that `ledger audit verify` checks all of it straight away.
-                bar.add_task("Chaining the audit log", total=None)
-                from projections.audit.chain import AuditChain
+            history = DemoHistory(ledger, clock, months=months, scale=SCALES[scale], seed=seed,
+                                  invoices=projections, on_progress=advanced)
+            history.run()
+        history.summary.counts["events"] = ledger.max_position()
+        with progress_bar(quiet) as bar:
+            task = bar.add_task("Bringing the projections up to date", total=None)
+            projections.catch_up(progress=lambda done, total: bar.update(task, completed=done, total=total))
+        with progress_bar(quiet) as bar:
+            # The tamper-evident hash chain is kept like a projection: chain the new history
+            # now, so that `ledger audit verify` checks all of it straight away.
+            bar.add_task("Chaining the audit log", total=None)
+            from projections.audit.chain import AuditChain
 
-                AuditChain(ledger).catch_up()
-        finally:
-            projections.close()
+            AuditChain(ledger).catch_up()
     return history
 
 
 def run_demo(options: DemoOptions, *, out: Console, err: Console) -> int:
-    config = check_reachable(options.db)
+    config = checked(options.db, create=True)
     scale = SCALES[options.scale]
     months = options.months or scale.months
     where = describe(config)
@@ -100,7 +75,7 @@ def run_demo(options: DemoOptions, *, out: Console, err: Console) -> int:
         if removed:
             err.print(f"Reset {where}: removed {len(removed)} ledger table(s) or file(s).")
     ensure_schema(config)
-    with opened_ledger(options.db) as ledger:
+    with opened_ledger(options.db, create=True) as ledger:
         existing = ledger.max_position()
     if existing:
         out.print(f"The ledger at {where} already holds {existing:,} events, so the demo data is already "
@@ -115,9 +90,7 @@ def run_demo(options: DemoOptions, *, out: Console, err: Console) -> int:
     elapsed = time.perf_counter() - started
     summary = history.summary
     out.print(summary_line(summary, summary.counts["events"], elapsed))
-    from projections import Projections
-
-    with opened_ledger(options.db) as ledger, Projections.open(options.db) as projections:
+    with opened_ledger(options.db) as ledger, opened_projections(options.db) as projections:
         print_demo_reports(projections, DemoNames.from_summary(ledger, summary), summary, out, ledger)
     print_next_steps(out, options.db, summary)
     return 0

@@ -9,22 +9,32 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
+from enum import StrEnum
+from typing import Annotated, Any
 from uuid import UUID
 
+import typer
 from rich.console import Console
 
-from api.demo.database import DatabaseUnavailable, check_reachable, describe
-from api.demo.reports import Names, with_names
-from api.demo.runner import opened_ledger, progress_bar
-from api.reporting import Format, render, render_sections
+from bootstrap import open_projections
+from cli.demo.reports import Names, with_names
+from cli.options import (
+    DEFAULT_DATABASE,
+    DbOption,
+    FormatOption,
+    checked,
+    opened_ledger,
+    progress_bar,
+    stderr_console,
+    stdout_console,
+)
+from cli.render import Format, render, render_sections
 from domain import Ledger
 from domain.errors import InvalidInput, NotFound
 from domain.reference import gpu_model
+from domain.service import MONTH_PATTERN as MONTH
 from domain.timeutil import UTC
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 FILTERS = {
     "utilisation": {"site", "model", "start", "end", "granularity"},
@@ -108,13 +118,9 @@ def run_report(db: str, query: ReportQuery, *, out: Console, err: Console) -> in
     end = parse_bound(query.end, "--to", upper=True)
     if start and end and end <= start:
         raise InvalidInput("--to: must not be before --from", field="--to")
-    config = check_reachable(db)
-    if config.kind == "sqlite" and not Path(config.sqlite_path).exists():
-        raise DatabaseUnavailable(f"no ledger at {describe(config)}; run `ledger demo` first or pass --db")
-    from projections import Projections
-
+    checked(db)  # the one --db policy: no ledger, no report (and nothing created)
     with opened_ledger(db) as ledger:
-        projections = Projections.open(db)
+        projections = open_projections(db)
         try:
             with progress_bar(err) as bar:
                 task = bar.add_task("Bringing the projections up to date", total=None)
@@ -186,3 +192,40 @@ def _print(projections: Any, ledger: Ledger, query: ReportQuery, start: datetime
         render_sections(sections, fmt, console=out,
                         titles={"rounds": "Funding rounds", "pools": "Capex per site and GPU model",
                                 "revenue": "Booked revenue per site, GPU model and currency"})
+
+
+# ---- the `ledger report` command -----------------------------------------------------------
+
+class ReportName(StrEnum):
+    utilisation = "utilisation"
+    billing = "billing"
+    sustainability = "sustainability"
+    capex = "capex"
+
+
+class Granularity(StrEnum):
+    hour = "hour"
+    day = "day"
+    month = "month"
+
+
+def report(
+    name: Annotated[ReportName, typer.Argument(help="utilisation, billing, sustainability or capex")],
+    site: Annotated[str | None, typer.Option(help="Site id or name")] = None,
+    model: Annotated[str | None, typer.Option(help="GPU model, e.g. GB300")] = None,
+    tenant: Annotated[str | None, typer.Option(help="Tenant id or name")] = None,
+    from_: Annotated[str | None, typer.Option("--from", help="First month YYYY-MM (or day YYYY-MM-DD)")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Last month YYYY-MM (or day YYYY-MM-DD), inclusive")] = None,
+    granularity: Annotated[Granularity, typer.Option(help="Utilisation: hour, day or month")] = Granularity.month,
+    fmt: FormatOption = Format.table,
+    db: DbOption = DEFAULT_DATABASE,
+) -> None:
+    """Print a report from the projections (brought up to date first)."""
+    query = ReportQuery(name=name.value, site=site, model=model, tenant=tenant, start=from_, end=to,
+                        granularity=granularity.value, fmt=fmt)
+    raise typer.Exit(run_report(db, query, out=stdout_console(), err=stderr_console()))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `report` to the `ledger` app."""
+    app.command("report")(report)

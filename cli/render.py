@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -110,9 +110,9 @@ def table_of(rows: Sequence[Row], *, title: str | None = None, columns: Sequence
         numeric = isinstance(sample[name], (int, float, Decimal)) and not isinstance(sample[name], bool)
         table.add_column((labels or {}).get(name, label(name)), justify="right" if numeric else "left",
                          overflow="fold")
-    whole = {name: all(row.get(name) == row.get(name).to_integral_value() for row in rows
-                       if isinstance(row.get(name), Decimal)) and abs(sample[name] or 0) >= 1000
-             if isinstance(sample[name], Decimal) else False for name in names}
+    whole = {name: isinstance(first := sample[name], Decimal) and abs(first) >= 1000
+             and all(value == value.to_integral_value() for row in rows
+                     if isinstance(value := row.get(name), Decimal)) for name in names}
     for row in rows:
         table.add_row(*(human(name, row.get(name), whole=whole[name]) for name in names))
     return table
@@ -124,9 +124,17 @@ def to_csv(rows: Sequence[Row], columns: Sequence[str] | None = None) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(names)
     for row in rows:
-        writer.writerow(["" if row.get(name) is None else exact(row.get(name)) if not isinstance(row.get(name), (list, dict))
-                         else json.dumps(exact(row.get(name))) for name in names])
+        writer.writerow([csv_cell(row.get(name)) for name in names])
     return buffer.getvalue()
+
+
+def csv_cell(value: Any) -> Any:
+    """One CSV cell, exact: empty for None, JSON for a list or a mapping."""
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return json.dumps(exact(value))
+    return exact(value)
 
 
 def to_json(data: Any) -> str:

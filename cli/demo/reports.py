@@ -13,9 +13,9 @@ from typing import Any
 
 from rich.console import Console
 
-from api.demo.cast import INVESTORS, USD_TO
-from api.demo.history import DemoSummary, month_text
-from api.reporting import Format, group_sum, render
+from cli.demo.cast import INVESTORS, USD_TO
+from cli.demo.history import DemoSummary, month_text
+from cli.render import Format, group_sum, render
 from domain import Ledger, LedgerError
 
 RATIO = Decimal("0.0001")

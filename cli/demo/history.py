@@ -17,11 +17,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
+from functools import partial
 from typing import Any, Protocol
 from uuid import UUID
 
-from api.demo.cast import (
-    CAMPUSES, DIVISIONS, INVESTORS, LIST_RATES_USD, ORDERS, ROUND_CURRENCY, ROUND_NAME, TENANTS, USD_TO,
+from cli.demo.cast import (
+    CAMPUSES,
+    DIVISIONS,
+    INVESTORS,
+    LIST_RATES_USD,
+    ORDERS,
+    ROUND_CURRENCY,
+    ROUND_NAME,
+    TENANTS,
+    USD_TO,
     TenantProfile,
 )
 from domain import Ledger, LedgerError, UsageRecord
@@ -70,7 +79,7 @@ class SimulatedClock:
 class InvoiceSource(Protocol):
     """What finance needs from the projections to close a month."""
 
-    def catch_up(self, names: Any = None, batch_size: int = 5000, progress: Any = None) -> int: ...
+    def catch_up(self, names: Any = None, *, batch_size: int = 5000, progress: Any = None) -> int: ...
 
     def invoice_lines(self, tenant_id: str, month: str) -> tuple[list[dict[str, Any]], int]: ...
 
@@ -169,7 +178,7 @@ class DemoHistory:
             for batch in range(24 // self.scale.meter_every_hours):
                 batch_end = day + batch * every
                 self.at(batch_end + timedelta(minutes=5),
-                        lambda b=batch_end, e=every: self._meter(b - e, b))
+                        partial(self._meter, batch_end - every, batch_end))
             if day.day == 1 and day > self.start:
                 self.at(day + HOUR, self._close_previous_month)
             if day < self.end:
@@ -204,7 +213,7 @@ class DemoHistory:
             in_force = add_months(start, max(1, self.summary.months // 2))
             if in_force < self.end:
                 self.at(in_force - timedelta(days=10) + 9 * HOUR,
-                        lambda c=campus, s=site.id, f=in_force: self._revise_site(c, s, f))
+                        partial(self._revise_site, campus, site.id, in_force))
         funding = ledger.open_funding_round(name=ROUND_NAME, currency=ROUND_CURRENCY, opened_at=start)
         self.summary.round_id = funding.id
         for investor in INVESTORS:
@@ -213,10 +222,10 @@ class DemoHistory:
             for month, share in investor.tranches:
                 amount = (investor.amount_usd * share).quantize(Decimal("0.01"))
                 when = add_months(start, int(month)) + 8 * HOUR
-                self.at(when, lambda i=investor.name, a=amount, w=when: self._tranche(i, a, w))
+                self.at(when, partial(self._tranche, investor.name, amount, when))
         for plan in ORDERS:
             when = start + timedelta(days=round(plan.month * 30.4)) + 9 * HOUR
-            self.at(when, lambda p=plan: self._place_order(p))
+            self.at(when, partial(self._place_order, plan))
         for copy in range(self.scale.copies):
             for profile in TENANTS:
                 name = f"{profile.name} {DIVISIONS[copy]}".strip() if copy else profile.name
@@ -273,7 +282,7 @@ class DemoHistory:
             batch = min(plan.batch, remaining)
             remaining -= batch
             delivered_at = when.replace(hour=self.rng.randint(7, 16), minute=0)
-            self.at(delivered_at, lambda o=order.id, q=batch, s=plan.campus, m=plan.model: self._deliver(o, q, s, m))
+            self.at(delivered_at, partial(self._deliver, order.id, batch, plan.campus, plan.model))
             when += timedelta(days=self.rng.randint(4, 9))
 
     def _deliver(self, order_id: UUID, quantity: int, campus: str, model: str) -> None:
@@ -283,7 +292,7 @@ class DemoHistory:
         first = quantity // 2
         for part, days in ((first, self.rng.randint(2, 5)), (quantity - first, self.rng.randint(6, 14))):
             when = (self.clock.now + timedelta(days=days)).replace(minute=0) + 2 * HOUR
-            self.at(when, lambda q=part, o=order_id, c=campus, m=model: self._commission(o, q, c, m))
+            self.at(when, partial(self._commission, order_id, part, campus, model))
 
     def _commission(self, order_id: UUID, quantity: int, campus: str, model: str) -> None:
         self.ledger.commission(order_id, quantity=quantity, commissioned_at=self.clock.now)
@@ -291,7 +300,7 @@ class DemoHistory:
         if self.rng.random() < 0.3:  # a few GPUs fail in their first weeks (infant mortality)
             when = self.clock.now + timedelta(days=self.rng.randint(5, 50), hours=self.rng.randint(0, 23))
             failed = self.rng.randint(1, 3)
-            self.at(when, lambda c=campus, m=model, q=failed: self._fail(c, m, q))
+            self.at(when, partial(self._fail, campus, model, failed))
 
     def _fail(self, campus: str, model: str, quantity: int) -> None:
         reason = self.rng.choice(["GPU fell off the bus (XID 79); RMA to NVIDIA",

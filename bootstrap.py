@@ -1,0 +1,265 @@
+"""The composition root: one setting (a SQLite path or a ``postgresql://`` URL) -> open stores
+-> services. The ONE way to open the ledger, its projections and the API's own tables.
+
+Entry points use it: the `ledger` command line (``cli/``), the HTTP app (:func:`create_app`),
+bench and tests. Only entry points import it, and ``api`` and ``cli`` never import each other
+(``tests/unit/test_layout.py``). (Still opened inside their layers: ``api.readside``'s
+per-thread projections and ``projections.audit``'s scratch stores.)
+
+- :func:`open_ledger`, :func:`open_projections`, :func:`open_api_store`: one store each;
+- :func:`open_services`: everything an HTTP request handler may use; :func:`create_app`: the
+  FastAPI app on those services;
+- :func:`check_reachable` / :func:`require_ledger`: the checks behind every ``--db``: a database
+  that cannot be reached, or (for a command that must not create one) a SQLite file that does
+  not exist, is refused with one :class:`DatabaseUnavailable` sentence;
+- :func:`init_store`: create an empty ledger's tables explicitly (``ledger init``);
+- :func:`api_settings`, :func:`issue_token`, :func:`revoke_token`: what ``ledger serve`` and
+  ``ledger token`` need of the HTTP side.
+
+Heavier layers (the FastAPI app, the projections) are imported when first used, so that a
+command that needs only the ledger starts quickly.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+from api.errors import DatabaseUnavailable
+from domain import Ledger
+from domain.errors import InvalidInput
+from domain.storage import DEFAULT_DATABASE, StoreConfig, parse_database_url
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from api.services import Services
+    from api.settings import Settings
+    from api.store import ApiStore
+    from projections import Projections
+
+__all__ = [
+    "DEFAULT_DATABASE", "DatabaseUnavailable", "api_settings", "check_reachable", "check_sqlite_is_a_ledger",
+    "create_app", "describe", "ensure_schema", "init_store", "is_database_error", "issue_token", "one_line",
+    "open_api_store", "open_ledger", "open_projections", "open_services", "require_ledger", "revoke_token",
+    "token_roles",
+]
+
+
+# ---- describing and checking a --db setting ------------------------------------------------
+
+def describe(config: StoreConfig) -> str:
+    """The store in words, for messages: ``SQLite ./ledger.db``, ``PostgreSQL host:5432/db (schema s)``."""
+    if config.kind == "postgres":
+        schema = f" (schema {config.schema})" if config.schema else ""
+        return f"PostgreSQL {config.host}:{config.port}/{config.dbname}{schema}"
+    if config.kind == "sqlite":
+        return f"SQLite {config.sqlite_path}"
+    return "in-memory store"
+
+
+def one_line(error: BaseException) -> str:
+    """An exception's message on one line (its class name when it has none)."""
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
+
+
+def is_database_error(error: BaseException) -> bool:
+    """A driver's or the event store's error about the database itself (lost, refused, locked)."""
+    from api.problems import database_error_classes
+
+    return isinstance(error, database_error_classes())
+
+
+def check_reachable(url: str) -> StoreConfig:
+    """Parse ``url`` and make sure the database can be opened, without creating anything.
+
+    A command line needs a store that outlives it: ``memory:`` is refused. A SQLite file need
+    not exist yet (see :func:`require_ledger`), but its directory must."""
+    config = parse_database_url(url)
+    if config.kind == "memory":
+        raise InvalidInput("db: the command line needs a SQLite path or a postgresql:// URL, not memory:",
+                           field="db")
+    if config.kind == "sqlite":
+        path = Path(config.sqlite_path)
+        if config.sqlite_path != ":memory:":
+            parent = path.expanduser().resolve().parent
+            if not parent.is_dir():
+                raise DatabaseUnavailable(f"cannot open {describe(config)}: directory {parent} does not exist",
+                                          field="db")
+            if path.is_dir():
+                raise DatabaseUnavailable(f"cannot open {describe(config)}: it is a directory", field="db")
+        return config
+    import psycopg
+
+    try:
+        with psycopg.connect(config.conninfo(), connect_timeout=5) as conn:
+            conn.execute("select 1")
+    except psycopg.Error as error:
+        raise DatabaseUnavailable(f"cannot connect to {describe(config)}: {one_line(error)}", field="db") from None
+    return config
+
+
+def require_ledger(url: str) -> StoreConfig:
+    """:func:`check_reachable`, and refuse a SQLite file that does not exist: a command that
+    reads or serves a ledger must not create an empty one by accident (``ledger init`` and
+    ``ledger demo`` do that on purpose)."""
+    config = check_reachable(url)
+    if config.kind == "sqlite" and config.sqlite_path != ":memory:" and not Path(config.sqlite_path).exists():
+        raise DatabaseUnavailable(f"no ledger at {describe(config)}; run `ledger init` or `ledger demo` first, "
+                                  f"or pass --db", field="db")
+    return config
+
+
+def check_sqlite_is_a_ledger(path_text: str, doing: str) -> None:
+    """Refuse to write into (or delete) a file that is something else than a ledger."""
+    path = Path(path_text)
+    if path_text == ":memory:" or not path.exists() or not path.stat().st_size:
+        return
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            tables = {row[0] for row in conn.execute("select name from sqlite_master where type='table'")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        raise InvalidInput(f"db: refusing to {doing} {path}: it is not a SQLite database", field="db") from None
+    if tables and "stored_events" not in tables:
+        raise InvalidInput(f"db: refusing to {doing} {path}: it holds no ledger (no stored_events table)",
+                           field="db")
+
+
+def ensure_schema(config: StoreConfig) -> None:
+    """Create the configured PostgreSQL schema if it is missing (the event store does not)."""
+    if config.kind != "postgres" or not config.schema:
+        return
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(config.conninfo(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(config.schema)))
+
+
+# ---- opening stores -----------------------------------------------------------------------
+
+def open_ledger(url: str | None = None, *, clock: Callable[[], datetime] | None = None,
+                extra_env: Mapping[str, str] | None = None) -> Ledger:
+    """The ledger (the event store and its application service), creating its tables if missing."""
+    if clock is None:
+        return Ledger.open(url, extra_env=extra_env)
+    return Ledger.open(url, clock=clock, extra_env=extra_env)
+
+
+def open_projections(url: str | None) -> Projections:
+    """The read side (projection tables, the runner), creating its tables if missing."""
+    from projections import Projections
+
+    return Projections.open(url)
+
+
+def open_api_store(url: str | None, *, timeout: float = 5.0) -> ApiStore:
+    """The API's own tables (tokens, idempotency keys), created if missing."""
+    from api.store import ApiStore
+
+    return ApiStore.open(url, timeout=timeout)
+
+
+def open_services(settings: Settings) -> Services:
+    """Everything an HTTP request handler may use, opened once per process."""
+    from api.readside import ReadSide
+    from api.services import Services
+    from api.tokens import TokenBook
+
+    timeout = str(max(1, round(settings.db_timeout_seconds)))  # the library wants whole seconds
+    # No pre-ping: the library's pool would check every connection with a round trip before
+    # each use (three of them inside a reservation's per-pool critical section); its
+    # recorder methods already retry OperationalError/InterfaceError on a fresh connection,
+    # and the pool discards broken ones (bench/api_load.py, BENCHMARKS.md).
+    ledger = open_ledger(settings.database_url, extra_env={"POSTGRES_CONNECT_TIMEOUT": timeout,
+                                                           "POSTGRES_PRE_PING": "n"})
+    # eventsourcing retries each PostgreSQL recorder call up to 10 times (0.2 s apart) on a
+    # connection error, each attempt waiting the pool's timeout: a tenth of the budget per
+    # attempt keeps a request within about db_timeout_seconds + 2 s during an outage.
+    pool = getattr(getattr(ledger.recorder, "datastore", None), "pool", None)
+    if pool is not None:
+        pool.timeout = max(0.1, settings.db_timeout_seconds / 10)
+    store = open_api_store(settings.database_url, timeout=settings.db_timeout_seconds)
+    return Services(settings, ledger, store, TokenBook(store),
+                    ReadSide(settings.database_url, settings.read_wait_seconds, ledger))
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """The HTTP app. Its services open at startup (:func:`open_services`) and close at shutdown;
+    pass ``services`` to share open ones (the caller closes them)."""
+    from api.app import create_app as build
+    from api.settings import Settings
+
+    return build(settings or Settings(), open_services=open_services, services=services)
+
+
+def init_store(url: str) -> tuple[StoreConfig, int]:
+    """Create every table of a ledger at ``url`` (events, projections, audit chain, API tables);
+    returns the store and how many events it already holds (0 for a new one). Safe to repeat."""
+    config = check_reachable(url)
+    if config.kind == "sqlite":
+        check_sqlite_is_a_ledger(config.sqlite_path, "create a ledger in")
+    ensure_schema(config)
+    from projections.audit.chain import AuditChain
+
+    ledger = open_ledger(url)
+    try:
+        AuditChain(ledger)
+        open_projections(url).close()
+        open_api_store(url).close()
+        return config, ledger.max_position() or 0
+    finally:
+        ledger.close()
+
+
+# ---- what the command line needs of the HTTP side (cli/ never imports api/) ----------------
+
+def api_settings(**overrides: object) -> Settings:
+    """The API's settings: ``LEDGER_*`` from the environment, then ``overrides``."""
+    from api.settings import Settings
+
+    return Settings(**overrides)  # type: ignore[arg-type]  # pydantic-settings validates the values
+
+
+def token_roles() -> list[str]:
+    from api.tokens import Role
+
+    return [role.value for role in Role]
+
+
+def issue_token(url: str, role: str, tenant_id: UUID | None = None, *,
+                expires_in: timedelta | None = None) -> tuple[str, str]:
+    """A new bearer token (shown once; the store keeps its SHA-256) and its id. ValueError on a
+    role that does not exist or a tenant given to the wrong role."""
+    from api.tokens import Role, create_token, token_id
+
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise ValueError(f"unknown role {role!r}; use one of {', '.join(token_roles())}") from None
+    store = open_api_store(url)
+    try:
+        token = create_token(store, chosen, tenant_id, expires_in=expires_in)
+    finally:
+        store.close()
+    return token, token_id(token)
+
+
+def revoke_token(url: str, reference: str) -> str:
+    """Revoke the token given by itself, its id or its shown prefix; returns its id (ValueError
+    when nothing or several tokens match)."""
+    from api.tokens import revoke_token as revoke
+
+    store = open_api_store(url)
+    try:
+        return revoke(store, reference)
+    finally:
+        store.close()

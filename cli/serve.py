@@ -1,0 +1,77 @@
+"""`ledger serve`, `ledger token create|revoke`: the HTTP API and its bearer tokens.
+
+The app and the token store come from the composition root (``bootstrap``): the command line
+never imports ``api``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+from uuid import UUID
+
+import typer
+
+from bootstrap import api_settings, create_app, issue_token, revoke_token, token_roles
+from cli.options import DEFAULT_DATABASE, DbOption, checked, opened_ledger
+
+
+def serve(db: DbOption = DEFAULT_DATABASE, host: str = "127.0.0.1", port: int = 8000,
+          projector: Annotated[bool, typer.Option(help="Follow the log with the projection runner in this "
+                                                       "process (--no-projector when `ledger project` runs)")] = True,
+          log_level: str = "info") -> None:
+    """Serve the HTTP API (uvicorn) on the configured store."""
+    import uvicorn
+
+    checked(db)
+    settings = api_settings(database_url=db, run_projector=projector)
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, proxy_headers=False)
+
+
+def create_token(role: Annotated[str, typer.Option(help="operator, finance, tenant, auditor or meter")],
+                 tenant: Annotated[str | None, typer.Option(help="The tenant id (tenant tokens only)")] = None,
+                 expires_in: Annotated[float | None, typer.Option(
+                     "--expires-in", help="Hours until the token is refused (default: never)")] = None,
+                 db: DbOption = DEFAULT_DATABASE) -> None:
+    """Print a new bearer token once; the store keeps only its SHA-256 hash (its id goes to stderr)."""
+    from domain.errors import LedgerError
+
+    if role not in token_roles():
+        raise typer.BadParameter(f"unknown role {role!r}; use one of {', '.join(token_roles())}", param_hint="--role")
+    checked(db)
+    tenant_id = None
+    if tenant is not None:
+        with opened_ledger(db) as ledger:
+            try:
+                tenant_id = UUID(str(ledger.get_tenant(tenant).id))
+            except LedgerError as error:
+                raise typer.BadParameter(error.message, param_hint="--tenant") from None
+    try:
+        token, ident = issue_token(db, role, tenant_id,
+                                   expires_in=timedelta(hours=expires_in) if expires_in is not None else None)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
+    typer.echo(token)
+    expiry = f", expires in {expires_in:g} h" if expires_in is not None else ""
+    typer.echo(f"token id {ident} ({role}{expiry}); revoke with `ledger token revoke {ident}`", err=True)
+
+
+def revoke(reference: Annotated[str, typer.Argument(
+               help="The token, its id (8+ hex digits) or its first characters (lgr_ and 8+)")],
+           db: DbOption = DEFAULT_DATABASE) -> None:
+    """Revoke a token: API processes refuse it (401) within 10 seconds."""
+    checked(db)
+    try:
+        revoked = revoke_token(db, reference)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="TOKEN") from None
+    typer.echo(f"revoked token {revoked}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add this module's commands to the `ledger` app."""
+    app.command("serve")(serve)
+    token = typer.Typer(no_args_is_help=True, help="Bearer tokens for the HTTP API.")
+    token.command("create")(create_token)
+    token.command("revoke")(revoke)
+    app.add_typer(token, name="token")
