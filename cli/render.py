@@ -7,18 +7,17 @@ its full text, datetimes in ISO 8601), so nothing is lost between the ledger and
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
-from uuid import UUID
 
 from rich.console import Console
 from rich.table import Table
+
+from projections.reports.serialise import columns_of, exact, to_csv  # the one serialiser (HTTP too)
 
 
 class Format(StrEnum):
@@ -32,31 +31,6 @@ Row = Mapping[str, Any]
 # Columns whose Decimal values are shares of one, shown as percentages in tables.
 SHARE_WORDS = ("booking_rate", "utilisation", "utilization", "share", "ratio", "recovered")
 ID_SUFFIX = "_id"
-
-
-def exact(value: Any) -> Any:
-    """A JSON-safe, exact form of a value."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (datetime, date)):
-        return value.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    if isinstance(value, Mapping):
-        return {str(k): exact(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [exact(v) for v in value]
-    return value
-
-
-def columns_of(rows: Sequence[Row], columns: Sequence[str] | None = None) -> list[str]:
-    if columns:
-        return list(columns)
-    seen: dict[str, None] = {}
-    for row in rows:
-        for key in row:
-            seen.setdefault(key, None)
-    return list(seen)
 
 
 def is_share(column: str) -> bool:
@@ -118,23 +92,8 @@ def table_of(rows: Sequence[Row], *, title: str | None = None, columns: Sequence
     return table
 
 
-def to_csv(rows: Sequence[Row], columns: Sequence[str] | None = None) -> str:
-    names = columns_of(rows, columns)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(names)
-    for row in rows:
-        writer.writerow([csv_cell(row.get(name)) for name in names])
-    return buffer.getvalue()
 
 
-def csv_cell(value: Any) -> Any:
-    """One CSV cell, exact: empty for None, JSON for a list or a mapping."""
-    if value is None:
-        return ""
-    if isinstance(value, (list, dict)):
-        return json.dumps(exact(value))
-    return exact(value)
 
 
 def to_json(data: Any) -> str:

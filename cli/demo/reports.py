@@ -6,8 +6,7 @@ ledger (sites and tenants are small aggregates) and :func:`with_names` puts them
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
@@ -15,8 +14,9 @@ from rich.console import Console
 
 from cli.demo.cast import INVESTORS, USD_TO
 from cli.demo.history import DemoSummary, month_text
+from cli.names import Names
 from cli.render import Format, group_sum, render
-from domain import Ledger, LedgerError
+from domain import Ledger
 
 RATIO = Decimal("0.0001")
 METHOD_NOTE = ("energy = used GPU-hours x board power (NVIDIA/analyst figures, domain/reference.py) x site PUE; "
@@ -25,51 +25,11 @@ METHOD_NOTE = ("energy = used GPU-hours x board power (NVIDIA/analyst figures, d
                "(Cloud Carbon Footprint / SCI style).")
 
 
-@dataclass
-class Names:
-    sites: dict[str, str] = field(default_factory=dict)
-    tenants: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, ledger: Ledger, site_ids: Iterable[Any] = (), tenant_ids: Iterable[Any] = ()) -> Names:
-        names = cls()
-        for ident in {str(s) for s in site_ids if s}:
-            try:
-                names.sites[ident] = ledger.get_site(ident).name
-            except LedgerError:
-                continue
-        for ident in {str(t) for t in tenant_ids if t}:
-            try:
-                names.tenants[ident] = ledger.get_tenant(ident).name
-            except LedgerError:
-                continue
-        return names
-
-    @classmethod
-    def for_rows(cls, ledger: Ledger, rows: Iterable[Mapping[str, Any]]) -> Names:
-        rows = list(rows)
-        return cls.load(ledger, (r.get("site_id") for r in rows), (r.get("tenant_id") for r in rows))
-
-
 class DemoNames(Names):
     @classmethod
     def from_summary(cls, ledger: Ledger, summary: DemoSummary) -> Names:
         sites = {str(i): ledger.get_site(i).name for i in summary.site_ids.values()}
         return Names(sites=sites, tenants={str(i): name for name, i in summary.tenant_ids.items()})
-
-
-def with_names(rows: Iterable[Mapping[str, Any]], names: Names) -> list[dict[str, Any]]:
-    """Rows with ``site`` / ``tenant`` name columns placed before the ids they name."""
-    out = []
-    for row in rows:
-        named: dict[str, Any] = {}
-        if "site_id" in row:
-            named["site"] = names.sites.get(str(row["site_id"]), row["site_id"])
-        if "tenant_id" in row:
-            named["tenant"] = names.tenants.get(str(row["tenant_id"]), row["tenant_id"])
-        named.update(row)
-        out.append(named)
-    return out
 
 
 def ratio(part: Decimal | int | None, whole: Decimal | int | None) -> Decimal | None:

@@ -57,8 +57,8 @@ def test_running_it_again_says_the_data_is_already_there(demo_db: tuple[Path, su
 
 def test_reports_as_csv_and_json_agree(demo_db: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
     db, _ = demo_db
-    as_csv = ledger("report", "billing", "--db", str(db), "--format", "csv")
-    as_json = ledger("report", "billing", "--db", str(db), "--format", "json")
+    as_csv = ledger("report", "billing_totals", "--db", str(db), "--format", "csv")
+    as_json = ledger("report", "billing_totals", "--db", str(db), "--format", "json")
     assert as_csv.returncode == 0 and as_json.returncode == 0, as_csv.stderr + as_json.stderr
     rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
     data = json.loads(as_json.stdout)
@@ -79,8 +79,23 @@ def test_report_filters_take_names(demo_db: tuple[Path, subprocess.CompletedProc
     tenant = ledger("report", "sustainability", "--db", str(db), "--tenant", "Helixa AI", "--format", "csv")
     assert tenant.returncode == 0, tenant.stderr
     assert {r["tenant"] for r in csv.DictReader(io.StringIO(tenant.stdout))} == {"Helixa AI"}
-    capex = ledger("report", "capex", "--db", str(db))
-    assert capex.returncode == 0 and "Series B" in capex.stdout
+    rounds = ledger("report", "funding_rounds", "--db", str(db))
+    assert rounds.returncode == 0 and "Series B" in rounds.stdout
+
+
+def test_every_report_of_the_registry_runs_from_the_command_line(
+        demo_db: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    from projections.registry import REPORTS
+
+    db, _ = demo_db
+    for name, report in REPORTS.items():
+        result = ledger("report", name, "--db", str(db), "--format", "json")
+        assert result.returncode == 0, (name, result.stderr)
+        rows = json.loads(result.stdout)
+        assert rows, f"the demo gives the {name} report no rows"
+        assert all({c.name for c in report.columns} <= set(row) for row in rows), name
+    wrong = ledger("report", "biling", "--db", str(db))
+    assert wrong.returncode == 2 and "did you mean 'billing'" in wrong.stderr
 
 
 def test_report_errors_are_one_line(demo_db: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
@@ -102,7 +117,7 @@ def recorded(output: str) -> str:
 
 
 def bills(db: Path) -> list[tuple[str, str, str, str]]:
-    result = ledger("report", "billing", "--db", str(db), "--format", "csv")
+    result = ledger("report", "billing_totals", "--db", str(db), "--format", "csv")
     assert result.returncode == 0, result.stderr
     return sorted((r["tenant"], r["month"], r["currency"], r["total"]) for r in csv.DictReader(io.StringIO(result.stdout)))
 
