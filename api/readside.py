@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 
@@ -19,7 +20,7 @@ log = logging.getLogger("api")
 
 
 class ReadSide:
-    def __init__(self, url: str, wait_seconds: float, ledger: Application) -> None:
+    def __init__(self, url: str, wait_seconds: float, ledger: Application[UUID]) -> None:
         self.url = url
         self.ledger = ledger  # the log is read through its recorder and mapper
         self.wait_seconds = wait_seconds
@@ -63,7 +64,7 @@ class ReadSide:
             while not self._stop.is_set():
                 try:
                     projections.follow(self._stop, poll_interval=poll_seconds)
-                except Exception as error:  # noqa: BLE001 - outages must not kill the follower
+                except Exception as error:
                     log.warning("projection follower: %s; retrying", str(error).strip()[:200])
                     self._stop.wait(1.0)
 

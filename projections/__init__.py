@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 
@@ -34,7 +35,7 @@ class Projections:
     """The projections of one ledger database. Methods are safe to call from several threads
     (one connection, serialised); ``follow`` opens its own connection."""
 
-    def __init__(self, url: str | None, app: Application | None = None) -> None:
+    def __init__(self, url: str | None, app: Application[UUID] | None = None) -> None:
         self.url = url
         self.db = Database(url)
         self._own_app = app is None
@@ -48,7 +49,7 @@ class Projections:
         self._lock = self.engine.lock
 
     @classmethod
-    def open(cls, url: str | None, app: Application | None = None) -> Projections:
+    def open(cls, url: str | None, app: Application[UUID] | None = None) -> Projections:
         return cls(url, app)
 
     # ---- running ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import singledispatchmethod
+from typing import Any
 
 from domain.aggregates import FundingRound, GpuPool, SupplyOrder
 from projections.db import Database
@@ -118,55 +119,56 @@ class Capex(Projection):
     tables = (ROUNDS, ORDERS, POOL_IDS, POOLS, POOL_MONEY)
 
     def begin(self, db: Database, events: Sequence[Positioned]) -> CapexBatch:
-        return CapexBatch(*(self.rows(db, t) for t in (ROUNDS, ORDERS, POOL_IDS, POOLS, POOL_MONEY)))  # type: ignore[arg-type]
+        return CapexBatch(self.rows(db, ROUNDS), self.rows(db, ORDERS), self.rows(db, POOL_IDS), self.rows(db, POOLS),
+                          self.rows(db, POOL_MONEY))
 
     @singledispatchmethod
     def handle(self, event: object, batch: CapexBatch) -> None:
         """Events without a handler are ignored."""
 
-    @handle.register
-    def _opened(self, event: FundingRound.Opened, batch: CapexBatch) -> None:
+    @handle.register(FundingRound.Opened)
+    def _opened(self, event: Any, batch: CapexBatch) -> None:
         batch.rounds.put(RoundRow(str(event.originator_id), event.name, event.currency, ZERO, ZERO, ZERO, ZERO))
 
-    @handle.register
-    def _committed(self, event: FundingRound.CommitmentRecorded, batch: CapexBatch) -> None:
+    @handle.register(FundingRound.CommitmentRecorded)
+    def _committed(self, event: Any, batch: CapexBatch) -> None:
         batch.round(event.originator_id).committed += Decimal(event.amount)
 
-    @handle.register
-    def _received(self, event: FundingRound.TrancheReceived, batch: CapexBatch) -> None:
+    @handle.register(FundingRound.TrancheReceived)
+    def _received(self, event: Any, batch: CapexBatch) -> None:
         batch.round(event.originator_id).received += Decimal(event.amount)
 
-    @handle.register
-    def _capex_committed(self, event: FundingRound.CapexCommitted, batch: CapexBatch) -> None:
+    @handle.register(FundingRound.CapexCommitted)
+    def _capex_committed(self, event: Any, batch: CapexBatch) -> None:
         batch.round(event.originator_id).capex_committed += Decimal(event.amount)
 
-    @handle.register
-    def _placed(self, event: SupplyOrder.Placed, batch: CapexBatch) -> None:
+    @handle.register(SupplyOrder.Placed)
+    def _placed(self, event: Any, batch: CapexBatch) -> None:
         order = batch.orders.put(OrderRow(str(event.originator_id), str(event.funding_round_id), str(event.site_id),
                                           event.model, event.currency, Decimal(event.unit_price)))
         batch.pool(order.site_id, order.model).ordered += int(event.quantity)
         batch.pool_money(order.site_id, order.model, order.currency).capex_committed += \
             int(event.quantity) * order.unit_price
 
-    @handle.register
-    def _delivered(self, event: SupplyOrder.Delivered, batch: CapexBatch) -> None:
+    @handle.register(SupplyOrder.Delivered)
+    def _delivered(self, event: Any, batch: CapexBatch) -> None:
         order = batch.order(event.originator_id)
         value = int(event.quantity) * order.unit_price
         batch.round(order.round_id).spent += value
         batch.pool(order.site_id, order.model).delivered += int(event.quantity)
         batch.pool_money(order.site_id, order.model, order.currency).spent += value
 
-    @handle.register
-    def _commissioned(self, event: SupplyOrder.Commissioned, batch: CapexBatch) -> None:
+    @handle.register(SupplyOrder.Commissioned)
+    def _commissioned(self, event: Any, batch: CapexBatch) -> None:
         order = batch.order(event.originator_id)
         batch.pool(order.site_id, order.model).commissioned += int(event.quantity)
 
-    @handle.register
-    def _pool_created(self, event: GpuPool.Created, batch: CapexBatch) -> None:
+    @handle.register(GpuPool.Created)
+    def _pool_created(self, event: Any, batch: CapexBatch) -> None:
         batch.pool_ids.put(PoolIdRow(str(event.originator_id), str(event.site_id), event.model))
 
-    @handle.register
-    def _decommissioned(self, event: GpuPool.Decommissioned, batch: CapexBatch) -> None:
+    @handle.register(GpuPool.Decommissioned)
+    def _decommissioned(self, event: Any, batch: CapexBatch) -> None:
         pool = batch.pool_ids.get((str(event.originator_id),))
         if pool is None:
             raise LookupError(f"capex: no GpuPool.Created seen for pool {event.originator_id}")

@@ -147,7 +147,7 @@ class Database:
                 rows = [tuple(str(v) if isinstance(v, Decimal) else v for v in row) for row in rows]
             self.conn.executemany(f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({marks}) {conflict}", rows)
             return
-        arrays = [array_literal(column, c.sql_type) for column, c in zip(zip(*rows), table.columns, strict=True)]
+        arrays = [array_literal(column, c.sql_type) for column, c in zip(zip(*rows, strict=True), table.columns, strict=True)]
         unnest = ", ".join(f"%s::{PG_TYPES[c.sql_type]}[]" for c in table.columns)
         self.conn.execute(f"INSERT INTO {name} ({', '.join(cols)}) SELECT * FROM unnest({unnest}) {conflict}", arrays)
 
@@ -169,7 +169,7 @@ class Database:
         cols = ", ".join(table.column_names)
         key_cols = ", ".join(table.key)
         if self.kind == "postgres":
-            arrays = [list(column) for column in zip(*keys)]
+            arrays = [list(column) for column in zip(*keys, strict=True)]
             types = {c.name: PG_TYPES[c.sql_type] for c in table.columns}
             unnest = ", ".join(f"%s::{types[c]}[]" for c in table.key)
             return list(self.conn.execute(

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.application import Application
 
@@ -74,7 +75,7 @@ class Moved(Exception):
 class LogReader:
     """Pages of decoded events through the library's public recorder and mapper."""
 
-    def __init__(self, app: Application) -> None:
+    def __init__(self, app: Application[UUID]) -> None:
         self.recorder = app.recorder
         self.mapper = app.mapper
 

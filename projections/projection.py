@@ -9,8 +9,8 @@
         @singledispatchmethod
         def handle(self, event: object, batch: BillingBatch) -> None: ...
 
-        @handle.register
-        def _(self, event: Reservation.Confirmed, batch: BillingBatch) -> None: ...
+        @handle.register(Reservation.Confirmed)
+        def _(self, event: Any, batch: BillingBatch) -> None: ...
 
 The engine hands a projection only the events of the classes it registered handlers for (read
 once per page and shared by every projection), inside the transaction that also moves the

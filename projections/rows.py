@@ -198,9 +198,9 @@ class RowSet(Generic[R]):
             if key not in rows:
                 rows[key] = row
         for key in self.dirty:
-            row = rows.get(key)
-            if row is not None and all(getattr(row, c) == v for c, v in equal.items()):
-                found[key] = row
+            changed = rows.get(key)
+            if changed is not None and all(getattr(changed, c) == v for c, v in equal.items()):
+                found[key] = changed
         return [found[k] for k in sorted(found, key=repr)]
 
     def flush(self) -> None:

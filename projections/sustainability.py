@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from functools import singledispatchmethod
+from typing import Any
 
 from domain.aggregates import Reservation, Site
 from domain.reference import GPU_MODELS
@@ -143,8 +144,8 @@ class Sustainability(Projection):
     def handle(self, event: object, batch: SustainabilityBatch) -> None:
         """Events without a handler are ignored."""
 
-    @handle.register
-    def _confirmed(self, event: Reservation.Confirmed, batch: SustainabilityBatch) -> None:
+    @handle.register(Reservation.Confirmed)
+    def _confirmed(self, event: Any, batch: SustainabilityBatch) -> None:
         batch.owners.put(UsageOwner(str(event.originator_id), str(event.tenant_id), str(event.site_id), event.model))
 
     def _owner(self, batch: SustainabilityBatch, reservation: object) -> UsageOwner:
@@ -153,14 +154,14 @@ class Sustainability(Projection):
             raise LookupError(f"sustainability: usage for unknown reservation {reservation}")
         return owner
 
-    @handle.register
-    def _usage_batch(self, event: Reservation.UsageBatchRecorded, batch: SustainabilityBatch) -> None:
+    @handle.register(Reservation.UsageBatchRecorded)
+    def _usage_batch(self, event: Any, batch: SustainabilityBatch) -> None:
         owner = self._owner(batch, event.originator_id)
         for _, hour_text, gpu_hours in event.records:
             self._use(batch, owner, hour_of_iso(hour_text), micro_of_text(gpu_hours))
 
-    @handle.register
-    def _usage(self, event: Reservation.UsageRecorded, batch: SustainabilityBatch) -> None:
+    @handle.register(Reservation.UsageRecorded)
+    def _usage(self, event: Any, batch: SustainabilityBatch) -> None:
         self._use(batch, self._owner(batch, event.originator_id), hour_floor(event.hour), micro(event.gpu_hours))
 
     @staticmethod
@@ -169,15 +170,15 @@ class Sustainability(Projection):
         batch.add((owner.tenant_id, owner.site_id, owner.model), hour, used_micro,
                   batch.in_force(owner.site_id, hour), 1)
 
-    @handle.register
-    def _registered(self, event: Site.Registered, batch: SustainabilityBatch) -> None:
+    @handle.register(Site.Registered)
+    def _registered(self, event: Any, batch: SustainabilityBatch) -> None:
         self._revise(batch, event)
 
-    @handle.register
-    def _revised(self, event: Site.Revised, batch: SustainabilityBatch) -> None:
+    @handle.register(Site.Revised)
+    def _revised(self, event: Any, batch: SustainabilityBatch) -> None:
         self._revise(batch, event)
 
-    def _revise(self, batch: SustainabilityBatch, event: Site.Registered | Site.Revised) -> None:
+    def _revise(self, batch: SustainabilityBatch, event: Any) -> None:
         site = str(event.originator_id)
         revisions = batch.revisions(site)
         revision = FactorRevision(site, len(revisions), hour_ceil(event.effective_from),

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import singledispatchmethod
+from typing import Any
 
 from domain.aggregates import GpuPool, Reservation
 from projections.db import Database
@@ -126,26 +127,26 @@ class Utilisation(Projection):
             raise LookupError(f"utilisation: no GpuPool.Created seen for pool {pool_id}")
         return row
 
-    @handle.register
-    def _created(self, event: GpuPool.Created, batch: UtilisationBatch) -> None:
+    @handle.register(GpuPool.Created)
+    def _created(self, event: Any, batch: UtilisationBatch) -> None:
         batch.pools.put(PoolRow(str(event.originator_id), str(event.site_id), event.model))
 
-    @handle.register
-    def _commissioned(self, event: GpuPool.Commissioned, batch: UtilisationBatch) -> None:
+    @handle.register(GpuPool.Commissioned)
+    def _commissioned(self, event: Any, batch: UtilisationBatch) -> None:
         pool = self._pool(batch, event.originator_id)
         batch.capacity.add((pool.site_id, pool.model, hour_ceil(event.at)), int(event.quantity))
 
-    @handle.register
-    def _decommissioned(self, event: GpuPool.Decommissioned, batch: UtilisationBatch) -> None:
+    @handle.register(GpuPool.Decommissioned)
+    def _decommissioned(self, event: Any, batch: UtilisationBatch) -> None:
         pool = self._pool(batch, event.originator_id)
         batch.capacity.add((pool.site_id, pool.model, hour_ceil(event.at)), -int(event.quantity))
 
-    @handle.register
-    def _booked(self, event: GpuPool.CapacityBooked, batch: UtilisationBatch) -> None:
+    @handle.register(GpuPool.CapacityBooked)
+    def _booked(self, event: Any, batch: UtilisationBatch) -> None:
         self._book(batch, event.originator_id, event.start, event.end, int(event.gpus))
 
-    @handle.register
-    def _released(self, event: GpuPool.CapacityReleased, batch: UtilisationBatch) -> None:
+    @handle.register(GpuPool.CapacityReleased)
+    def _released(self, event: Any, batch: UtilisationBatch) -> None:
         self._book(batch, event.originator_id, event.start, event.end, -int(event.gpus))
 
     def _book(self, batch: UtilisationBatch, pool_id: object, start: object, end: object, gpus: int) -> None:
@@ -154,12 +155,12 @@ class Utilisation(Projection):
         for hour in range(hour_floor(start), hour_floor(end)):  # type: ignore[arg-type]
             add((pool.site_id, pool.model, hour), gpus, 0)
 
-    @handle.register
-    def _confirmed(self, event: Reservation.Confirmed, batch: UtilisationBatch) -> None:
+    @handle.register(Reservation.Confirmed)
+    def _confirmed(self, event: Any, batch: UtilisationBatch) -> None:
         batch.reservations.put(ReservationPoolRow(str(event.originator_id), str(event.site_id), event.model))
 
-    @handle.register
-    def _usage_batch(self, event: Reservation.UsageBatchRecorded, batch: UtilisationBatch) -> None:
+    @handle.register(Reservation.UsageBatchRecorded)
+    def _usage_batch(self, event: Any, batch: UtilisationBatch) -> None:
         reservation = batch.reservations.get((str(event.originator_id),))
         if reservation is None:
             raise LookupError(f"utilisation: usage for unknown reservation {event.originator_id}")
@@ -167,8 +168,8 @@ class Utilisation(Projection):
         for _, hour, gpu_hours in event.records:
             add((site, model, hour_of_iso(hour)), 0, micro_of_text(gpu_hours))
 
-    @handle.register
-    def _usage(self, event: Reservation.UsageRecorded, batch: UtilisationBatch) -> None:
+    @handle.register(Reservation.UsageRecorded)
+    def _usage(self, event: Any, batch: UtilisationBatch) -> None:
         reservation = batch.reservations.get((str(event.originator_id),))
         if reservation is None:
             raise LookupError(f"utilisation: usage for unknown reservation {event.originator_id}")

@@ -74,8 +74,8 @@ def _next(positions: list[int], limit: int) -> int | None:
 
 
 @tenants.get("/{tenant_id}/reservations")
-def list_reservations(tenant_id: UUID, services: ServicesDep, principal: TenantReader,
-                      cursor: Cursor = 0, limit: Limit = 100, min_position: MinPosition = None) -> Page[ReservationPublic]:
+def list_reservations(tenant_id: UUID, services: ServicesDep, principal: TenantReader, cursor: Cursor = 0,
+                      limit: Limit = 100, min_position: MinPosition = None) -> Page[ReservationPublic]:
     visible_tenant(services.ledger, principal, tenant_id)
     rows = tenant_page(services, tenant_id, "reservation", cursor, limit, min_position)
     items = [ReservationPublic.of(visible_reservation(services.ledger, principal, UUID(r.resource_id)))

@@ -45,7 +45,7 @@ def _query_field(f: Filter) -> tuple[Any, Any]:
 
 
 def filters_model(report: Report) -> type[BaseModel]:
-    fields = {_attribute(f): _query_field(f) for f in report.filters}
+    fields: dict[str, Any] = {_attribute(f): _query_field(f) for f in report.filters}
     model: type[BaseModel] = create_model(f"{report.name.title().replace('_', '')}Filters",
                                           __config__=ConfigDict(populate_by_name=True), **fields)
     return model
@@ -91,7 +91,7 @@ def answer(services: Services, request: Request, report: Report, raw: dict[str, 
 def add_route(report: Report) -> None:
     model = filters_model(report)
     roles = (Role.operator, Role.finance, Role.auditor) + ((Role.tenant,) if report.tenant_scoped else ())
-    Reader = Annotated[Principal, Depends(allow(*roles))]  # noqa: N806 - a type alias
+    Reader = Annotated[Principal, Depends(allow(*roles))]
 
     def endpoint(services: ServicesDep, request: Request, principal: Reader, filters: Annotated[model, Query()],  # type: ignore[valid-type]
                  min_position: MinPosition = None, header: MinPositionHeader = None) -> ReportPublic:

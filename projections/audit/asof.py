@@ -155,7 +155,6 @@ def projections_as_of(ledger: Ledger, position: int | None = None) -> Iterator[A
     answer for that past position. Removed on exit; the live tables are never touched."""
     from projections import Projections  # the projections package imports nothing from audit
 
-    with ledger_as_of(ledger, position) as (url, _):
-        with Projections.open(url) as past:
-            past.catch_up()
-            yield past
+    with ledger_as_of(ledger, position) as (url, _), Projections.open(url) as past:
+        past.catch_up()
+        yield past

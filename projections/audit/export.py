@@ -165,7 +165,7 @@ def _parse_line(ledger: Ledger, line: str, number: int, *, previous: bytes,
         raise InvalidInput(f"{where}: position {event.id} does not follow {after}", field="lines")
     try:
         decoded = event_record(ledger, event, None)
-    except Exception as error:  # noqa: BLE001 -- any decoding failure means a bad line
+    except Exception as error:
         raise InvalidInput(f"{where}: the state cannot be decoded ({error})", field="lines") from None
     if _normal(decoded["data"]) != _normal(record.get("data")) or decoded["timestamp"] != record.get("timestamp"):
         raise InvalidInput(f"{where}: position {event.id}: 'data' does not match the stored state", field="lines")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 from uuid import UUID
@@ -25,7 +25,7 @@ from uuid import UUID
 from domain.errors import InvalidInput
 from domain.reference import gpu_model
 from projections.db import Database
-from projections.timeaxis import UTC, hour_ceil, hour_floor, month_of, month_start_hour, months_between, next_month
+from projections.timeaxis import hour_ceil, hour_floor, month_start_hour, months_between, next_month
 
 MAX_ROWS = 20_000
 MAX_MONTHS = 120

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from projections.db import Database
 from projections.reports.base import Column, Filter, Params, Report, Row, where
 from projections.rows import Table
@@ -17,7 +19,7 @@ def query(db: Database, params: Params, limit: int) -> list[Row]:
     return lines(db, LINES, params, limit)
 
 
-def lines(db: Database, table: Table[object], params: Params, limit: int) -> list[Row]:
+def lines(db: Database, table: Table[Any], params: Params, limit: int) -> list[Row]:
     filters, values = where(params, tenant=True)
     rows = db.fetchall(f"SELECT {', '.join(table.column_names)} FROM {table.name} WHERE {filters} "
                        "ORDER BY tenant_id, month, line_key LIMIT ?", [*values, limit])
