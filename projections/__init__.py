@@ -67,9 +67,10 @@ class Projections:
         finally:
             db.close()
 
-    def rebuild(self, name: str, *, progress: Callable[[int, int], None] | None = None) -> int:
+    def rebuild(self, names: str | list[str], *, progress: Callable[[int, int], None] | None = None) -> int:
+        """Rebuild one projection, or several in one shared pass over the log, and swap them in."""
         with self._lock:
-            return self.engine.rebuild(name, progress=progress)
+            return self.engine.rebuild(names, progress=progress)
 
     def verify(self, name: str, *, progress: Callable[[int, int], None] | None = None) -> VerifyResult:
         with self._lock:

@@ -251,30 +251,35 @@ class Engine:
                 self.db.drop(scratch.projection.t(table))
             self.db.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name = ?", (scratch.key,))
 
-    def rebuild(self, name: str, *, progress: Progress | None = None, batch_size: int = REBUILD_PAGE) -> int:
-        """Rebuild one projection from position 0 and swap it in atomically; returns its position."""
-        self.check_names([name])
+    def rebuild(self, names: str | Sequence[str], *, progress: Progress | None = None,
+                batch_size: int = REBUILD_PAGE) -> int:
+        """Rebuild projections from position 0 in one shared pass over the log (each page read
+        once for all of them), then swap them all in, in one transaction; returns the position."""
+        chosen = self.check_names([names] if isinstance(names, str) else list(names))
         with self.lock:
-            scratch = self._scratch(name)
+            scratch = [self._scratch(name) for name in chosen]
             try:
-                self.run([scratch], batch_size=batch_size, progress=progress)
-                live = self.live[name]
+                self.run(scratch, batch_size=batch_size, progress=progress)
                 with self.db.transaction():
-                    live_position, generation = self._lock_tracking([name])[name]  # blocks other workers
-                    self.run([scratch], upto=max(live_position, self.positions([scratch.key])[scratch.key]),
-                             batch_size=batch_size)
-                    reached = self.positions([scratch.key])[scratch.key]
-                    for table in live.projection.tables:
-                        columns = ", ".join(table.column_names)
-                        self.db.execute(f"DELETE FROM {live.projection.t(table)}")
-                        self.db.execute(f"INSERT INTO {live.projection.t(table)} ({columns}) "
-                                        f"SELECT {columns} FROM {scratch.projection.t(table)}")
-                    self.db.execute(f"UPDATE {TRACKING_TABLE} SET position = ?, generation = ? WHERE name = ?",
-                                    (reached, generation + 1, name))
-                live.projection.forget()
-                return reached
+                    tracked = self._lock_tracking(chosen)  # blocks other workers until the swap commits
+                    at = self.positions([s.key for s in scratch])
+                    target = max([p for p, _ in tracked.values()] + list(at.values()))
+                    self.run(scratch, upto=target, batch_size=batch_size)
+                    for name, slot in zip(chosen, scratch, strict=True):
+                        live = self.live[name].projection
+                        for table in live.tables:
+                            columns = ", ".join(table.column_names)
+                            self.db.execute(f"DELETE FROM {live.t(table)}")
+                            self.db.execute(f"INSERT INTO {live.t(table)} ({columns}) "
+                                            f"SELECT {columns} FROM {slot.projection.t(table)}")
+                        self.db.execute(f"UPDATE {TRACKING_TABLE} SET position = ?, generation = ? WHERE name = ?",
+                                        (target, tracked[name][1] + 1, name))
+                for name in chosen:
+                    self.live[name].projection.forget()
+                return target
             finally:
-                self._drop_scratch(scratch)
+                for slot in scratch:
+                    self._drop_scratch(slot)
 
     def verify(self, name: str, *, batch_size: int = REBUILD_PAGE, progress: Progress | None = None) -> VerifyResult:
         """Rebuild into scratch tables up to the live position and compare row for row."""

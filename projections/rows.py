@@ -21,6 +21,7 @@ end of the batch. ``Adder`` sums integer deltas per key for additive tables.
 from __future__ import annotations
 
 import dataclasses
+import operator
 import typing
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -74,7 +75,10 @@ class Table(Generic[R]):
         missing = [k for k in self.key if k not in self.column_names]
         if missing:
             raise TypeError(f"{name}: key column {missing[0]!r} is not a field of {row.__name__}")
-        self._key_index = [self.column_names.index(k) for k in self.key]
+        # attrgetter of several names returns a tuple; of one name, the value: normalise to tuples.
+        many = operator.attrgetter(*self.key)
+        self.key_of: Callable[[R], Key] = many if len(self.key) > 1 else (lambda row: (many(row),))  # type: ignore[assignment]
+        self._values = operator.attrgetter(*self.column_names)
         converters: list[Callable[[Any], Any]] = []
         for column in self.columns:
             if column.kind is Decimal:
@@ -88,9 +92,6 @@ class Table(Generic[R]):
     def __repr__(self) -> str:
         return f"Table({self.name!r})"
 
-    def key_of(self, row: R) -> Key:
-        return tuple(getattr(row, k) for k in self.key)
-
     def from_db(self, values: Sequence[Any]) -> R:
         return self.row(*(convert(v) for convert, v in zip(self._converters, values, strict=True)))
 
@@ -98,7 +99,8 @@ class Table(Generic[R]):
         return dataclasses.astuple(row)  # type: ignore[call-overload, no-any-return]
 
     def values_of(self, row: R) -> tuple[Any, ...]:
-        return tuple(getattr(row, c) for c in self.column_names)
+        values = self._values(row)
+        return values if isinstance(values, tuple) else (values,)
 
 
 def _to_decimal(value: Any) -> Decimal | None:

@@ -90,11 +90,21 @@ class SustainabilityBatch(Batch):
     months: RowSet[CarbonMonth]
     hours: Adder[SiteHour]
     factors: dict[str, list[FactorRevision]] = field(default_factory=dict)
+    # Used micro-GPU-hours per (tenant, site, model, month, factor revision), priced once per key
+    # (energy and carbon are linear in usage: pricing the sum equals summing the prices, exactly).
+    pending: dict[tuple[str, str, str, str, int], int] = field(default_factory=dict)
 
     def flush(self) -> None:
+        self.settle()
         self.owners.flush()
         self.hours.flush(self.db, self.prefix + HOURS.name)
         self.months.flush()
+
+    def settle(self) -> None:
+        """Price the usage gathered so far into the month rows."""
+        for (tenant, site, model, month, seq), used_micro in self.pending.items():
+            self.add_month((tenant, site, model, month), used_micro, self.factors[site][seq], 1)
+        self.pending.clear()
 
     def revisions(self, site: str) -> list[FactorRevision]:
         found = self.factors.get(site)
@@ -111,9 +121,8 @@ class SustainabilityBatch(Batch):
         i = bisect_right([r.from_hour for r in revisions], hour) - 1
         return revisions[max(i, 0)]
 
-    def add(self, owner: tuple[str, str, str], hour: int, used_micro: int, factors: FactorRevision, sign: int) -> None:
-        tenant, site, model = owner
-        key = (tenant, site, model, month_of_hour(hour))
+    def add_month(self, key: tuple[str, str, str, str], used_micro: int, factors: FactorRevision, sign: int) -> None:
+        model = key[2]
         row = self.months.get(key) or CarbonMonth(*key, 0, ZERO, ZERO, ZERO)
         used = from_micro(used_micro)
         kwh = used * GPU_MODELS[model].board_power_kw * factors.pue
@@ -167,8 +176,9 @@ class Sustainability(Projection):
     @staticmethod
     def _use(batch: SustainabilityBatch, owner: UsageOwner, hour: int, used_micro: int) -> None:
         batch.hours.add((owner.site_id, hour, owner.tenant_id, owner.model), used_micro)
-        batch.add((owner.tenant_id, owner.site_id, owner.model), hour, used_micro,
-                  batch.in_force(owner.site_id, hour), 1)
+        key = (owner.tenant_id, owner.site_id, owner.model, month_of_hour(hour),
+               batch.in_force(owner.site_id, hour).seq)
+        batch.pending[key] = batch.pending.get(key, 0) + used_micro
 
     @handle.register(Site.Registered)
     def _registered(self, event: Any, batch: SustainabilityBatch) -> None:
@@ -180,6 +190,7 @@ class Sustainability(Projection):
 
     def _revise(self, batch: SustainabilityBatch, event: Any) -> None:
         site = str(event.originator_id)
+        batch.settle()  # usage so far is priced with the factors in force before this revision
         revisions = batch.revisions(site)
         revision = FactorRevision(site, len(revisions), hour_ceil(event.effective_from),
                                   event.effective_from.isoformat(), Decimal(event.grid_intensity_g_per_kwh),
@@ -194,6 +205,7 @@ class Sustainability(Projection):
             for hour, tenant, model, used_micro in batch.db.fetchall(
                     f"SELECT hour, tenant_id, model, used_micro FROM {batch.prefix}{HOURS.name} "
                     "WHERE site_id = ? AND hour >= ? ORDER BY hour, tenant_id, model", (site, revision.from_hour)):
-                batch.add((tenant, site, model), int(hour), int(used_micro), old, -1)
-                batch.add((tenant, site, model), int(hour), int(used_micro), revision, 1)
+                key = (tenant, site, model, month_of_hour(int(hour)))
+                batch.add_month(key, int(used_micro), old, -1)
+                batch.add_month(key, int(used_micro), revision, 1)
         revisions.append(revision)

@@ -84,7 +84,7 @@ class TenantIndex(Projection):
 
     @handle.register(Reservation.UsageBatchRecorded)
     def _usage_batch(self, event: Any, batch: TenantIndexBatch) -> None:
-        records = [{"record_id": str(UUID(rid)), "hour": hour, "gpu_hours": gpu_hours}
+        records = [{"record_id": _dashed(rid), "hour": hour, "gpu_hours": gpu_hours}
                    for rid, hour, gpu_hours in event.records]
         self._usage(batch, event.originator_id, records)
 
@@ -101,6 +101,13 @@ class TenantIndex(Projection):
     @handle.register(Invoice.Issued)
     def _issued(self, event: Any, batch: TenantIndexBatch) -> None:
         batch.entries.put(TenantEntry(batch.position, str(event.tenant_id), "invoice", str(event.originator_id), "{}"))
+
+
+def _dashed(hex_id: str) -> str:
+    """A record id as stored (32 hex digits) in the canonical dashed form."""
+    if len(hex_id) == 32:
+        return f"{hex_id[:8]}-{hex_id[8:12]}-{hex_id[12:16]}-{hex_id[16:20]}-{hex_id[20:]}"
+    return str(UUID(hex_id))
 
 
 def page(db: Database, tenant_id: UUID | str, kind: str, after: int, limit: int) -> list[TenantEntry]:
