@@ -36,7 +36,7 @@ def check_currency(code: object, *, field: str = "currency") -> str:
 
 def to_decimal(value: object, *, field: str) -> Decimal:
     """Coerce an int, str or Decimal to a finite Decimal; floats are refused (inexact)."""
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise InvalidInput(f"{field}: give an exact decimal (string or Decimal), not {value!r}", field=field)
     if isinstance(value, int):
         result = Decimal(value)
@@ -66,7 +66,8 @@ def check_amount(value: object, currency: str, *, field: str, allow_zero: bool =
     """A positive (or non-negative) amount with no more precision than the minor unit."""
     amount = to_decimal(value, field=field)
     if amount < 0 or (amount == 0 and not allow_zero):
-        raise InvalidInput(f"{field}: must be {'non-negative' if allow_zero else 'positive'}, got {amount}", field=field)
+        expected = "non-negative" if allow_zero else "positive"
+        raise InvalidInput(f"{field}: must be {expected}, got {amount}", field=field)
     if quantize(amount, currency) != amount:
         raise InvalidInput(
             f"{field}: {amount} has more decimal places than {currency} allows ({MINOR_UNITS[currency]})",

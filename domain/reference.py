@@ -33,7 +33,8 @@ GPU_MODELS: dict[str, GpuModel] = {
         GpuModel("H200", "NVIDIA H200 SXM", Decimal("0.700"),
                  "NVIDIA MLPerf Inference v4.1 system description (H200 TGP 700 W)"),
         GpuModel("B200", "NVIDIA B200 (HGX)", Decimal("1.000"),
-                 "NVIDIA DGX B200 documentation as quoted by secondary sources (~1,000 W per GPU; DGX B200 ~14.3 kW max)"),
+                 "NVIDIA DGX B200 documentation as quoted by secondary sources "
+                 "(~1,000 W per GPU; DGX B200 ~14.3 kW max)"),
         GpuModel("GB300", "NVIDIA GB300 (Blackwell Ultra)", Decimal("1.400"),
                  "secondary: analyst estimates (~1,400 W per GPU; NVL72 rack ~120-132 kW)"),
     )

@@ -68,7 +68,8 @@ class FundingRound(Aggregate):
         equity = decimal_in_range(equity_percent, field="equity_percent", low=Decimal(0), high=Decimal(100))
         total_equity = sum(self.equity_percent.values(), Decimal(0)) + equity
         if total_equity > 100:
-            raise InvalidInput(f"equity_percent: the round's equity would total {total_equity}% (> 100%)", field="equity_percent")
+            raise InvalidInput(f"equity_percent: the round's equity would total {total_equity}% (> 100%)",
+                               field="equity_percent")
         self._committed(investor, amount, equity)
 
     @event("CommitmentRecorded", topic="ledger:FundingRound.CommitmentRecorded")

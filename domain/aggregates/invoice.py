@@ -32,7 +32,7 @@ class Invoice(Aggregate):
         TOPIC = "ledger:Invoice.Created"
 
     @staticmethod
-    def create_id(tenant_id: UUID, month: str) -> UUID:  # type: ignore[override]
+    def create_id(tenant_id: UUID, month: str) -> UUID:
         return invoice_id(tenant_id, month)
 
     @event("Issued", topic="ledger:Invoice.Issued")
@@ -71,7 +71,8 @@ class Invoice(Aggregate):
             raise InvalidTransition("a void invoice cannot be credited")
         value = check_amount(amount, self.currency, field="amount")
         if value > self.total - self.credited:
-            raise InvalidInput(f"amount: {value} exceeds the uncredited {self.total - self.credited} {self.currency}", field="amount")
+            raise InvalidInput(f"amount: {value} exceeds the uncredited {self.total - self.credited} {self.currency}",
+                               field="amount")
         self._credited(value, text(reason, field="reason"), issued_at)
 
     @event("CreditNoteIssued", topic="ledger:Invoice.CreditNoteIssued")

@@ -14,6 +14,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.aggregates.copying import copy_containers
 from domain.checks import positive_int, text
 from domain.errors import InsufficientCapacity, InvalidInput
 from domain.timeutil import check_utc, hour_index, hour_index_ceil, hour_start
@@ -30,7 +31,7 @@ class GpuPool(Aggregate):
     TOPIC = "ledger:GpuPool"
 
     @staticmethod
-    def create_id(site_id: UUID, model: str) -> UUID:  # type: ignore[override]
+    def create_id(site_id: UUID, model: str) -> UUID:
         return pool_id(site_id, model)
 
     class Created(Aggregate.Created):
@@ -48,15 +49,9 @@ class GpuPool(Aggregate):
         self.decommissioned_total = 0
 
     def __deepcopy__(self, memo: dict[int, object]) -> GpuPool:
-        # The repository deep-copies cached aggregates for every command. The per-hour maps
-        # hold only ints, so a shallow copy of each map is a deep copy, at a fraction of the
-        # cost of the generic deepcopy (measured: ~25% of a reservation's time on PostgreSQL).
-        clone = object.__new__(type(self))
-        clone.__dict__.update(self.__dict__)
-        clone.in_service_changes = dict(self.in_service_changes)
-        clone.booked = dict(self.booked)
-        clone._pending_events = list(self._pending_events)
-        return clone
+        # The per-hour maps hold only ints, so copying each map is a deep copy, at a fraction of
+        # the cost of the generic deepcopy (measured: ~25% of a reservation's time on PostgreSQL).
+        return copy_containers(self)
 
     # ---- queries -------------------------------------------------------------------------
 
@@ -74,7 +69,8 @@ class GpuPool(Aggregate):
         return series
 
     def free_series(self, start: int, end: int) -> list[int]:
-        return [n - self.booked.get(h, 0) for h, n in zip(range(start, end), self.in_service_series(start, end))]
+        in_service = self.in_service_series(start, end)
+        return [n - self.booked.get(h, 0) for h, n in zip(range(start, end), in_service, strict=True)]
 
     def free_gpus(self, start: datetime, end: datetime) -> int:
         """The most GPUs that could be booked for every hour of [start, end)."""
@@ -87,9 +83,8 @@ class GpuPool(Aggregate):
 
     # ---- commands ------------------------------------------------------------------------
 
-    def commission(self, *, quantity: int, at: datetime, supply_order_id: UUID) -> None:
-        positive_int(quantity, field="quantity")
-        self._commissioned(quantity, check_utc(at, field="at"), supply_order_id)
+    def commission(self, *, quantity: object, at: object, supply_order_id: UUID) -> None:
+        self._commissioned(positive_int(quantity, field="quantity"), check_utc(at, field="at"), supply_order_id)
 
     @event("Commissioned", topic="ledger:GpuPool.Commissioned")
     def _commissioned(self, quantity: int, at: datetime, supply_order_id: UUID) -> None:
@@ -97,15 +92,15 @@ class GpuPool(Aggregate):
         self.in_service_changes[hour] = self.in_service_changes.get(hour, 0) + quantity
         self.commissioned_total += quantity
 
-    def decommission(self, *, quantity: int, at: object, reason: object) -> None:
+    def decommission(self, *, quantity: object, at: object, reason: object) -> None:
         """Take GPUs out of service from the first whole hour at or after ``at``.
 
         Refused if fewer GPUs would be in service than are booked in any later hour (cancel or
         move those reservations first), or than exist.
         """
-        positive_int(quantity, field="quantity")
+        count = positive_int(quantity, field="quantity")
         moment = check_utc(at, field="at")
-        reason = text(reason, field="reason")
+        why = text(reason, field="reason")
         start = hour_index_ceil(moment)
         hours = sorted({start, *(h for h in self.in_service_changes if h >= start),
                         *(h for h in self.booked if h >= start)})
@@ -116,17 +111,17 @@ class GpuPool(Aggregate):
             prefix.append(prefix[-1] + delta)
         for hour in hours:
             in_service = prefix[bisect_right(changes, hour)]
-            if in_service - quantity < 0:
+            if in_service - count < 0:
                 raise InvalidInput(
                     f"quantity: only {in_service} {self.model} GPUs in service at "
-                    f"{hour_start(hour).isoformat()}, cannot decommission {quantity}", field="quantity")
+                    f"{hour_start(hour).isoformat()}, cannot decommission {count}", field="quantity")
             booked = self.booked.get(hour, 0)
-            if booked > in_service - quantity:
+            if booked > in_service - count:
                 raise InsufficientCapacity(
-                    f"quantity: decommissioning {quantity} {self.model} GPUs would overbook the pool: "
+                    f"quantity: decommissioning {count} {self.model} GPUs would overbook the pool: "
                     f"{booked} booked of {in_service} in service at {hour_start(hour).isoformat()}",
                     field="quantity")
-        self._decommissioned(quantity, moment, reason)
+        self._decommissioned(count, moment, why)
 
     @event("Decommissioned", topic="ledger:GpuPool.Decommissioned")
     def _decommissioned(self, quantity: int, at: datetime, reason: str) -> None:
@@ -137,7 +132,7 @@ class GpuPool(Aggregate):
     def book(self, *, reservation_id: UUID, start: datetime, end: datetime, gpus: int) -> None:
         """Hold ``gpus`` for every hour of [start, end); refused if any hour lacks them."""
         first, last = hour_index(start), hour_index(end)
-        for hour, free in zip(range(first, last), self.free_series(first, last)):
+        for hour, free in zip(range(first, last), self.free_series(first, last), strict=True):
             if free < gpus:
                 raise InsufficientCapacity(
                     f"gpus: insufficient capacity: {max(free, 0)} {self.model} GPUs free at "

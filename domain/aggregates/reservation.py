@@ -13,6 +13,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.aggregates.copying import copy_containers
 from domain.checks import positive_int
 from domain.errors import DuplicateUsage, InvalidInput, InvalidTransition, UsageOutsideReservation
 from domain.money import quantize, to_decimal
@@ -41,7 +42,10 @@ class Reservation(Aggregate):
     @event("Confirmed", topic="ledger:Reservation.Confirmed")
     def __init__(self, tenant_id: UUID, pool_id: UUID, site_id: UUID, model: str, gpus: int,
                  start: datetime, end: datetime, rate_per_gpu_hour: Decimal, currency: str,
-                 cancellation_fee_share: Decimal, confirmed_at: datetime) -> None:
+                 cancellation_fee_share: Decimal, confirmed_at: datetime, id: UUID | None = None) -> None:
+        # ``id``: the caller's choice (an idempotent retry derives it from its key), else a new
+        # uuid4. The library takes it as the aggregate's id when ``__init__`` names it; it is not
+        # a field of the Confirmed event, so events recorded before it load unchanged.
         self.tenant_id = tenant_id
         self.pool_id = pool_id
         self.site_id = site_id
@@ -79,7 +83,8 @@ class Reservation(Aggregate):
             raise InvalidTransition("reservation is cancelled and cannot be extended")
         end = check_on_the_hour(new_end, field="end")
         if end <= self.end:
-            raise InvalidInput(f"end: new end {end.isoformat()} must be after the current end {self.end.isoformat()}", field="end")
+            raise InvalidInput(f"end: new end {end.isoformat()} must be after the current end {self.end.isoformat()}",
+                               field="end")
         if self.end < now:
             raise InvalidTransition(f"reservation ended at {self.end.isoformat()} and cannot be extended")
         if hour_index(end) - hour_index(self.start) > MAX_WINDOW_HOURS:
@@ -101,13 +106,15 @@ class Reservation(Aggregate):
         if release_from >= self.end:
             raise InvalidTransition(f"reservation ended at {self.end.isoformat()}; nothing left to cancel")
         released_hours = hour_index(self.end) - hour_index(release_from)
-        fee = quantize(self.cancellation_fee_share * self.rate_per_gpu_hour * released_hours * self.gpus, self.currency)
+        fee = quantize(self.cancellation_fee_share * self.rate_per_gpu_hour * released_hours * self.gpus,
+                       self.currency)
         released_until = self.end
         self._cancelled(now, release_from, released_until, fee)
         return release_from, released_until
 
     @event("Cancelled", topic="ledger:Reservation.Cancelled")
-    def _cancelled(self, cancelled_at: datetime, released_from: datetime, released_until: datetime, fee: Decimal) -> None:
+    def _cancelled(self, cancelled_at: datetime, released_from: datetime, released_until: datetime,
+                   fee: Decimal) -> None:
         self.cancelled_at = cancelled_at
         self.end = released_from
         self.cancellation_fee = fee
@@ -130,7 +137,8 @@ class Reservation(Aggregate):
         amount = to_decimal(gpu_hours, field="gpu_hours")
         if amount < 0:
             raise InvalidInput(f"gpu_hours: must be non-negative, got {amount}", field="gpu_hours")
-        if amount.as_tuple().exponent < -6:  # type: ignore[operator]
+        exponent = amount.as_tuple().exponent  # an int: to_decimal refuses NaN and infinities
+        if isinstance(exponent, int) and exponent < -6:
             raise InvalidInput(f"gpu_hours: at most 6 decimal places, got {amount}", field="gpu_hours")
         index = hour_index(start)
         existing = self.usage.get(index)
@@ -139,7 +147,8 @@ class Reservation(Aggregate):
         if existing is not None:
             if existing[0] == record_id.hex and Decimal(str(existing[1])) == amount:
                 return False
-            raise DuplicateUsage(f"hour: usage for {start.isoformat()} is already recorded (record {existing[0]})", field="hour")
+            raise DuplicateUsage(f"hour: usage for {start.isoformat()} is already recorded (record {existing[0]})",
+                                 field="hour")
         if not self.start <= start < self.end:
             raise UsageOutsideReservation(
                 f"hour: {start.isoformat()} is outside the reservation window "
@@ -171,11 +180,7 @@ class Reservation(Aggregate):
 
     def __deepcopy__(self, memo: dict[int, object]) -> Reservation:
         # Cheap copy for the repository's cache: usage values are replaced, never mutated.
-        clone = object.__new__(type(self))
-        clone.__dict__.update(self.__dict__)
-        clone.usage = dict(self.usage)
-        clone._pending_events = list(self._pending_events)
-        return clone
+        return copy_containers(self)
 
 
 def check_gpus(gpus: object) -> int:

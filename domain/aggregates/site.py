@@ -19,9 +19,11 @@ PUE_RANGE = (Decimal(1), Decimal(3))
 SHARE_RANGE = (Decimal(0), Decimal(1))
 
 
-def check_factors(grid_intensity_g_per_kwh: object, pue: object, carbon_free_share: object) -> tuple[Decimal, Decimal, Decimal]:
+def check_factors(grid_intensity_g_per_kwh: object, pue: object,
+                  carbon_free_share: object) -> tuple[Decimal, Decimal, Decimal]:
     return (
-        decimal_in_range(grid_intensity_g_per_kwh, field="grid_intensity_g_per_kwh", low=GRID_INTENSITY_RANGE[0], high=GRID_INTENSITY_RANGE[1]),
+        decimal_in_range(grid_intensity_g_per_kwh, field="grid_intensity_g_per_kwh",
+                         low=GRID_INTENSITY_RANGE[0], high=GRID_INTENSITY_RANGE[1]),
         decimal_in_range(pue, field="pue", low=PUE_RANGE[0], high=PUE_RANGE[1]),
         decimal_in_range(carbon_free_share, field="carbon_free_share", low=SHARE_RANGE[0], high=SHARE_RANGE[1]),
     )

@@ -9,6 +9,7 @@ from uuid import uuid4
 import pytest
 
 from domain import Ledger
+from domain.aggregates import Reservation
 from domain.errors import (
     InsufficientCapacity, InvalidInput, InvalidTransition, NotFound, NotOnTheHour, UnknownGpuModel,
 )
@@ -209,3 +210,16 @@ def test_a_caller_may_choose_the_reservation_id(memory_ledger: Ledger) -> None:
     chosen = uuid4()
     assert reserve(f, 2, 1, 3, reservation_id=chosen) == chosen
     assert memory_ledger.get_reservation(chosen).gpus == 2
+
+
+def test_a_chosen_reservation_id_survives_reconstruction_from_the_log(memory_ledger: Ledger) -> None:
+    """The id is given to the aggregate's constructor, not stored in the Confirmed event: the
+    aggregate rebuilt from its events (no cache) has the same id, and an unchosen id is new."""
+    f = fleet(memory_ledger)
+    chosen = uuid4()
+    reserve(f, 2, 1, 3, reservation_id=chosen)
+    other = reserve(f, 1, 1, 3)
+    rebuilt = memory_ledger.repository.get(chosen, version=1)
+    assert isinstance(rebuilt, Reservation)
+    assert (rebuilt.id, rebuilt.gpus, rebuilt.start) == (chosen, 2, hour(1))
+    assert other not in (chosen, f.tenant_id) and memory_ledger.get_reservation(other).id == other

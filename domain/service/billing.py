@@ -1,0 +1,60 @@
+"""Commands on billing: invoices for closed months, voids and credit notes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from decimal import Decimal
+
+from domain.aggregates import Invoice, invoice_id
+from domain.errors import InvalidInput, InvoiceAlreadyIssued
+from domain.money import check_signed_amount
+from domain.service.core import LedgerCore
+from domain.service.receipts import Written
+from domain.timeutil import UTC
+
+MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+
+def check_month(month: object) -> str:
+    if not isinstance(month, str) or not MONTH_PATTERN.match(month):
+        raise InvalidInput(f"month: expected YYYY-MM, got {month!r}", field="month")
+    return month
+
+
+class BillingCommands(LedgerCore):
+    def issue_invoice(self, *, tenant_id: object, month: object, lines: Iterable[Mapping[str, object]],
+                      billed_through_position: int) -> Written:
+        """Issue the invoice of a closed month from billing lines computed by the billing
+        projection. Each line needs ``amount`` (Decimal in the tenant's currency); the total is
+        their sum. At most one invoice per tenant and month."""
+        tenant = self.get_tenant(tenant_id)
+        month_text = check_month(month)
+        year, mon = int(month_text[:4]), int(month_text[5:])
+        month_end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=UTC)
+        if month_end > self.now():
+            raise InvalidInput(f"month: {month_text} is not closed yet", field="month")
+        checked_lines: list[dict[str, object]] = []
+        total = Decimal(0)
+        for i, line in enumerate(lines):
+            amount = check_signed_amount(line.get("amount"), tenant.billing_currency, field=f"lines[{i}].amount")
+            checked_lines.append({**line, "amount": amount})
+            total += amount
+        ident = invoice_id(tenant.id, month_text)
+
+        def unit() -> Written:
+            if ident in self.repository:
+                raise InvoiceAlreadyIssued(f"month: tenant {tenant.name!r} already has an invoice for {month_text}",
+                                           field="month")
+            invoice = Invoice(tenant.id, month_text, tenant.billing_currency, checked_lines, total, self.now(),
+                              billed_through_position)
+            return Written(invoice.id, self._save(invoice))
+        return self._retrying(unit)
+
+    def void_invoice(self, invoice_ref: object, *, reason: object) -> Written:
+        return self._update(lambda: self.get_invoice(invoice_ref), lambda invoice: invoice.void(reason=reason))
+
+    def credit_invoice(self, invoice_ref: object, *, amount: object, reason: object) -> Written:
+        return self._update(lambda: self.get_invoice(invoice_ref),
+                            lambda invoice: invoice.credit(amount=amount, reason=reason, issued_at=self.now()))

@@ -1,0 +1,33 @@
+"""``Ledger``: the one application, combining the command families over one log."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import ClassVar
+
+from domain.service.billing import BillingCommands
+from domain.service.capacity import CapacityCommands
+from domain.service.receipts import system_clock
+from domain.service.tenancy import TenancyCommands
+from domain.storage import StoreConfig, parse_database_url
+
+
+class Ledger(CapacityCommands, TenancyCommands, BillingCommands):
+    """The system of record. Construct with ``Ledger.open(url)`` or ``Ledger(env=...)``."""
+
+    name = "Ledger"
+    env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "5000", "COMPRESSOR_TOPIC": ""}
+
+    @classmethod
+    def open(cls, url: str | None = None, *, clock: Callable[[], datetime] = system_clock,
+             extra_env: Mapping[str, str] | None = None) -> Ledger:
+        """Open the ledger on a SQLite path or a ``postgresql://`` URL (creating tables)."""
+        config = parse_database_url(url)
+        env = dict(config.event_store_env())
+        env.update(extra_env or {})
+        ledger = cls(env, clock=clock)
+        ledger.store_config = config
+        return ledger
+
+    store_config: StoreConfig = StoreConfig(kind="memory")

@@ -1,0 +1,164 @@
+"""Commands on tenancy: tenants and their plans, reservations, and metered usage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import cast
+from uuid import UUID
+
+from domain.aggregates import GpuPool, Reservation, Tenant, pool_id
+from domain.aggregates.reservation import check_gpus, check_window
+from domain.checks import uuid_of
+from domain.errors import Conflict, InsufficientCapacity, InvalidInput, LedgerError, NotFound, TenantSuspended
+from domain.money import check_rate
+from domain.reference import gpu_model
+from domain.service.core import LedgerCore
+from domain.service.receipts import MAX_USAGE_BATCH, UsageReceipt, UsageRecord, Written
+
+
+class TenancyCommands(LedgerCore):
+    # ---- tenants --------------------------------------------------------------------------
+
+    def register_tenant(self, *, name: object, billing_currency: object, rates: object,
+                        cancellation_fee_share: object = Decimal("0.25")) -> Written:
+        tenant = Tenant.register(name=name, billing_currency=billing_currency, rates=rates,
+                                 cancellation_fee_share=cancellation_fee_share)
+        return Written(tenant.id, self._save(tenant))
+
+    def change_plan(self, tenant_id: object, *, rates: object, cancellation_fee_share: object) -> Written:
+        return self._update(lambda: self.get_tenant(tenant_id), lambda tenant: tenant.change_plan(
+            rates=rates, cancellation_fee_share=cancellation_fee_share))
+
+    def suspend_tenant(self, tenant_id: object, *, reason: object) -> Written:
+        return self._update(lambda: self.get_tenant(tenant_id), lambda tenant: tenant.suspend(reason=reason))
+
+    def reinstate_tenant(self, tenant_id: object) -> Written:
+        return self._update(lambda: self.get_tenant(tenant_id), lambda tenant: tenant.reinstate())
+
+    # ---- reservations ---------------------------------------------------------------------
+
+    def confirm_reservation(self, *, tenant_id: object, site_id: object, model: object, gpus: object,
+                            start: object, end: object, rate_per_gpu_hour: object = None,
+                            reservation_id: UUID | None = None) -> Written:
+        """Book ``gpus`` of ``model`` at a site for [start, end) and lock the rate (the tenant's
+        plan rate unless one is negotiated). Pool and reservation are saved together; refused
+        with InsufficientCapacity if any hour lacks free GPUs. ``reservation_id`` is the
+        caller's choice of id (an idempotent retry derives it from its key); refused with
+        Conflict if taken."""
+        count = check_gpus(gpus)
+        window_start, window_end = check_window(start, end)
+        code = gpu_model(model).code
+        site = uuid_of(site_id, field="site_id")
+        if rate_per_gpu_hour is not None:
+            rate_override: Decimal | None = check_rate(rate_per_gpu_hour, field="rate_per_gpu_hour")
+        else:
+            rate_override = None
+
+        def unit() -> Written:
+            if reservation_id is not None and reservation_id in self.repository:
+                raise Conflict(f"reservation_id: a reservation with id {reservation_id} already exists",
+                               field="reservation_id")
+            tenant = self.get_tenant(tenant_id)
+            if tenant.suspended:
+                raise TenantSuspended(f"tenant_id: tenant {tenant.name!r} is suspended and cannot reserve",
+                                      field="tenant_id")
+            rate = rate_override if rate_override is not None else tenant.rate_for(code)
+            try:
+                pool = self.get_pool(site, code, for_update=True)
+            except NotFound:
+                self.get_site(site)
+                raise InsufficientCapacity(f"gpus: insufficient capacity: no {code} GPUs in service at site {site}",
+                                           field="gpus") from None
+            reservation = Reservation(
+                tenant_id=tenant.id, pool_id=pool.id, site_id=site, model=code, gpus=count, start=window_start,
+                end=window_end, rate_per_gpu_hour=rate, currency=tenant.billing_currency,
+                cancellation_fee_share=tenant.cancellation_fee_share, confirmed_at=self.now(), id=reservation_id)
+            pool.book(reservation_id=reservation.id, start=window_start, end=window_end, gpus=count)
+            return Written(reservation.id, self._save(pool, reservation))
+        return self._retrying(unit, pool=pool_id(site, code))
+
+    def extend_reservation(self, reservation_id: object, *, end: object) -> Written:
+        def unit() -> Written:
+            reservation = self._reservation_for_update(reservation_id)
+            previous_end, new_end = reservation.extend(new_end=end, now=self.now())
+            pool = self._get(GpuPool, reservation.pool_id, what="pool", field="pool_id", for_update=True)
+            pool.book(reservation_id=reservation.id, start=previous_end, end=new_end, gpus=reservation.gpus)
+            return Written(reservation.id, self._save(pool, reservation))
+        return self._retrying(unit, pool=self._pool_of(reservation_id))
+
+    def cancel_reservation(self, reservation_id: object) -> Written:
+        """Release the hours from the next whole hour on and charge the locked fee share."""
+        def unit() -> Written:
+            reservation = self._reservation_for_update(reservation_id)
+            released_from, released_until = reservation.cancel(now=self.now())
+            pool = self._get(GpuPool, reservation.pool_id, what="pool", field="pool_id", for_update=True)
+            pool.release(reservation_id=reservation.id, start=released_from, end=released_until,
+                         gpus=reservation.gpus)
+            return Written(reservation.id, self._save(pool, reservation))
+        return self._retrying(unit, pool=self._pool_of(reservation_id))
+
+    def _reservation_for_update(self, reservation_id: object) -> Reservation:
+        return self._get(Reservation, reservation_id, what="reservation", field="reservation_id", for_update=True)
+
+    def _pool_of(self, reservation_id: object) -> UUID:
+        """The reservation's pool, to pick the lock: fixed at confirmation, so the cached copy
+        serves and the command itself does the only up-to-date load."""
+        return self._reservation_for_update(reservation_id).pool_id
+
+    # ---- usage ----------------------------------------------------------------------------
+
+    def record_usage(self, records: Sequence[UsageRecord | Mapping[str, object]]) -> UsageReceipt:
+        """Record a batch of per-hour usage in one transaction: all or nothing. A record whose
+        id was already recorded with the same values is skipped (counted as a duplicate)."""
+        if not records:
+            raise InvalidInput("records: the batch is empty", field="records")
+        if len(records) > MAX_USAGE_BATCH:
+            raise InvalidInput(f"records: at most {MAX_USAGE_BATCH} records per batch", field="records")
+        parsed = [usage_record(r, i) for i, r in enumerate(records)]
+
+        def unit() -> UsageReceipt:
+            now = self.now()
+            reservations: dict[UUID, Reservation] = {}
+            staged: dict[UUID, dict[int, list[str]]] = {}
+            recorded = duplicates = 0
+            for index, record in enumerate(parsed):
+                reservation = reservations.get(record.reservation_id)
+                if reservation is None:
+                    try:
+                        reservation = self._reservation_for_update(record.reservation_id)
+                    except LedgerError as error:
+                        raise type(error)(f"records[{index}].{error.message}",
+                                          field=f"records[{index}].reservation_id") from None
+                    reservations[record.reservation_id] = reservation
+                    staged[record.reservation_id] = {}
+                try:
+                    if reservation.stage_usage(staged[record.reservation_id], record_id=record.record_id,
+                                               hour=record.hour, gpu_hours=record.gpu_hours, now=now):
+                        recorded += 1
+                    else:
+                        duplicates += 1
+                except LedgerError as error:
+                    raise type(error)(f"records[{index}].{error.message}",
+                                      field=f"records[{index}].{error.field}") from None
+            for reservation_id, reservation in reservations.items():
+                reservation.record_staged_usage(staged[reservation_id])
+            position = self._save(*reservations.values()) if recorded else None
+            return UsageReceipt(recorded, duplicates, position)
+        return self._retrying(unit)
+
+
+def usage_record(record: UsageRecord | Mapping[str, object], index: int) -> UsageRecord:
+    """``record`` as a UsageRecord; from a mapping, only the ids are checked here: the hour and
+    the GPU-hours are checked by the reservation, which names the field."""
+    if isinstance(record, UsageRecord):
+        return record
+    if not isinstance(record, Mapping):
+        raise InvalidInput(f"records[{index}]: expected an object", field=f"records[{index}]")
+    return UsageRecord(
+        record_id=uuid_of(record.get("record_id"), field=f"records[{index}].record_id"),
+        reservation_id=uuid_of(record.get("reservation_id"), field=f"records[{index}].reservation_id"),
+        hour=cast(datetime, record.get("hour")),
+        gpu_hours=cast(Decimal, record.get("gpu_hours")),
+    )
