@@ -18,7 +18,7 @@ import pytest
 
 from bootstrap import open_ledger, open_projections
 from cli.demo.history import DemoHistory, month_text
-from cli.demo.reports import Names, with_names
+from cli.names import Names, with_names
 from cli.demo.runner import build_history
 from domain import Ledger
 from domain.money import quantize
