@@ -32,7 +32,8 @@ from uuid import UUID
 from api.errors import DatabaseUnavailable
 from domain import Ledger
 from domain.errors import InvalidInput
-from domain.storage import DEFAULT_DATABASE, StoreConfig, parse_database_url
+from domain.storage import DEFAULT_DATABASE, StoreConfig
+from projections.store import conninfo, open_event_store, parse_database_url
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -97,7 +98,7 @@ def check_reachable(url: str) -> StoreConfig:
     import psycopg
 
     try:
-        with psycopg.connect(config.conninfo(), connect_timeout=5) as conn:
+        with psycopg.connect(conninfo(config, connect_timeout=5)) as conn:
             conn.execute("select 1")
     except psycopg.Error as error:
         raise DatabaseUnavailable(f"cannot connect to {describe(config)}: {one_line(error)}", field="db") from None
@@ -140,7 +141,7 @@ def ensure_schema(config: StoreConfig) -> None:
     import psycopg
     from psycopg import sql
 
-    with psycopg.connect(config.conninfo(), autocommit=True) as conn:
+    with psycopg.connect(conninfo(config), autocommit=True) as conn:
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(config.schema)))
 
 
@@ -149,9 +150,8 @@ def ensure_schema(config: StoreConfig) -> None:
 def open_ledger(url: str | None = None, *, clock: Callable[[], datetime] | None = None,
                 extra_env: Mapping[str, str] | None = None) -> Ledger:
     """The ledger (the event store and its application service), creating its tables if missing."""
-    if clock is None:
-        return Ledger.open(url, extra_env=extra_env)
-    return Ledger.open(url, clock=clock, extra_env=extra_env)
+    ledger: Ledger = open_event_store(url, clock=clock, extra_env=extra_env)
+    return ledger
 
 
 def open_projections(url: str | None) -> Projections:

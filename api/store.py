@@ -13,7 +13,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from domain.storage import StoreConfig, parse_database_url
+from domain.storage import StoreConfig
+from projections.store import Dialect, conninfo, parse_database_url
+
+POSTGRES = Dialect("postgres")
 
 Row = tuple[Any, ...]
 
@@ -50,7 +53,7 @@ class Tx:
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         if self._postgres:
-            sql = sql.replace("?", "%s")
+            sql = POSTGRES.sql(sql)
         self._cursor.execute(sql, tuple(params))
         return int(self._cursor.rowcount)
 
@@ -100,7 +103,7 @@ class ApiStore:
                     kwargs["options"] = f"-c search_path={self.config.schema}"
                 # check: a connection broken by a database restart is replaced, not handed out;
                 # open(wait=False): a server that is down at startup does not block the process.
-                self._pool = ConnectionPool(self.config.conninfo(), min_size=1, max_size=20, kwargs=kwargs,
+                self._pool = ConnectionPool(conninfo(self.config), min_size=1, max_size=20, kwargs=kwargs,
                                             open=False, timeout=self.timeout, check=ConnectionPool.check_connection,
                                             reconnect_timeout=24 * 3600)
                 self._pool.open(wait=False)

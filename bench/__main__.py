@@ -15,7 +15,7 @@ import platform
 import sys
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     began = time.time()
     machine = {"platform": platform.platform(), "python": sys.version.split()[0], "cores": os.cpu_count(),
                "ram_gib": _ram_gib(), "load_before": _load(), "quick": args.quick,
-               "started": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+               "started": datetime.now(UTC).isoformat(timespec="seconds")}
     print(_header(), flush=True)
     with tempfile.TemporaryDirectory() as tmpdir:
         for suite in SUITES if args.suite == "all" else (args.suite,):

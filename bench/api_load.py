@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ from bench.common import percentile
 from bootstrap import open_api_store
 
 ROOT = Path(__file__).resolve().parent.parent
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
+START = datetime(2026, 1, 1, tzinfo=UTC)
 MODEL = "H100-SXM"
 
 

@@ -7,14 +7,14 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bootstrap import open_ledger
 from domain import Ledger
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
-NOW = datetime(2027, 6, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+NOW = datetime(2027, 6, 1, tzinfo=UTC)
 
 
 def median_rate(runs: int, work: Callable[[], int]) -> tuple[float, list[float]]:
@@ -81,5 +81,5 @@ def seeded_fleet(url: str, gpus: int = 100_000, model: str = "H100-SXM") -> Flee
 
 
 def window(i: int, hours: int = 24) -> dict[str, Any]:
-    start = datetime(2027, 1, 1, tzinfo=timezone.utc) + timedelta(hours=i % 2000)
+    start = datetime(2027, 1, 1, tzinfo=UTC) + timedelta(hours=i % 2000)
     return {"start": start, "end": start + timedelta(hours=hours)}

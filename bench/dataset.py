@@ -18,7 +18,7 @@ import hashlib
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,7 +77,7 @@ def open_fleet(ledger: Any, t0: datetime) -> tuple[list[tuple[uuid.UUID, str]], 
     """Two funded sites (one grid revision each) with 2,000 commissioned H100-SXM and GB300
     GPUs per site, and 20 tenants: the fleet every long benchmark history runs on. Returns the
     pools as (site id, model) and the tenant ids."""
-    utc = timezone.utc
+    utc = UTC
     pools = []
     for s in range(2):
         site = ledger.register_site(name=f"S{s}", country="GB" if s == 0 else "NO", grid_intensity_g_per_kwh="225",
@@ -109,7 +109,7 @@ def build_history(url: str, target_events: int, seed: int = 7) -> int:
     import random
     from decimal import Decimal
 
-    utc = timezone.utc
+    utc = UTC
     t0 = datetime(2026, 1, 1, tzinfo=utc)
     now = datetime(2027, 6, 1, tzinfo=utc)
     rng = random.Random(seed)

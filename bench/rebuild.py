@@ -69,7 +69,7 @@ def time_shared_catch_up(url: str) -> dict[str, Any]:
 
     p = open_projections(url)
     engine = p.engine
-    slots = [engine._scratch(name) for name in engine.classes]  # noqa: SLF001 - a benchmark of the engine
+    slots = [engine._scratch(name) for name in engine.classes]
     try:
         events = p.app.recorder.max_notification_id() or 0
         started = time.perf_counter()
@@ -77,7 +77,7 @@ def time_shared_catch_up(url: str) -> dict[str, Any]:
         return {"events": events, "seconds": time.perf_counter() - started}
     finally:
         for slot in slots:
-            engine._drop_scratch(slot)  # noqa: SLF001
+            engine._drop_scratch(slot)
         p.close()
 
 

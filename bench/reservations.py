@@ -15,7 +15,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
 from bench.common import drop_url, fresh_url, median_rate, seeded_fleet, window
-from domain.storage import parse_database_url
+from projections.store import parse_database_url
 
 
 class BareThing(Aggregate):

@@ -6,19 +6,19 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from bench.common import drop_url, fresh_url, median_rate, seeded_fleet
 from domain import UsageRecord
-from domain.storage import parse_database_url
+from projections.store import conninfo, parse_database_url
 
 HOURS = 500  # hours per reservation window
 
 
 def _records(reservations: list[uuid.UUID], hour_offset: int, count: int) -> list[UsageRecord]:
-    start = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2027, 1, 1, tzinfo=UTC)
     rows = []
     for i in range(count):
         rows.append(UsageRecord(uuid.uuid4(), reservations[i % len(reservations)],
@@ -30,7 +30,7 @@ def run(url: str, tmpdir: str, quick: bool = False) -> list[dict[str, Any]]:
     batch, runs = (1000, 3) if quick else (5000, 5)
     store = fresh_url(url, tmpdir)
     fleet = seeded_fleet(store)
-    start = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2027, 1, 1, tzinfo=UTC)
     reservations = [fleet.ledger.confirm_reservation(
         tenant_id=fleet.tenant_id, site_id=fleet.site_id, model=fleet.model, gpus=1,
         start=start, end=start + timedelta(hours=HOURS)).id for _ in range(50)]
@@ -56,12 +56,12 @@ def run(url: str, tmpdir: str, quick: bool = False) -> list[dict[str, Any]]:
 
 def _raw_rate(store: str, batch: int, runs: int) -> float:
     config = parse_database_url(store)
-    rows = [(str(uuid.uuid4()), str(uuid.uuid4()), datetime(2027, 1, 1, tzinfo=timezone.utc), "0.875")
+    rows = [(str(uuid.uuid4()), str(uuid.uuid4()), datetime(2027, 1, 1, tzinfo=UTC), "0.875")
             for _ in range(batch)]
     if config.is_postgres:
         import psycopg
 
-        with psycopg.connect(config.conninfo()) as conn:
+        with psycopg.connect(conninfo(config)) as conn:
             conn.execute(f"SET search_path TO {config.schema}")
             conn.execute("CREATE TABLE raw_usage (record_id uuid, reservation_id uuid, hour timestamptz, gpu_hours numeric)")
             conn.commit()

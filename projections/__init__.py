@@ -40,9 +40,9 @@ class Projections:
         self.db = Database(url)
         self._own_app = app is None
         if app is None:
-            from domain import Ledger
+            from projections.store import open_event_store
 
-            app = Ledger.open(url)
+            app = open_event_store(url)
         self.app = app
         self.engine = Engine(self.db, LogReader(app), PROJECTIONS)
         self.engine.create_tables()

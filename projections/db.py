@@ -17,14 +17,12 @@ from contextlib import contextmanager
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from domain.storage import StoreConfig, parse_database_url
+from domain.storage import StoreConfig
+from projections.store import Dialect, conninfo, parse_database_url
 
 if TYPE_CHECKING:
     from projections.rows import Table
 
-PG_TYPES = {"TEXT": "text", "BIGINT": "bigint", "NUMERIC": "numeric"}
-# SQLite has no exact decimal type (NUMERIC affinity would turn "1.10" into a float): text.
-SQLITE_TYPES = {"TEXT": "TEXT", "BIGINT": "BIGINT", "NUMERIC": "TEXT"}
 SQLITE_CHUNK = 300  # keys per IN (VALUES ...) query; well under SQLite's variable limit
 
 
@@ -45,6 +43,7 @@ class Database:
         if self.kind == "memory":
             raise ValueError("projections need a SQLite or PostgreSQL database, not the in-memory store")
         self._in_tx = False
+        self.dialect = Dialect(self.kind, self.config.schema)
         if self.kind == "sqlite":
             self.conn: Any = sqlite3.connect(self.config.sqlite_path, timeout=30, isolation_level=None,
                                              check_same_thread=False)
@@ -53,7 +52,7 @@ class Database:
         else:
             import psycopg
 
-            self.conn = psycopg.connect(self.config.conninfo(), autocommit=True)
+            self.conn = psycopg.connect(conninfo(self.config), autocommit=True)
             schema = self.config.schema or "public"
             self.conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             self.conn.execute(f'SET search_path TO "{schema}"')
@@ -62,7 +61,7 @@ class Database:
     # ---- plumbing -----------------------------------------------------------------------
 
     def sql(self, statement: str) -> str:
-        return statement if self.kind == "sqlite" else statement.replace("?", "%s")
+        return self.dialect.sql(statement)
 
     def execute(self, statement: str, params: Sequence[Any] = ()) -> Any:
         return self.conn.execute(self.sql(statement), params)
@@ -115,11 +114,8 @@ class Database:
 
     # ---- DDL ------------------------------------------------------------------------------
 
-    def column_type(self, sql_type: str) -> str:
-        return SQLITE_TYPES[sql_type] if self.kind == "sqlite" else PG_TYPES[sql_type]
-
     def create(self, table: Table[Any], name: str) -> None:
-        cols = ", ".join(f"{c.name} {self.column_type(c.sql_type)}" for c in table.columns)
+        cols = ", ".join(f"{c.name} {self.dialect.column_type(c.sql_type)}" for c in table.columns)
         self.execute(f"CREATE TABLE IF NOT EXISTS {name} ({cols}, PRIMARY KEY ({', '.join(table.key)}))")
         for i, index in enumerate(table.indexes):
             self.execute(f"CREATE INDEX IF NOT EXISTS {name}_i{i} ON {name} ({', '.join(index)})")
@@ -148,7 +144,7 @@ class Database:
             self.conn.executemany(f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({marks}) {conflict}", rows)
             return
         arrays = [array_literal(column, c.sql_type) for column, c in zip(zip(*rows, strict=True), table.columns, strict=True)]
-        unnest = ", ".join(f"%s::{PG_TYPES[c.sql_type]}[]" for c in table.columns)
+        unnest = ", ".join(f"%s::{self.dialect.column_type(c.sql_type)}[]" for c in table.columns)
         self.conn.execute(f"INSERT INTO {name} ({', '.join(cols)}) SELECT * FROM unnest({unnest}) {conflict}", arrays)
 
     def delete_keys(self, table: Table[Any], name: str, keys: Sequence[Sequence[Any]]) -> None:
@@ -170,7 +166,7 @@ class Database:
         key_cols = ", ".join(table.key)
         if self.kind == "postgres":
             arrays = [list(column) for column in zip(*keys, strict=True)]
-            types = {c.name: PG_TYPES[c.sql_type] for c in table.columns}
+            types = {c.name: self.dialect.column_type(c.sql_type) for c in table.columns}
             unnest = ", ".join(f"%s::{types[c]}[]" for c in table.key)
             return list(self.conn.execute(
                 f"SELECT {cols} FROM {name} WHERE ({key_cols}) IN (SELECT * FROM unnest({unnest}))", arrays).fetchall())

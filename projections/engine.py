@@ -31,6 +31,7 @@ from eventsourcing.application import Application
 from projections.db import Database
 from projections.projection import Positioned, Projection
 from projections.rows import Table
+from projections.store import conninfo
 
 SCRATCH = "scratch_"
 PAGE = 5_000
@@ -165,7 +166,7 @@ class Engine:
         return min(self.positions(names).values())
 
     def _lock_tracking(self, keys: Sequence[str]) -> dict[str, tuple[int, int]]:
-        lock = " FOR UPDATE" if self.db.kind == "postgres" else ""
+        lock = self.db.dialect.for_update
         marks = ", ".join("?" * len(keys))
         rows = self.db.fetchall(f"SELECT name, position, generation FROM {TRACKING_TABLE} WHERE name IN ({marks}) "
                                 f"ORDER BY name{lock}", sorted(keys))
@@ -329,7 +330,7 @@ class Engine:
             import psycopg
             from psycopg import sql
 
-            listener = psycopg.connect(self.db.config.conninfo(), autocommit=True)
+            listener = psycopg.connect(conninfo(self.db.config), autocommit=True)
             listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
         try:
             while not stop.is_set():

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from bootstrap import check_reachable, check_sqlite_is_a_ledger
 from domain.storage import StoreConfig
+from projections.store import conninfo
 
 # Tables the ledger and its readers create (events, projections, audit chain, API store).
 # PostgreSQL: eventsourcing names the events table after the application ("Ledger").
@@ -55,7 +56,7 @@ def _reset_postgres(config: StoreConfig) -> list[str]:
     from psycopg import sql
 
     schema = config.schema or "public"
-    with psycopg.connect(config.conninfo(), autocommit=True) as conn:
+    with psycopg.connect(conninfo(config), autocommit=True) as conn:
         rows = conn.execute("select tablename from pg_tables where schemaname = %s", (schema,)).fetchall()
         tables = sorted(name for (name,) in rows if is_ledger_table(name))
         for name in tables:

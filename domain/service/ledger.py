@@ -10,20 +10,21 @@ from domain.service.billing import BillingCommands
 from domain.service.capacity import CapacityCommands
 from domain.service.receipts import system_clock
 from domain.service.tenancy import TenancyCommands
-from domain.storage import StoreConfig, parse_database_url
+from domain.storage import StoreConfig
 
 
 class Ledger(CapacityCommands, TenancyCommands, BillingCommands):
-    """The system of record. Construct with ``Ledger.open(url)`` or ``Ledger(env=...)``."""
+    """The system of record. Open it through ``bootstrap.open_ledger(url)`` (which parses the
+    store setting), ``Ledger.open(config)``, or ``Ledger(env=...)``."""
 
     name = "Ledger"
     env: ClassVar[dict[str, str]] = {"AGGREGATE_CACHE_MAXSIZE": "5000", "COMPRESSOR_TOPIC": ""}
 
     @classmethod
-    def open(cls, url: str | None = None, *, clock: Callable[[], datetime] = system_clock,
+    def open(cls, config: StoreConfig | None = None, *, clock: Callable[[], datetime] = system_clock,
              extra_env: Mapping[str, str] | None = None) -> Ledger:
-        """Open the ledger on a SQLite path or a ``postgresql://`` URL (creating tables)."""
-        config = parse_database_url(url)
+        """Open the ledger on a parsed store (default: the in-process store), creating tables."""
+        config = config or StoreConfig(kind="memory")
         env = dict(config.event_store_env())
         env.update(extra_env or {})
         ledger = cls(env, clock=clock)

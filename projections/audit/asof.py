@@ -31,6 +31,7 @@ from domain.errors import InvalidInput, NotFound
 from domain.timeutil import check_utc
 from projections.audit.export import insert_events
 from projections.audit.store import DEFAULT_PAGE_SIZE, AuditStore
+from projections.store import conninfo, open_event_store, quote, with_schema
 
 
 @dataclass(frozen=True)
@@ -95,14 +96,13 @@ def scratch_store(ledger: Ledger) -> Iterator[str]:
         import psycopg
 
         schema = f"audit_scratch_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(config.conninfo(), autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        auth = f"{config.user}{':' + config.password if config.password else ''}@" if config.user else ""
+        with psycopg.connect(conninfo(config), autocommit=True) as conn:
+            conn.execute(f"CREATE SCHEMA {quote(schema)}")
         try:
-            yield f"postgresql://{auth}{config.host}:{config.port}/{config.dbname}?schema={schema}"
+            yield with_schema(config, schema).url
         finally:
-            with psycopg.connect(config.conninfo(), autocommit=True) as conn:
-                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            with psycopg.connect(conninfo(config), autocommit=True) as conn:
+                conn.execute(f"DROP SCHEMA IF EXISTS {quote(schema)} CASCADE")
     elif config.kind == "sqlite":
         directory = tempfile.mkdtemp(prefix="ledger-audit-")
         try:
@@ -140,7 +140,7 @@ def ledger_as_of(ledger: Ledger, position: int | None = None) -> Iterator[tuple[
     if position is not None and position < 0:
         raise InvalidInput(f"position: cannot be negative, got {position}", field="position")
     with scratch_store(ledger) as url:
-        scratch = Ledger.open(url)
+        scratch = open_event_store(url)
         try:
             last = copy_events(ledger, scratch, upto=position)
         finally:

@@ -107,7 +107,7 @@ class AuditChain:
                                       (TRACKING_TABLE,))
         if exists[0]["found"]:
             return
-        blob = "bytea" if self.store.is_postgres else "BLOB"
+        blob = self.store.dialect.blob
         with self.store.transaction(commit=True) as cursor:
             cursor.execute(f"CREATE TABLE IF NOT EXISTS {self.store.table(CHAIN_TABLE)} "
                            f"(position BIGINT PRIMARY KEY, link {blob} NOT NULL)")
@@ -150,7 +150,7 @@ class AuditChain:
             link = next_link(link, event)
             rows.append((event.id, link))
         tracking = self.store.table(TRACKING_TABLE)
-        lock = " FOR UPDATE" if self.store.is_postgres else ""
+        lock = self.store.dialect.for_update
         with self.store.transaction(commit=True) as cursor:
             cursor.execute(self.store.sql(f"SELECT position FROM {tracking} WHERE id = 1{lock}"))
             found = cursor.fetchone()

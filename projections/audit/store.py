@@ -15,6 +15,7 @@ from eventsourcing.persistence import Notification
 
 from domain import Ledger
 from domain.errors import InvalidInput
+from projections.store import Dialect
 
 DEFAULT_PAGE_SIZE = 2000
 
@@ -33,10 +34,11 @@ class AuditStore:
         # One placeholder style per driver; every statement here is written with "?".
         self.is_postgres = kind == "postgres"
         self.schema: str = self.datastore.schema if self.is_postgres else ""
+        self.dialect = Dialect(kind, self.schema)
 
     def table(self, name: str) -> str:
         """A table name, qualified by the ledger's schema on PostgreSQL."""
-        return f'"{self.schema}"."{name}"' if self.is_postgres else name
+        return self.dialect.table(name)
 
     @property
     def events_table(self) -> str:
@@ -48,7 +50,7 @@ class AuditStore:
         return "notification_id" if self.is_postgres else "rowid"
 
     def sql(self, statement: str) -> str:
-        return statement.replace("?", "%s") if self.is_postgres else statement
+        return self.dialect.sql(statement)
 
     @contextmanager
     def transaction(self, *, commit: bool) -> Iterator[Any]:

@@ -17,11 +17,13 @@ schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.specs.openapi.checks import (  # noqa: E402
-    content_type_conformance, response_schema_conformance, status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
 )
 
-from bootstrap import create_app  # noqa: E402
 from api.settings import Settings  # noqa: E402
+from bootstrap import create_app  # noqa: E402
 from tests.e2e.conftest import Api, ServerThread  # noqa: E402
 from tests.e2e.scenario import build_capacity, register_tenant  # noqa: E402
 

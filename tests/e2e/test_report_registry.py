@@ -5,7 +5,7 @@ is bounded: a range beyond a report's limit is a 422 naming the field and the li
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -16,7 +16,7 @@ from projections.reports.base import MAX_MONTHS, MAX_SPAN_HOURS
 from tests.e2e.conftest import Api
 from tests.e2e.scenario import MODEL, bearer, build_capacity, register_tenant
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_every_report_in_the_registry_has_a_route_with_its_filters(sqlite_api: Api) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import time
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -28,7 +28,7 @@ def ledger(database_url: str) -> Iterator[Ledger]:
 
 def now() -> datetime:
     time.sleep(0.01)  # keep each moment strictly between two events' recorded timestamps
-    moment = datetime.now(timezone.utc)
+    moment = datetime.now(UTC)
     time.sleep(0.01)
     return moment
 
@@ -76,7 +76,7 @@ def test_before_its_first_event_an_aggregate_is_not_found(ledger: Ledger) -> Non
 
 def test_as_of_parses_a_version_or_an_aware_timestamp() -> None:
     assert parse_as_of("3") == 3
-    assert parse_as_of("2026-02-01T10:00:00Z") == datetime(2026, 2, 1, 10, tzinfo=timezone.utc)
+    assert parse_as_of("2026-02-01T10:00:00Z") == datetime(2026, 2, 1, 10, tzinfo=UTC)
     with pytest.raises(InvalidInput):
         parse_as_of("2026-02-01T10:00:00")  # naive: refused
 

@@ -17,6 +17,7 @@ from projections.audit.asof import scratch_store
 from projections.audit.store import AuditStore
 from tests.builders import SimClock, fleet, reserve
 
+
 @pytest.fixture
 def ledger(database_url: str) -> Iterator[Ledger]:
     ledger = open_ledger(database_url, clock=SimClock())

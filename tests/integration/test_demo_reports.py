@@ -18,8 +18,8 @@ import pytest
 
 from bootstrap import open_ledger, open_projections
 from cli.demo.history import DemoHistory, month_text
-from cli.names import Names, with_names
 from cli.demo.runner import build_history
+from cli.names import Names, with_names
 from domain import Ledger
 from domain.money import quantize
 from domain.reference import GPU_MODELS

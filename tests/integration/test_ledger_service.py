@@ -11,7 +11,12 @@ from eventsourcing.application import project_aggregate
 
 from bootstrap import open_ledger
 from domain.errors import (
-    DuplicateUsage, ExceedsOrdered, InsufficientCapacity, InsufficientFunds, InvoiceAlreadyIssued, TenantSuspended,
+    DuplicateUsage,
+    ExceedsOrdered,
+    InsufficientCapacity,
+    InsufficientFunds,
+    InvoiceAlreadyIssued,
+    TenantSuspended,
     UsageOutsideReservation,
 )
 from tests.builders import SimClock, fleet, hour, refused, reserve

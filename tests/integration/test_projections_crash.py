@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import uuid4
 
@@ -24,7 +24,7 @@ from bootstrap import open_ledger, open_projections
 from projections import PROJECTION_NAMES
 from tests.builders import T0, fleet
 
-UTC = timezone.utc
+UTC = UTC
 RUNNER = "import sys; from bootstrap import open_projections; open_projections(sys.argv[1]).catch_up(batch_size=5)"
 
 

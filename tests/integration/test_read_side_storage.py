@@ -4,9 +4,11 @@ choices (compression, the application's name and thus its table) change nothing 
 from __future__ import annotations
 
 from pathlib import Path
+
 import pytest
 from rich.console import Console
 
+from bootstrap import open_ledger
 from domain import Ledger
 from projections import REPORTS, Projections
 
@@ -34,7 +36,7 @@ def test_a_compressed_store_gives_the_same_reports_as_the_default(tmp_path: Path
     monkeypatch.setenv("COMPRESSOR_TOPIC", "eventsourcing.compressor:ZlibCompressor")
     compressed_url = str(tmp_path / "compressed.db")
     compressed = demo_reports(compressed_url)
-    ledger = Ledger.open(compressed_url)
+    ledger = open_ledger(compressed_url)
     try:
         first = ledger.recorder.select_notifications(None, 1)[0]
         assert not first.state.startswith(b"{"), "the store is not compressed: the test proves nothing"
@@ -67,6 +69,6 @@ def test_an_application_with_another_name_is_read_through_its_own_recorder(postg
 
 
 def _env(url: str) -> dict[str, str]:
-    from domain.storage import parse_database_url
+    from projections.store import parse_database_url
 
     return parse_database_url(url).event_store_env()

@@ -1,15 +1,15 @@
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+
+import pytest
 
 from bootstrap import open_ledger
 from domain.errors import InsufficientCapacity
 
-import pytest
-
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_a_booking_beyond_capacity_is_refused_on_every_store(database_url: str) -> None:
-    ledger = open_ledger(database_url, clock=lambda: datetime(2026, 3, 1, tzinfo=timezone.utc))
+    ledger = open_ledger(database_url, clock=lambda: datetime(2026, 3, 1, tzinfo=UTC))
     site = ledger.register_site(name="UK", country="GB", grid_intensity_g_per_kwh="225", pue="1.18",
                                 carbon_free_share="0.6", effective_from=T0)
     fund = ledger.open_funding_round(name="B", currency="USD", opened_at=T0)
@@ -21,11 +21,11 @@ def test_a_booking_beyond_capacity_is_refused_on_every_store(database_url: str) 
     ledger.commission(order.id, quantity=4, commissioned_at=T0)
     tenant = ledger.register_tenant(name="Lab", billing_currency="USD", rates={"H100-SXM": "2.50"})
     ledger.confirm_reservation(tenant_id=tenant.id, site_id=site.id, model="H100-SXM", gpus=3,
-                               start=datetime(2026, 2, 1, tzinfo=timezone.utc), end=datetime(2026, 2, 2, tzinfo=timezone.utc))
+                               start=datetime(2026, 2, 1, tzinfo=UTC), end=datetime(2026, 2, 2, tzinfo=UTC))
     before = ledger.max_position()
     with pytest.raises(InsufficientCapacity):
         ledger.confirm_reservation(tenant_id=tenant.id, site_id=site.id, model="H100-SXM", gpus=2,
-                                   start=datetime(2026, 2, 1, 12, tzinfo=timezone.utc),
-                                   end=datetime(2026, 2, 1, 13, tzinfo=timezone.utc))
+                                   start=datetime(2026, 2, 1, 12, tzinfo=UTC),
+                                   end=datetime(2026, 2, 1, 13, tzinfo=UTC))
     assert ledger.max_position() == before
     ledger.close()

@@ -28,8 +28,15 @@ from bootstrap import open_ledger
 from domain import Ledger
 from domain.aggregates import GpuPool
 from domain.errors import (
-    DuplicateUsage, ExceedsOrdered, InsufficientCapacity, InsufficientFunds, InvalidInput, InvalidTransition,
-    LedgerError, NotFound, UsageOutsideReservation,
+    DuplicateUsage,
+    ExceedsOrdered,
+    InsufficientCapacity,
+    InsufficientFunds,
+    InvalidInput,
+    InvalidTransition,
+    LedgerError,
+    NotFound,
+    UsageOutsideReservation,
 )
 from domain.money import quantize
 from domain.timeutil import hour_index, hour_index_ceil, hour_start

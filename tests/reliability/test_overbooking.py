@@ -18,7 +18,7 @@ import random
 import threading
 from collections import Counter
 from contextlib import ExitStack
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -29,7 +29,7 @@ from domain.timeutil import hour_index
 from tests.e2e.conftest import Api, ServerThread
 from tests.e2e.scenario import MODEL, bearer, build_capacity, ok, register_tenant
 
-UTC = timezone.utc
+UTC = UTC
 CLIENTS = 32
 GPUS = 40
 WINDOW = (datetime(2027, 1, 1, tzinfo=UTC), datetime(2027, 1, 2, tzinfo=UTC))
@@ -48,7 +48,7 @@ def race(bases: list[str], tokens: list[str], bodies: list[list[dict[str, Any]]]
                 barrier.wait(timeout=60)
                 for body in bodies[i]:
                     results[i].append(http.post("/v1/reservations", headers=bearer(tokens[i]), json=body))
-        except BaseException as error:  # noqa: BLE001 - reported below
+        except BaseException as error:
             errors.append(error)
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(len(bodies))]

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import uuid4
 
@@ -26,7 +26,7 @@ from bootstrap import open_ledger, open_projections
 from projections import PROJECTION_NAMES
 from tests.builders import T0, fleet
 
-UTC = timezone.utc
+UTC = UTC
 KILLS = 20
 
 
@@ -62,7 +62,7 @@ def test_workers_killed_at_random_points_leave_projections_equal_to_a_rebuild(
                 written["usage"] += sum(Decimal(rec["gpu_hours"]) for rec in records)
                 i += 1
                 time.sleep(0.02)
-        except BaseException as error:  # noqa: BLE001
+        except BaseException as error:
             failures.append(error)
 
     appender = threading.Thread(target=writer)

@@ -10,7 +10,7 @@ rebuilt over the old events equals its incremental catch-up.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
@@ -22,7 +22,7 @@ from domain import Ledger
 from domain.aggregates import Tenant
 from projections import PROJECTION_NAMES
 
-UTC = timezone.utc
+UTC = UTC
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "events_v1.json"
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from domain import Ledger
 from domain.errors import InsufficientFunds, InvalidInput, NotFound, UnknownCurrency
-from tests.builders import T0, funded_round, register_site, refused
+from tests.builders import T0, funded_round, refused, register_site
 
 
 @pytest.fixture

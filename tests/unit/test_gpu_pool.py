@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from domain import Ledger
-from domain.errors import InsufficientCapacity, InvalidInput, NotFound, UnknownGpuModel
 from domain.aggregates import GpuPool
+from domain.errors import InsufficientCapacity, InvalidInput, NotFound, UnknownGpuModel
 from domain.timeutil import hour_index
 from tests.builders import fleet, hour, refused, register_site, reserve
 

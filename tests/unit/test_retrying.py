@@ -11,6 +11,7 @@ from eventsourcing.persistence import IntegrityError
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bootstrap import open_ledger
 from domain import Ledger
 from domain.errors import ConcurrencyConflict
 from tests.builders import SimClock, fleet, hour, reserve
@@ -18,7 +19,7 @@ from tests.builders import SimClock, fleet, hour, reserve
 
 @given(max_attempts=st.integers(1, 6), failures=st.integers(0, 8))
 def test_a_unit_is_retried_up_to_max_attempts(max_attempts: int, failures: int) -> None:
-    ledger = Ledger.open("memory:", clock=SimClock())
+    ledger = Ledger.open(clock=SimClock())
     ledger.max_attempts = max_attempts
     reloads: list[bool] = []  # per attempt: is it a retry (the cache is bypassed)?
 
@@ -73,7 +74,7 @@ def always_losing(ledger: Ledger, monkeypatch: pytest.MonkeyPatch) -> list[int]:
 ], ids=["tenant", "pool and reservation", "pool"])
 def test_a_command_that_always_loses_gives_up_and_records_nothing(
         sqlite_url: str, monkeypatch: pytest.MonkeyPatch, command: Callable[[Any], object], events: int) -> None:
-    ledger = Ledger.open(sqlite_url, clock=SimClock())
+    ledger = open_ledger(sqlite_url, clock=SimClock())
     try:
         f = fleet(ledger, gpus=8)
         ledger.max_attempts = 3
@@ -104,7 +105,7 @@ def test_a_retry_reloads_what_another_process_wrote(tmp_path: Any) -> None:
     the stale copy's loss is reported as ConcurrencyConflict."""
     url = str(tmp_path / "ledger.db")
     clock = SimClock()
-    mine, theirs = Ledger.open(url, clock=clock), Ledger.open(url, clock=clock)
+    mine, theirs = open_ledger(url, clock=clock), open_ledger(url, clock=clock)
     try:
         f = fleet(mine, gpus=8)
         reservation_id = reserve(f, 1, 1, 3)

@@ -8,7 +8,7 @@ import pytest
 
 from domain import Ledger
 from domain.errors import ExceedsOrdered, InvalidInput, NotFound, UnknownCurrency, UnknownGpuModel
-from tests.builders import T0, funded_round, hour, register_site, refused
+from tests.builders import T0, funded_round, hour, refused, register_site
 
 MISSING = "00000000-0000-0000-0000-00000000beef"
 
