@@ -55,14 +55,20 @@ def test_full_flow(any_api: Api) -> None:
     carbon = ok(c.get("/v1/reports/sustainability", headers=bearer(me), params=wait), 200)
     assert carbon["rows"]
     capex = ok(c.get("/v1/reports/capex", headers=bearer(finance), params=wait), 200)
-    assert {row["section"] for row in capex["rows"]} == {"round", "pool"}
+    every_line = ok(c.get("/v1/reports/billing", headers=bearer(finance), params=wait), 200)["rows"]
+    [pool] = capex["rows"]
+    assert pool["gpus_in_service"] == 8  # booked revenue is the sum of the bill lines, as invoiced
+    assert Decimal(pool["revenue_booked"]) == sum(Decimal(row["amount"]) for row in every_line) > 120
+    rounds = ok(c.get("/v1/reports/funding_rounds", headers=bearer(finance), params=wait), 200)
+    assert [row["name"] for row in rounds["rows"]] == ["Series B"]
     as_csv = c.get("/v1/reports/billing", headers={**bearer(finance), "Accept": "text/csv"},
                    params={"tenant_id": tenant["id"], "from": "2025-03", "to": "2025-03"})
     assert as_csv.headers["content-type"].startswith("text/csv")
     assert len(list(csv.DictReader(io.StringIO(as_csv.text)))) == len(billing["rows"])
 
-    invoice = ok(c.post("/v1/invoices", headers=bearer(finance, "inv-2025-03"),
-                        json={"tenant_id": tenant["id"], "month": "2025-03"}))
+    issued = c.post("/v1/invoices", headers=bearer(finance, "inv-2025-03"),
+                    json={"tenant_id": tenant["id"], "month": "2025-03"})
+    invoice, issued_at = ok(issued), int(issued.headers["Ledger-Position"])
     assert (invoice["total"], invoice["currency"], invoice["status"]) == ("120.00", "USD", "open")
     assert c.post("/v1/invoices", headers=bearer(finance),
                   json={"tenant_id": tenant["id"], "month": "2025-03"}).status_code == 409
@@ -79,7 +85,9 @@ def test_full_flow(any_api: Api) -> None:
     assert [len(p) for p in pages] == [24]
     assert len({u["record_id"] for p in pages for u in p}) == 24
     assert sum(Decimal(u["gpu_hours"]) for p in pages for u in p) == Decimal(36)
-    invoices = ok(c.get(f"/v1/tenants/{tenant['id']}/invoices", headers=bearer(me)), 200)
+    # The tenant lists read the tenant-index projection: min_position waits for the invoice.
+    invoices = ok(c.get(f"/v1/tenants/{tenant['id']}/invoices", headers=bearer(me),
+                        params={"min_position": issued_at}), 200)
     assert [i["id"] for i in invoices["items"]] == [invoice["id"]]
 
     first = ok(c.get(f"/v1/audit/aggregates/{future['id']}", headers=bearer(auditor), params={"as_of": "1"}), 200)
