@@ -49,7 +49,9 @@ class ReadSide:
         """Return once the projections reached ``position``; raise ProjectionLagging after the wait."""
         if position is None or position <= 0:
             return
-        if not self.projections.wait_for(position, self.wait_seconds):
+        # Requests only wait: the followers (this process's projector, or `ledger project` workers)
+        # do the projection work, never a request thread.
+        if not self.projections.wait_for(position, self.wait_seconds, assist=False):
             raise ProjectionLagging(
                 f"min_position: projections are at {self.projections.position()}, not yet {position}; retry shortly",
                 field="min_position")
