@@ -6,11 +6,11 @@ per-hour state keyed by hour index; events carry aware datetimes.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC as UTC  # re-exported: domain.service and cli import UTC from here
+from datetime import datetime, timedelta
 
 from domain.errors import InvalidInput, NotOnTheHour
 
-UTC = UTC
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Windows beyond this are refused: a reservation or order is not planned centuries ahead.
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)

@@ -146,19 +146,19 @@ class Billing(Projection):
     # ---- reservation lines --------------------------------------------------------------------
 
     @handle.register(Reservation.Confirmed)
-    def _confirmed(self, event: Any, batch: BillingBatch) -> None:
+    def _confirmed(self, event: Reservation.Confirmed, batch: BillingBatch) -> None:
         terms = batch.terms.put(ReservationTerms(str(event.originator_id), str(event.tenant_id), str(event.site_id),
                                                  event.model, event.currency,
                                                  int(event.gpus), Decimal(event.rate_per_gpu_hour)))
         self._hours(batch, terms, hour_floor(event.start), hour_floor(event.end), 1)
 
     @handle.register(Reservation.Extended)
-    def _extended(self, event: Any, batch: BillingBatch) -> None:
+    def _extended(self, event: Reservation.Extended, batch: BillingBatch) -> None:
         self._hours(batch, batch.terms_of(event.originator_id), hour_floor(event.previous_end),
                     hour_floor(event.end), 1)
 
     @handle.register(Reservation.Cancelled)
-    def _cancelled(self, event: Any, batch: BillingBatch) -> None:
+    def _cancelled(self, event: Reservation.Cancelled, batch: BillingBatch) -> None:
         terms = batch.terms_of(event.originator_id)
         self._hours(batch, terms, hour_floor(event.released_from), hour_floor(event.released_until), -1)
         fee = Decimal(event.fee)
@@ -191,7 +191,7 @@ class Billing(Projection):
     # ---- invoices -----------------------------------------------------------------------------
 
     @handle.register(Invoice.Issued)
-    def _issued(self, event: Any, batch: BillingBatch) -> None:
+    def _issued(self, event: Invoice.Issued, batch: BillingBatch) -> None:
         tenant, month, currency = str(event.tenant_id), event.month, event.currency
         live = {line.line_key: line for line in batch.lines.where(tenant_id=tenant, month=month)}
         frozen = {line.line_key: line for line in (
@@ -220,13 +220,13 @@ class Billing(Projection):
             batch.lines.put(line)
 
     @handle.register(Invoice.Voided)
-    def _voided(self, event: Any, batch: BillingBatch) -> None:
+    def _voided(self, event: Invoice.Voided, batch: BillingBatch) -> None:
         invoice = batch.invoice_by_id(str(event.originator_id))
         invoice.status = "void"
         batch.invoices.changed(invoice)
 
     @handle.register(Invoice.CreditNoteIssued)
-    def _credited(self, event: Any, batch: BillingBatch) -> None:
+    def _credited(self, event: Invoice.CreditNoteIssued, batch: BillingBatch) -> None:
         invoice = batch.invoice_by_id(str(event.originator_id))
         amount = Decimal(event.amount)
         invoice.credited += amount

@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import singledispatchmethod
-from typing import Any
 
 from domain.aggregates import FundingRound, GpuPool, SupplyOrder
 from projections.db import Database
@@ -127,23 +126,23 @@ class Capex(Projection):
         """Events without a handler are ignored."""
 
     @handle.register(FundingRound.Opened)
-    def _opened(self, event: Any, batch: CapexBatch) -> None:
+    def _opened(self, event: FundingRound.Opened, batch: CapexBatch) -> None:
         batch.rounds.put(RoundRow(str(event.originator_id), event.name, event.currency, ZERO, ZERO, ZERO, ZERO))
 
     @handle.register(FundingRound.CommitmentRecorded)
-    def _committed(self, event: Any, batch: CapexBatch) -> None:
+    def _committed(self, event: FundingRound.CommitmentRecorded, batch: CapexBatch) -> None:
         batch.round(event.originator_id).committed += Decimal(event.amount)
 
     @handle.register(FundingRound.TrancheReceived)
-    def _received(self, event: Any, batch: CapexBatch) -> None:
+    def _received(self, event: FundingRound.TrancheReceived, batch: CapexBatch) -> None:
         batch.round(event.originator_id).received += Decimal(event.amount)
 
     @handle.register(FundingRound.CapexCommitted)
-    def _capex_committed(self, event: Any, batch: CapexBatch) -> None:
+    def _capex_committed(self, event: FundingRound.CapexCommitted, batch: CapexBatch) -> None:
         batch.round(event.originator_id).capex_committed += Decimal(event.amount)
 
     @handle.register(SupplyOrder.Placed)
-    def _placed(self, event: Any, batch: CapexBatch) -> None:
+    def _placed(self, event: SupplyOrder.Placed, batch: CapexBatch) -> None:
         order = batch.orders.put(OrderRow(str(event.originator_id), str(event.funding_round_id), str(event.site_id),
                                           event.model, event.currency, Decimal(event.unit_price)))
         batch.pool(order.site_id, order.model).ordered += int(event.quantity)
@@ -151,7 +150,7 @@ class Capex(Projection):
             int(event.quantity) * order.unit_price
 
     @handle.register(SupplyOrder.Delivered)
-    def _delivered(self, event: Any, batch: CapexBatch) -> None:
+    def _delivered(self, event: SupplyOrder.Delivered, batch: CapexBatch) -> None:
         order = batch.order(event.originator_id)
         value = int(event.quantity) * order.unit_price
         batch.round(order.round_id).spent += value
@@ -159,16 +158,16 @@ class Capex(Projection):
         batch.pool_money(order.site_id, order.model, order.currency).spent += value
 
     @handle.register(SupplyOrder.Commissioned)
-    def _commissioned(self, event: Any, batch: CapexBatch) -> None:
+    def _commissioned(self, event: SupplyOrder.Commissioned, batch: CapexBatch) -> None:
         order = batch.order(event.originator_id)
         batch.pool(order.site_id, order.model).commissioned += int(event.quantity)
 
     @handle.register(GpuPool.Created)
-    def _pool_created(self, event: Any, batch: CapexBatch) -> None:
+    def _pool_created(self, event: GpuPool.Created, batch: CapexBatch) -> None:
         batch.pool_ids.put(PoolIdRow(str(event.originator_id), str(event.site_id), event.model))
 
     @handle.register(GpuPool.Decommissioned)
-    def _decommissioned(self, event: Any, batch: CapexBatch) -> None:
+    def _decommissioned(self, event: GpuPool.Decommissioned, batch: CapexBatch) -> None:
         pool = batch.pool_ids.get((str(event.originator_id),))
         if pool is None:
             raise LookupError(f"capex: no GpuPool.Created seen for pool {event.originator_id}")

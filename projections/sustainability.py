@@ -154,7 +154,7 @@ class Sustainability(Projection):
         """Events without a handler are ignored."""
 
     @handle.register(Reservation.Confirmed)
-    def _confirmed(self, event: Any, batch: SustainabilityBatch) -> None:
+    def _confirmed(self, event: Reservation.Confirmed, batch: SustainabilityBatch) -> None:
         batch.owners.put(UsageOwner(str(event.originator_id), str(event.tenant_id), str(event.site_id), event.model))
 
     def _owner(self, batch: SustainabilityBatch, reservation: object) -> UsageOwner:
@@ -164,13 +164,13 @@ class Sustainability(Projection):
         return owner
 
     @handle.register(Reservation.UsageBatchRecorded)
-    def _usage_batch(self, event: Any, batch: SustainabilityBatch) -> None:
+    def _usage_batch(self, event: Reservation.UsageBatchRecorded, batch: SustainabilityBatch) -> None:
         owner = self._owner(batch, event.originator_id)
         for _, hour_text, gpu_hours in event.records:
             self._use(batch, owner, hour_of_iso(hour_text), micro_of_text(gpu_hours))
 
     @handle.register(Reservation.UsageRecorded)
-    def _usage(self, event: Any, batch: SustainabilityBatch) -> None:
+    def _usage(self, event: Reservation.UsageRecorded, batch: SustainabilityBatch) -> None:
         self._use(batch, self._owner(batch, event.originator_id), hour_floor(event.hour), micro(event.gpu_hours))
 
     @staticmethod
@@ -181,11 +181,11 @@ class Sustainability(Projection):
         batch.pending[key] = batch.pending.get(key, 0) + used_micro
 
     @handle.register(Site.Registered)
-    def _registered(self, event: Any, batch: SustainabilityBatch) -> None:
+    def _registered(self, event: Site.Registered, batch: SustainabilityBatch) -> None:
         self._revise(batch, event)
 
     @handle.register(Site.Revised)
-    def _revised(self, event: Any, batch: SustainabilityBatch) -> None:
+    def _revised(self, event: Site.Revised, batch: SustainabilityBatch) -> None:
         self._revise(batch, event)
 
     def _revise(self, batch: SustainabilityBatch, event: Any) -> None:

@@ -77,19 +77,19 @@ class TenantIndex(Projection):
         """Events without a handler are ignored."""
 
     @handle.register(Reservation.Confirmed)
-    def _confirmed(self, event: Any, batch: TenantIndexBatch) -> None:
+    def _confirmed(self, event: Reservation.Confirmed, batch: TenantIndexBatch) -> None:
         reservation, tenant = str(event.originator_id), str(event.tenant_id)
         batch.owners.put(ReservationOwner(reservation, tenant))
         batch.entries.put(TenantEntry(batch.position, tenant, "reservation", reservation, "{}"))
 
     @handle.register(Reservation.UsageBatchRecorded)
-    def _usage_batch(self, event: Any, batch: TenantIndexBatch) -> None:
+    def _usage_batch(self, event: Reservation.UsageBatchRecorded, batch: TenantIndexBatch) -> None:
         records = [{"record_id": _dashed(rid), "hour": hour, "gpu_hours": gpu_hours}
                    for rid, hour, gpu_hours in event.records]
         self._usage(batch, event.originator_id, records)
 
     @handle.register(Reservation.UsageRecorded)
-    def _usage_one(self, event: Any, batch: TenantIndexBatch) -> None:
+    def _usage_one(self, event: Reservation.UsageRecorded, batch: TenantIndexBatch) -> None:
         self._usage(batch, event.originator_id, [{"record_id": str(event.record_id), "hour": event.hour.isoformat(),
                                                   "gpu_hours": str(event.gpu_hours)}])
 
@@ -99,7 +99,7 @@ class TenantIndex(Projection):
                                       json.dumps({"records": records})))
 
     @handle.register(Invoice.Issued)
-    def _issued(self, event: Any, batch: TenantIndexBatch) -> None:
+    def _issued(self, event: Invoice.Issued, batch: TenantIndexBatch) -> None:
         batch.entries.put(TenantEntry(batch.position, str(event.tenant_id), "invoice", str(event.originator_id), "{}"))
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import singledispatchmethod
-from typing import Any
 
 from domain.aggregates import GpuPool, Reservation
 from projections.db import Database
@@ -128,25 +127,25 @@ class Utilisation(Projection):
         return row
 
     @handle.register(GpuPool.Created)
-    def _created(self, event: Any, batch: UtilisationBatch) -> None:
+    def _created(self, event: GpuPool.Created, batch: UtilisationBatch) -> None:
         batch.pools.put(PoolRow(str(event.originator_id), str(event.site_id), event.model))
 
     @handle.register(GpuPool.Commissioned)
-    def _commissioned(self, event: Any, batch: UtilisationBatch) -> None:
+    def _commissioned(self, event: GpuPool.Commissioned, batch: UtilisationBatch) -> None:
         pool = self._pool(batch, event.originator_id)
         batch.capacity.add((pool.site_id, pool.model, hour_ceil(event.at)), int(event.quantity))
 
     @handle.register(GpuPool.Decommissioned)
-    def _decommissioned(self, event: Any, batch: UtilisationBatch) -> None:
+    def _decommissioned(self, event: GpuPool.Decommissioned, batch: UtilisationBatch) -> None:
         pool = self._pool(batch, event.originator_id)
         batch.capacity.add((pool.site_id, pool.model, hour_ceil(event.at)), -int(event.quantity))
 
     @handle.register(GpuPool.CapacityBooked)
-    def _booked(self, event: Any, batch: UtilisationBatch) -> None:
+    def _booked(self, event: GpuPool.CapacityBooked, batch: UtilisationBatch) -> None:
         self._book(batch, event.originator_id, event.start, event.end, int(event.gpus))
 
     @handle.register(GpuPool.CapacityReleased)
-    def _released(self, event: Any, batch: UtilisationBatch) -> None:
+    def _released(self, event: GpuPool.CapacityReleased, batch: UtilisationBatch) -> None:
         self._book(batch, event.originator_id, event.start, event.end, -int(event.gpus))
 
     def _book(self, batch: UtilisationBatch, pool_id: object, start: object, end: object, gpus: int) -> None:
@@ -156,11 +155,11 @@ class Utilisation(Projection):
             add((pool.site_id, pool.model, hour), gpus, 0)
 
     @handle.register(Reservation.Confirmed)
-    def _confirmed(self, event: Any, batch: UtilisationBatch) -> None:
+    def _confirmed(self, event: Reservation.Confirmed, batch: UtilisationBatch) -> None:
         batch.reservations.put(ReservationPoolRow(str(event.originator_id), str(event.site_id), event.model))
 
     @handle.register(Reservation.UsageBatchRecorded)
-    def _usage_batch(self, event: Any, batch: UtilisationBatch) -> None:
+    def _usage_batch(self, event: Reservation.UsageBatchRecorded, batch: UtilisationBatch) -> None:
         reservation = batch.reservations.get((str(event.originator_id),))
         if reservation is None:
             raise LookupError(f"utilisation: usage for unknown reservation {event.originator_id}")
@@ -169,7 +168,7 @@ class Utilisation(Projection):
             add((site, model, hour_of_iso(hour)), 0, micro_of_text(gpu_hours))
 
     @handle.register(Reservation.UsageRecorded)
-    def _usage(self, event: Any, batch: UtilisationBatch) -> None:
+    def _usage(self, event: Reservation.UsageRecorded, batch: UtilisationBatch) -> None:
         reservation = batch.reservations.get((str(event.originator_id),))
         if reservation is None:
             raise LookupError(f"utilisation: usage for unknown reservation {event.originator_id}")

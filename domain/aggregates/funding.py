@@ -24,7 +24,13 @@ class FundingRound(Aggregate):
     class Created(Aggregate.Created):  # unused; every event class needs an explicit topic
         TOPIC = "ledger:FundingRound.Created"
 
-    @event("Opened", topic="ledger:FundingRound.Opened")
+    class Opened(Aggregate.Created):
+        TOPIC = "ledger:FundingRound.Opened"
+        name: str
+        currency: str
+        opened_at: datetime
+
+    @event(Opened)
     def __init__(self, name: str, currency: str, opened_at: datetime) -> None:
         self.name = name
         self.currency = currency
@@ -72,7 +78,13 @@ class FundingRound(Aggregate):
                                field="equity_percent")
         self._committed(investor, amount, equity)
 
-    @event("CommitmentRecorded", topic="ledger:FundingRound.CommitmentRecorded")
+    class CommitmentRecorded(Aggregate.Event):
+        TOPIC = "ledger:FundingRound.CommitmentRecorded"
+        investor: str
+        amount: Decimal
+        equity_percent: Decimal
+
+    @event(CommitmentRecorded)
     def _committed(self, investor: str, amount: Decimal, equity_percent: Decimal) -> None:
         self.committed[investor] = self.committed.get(investor, Decimal(0)) + amount
         self.equity_percent[investor] = self.equity_percent.get(investor, Decimal(0)) + equity_percent
@@ -92,7 +104,13 @@ class FundingRound(Aggregate):
                 f"commitment of {outstanding} {self.currency}", field="amount")
         self._received(investor, amount, when)
 
-    @event("TrancheReceived", topic="ledger:FundingRound.TrancheReceived")
+    class TrancheReceived(Aggregate.Event):
+        TOPIC = "ledger:FundingRound.TrancheReceived"
+        investor: str
+        amount: Decimal
+        received_at: datetime
+
+    @event(TrancheReceived)
     def _received(self, investor: str, amount: Decimal, received_at: datetime) -> None:
         self.received[investor] = self.received.get(investor, Decimal(0)) + amount
 
@@ -104,6 +122,11 @@ class FundingRound(Aggregate):
                 f"received ({self.available} {self.currency})", field="quantity")
         self._capex_committed(supply_order_id, amount)
 
-    @event("CapexCommitted", topic="ledger:FundingRound.CapexCommitted")
+    class CapexCommitted(Aggregate.Event):
+        TOPIC = "ledger:FundingRound.CapexCommitted"
+        supply_order_id: UUID
+        amount: Decimal
+
+    @event(CapexCommitted)
     def _capex_committed(self, supply_order_id: UUID, amount: Decimal) -> None:
         self.capex_committed[supply_order_id.hex] = amount

@@ -35,7 +35,17 @@ class Invoice(Aggregate):
     def create_id(tenant_id: UUID, month: str) -> UUID:
         return invoice_id(tenant_id, month)
 
-    @event("Issued", topic="ledger:Invoice.Issued")
+    class Issued(Aggregate.Created):
+        TOPIC = "ledger:Invoice.Issued"
+        tenant_id: UUID
+        month: str
+        currency: str
+        lines: list[dict[str, Any]]
+        total: Decimal
+        issued_at: datetime
+        billed_through_position: int
+
+    @event(Issued)
     def __init__(self, tenant_id: UUID, month: str, currency: str, lines: list[dict[str, Any]],
                  total: Decimal, issued_at: datetime, billed_through_position: int) -> None:
         self.tenant_id = tenant_id
@@ -61,7 +71,11 @@ class Invoice(Aggregate):
             raise InvalidTransition("invoice is already void")
         self._voided(text(reason, field="reason"))
 
-    @event("Voided", topic="ledger:Invoice.Voided")
+    class Voided(Aggregate.Event):
+        TOPIC = "ledger:Invoice.Voided"
+        reason: str
+
+    @event(Voided)
     def _voided(self, reason: str) -> None:
         self.voided_reason = reason
 
@@ -75,6 +89,12 @@ class Invoice(Aggregate):
                                field="amount")
         self._credited(value, text(reason, field="reason"), issued_at)
 
-    @event("CreditNoteIssued", topic="ledger:Invoice.CreditNoteIssued")
+    class CreditNoteIssued(Aggregate.Event):
+        TOPIC = "ledger:Invoice.CreditNoteIssued"
+        amount: Decimal
+        reason: str
+        issued_at: datetime
+
+    @event(CreditNoteIssued)
     def _credited(self, amount: Decimal, reason: str, issued_at: datetime) -> None:
         self.credit_notes.append([amount, reason, issued_at])

@@ -86,7 +86,13 @@ class GpuPool(Aggregate):
     def commission(self, *, quantity: object, at: object, supply_order_id: UUID) -> None:
         self._commissioned(positive_int(quantity, field="quantity"), check_utc(at, field="at"), supply_order_id)
 
-    @event("Commissioned", topic="ledger:GpuPool.Commissioned")
+    class Commissioned(Aggregate.Event):
+        TOPIC = "ledger:GpuPool.Commissioned"
+        quantity: int
+        at: datetime
+        supply_order_id: UUID
+
+    @event(Commissioned)
     def _commissioned(self, quantity: int, at: datetime, supply_order_id: UUID) -> None:
         hour = hour_index_ceil(at)
         self.in_service_changes[hour] = self.in_service_changes.get(hour, 0) + quantity
@@ -123,7 +129,13 @@ class GpuPool(Aggregate):
                     field="quantity")
         self._decommissioned(count, moment, why)
 
-    @event("Decommissioned", topic="ledger:GpuPool.Decommissioned")
+    class Decommissioned(Aggregate.Event):
+        TOPIC = "ledger:GpuPool.Decommissioned"
+        quantity: int
+        at: datetime
+        reason: str
+
+    @event(Decommissioned)
     def _decommissioned(self, quantity: int, at: datetime, reason: str) -> None:
         hour = hour_index_ceil(at)
         self.in_service_changes[hour] = self.in_service_changes.get(hour, 0) - quantity
@@ -139,7 +151,14 @@ class GpuPool(Aggregate):
                     f"{hour_start(hour).isoformat()}, {gpus} requested", field="gpus")
         self._capacity_booked(reservation_id, start, end, gpus)
 
-    @event("CapacityBooked", topic="ledger:GpuPool.CapacityBooked")
+    class CapacityBooked(Aggregate.Event):
+        TOPIC = "ledger:GpuPool.CapacityBooked"
+        reservation_id: UUID
+        start: datetime
+        end: datetime
+        gpus: int
+
+    @event(CapacityBooked)
     def _capacity_booked(self, reservation_id: UUID, start: datetime, end: datetime, gpus: int) -> None:
         for hour in range(hour_index(start), hour_index(end)):
             self.booked[hour] = self.booked.get(hour, 0) + gpus
@@ -148,7 +167,14 @@ class GpuPool(Aggregate):
         if start < end:
             self._capacity_released(reservation_id, start, end, gpus)
 
-    @event("CapacityReleased", topic="ledger:GpuPool.CapacityReleased")
+    class CapacityReleased(Aggregate.Event):
+        TOPIC = "ledger:GpuPool.CapacityReleased"
+        reservation_id: UUID
+        start: datetime
+        end: datetime
+        gpus: int
+
+    @event(CapacityReleased)
     def _capacity_released(self, reservation_id: UUID, start: datetime, end: datetime, gpus: int) -> None:
         for hour in range(hour_index(start), hour_index(end)):
             left = self.booked.get(hour, 0) - gpus

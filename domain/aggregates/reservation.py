@@ -39,7 +39,23 @@ class Reservation(Aggregate):
     class Created(Aggregate.Created):  # unused; every event class needs an explicit topic
         TOPIC = "ledger:Reservation.Created"
 
-    @event("Confirmed", topic="ledger:Reservation.Confirmed")
+    class Confirmed(Aggregate.Created):
+        """``__init__``'s ``id`` is not a field: the library takes it as the aggregate's id."""
+
+        TOPIC = "ledger:Reservation.Confirmed"
+        tenant_id: UUID
+        pool_id: UUID
+        site_id: UUID
+        model: str
+        gpus: int
+        start: datetime
+        end: datetime
+        rate_per_gpu_hour: Decimal
+        currency: str
+        cancellation_fee_share: Decimal
+        confirmed_at: datetime
+
+    @event(Confirmed)
     def __init__(self, tenant_id: UUID, pool_id: UUID, site_id: UUID, model: str, gpus: int,
                  start: datetime, end: datetime, rate_per_gpu_hour: Decimal, currency: str,
                  cancellation_fee_share: Decimal, confirmed_at: datetime, id: UUID | None = None) -> None:
@@ -93,7 +109,12 @@ class Reservation(Aggregate):
         self._extended(previous_end, end)
         return previous_end, end
 
-    @event("Extended", topic="ledger:Reservation.Extended")
+    class Extended(Aggregate.Event):
+        TOPIC = "ledger:Reservation.Extended"
+        previous_end: datetime
+        end: datetime
+
+    @event(Extended)
     def _extended(self, previous_end: datetime, end: datetime) -> None:
         self.end = end
 
@@ -112,7 +133,14 @@ class Reservation(Aggregate):
         self._cancelled(now, release_from, released_until, fee)
         return release_from, released_until
 
-    @event("Cancelled", topic="ledger:Reservation.Cancelled")
+    class Cancelled(Aggregate.Event):
+        TOPIC = "ledger:Reservation.Cancelled"
+        cancelled_at: datetime
+        released_from: datetime
+        released_until: datetime
+        fee: Decimal
+
+    @event(Cancelled)
     def _cancelled(self, cancelled_at: datetime, released_from: datetime, released_until: datetime,
                    fee: Decimal) -> None:
         self.cancelled_at = cancelled_at
@@ -165,7 +193,11 @@ class Reservation(Aggregate):
         if staged:
             self._usage_batch_recorded([staged[h] for h in sorted(staged)])
 
-    @event("UsageBatchRecorded", topic="ledger:Reservation.UsageBatchRecorded")
+    class UsageBatchRecorded(Aggregate.Event):
+        TOPIC = "ledger:Reservation.UsageBatchRecorded"
+        records: list[list[str]]
+
+    @event(UsageBatchRecorded)
     def _usage_batch_recorded(self, records: list[list[str]]) -> None:
         # One event per reservation per metering batch: each record is [record id (hex), hour
         # (ISO 8601 UTC), GPU-hours (decimal string)]. Plain strings keep encoding cheap; a
@@ -173,9 +205,16 @@ class Reservation(Aggregate):
         for record_id_hex, hour, gpu_hours in records:
             self.usage[hour_index(datetime.fromisoformat(hour))] = [record_id_hex, Decimal(gpu_hours)]
 
-    @event("UsageRecorded", topic="ledger:Reservation.UsageRecorded")
+    class UsageRecorded(Aggregate.Event):
+        """Superseded by UsageBatchRecorded; kept so that logs written before it still load."""
+
+        TOPIC = "ledger:Reservation.UsageRecorded"
+        record_id: UUID
+        hour: datetime
+        gpu_hours: Decimal
+
+    @event(UsageRecorded)
     def _usage_recorded(self, record_id: UUID, hour: datetime, gpu_hours: Decimal) -> None:
-        # Superseded by UsageBatchRecorded; kept so that logs written before it still load.
         self.usage[hour_index(hour)] = [record_id.hex, gpu_hours]
 
     def __deepcopy__(self, memo: dict[int, object]) -> Reservation:

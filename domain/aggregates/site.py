@@ -35,7 +35,17 @@ class Site(Aggregate):
     class Created(Aggregate.Created):  # unused; every event class needs an explicit topic
         TOPIC = "ledger:Site.Created"
 
-    @event("Registered", topic="ledger:Site.Registered")
+    class Registered(Aggregate.Created):
+        TOPIC = "ledger:Site.Registered"
+        name: str
+        country: str
+        grid_intensity_g_per_kwh: Decimal
+        pue: Decimal
+        carbon_free_share: Decimal
+        effective_from: datetime
+        factor_source: str
+
+    @event(Registered)
     def __init__(
         self,
         name: str,
@@ -75,7 +85,15 @@ class Site(Aggregate):
         grid, pue_, share = check_factors(grid_intensity_g_per_kwh, pue, carbon_free_share)
         self._revised(start, grid, pue_, share, text(factor_source, field="factor_source", maximum=500))
 
-    @event("Revised", topic="ledger:Site.Revised")
+    class Revised(Aggregate.Event):
+        TOPIC = "ledger:Site.Revised"
+        effective_from: datetime
+        grid_intensity_g_per_kwh: Decimal
+        pue: Decimal
+        carbon_free_share: Decimal
+        factor_source: str
+
+    @event(Revised)
     def _revised(self, effective_from: datetime, grid_intensity_g_per_kwh: Decimal, pue: Decimal,
                  carbon_free_share: Decimal, factor_source: str) -> None:
         self.revisions.append([effective_from, grid_intensity_g_per_kwh, pue, carbon_free_share, factor_source])

@@ -23,7 +23,18 @@ class SupplyOrder(Aggregate):
     class Created(Aggregate.Created):  # unused; every event class needs an explicit topic
         TOPIC = "ledger:SupplyOrder.Created"
 
-    @event("Placed", topic="ledger:SupplyOrder.Placed")
+    class Placed(Aggregate.Created):
+        TOPIC = "ledger:SupplyOrder.Placed"
+        funding_round_id: UUID
+        site_id: UUID
+        model: str
+        quantity: int
+        unit_price: Decimal
+        currency: str
+        placed_at: datetime
+        supplier: str
+
+    @event(Placed)
     def __init__(self, funding_round_id: UUID, site_id: UUID, model: str, quantity: int,
                  unit_price: Decimal, currency: str, placed_at: datetime, supplier: str) -> None:
         self.funding_round_id = funding_round_id
@@ -56,7 +67,12 @@ class SupplyOrder(Aggregate):
                 f"({self.delivered} already delivered)", field="quantity")
         self._delivered(quantity, when)
 
-    @event("Delivered", topic="ledger:SupplyOrder.Delivered")
+    class Delivered(Aggregate.Event):
+        TOPIC = "ledger:SupplyOrder.Delivered"
+        quantity: int
+        delivered_at: datetime
+
+    @event(Delivered)
     def _delivered(self, quantity: int, delivered_at: datetime) -> None:
         self.delivered += quantity
 
@@ -70,6 +86,11 @@ class SupplyOrder(Aggregate):
         self._commissioned(quantity, when)
         return quantity, when
 
-    @event("Commissioned", topic="ledger:SupplyOrder.Commissioned")
+    class Commissioned(Aggregate.Event):
+        TOPIC = "ledger:SupplyOrder.Commissioned"
+        quantity: int
+        commissioned_at: datetime
+
+    @event(Commissioned)
     def _commissioned(self, quantity: int, commissioned_at: datetime) -> None:
         self.commissioned += quantity

@@ -70,7 +70,12 @@ class Tenant(Aggregate):
         checked_rates, share = check_plan(rates, cancellation_fee_share)
         self._plan_changed(checked_rates, share)
 
-    @event("PlanChanged", topic="ledger:Tenant.PlanChanged")
+    class PlanChanged(Aggregate.Event):
+        TOPIC = "ledger:Tenant.PlanChanged"
+        rates: dict[str, Decimal]
+        cancellation_fee_share: Decimal
+
+    @event(PlanChanged)
     def _plan_changed(self, rates: dict[str, Decimal], cancellation_fee_share: Decimal) -> None:
         self.rates = rates
         self.cancellation_fee_share = cancellation_fee_share
@@ -86,7 +91,11 @@ class Tenant(Aggregate):
             raise InvalidTransition(f"tenant {self.name!r} is already suspended")
         self._suspended(text(reason, field="reason"))
 
-    @event("Suspended", topic="ledger:Tenant.Suspended")
+    class Suspended(Aggregate.Event):
+        TOPIC = "ledger:Tenant.Suspended"
+        reason: str
+
+    @event(Suspended)
     def _suspended(self, reason: str) -> None:
         self.suspended = True
 
@@ -95,6 +104,9 @@ class Tenant(Aggregate):
             raise InvalidTransition(f"tenant {self.name!r} is not suspended")
         self._reinstated()
 
-    @event("Reinstated", topic="ledger:Tenant.Reinstated")
+    class Reinstated(Aggregate.Event):
+        TOPIC = "ledger:Tenant.Reinstated"
+
+    @event(Reinstated)
     def _reinstated(self) -> None:
         self.suspended = False
