@@ -26,7 +26,7 @@ from typing import Any
 from domain.aggregates import Invoice, Reservation
 from domain.money import quantize
 from projections.db import Database
-from projections.projection import Batch, Positioned, Projection
+from projections.projection import Batch, Positioned, Projection, text_id
 from projections.rows import RowSet, Table
 from projections.timeaxis import hour_floor, hours_by_month, month_of, next_month
 
@@ -123,7 +123,7 @@ class BillingBatch(Batch):
         return found[0]
 
     def terms_of(self, reservation: object) -> ReservationTerms:
-        terms = self.terms.get((str(reservation),))
+        terms = self.terms.get((text_id(reservation),))
         if terms is None:
             raise LookupError(f"billing: no Reservation.Confirmed seen for {reservation}")
         return terms
@@ -136,7 +136,7 @@ class Billing(Projection):
 
     def begin(self, db: Database, events: Sequence[Positioned]) -> BillingBatch:
         batch = BillingBatch(self.rows(db, TERMS), self.rows(db, INVOICES), self.rows(db, LINES))
-        batch.terms.prefetch({(str(e.originator_id),) for _, e in events if not isinstance(e, Invoice.Event)})
+        batch.terms.prefetch({(text_id(e.originator_id),) for _, e in events if not isinstance(e, Invoice.Event)})
         return batch
 
     @singledispatchmethod
@@ -147,8 +147,8 @@ class Billing(Projection):
 
     @handle.register(Reservation.Confirmed)
     def _confirmed(self, event: Reservation.Confirmed, batch: BillingBatch) -> None:
-        terms = batch.terms.put(ReservationTerms(str(event.originator_id), str(event.tenant_id), str(event.site_id),
-                                                 event.model, event.currency,
+        terms = batch.terms.put(ReservationTerms(text_id(event.originator_id), text_id(event.tenant_id),
+                                                 text_id(event.site_id), event.model, event.currency,
                                                  int(event.gpus), Decimal(event.rate_per_gpu_hour)))
         self._hours(batch, terms, hour_floor(event.start), hour_floor(event.end), 1)
 
@@ -192,12 +192,12 @@ class Billing(Projection):
 
     @handle.register(Invoice.Issued)
     def _issued(self, event: Invoice.Issued, batch: BillingBatch) -> None:
-        tenant, month, currency = str(event.tenant_id), event.month, event.currency
+        tenant, month, currency = text_id(event.tenant_id), event.month, event.currency
         live = {line.line_key: line for line in batch.lines.where(tenant_id=tenant, month=month)}
         frozen = {line.line_key: line for line in (
             _invoiced_line(tenant, month, currency, i, data) for i, data in enumerate(event.lines or []))}
         batch.months_of(tenant).add(month)
-        batch.invoices.put(InvoiceRow(tenant, month, str(event.originator_id), currency, Decimal(event.total), ZERO,
+        batch.invoices.put(InvoiceRow(tenant, month, text_id(event.originator_id), currency, Decimal(event.total), ZERO,
                                       "issued", int(event.billed_through_position), batch.position))
         target = batch.open_month(tenant, month)
         for key in sorted(set(live) | set(frozen)):
@@ -221,13 +221,13 @@ class Billing(Projection):
 
     @handle.register(Invoice.Voided)
     def _voided(self, event: Invoice.Voided, batch: BillingBatch) -> None:
-        invoice = batch.invoice_by_id(str(event.originator_id))
+        invoice = batch.invoice_by_id(text_id(event.originator_id))
         invoice.status = "void"
         batch.invoices.changed(invoice)
 
     @handle.register(Invoice.CreditNoteIssued)
     def _credited(self, event: Invoice.CreditNoteIssued, batch: BillingBatch) -> None:
-        invoice = batch.invoice_by_id(str(event.originator_id))
+        invoice = batch.invoice_by_id(text_id(event.originator_id))
         amount = Decimal(event.amount)
         invoice.credited += amount
         batch.invoices.changed(invoice)
@@ -241,6 +241,6 @@ def _invoiced_line(tenant: str, month: str, currency: str, index: int, data: dic
     reservation = data.get("reservation_id")
     gpu_hours, rate = data.get("gpu_hours"), data.get("rate")
     return LineRow(tenant, month, str(data.get("line_key") or f"invoice-line:{index}"),
-                   str(data.get("kind") or "invoice"), str(reservation) if reservation else None,
+                   str(data.get("kind") or "invoice"), text_id(reservation) if reservation else None,
                    data.get("origin_month"), currency, Decimal(str(gpu_hours)) if gpu_hours is not None else ZERO,
                    Decimal(str(rate)) if rate is not None else None, Decimal(str(data["amount"])))

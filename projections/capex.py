@@ -16,7 +16,7 @@ from functools import singledispatchmethod
 
 from domain.aggregates import FundingRound, GpuPool, SupplyOrder
 from projections.db import Database
-from projections.projection import Batch, Positioned, Projection
+from projections.projection import Batch, Positioned, Projection, text_id
 from projections.rows import RowSet, Table
 
 ZERO = Decimal(0)
@@ -89,14 +89,14 @@ class CapexBatch(Batch):
             rows.flush()
 
     def round(self, round_id: object) -> RoundRow:
-        row = self.rounds.get((str(round_id),))
+        row = self.rounds.get((text_id(round_id),))
         if row is None:
             raise LookupError(f"capex: funding round {round_id} was never opened")
         self.rounds.changed(row)
         return row
 
     def order(self, order_id: object) -> OrderRow:
-        row = self.orders.get((str(order_id),))
+        row = self.orders.get((text_id(order_id),))
         if row is None:
             raise LookupError(f"capex: supply order {order_id} was never placed")
         return row
@@ -127,7 +127,7 @@ class Capex(Projection):
 
     @handle.register(FundingRound.Opened)
     def _opened(self, event: FundingRound.Opened, batch: CapexBatch) -> None:
-        batch.rounds.put(RoundRow(str(event.originator_id), event.name, event.currency, ZERO, ZERO, ZERO, ZERO))
+        batch.rounds.put(RoundRow(text_id(event.originator_id), event.name, event.currency, ZERO, ZERO, ZERO, ZERO))
 
     @handle.register(FundingRound.CommitmentRecorded)
     def _committed(self, event: FundingRound.CommitmentRecorded, batch: CapexBatch) -> None:
@@ -143,8 +143,9 @@ class Capex(Projection):
 
     @handle.register(SupplyOrder.Placed)
     def _placed(self, event: SupplyOrder.Placed, batch: CapexBatch) -> None:
-        order = batch.orders.put(OrderRow(str(event.originator_id), str(event.funding_round_id), str(event.site_id),
-                                          event.model, event.currency, Decimal(event.unit_price)))
+        order = batch.orders.put(OrderRow(text_id(event.originator_id), text_id(event.funding_round_id),
+                                          text_id(event.site_id), event.model, event.currency,
+                                          Decimal(event.unit_price)))
         batch.pool(order.site_id, order.model).ordered += int(event.quantity)
         batch.pool_money(order.site_id, order.model, order.currency).capex_committed += \
             int(event.quantity) * order.unit_price
@@ -164,11 +165,11 @@ class Capex(Projection):
 
     @handle.register(GpuPool.Created)
     def _pool_created(self, event: GpuPool.Created, batch: CapexBatch) -> None:
-        batch.pool_ids.put(PoolIdRow(str(event.originator_id), str(event.site_id), event.model))
+        batch.pool_ids.put(PoolIdRow(text_id(event.originator_id), text_id(event.site_id), event.model))
 
     @handle.register(GpuPool.Decommissioned)
     def _decommissioned(self, event: GpuPool.Decommissioned, batch: CapexBatch) -> None:
-        pool = batch.pool_ids.get((str(event.originator_id),))
+        pool = batch.pool_ids.get((text_id(event.originator_id),))
         if pool is None:
             raise LookupError(f"capex: no GpuPool.Created seen for pool {event.originator_id}")
         batch.pool(pool.site_id, pool.model).decommissioned += int(event.quantity)

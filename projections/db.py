@@ -23,6 +23,7 @@ from projections.store import Dialect, conninfo, parse_database_url
 if TYPE_CHECKING:
     from projections.rows import Table
 
+COPY_THRESHOLD = 2_000  # rows per upsert from which PostgreSQL gets COPY into a staging table
 SQLITE_CHUNK = 300  # keys per IN (VALUES ...) query; well under SQLite's variable limit
 
 
@@ -43,6 +44,7 @@ class Database:
         if self.kind == "memory":
             raise ValueError("projections need a SQLite or PostgreSQL database, not the in-memory store")
         self._in_tx = False
+        self._stages: set[str] = set()  # temporary staging tables created on this connection
         self.dialect = Dialect(self.kind, self.config.schema)
         if self.kind == "sqlite":
             self.conn: Any = sqlite3.connect(self.config.sqlite_path, timeout=30, isolation_level=None,
@@ -143,7 +145,22 @@ class Database:
                 rows = [tuple(str(v) if isinstance(v, Decimal) else v for v in row) for row in rows]
             self.conn.executemany(f"INSERT INTO {name} ({', '.join(cols)}) VALUES ({marks}) {conflict}", rows)
             return
-        arrays = [array_literal(column, c.sql_type) for column, c in zip(zip(*rows, strict=True), table.columns, strict=True)]
+        if len(rows) >= COPY_THRESHOLD:
+            # Many rows: COPY them into a temporary staging table, then one INSERT ... SELECT
+            # ... ON CONFLICT. COPY's text format costs the server much less than parsing arrays.
+            stage = f"stage_{name}"
+            if stage not in self._stages:
+                self.execute(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} (LIKE {name}) ON COMMIT DELETE ROWS")
+                self._stages.add(stage)
+            with self.conn.cursor() as cursor, cursor.copy(f"COPY {stage} ({', '.join(cols)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            self.conn.execute(f"INSERT INTO {name} ({', '.join(cols)}) SELECT {', '.join(cols)} FROM {stage} "
+                              f"{conflict}")
+            self.conn.execute(f"TRUNCATE {stage}")
+            return
+        arrays = [array_literal(column, c.sql_type)
+                  for column, c in zip(zip(*rows, strict=True), table.columns, strict=True)]
         unnest = ", ".join(f"%s::{self.dialect.column_type(c.sql_type)}[]" for c in table.columns)
         self.conn.execute(f"INSERT INTO {name} ({', '.join(cols)}) SELECT * FROM unnest({unnest}) {conflict}", arrays)
 

@@ -33,6 +33,24 @@ from projections.rows import RowSet, Table, TableCache
 R = TypeVar("R")
 Positioned = tuple[int, Any]  # (log position, decoded domain event)
 
+_ids: dict[int, str] = {}
+
+
+def text_id(value: object) -> str:
+    """An id (UUID) as the canonical text rows keep. Ids repeat on almost every event (a
+    reservation's usage, a pool's bookings): memoised by the UUID's integer (``str(UUID)`` costs
+    ~1 us, and a UUID's own hash is computed in Python)."""
+    number = getattr(value, "int", None)
+    if number is None:
+        return str(value)
+    found = _ids.get(number)
+    if found is None:
+        found = str(value)
+        if len(_ids) > 500_000:
+            _ids.clear()
+        _ids[number] = found
+    return found
+
 
 class Batch:
     """State of one batch: the projection's row sets and the position of the event being handled."""
@@ -55,6 +73,7 @@ class Projection:
         self.caches: dict[str, TableCache[Any]] = {t.name: TableCache() for t in self.tables}
         self.cache_mark: tuple[int, int] | None = None  # (position, generation) the caches are valid at
         self.classes = frozenset(self.event_classes())
+        self._handlers: dict[type, Any] = {}  # event class -> bound handler (dispatch resolved once)
 
     # ---- declaration ------------------------------------------------------------------------
 
@@ -98,13 +117,23 @@ class Projection:
     def apply(self, db: Database, events: Sequence[Positioned]) -> None:
         """Apply a batch of events in log order (inside the engine's transaction)."""
         batch = self.begin(db, events)
-        handle = self.handle
+        handlers = self._handlers
         for position, event in events:
             batch.position = position
-            handle(event, batch)
+            handler = handlers.get(type(event))
+            if handler is None:
+                handler = handlers[type(event)] = self._handler_for(type(event))
+            handler(event, batch)
         batch.flush()
         for cache in self.caches.values():
             cache.trim()
+
+    def _handler_for(self, cls: type) -> Any:
+        for klass in type(self).__mro__:
+            handle = klass.__dict__.get("handle")
+            if isinstance(handle, singledispatchmethod):
+                return handle.dispatcher.dispatch(cls).__get__(self)
+        raise TypeError(f"{type(self).__name__} declares no handle()")
 
     def forget(self) -> None:
         """Drop everything cached (after a rollback, or when another process wrote the tables)."""

@@ -77,7 +77,7 @@ class Table(Generic[R]):
             raise TypeError(f"{name}: key column {missing[0]!r} is not a field of {row.__name__}")
         # attrgetter of several names returns a tuple; of one name, the value: normalise to tuples.
         many = operator.attrgetter(*self.key)
-        self.key_of: Callable[[R], Key] = many if len(self.key) > 1 else (lambda row: (many(row),))  # type: ignore[assignment]
+        self.key_of: Callable[[R], Key] = many if len(self.key) > 1 else (lambda row: (many(row),))
         self._values = operator.attrgetter(*self.column_names)
         converters: list[Callable[[Any], Any]] = []
         for column in self.columns:

@@ -22,7 +22,7 @@ variables (``PGSSLMODE``, ...), which :func:`apply_libpq_environment` sets for t
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -129,7 +129,7 @@ def describe_url(text: str) -> str:
 
 
 def open_event_store(url: str | StoreConfig | None, *, clock: Any = None,
-                     extra_env: dict[str, str] | None = None) -> Any:
+                     extra_env: Mapping[str, str] | None = None) -> Any:
     """The ledger (``domain.Ledger``) on the store ``url`` names, creating its tables if missing."""
     from domain import Ledger
 

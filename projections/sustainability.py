@@ -25,7 +25,7 @@ from typing import Any
 from domain.aggregates import Reservation, Site
 from domain.reference import GPU_MODELS
 from projections.db import Database
-from projections.projection import Batch, Positioned, Projection
+from projections.projection import Batch, Positioned, Projection, text_id
 from projections.rows import Adder, RowSet, Table
 from projections.timeaxis import from_micro, hour_ceil, hour_floor, hour_of_iso, micro, month_of_hour
 from projections.utilisation import micro_of_text
@@ -118,6 +118,8 @@ class SustainabilityBatch(Batch):
         revisions = self.revisions(site)
         if not revisions:
             raise LookupError(f"sustainability: usage at site {site} before the site was registered")
+        if len(revisions) == 1 or hour < revisions[1].from_hour:
+            return revisions[0]  # the common case: one revision, or an hour before the second
         i = bisect_right([r.from_hour for r in revisions], hour) - 1
         return revisions[max(i, 0)]
 
@@ -141,7 +143,7 @@ class Sustainability(Projection):
 
     def begin(self, db: Database, events: Sequence[Positioned]) -> SustainabilityBatch:
         batch = SustainabilityBatch(db, self.prefix, self.rows(db, OWNERS), self.rows(db, MONTHS), Adder(HOURS))
-        batch.owners.prefetch({(str(e.originator_id),) for _, e in events if isinstance(e, Reservation.Event)})
+        batch.owners.prefetch({(text_id(e.originator_id),) for _, e in events if isinstance(e, Reservation.Event)})
         return batch
 
     def apply(self, db: Database, events: Sequence[Positioned]) -> None:
@@ -155,10 +157,11 @@ class Sustainability(Projection):
 
     @handle.register(Reservation.Confirmed)
     def _confirmed(self, event: Reservation.Confirmed, batch: SustainabilityBatch) -> None:
-        batch.owners.put(UsageOwner(str(event.originator_id), str(event.tenant_id), str(event.site_id), event.model))
+        batch.owners.put(UsageOwner(text_id(event.originator_id), text_id(event.tenant_id), text_id(event.site_id),
+                                    event.model))
 
     def _owner(self, batch: SustainabilityBatch, reservation: object) -> UsageOwner:
-        owner = batch.owners.get((str(reservation),))
+        owner = batch.owners.get((text_id(reservation),))
         if owner is None:
             raise LookupError(f"sustainability: usage for unknown reservation {reservation}")
         return owner
@@ -189,7 +192,7 @@ class Sustainability(Projection):
         self._revise(batch, event)
 
     def _revise(self, batch: SustainabilityBatch, event: Any) -> None:
-        site = str(event.originator_id)
+        site = text_id(event.originator_id)
         batch.settle()  # usage so far is priced with the factors in force before this revision
         revisions = batch.revisions(site)
         revision = FactorRevision(site, len(revisions), hour_ceil(event.effective_from),

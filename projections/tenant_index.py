@@ -16,10 +16,11 @@ from uuid import UUID
 
 from domain.aggregates import Invoice, Reservation
 from projections.db import Database
-from projections.projection import Batch, Positioned, Projection
+from projections.projection import Batch, Positioned, Projection, text_id
 from projections.rows import RowSet, Table
 
 KINDS = ("reservation", "usage", "invoice")
+_compact = json.JSONEncoder(separators=(",", ":")).encode  # one encoder: json.dumps with options makes one per call
 
 
 @dataclass(slots=True)
@@ -28,12 +29,13 @@ class TenantEntry:
     tenant_id: str
     kind: str  # reservation | usage | invoice
     resource_id: str
-    detail: str  # JSON: for usage, {"records": [{record_id, hour, gpu_hours}, ...]}
+    detail: str  # JSON: for usage, the batch's records as stored, [[record id hex, hour, GPU-hours], ...]
 
     @property
     def records(self) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = json.loads(self.detail).get("records", [])
-        return records
+        """The usage records, each {record_id, hour, gpu_hours}."""
+        return [{"record_id": _dashed(rid), "hour": hour, "gpu_hours": gpu_hours}
+                for rid, hour, gpu_hours in json.loads(self.detail or "[]")]
 
 
 @dataclass(slots=True)
@@ -56,7 +58,7 @@ class TenantIndexBatch(Batch):
         self.entries.flush()
 
     def owner(self, reservation: object) -> str:
-        found = self.owners.get((str(reservation),))
+        found = self.owners.get((text_id(reservation),))
         if found is None:
             raise LookupError(f"tenant index: usage for unknown reservation {reservation}")
         return found.tenant_id
@@ -69,7 +71,7 @@ class TenantIndex(Projection):
 
     def begin(self, db: Database, events: Sequence[Positioned]) -> TenantIndexBatch:
         batch = TenantIndexBatch(self.rows(db, ENTRIES), self.rows(db, OWNERS))
-        batch.owners.prefetch({(str(e.originator_id),) for _, e in events if isinstance(e, Reservation.Event)})
+        batch.owners.prefetch({(text_id(e.originator_id),) for _, e in events if isinstance(e, Reservation.Event)})
         return batch
 
     @singledispatchmethod
@@ -78,29 +80,28 @@ class TenantIndex(Projection):
 
     @handle.register(Reservation.Confirmed)
     def _confirmed(self, event: Reservation.Confirmed, batch: TenantIndexBatch) -> None:
-        reservation, tenant = str(event.originator_id), str(event.tenant_id)
+        reservation, tenant = text_id(event.originator_id), text_id(event.tenant_id)
         batch.owners.put(ReservationOwner(reservation, tenant))
-        batch.entries.put(TenantEntry(batch.position, tenant, "reservation", reservation, "{}"))
+        batch.entries.put(TenantEntry(batch.position, tenant, "reservation", reservation, ""))
 
     @handle.register(Reservation.UsageBatchRecorded)
     def _usage_batch(self, event: Reservation.UsageBatchRecorded, batch: TenantIndexBatch) -> None:
-        records = [{"record_id": _dashed(rid), "hour": hour, "gpu_hours": gpu_hours}
-                   for rid, hour, gpu_hours in event.records]
-        self._usage(batch, event.originator_id, records)
+        self._usage(batch, event.originator_id, _compact(event.records))
 
     @handle.register(Reservation.UsageRecorded)
     def _usage_one(self, event: Reservation.UsageRecorded, batch: TenantIndexBatch) -> None:
-        self._usage(batch, event.originator_id, [{"record_id": str(event.record_id), "hour": event.hour.isoformat(),
-                                                  "gpu_hours": str(event.gpu_hours)}])
+        self._usage(batch, event.originator_id, json.dumps([[event.record_id.hex, event.hour.isoformat(),
+                                                             str(event.gpu_hours)]]))
 
     @staticmethod
-    def _usage(batch: TenantIndexBatch, reservation: object, records: list[dict[str, str]]) -> None:
-        batch.entries.put(TenantEntry(batch.position, batch.owner(reservation), "usage", str(reservation),
-                                      json.dumps({"records": records})))
+    def _usage(batch: TenantIndexBatch, reservation: object, records: str) -> None:
+        batch.entries.put(TenantEntry(batch.position, batch.owner(reservation), "usage", text_id(reservation),
+                                      records))
 
     @handle.register(Invoice.Issued)
     def _issued(self, event: Invoice.Issued, batch: TenantIndexBatch) -> None:
-        batch.entries.put(TenantEntry(batch.position, str(event.tenant_id), "invoice", str(event.originator_id), "{}"))
+        batch.entries.put(TenantEntry(batch.position, text_id(event.tenant_id), "invoice",
+                                      text_id(event.originator_id), ""))
 
 
 def _dashed(hex_id: str) -> str:

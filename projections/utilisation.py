@@ -17,7 +17,7 @@ from functools import singledispatchmethod
 
 from domain.aggregates import GpuPool, Reservation
 from projections.db import Database
-from projections.projection import Batch, Positioned, Projection
+from projections.projection import Batch, Positioned, Projection, text_id
 from projections.rows import Adder, RowSet, Table
 from projections.timeaxis import hour_ceil, hour_floor, hour_of_iso, micro, month_of_hour
 
@@ -110,8 +110,8 @@ class Utilisation(Projection):
     def begin(self, db: Database, events: Sequence[Positioned]) -> UtilisationBatch:
         batch = UtilisationBatch(db, self.rows(db, POOLS), self.rows(db, RESERVATIONS), Adder(CAPACITY),
                                  Adder(HOURS), self.prefix)
-        batch.pools.prefetch({(str(e.originator_id),) for _, e in events if not isinstance(e, Reservation.Event)})
-        batch.reservations.prefetch({(str(e.originator_id),) for _, e in events
+        batch.pools.prefetch({(text_id(e.originator_id),) for _, e in events if not isinstance(e, Reservation.Event)})
+        batch.reservations.prefetch({(text_id(e.originator_id),) for _, e in events
                                      if isinstance(e, Reservation.UsageBatchRecorded | Reservation.UsageRecorded)})
         return batch
 
@@ -121,14 +121,14 @@ class Utilisation(Projection):
 
     @staticmethod
     def _pool(batch: UtilisationBatch, pool_id: object) -> PoolRow:
-        row = batch.pools.get((str(pool_id),))
+        row = batch.pools.get((text_id(pool_id),))
         if row is None:
             raise LookupError(f"utilisation: no GpuPool.Created seen for pool {pool_id}")
         return row
 
     @handle.register(GpuPool.Created)
     def _created(self, event: GpuPool.Created, batch: UtilisationBatch) -> None:
-        batch.pools.put(PoolRow(str(event.originator_id), str(event.site_id), event.model))
+        batch.pools.put(PoolRow(text_id(event.originator_id), text_id(event.site_id), event.model))
 
     @handle.register(GpuPool.Commissioned)
     def _commissioned(self, event: GpuPool.Commissioned, batch: UtilisationBatch) -> None:
@@ -156,11 +156,11 @@ class Utilisation(Projection):
 
     @handle.register(Reservation.Confirmed)
     def _confirmed(self, event: Reservation.Confirmed, batch: UtilisationBatch) -> None:
-        batch.reservations.put(ReservationPoolRow(str(event.originator_id), str(event.site_id), event.model))
+        batch.reservations.put(ReservationPoolRow(text_id(event.originator_id), text_id(event.site_id), event.model))
 
     @handle.register(Reservation.UsageBatchRecorded)
     def _usage_batch(self, event: Reservation.UsageBatchRecorded, batch: UtilisationBatch) -> None:
-        reservation = batch.reservations.get((str(event.originator_id),))
+        reservation = batch.reservations.get((text_id(event.originator_id),))
         if reservation is None:
             raise LookupError(f"utilisation: usage for unknown reservation {event.originator_id}")
         add, site, model = batch.hours.add, reservation.site_id, reservation.model
@@ -169,7 +169,7 @@ class Utilisation(Projection):
 
     @handle.register(Reservation.UsageRecorded)
     def _usage(self, event: Reservation.UsageRecorded, batch: UtilisationBatch) -> None:
-        reservation = batch.reservations.get((str(event.originator_id),))
+        reservation = batch.reservations.get((text_id(event.originator_id),))
         if reservation is None:
             raise LookupError(f"utilisation: usage for unknown reservation {event.originator_id}")
         batch.hours.add((reservation.site_id, reservation.model, hour_floor(event.hour)), 0, micro(event.gpu_hours))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from eventsourcing.persistence import Notification
 
@@ -30,7 +30,9 @@ class AuditStore:
         self.ledger = ledger
         self.kind = kind
         self.recorder: Any = ledger.recorder
-        self.datastore: Any = self.recorder.datastore
+        # The recorder's datastore (its connections) is not in the library's documented API; the
+        # auditor writes its own tables and bulk-imports events through it (see README, Auditors).
+        self.datastore: Any = cast(Any, self.recorder).datastore
         # One placeholder style per driver; every statement here is written with "?".
         self.is_postgres = kind == "postgres"
         self.schema: str = self.datastore.schema if self.is_postgres else ""
