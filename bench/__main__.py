@@ -73,10 +73,7 @@ def _header() -> str:
 
 
 def _line(row: dict[str, Any]) -> str:
-    if "value" in row:
-        figure = f"{row['value']:,.2f} {row['unit']}"
-    else:
-        figure = f"{row['rate_per_s']:,.0f}/s"
+    figure = f"{row['value']:,.2f} {row['unit']}" if "value" in row else f"{row['rate_per_s']:,.0f}/s"
     ratio = f"x{row['ratio']:.3f}" if row.get("ratio") is not None else ""
     lat = f"{row['p50_ms']:.1f}/{row['p99_ms']:.1f}" if "p50_ms" in row else ""
     target = f"{row['target']} {'MET' if row.get('met') else 'MISSED'}" if "target" in row else ""

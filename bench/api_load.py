@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
+import json
 import os
 import re
 import shutil
@@ -253,8 +255,8 @@ def run(url: str, tmpdir: str, quick: bool = False, concurrency: int = 16) -> li
     try:
         auth = {"Authorization": f"Bearer {seed['tenant']}"}
         fin = {"Authorization": f"Bearer {seed['finance']}"}
-        body = ('{"site_id": "%s", "model": "%s", "gpus": 1, "start": "2026-03-01T00:00:00Z", '
-                '"end": "2026-03-01T01:00:00Z"}' % (seed["site"], MODEL))
+        body = json.dumps({"site_id": seed["site"], "model": MODEL, "gpus": 1, "start": "2026-03-01T00:00:00Z",
+                           "end": "2026-03-01T01:00:00Z"})
         month = f"{base}/v1/reports/utilisation?site_id={seed['site']}&granularity=day" \
                 f"&from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z"
         history = f"{base}/v1/reports/utilisation?site_id={seed['site']}&granularity=day"
@@ -267,9 +269,9 @@ def run(url: str, tmpdir: str, quick: bool = False, concurrency: int = 16) -> li
         ]
         baseline = None
         for name, target, method, headers, payload, vary in cases:
-            result = median_run(runs, lambda: load(target, method=method, headers=headers, body=payload,
-                                                   seconds=seconds, concurrency=concurrency, vary_key=vary,
-                                                   tmpdir=tmpdir))
+            result = median_run(runs, functools.partial(load, target, method=method, headers=headers, body=payload,
+                                                        seconds=seconds, concurrency=concurrency, vary_key=vary,
+                                                        tmpdir=tmpdir))
             baseline = baseline or result["rate_per_s"]
             rows.append({"benchmark": "api", "case": f"{name}, {concurrency} conns", **result,
                          "ratio": result["rate_per_s"] / baseline, "load": loadavg(),

@@ -63,7 +63,8 @@ def _raw_rate(store: str, batch: int, runs: int) -> float:
 
         with psycopg.connect(conninfo(config)) as conn:
             conn.execute(f"SET search_path TO {config.schema}")
-            conn.execute("CREATE TABLE raw_usage (record_id uuid, reservation_id uuid, hour timestamptz, gpu_hours numeric)")
+            conn.execute("CREATE TABLE raw_usage (record_id uuid, reservation_id uuid, hour timestamptz, "
+                         "gpu_hours numeric)")
             conn.commit()
 
             def copy() -> int:
@@ -80,7 +81,8 @@ def _raw_rate(store: str, batch: int, runs: int) -> float:
 
     def insert() -> int:
         with conn:
-            conn.executemany("INSERT INTO raw_usage VALUES (?, ?, ?, ?)", [(a, b, c.isoformat(), d) for a, b, c, d in rows])
+            conn.executemany("INSERT INTO raw_usage VALUES (?, ?, ?, ?)",
+                             [(a, b, c.isoformat(), d) for a, b, c, d in rows])
         return batch
 
     rate, _ = median_rate(runs, insert)

@@ -102,7 +102,8 @@ def test_an_earlier_head_catches_a_rewritten_chain(ledger: Ledger) -> None:
     chain.catch_up()
     assert chain.verify(earlier).ok
     # A forger with database access alters event 3 and rebuilds the whole chain to match.
-    execute(ledger, "UPDATE {events} SET state = ? WHERE {pos} = 3", (state_at(ledger, 3).replace(b"Fund A", b"Fund Z"),))
+    forged = state_at(ledger, 3).replace(b"Fund A", b"Fund Z")
+    execute(ledger, "UPDATE {events} SET state = ? WHERE {pos} = 3", (forged,))
     execute(ledger, "DELETE FROM " + AuditStore(ledger).table("audit_chain"))
     execute(ledger, "DELETE FROM " + AuditStore(ledger).table("audit_chain_tracking"))
     chain.catch_up()

@@ -54,7 +54,7 @@ def test_each_line_carries_the_event_decoded_for_people(ledger: Ledger) -> None:
     assert capex["aggregate_type"] == "FundingRound" and capex["data"]["amount"] == "200000.00"
     uuid.UUID(str(capex["data"]["supply_order_id"]))
     usage = next(line for line in lines if line["event_type"] == "ledger:Reservation.UsageBatchRecorded")
-    record_id, hour_text, gpu_hours = usage["data"]["records"][0]
+    _, hour_text, gpu_hours = usage["data"]["records"][0]
     assert gpu_hours == "1.25" and hour_text == hour(1).isoformat()
     assert str(usage["timestamp"]).endswith("+00:00")
     assert lines[-1]["link"] == AuditChain(ledger).head().hex

@@ -110,7 +110,7 @@ def test_each_bill_is_the_sum_of_its_lines_and_each_line_is_booked_hours_times_t
 
 def test_invoices_carry_the_projection_lines_of_closed_months(demo: Built) -> None:
     months = demo.history.summary.months_invoiced
-    assert months == [month_text(demo.history.start)] + months[1:] and len(months) == MONTHS
+    assert months == [month_text(demo.history.start), *months[1:]] and len(months) == MONTHS
     issued = [row for row in demo.projections.billing_totals() if row.get("invoice_id")]
     assert issued
     for row in issued:

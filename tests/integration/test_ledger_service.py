@@ -87,7 +87,8 @@ def test_refusals_record_nothing_on_a_real_store(database_url: str) -> None:
                                   "gpu_hours": 3}])
         with refused(ledger, UsageOutsideReservation, "records[1].hour"):
             ledger.record_usage([{"record_id": uuid4(), "reservation_id": reservation, "hour": hour(2), "gpu_hours": 1},
-                                 {"record_id": uuid4(), "reservation_id": reservation, "hour": hour(5), "gpu_hours": 1}])
+                                 {"record_id": uuid4(), "reservation_id": reservation, "hour": hour(5),
+                                  "gpu_hours": 1}])
         ledger.suspend_tenant(f.tenant_id, reason="unpaid")
         with refused(ledger, TenantSuspended, "tenant_id"):
             reserve(f, 1, 20, 21)

@@ -120,7 +120,8 @@ def check_never_overbooked(model: LedgerModel, pool: GpuPool | None) -> None:
         assert gpus <= model.in_service(h), f"model overbooked at {hour_start(h)}: {gpus} > {model.in_service(h)}"
     if pool is not None:
         for h, gpus in pool.booked.items():
-            assert gpus <= pool.in_service_at(h), f"pool overbooked at {hour_start(h)}: {gpus} > {pool.in_service_at(h)}"
+            in_service = pool.in_service_at(h)
+            assert gpus <= in_service, f"pool overbooked at {hour_start(h)}: {gpus} > {in_service}"
         assert pool.booked == model.booked
         assert {h: d for h, d in pool.in_service_changes.items() if d} == \
                {h: d for h, d in model.in_service_changes.items() if d}

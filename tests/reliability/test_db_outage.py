@@ -151,7 +151,8 @@ def test_a_database_outage_fails_fast_with_503_and_recovers_by_itself() -> None:
             projections.close()
         server.stop()
         print(f"outage: {len(calls)} requests, {len(during)} during a {up_from - down_from:.1f}s outage (all 503 "
-              f"database-unavailable with Retry-After), slowest {slowest:.2f}s (LEDGER_DB_TIMEOUT_SECONDS={TIMEOUT}), recovered "
+              f"database-unavailable with Retry-After), slowest {slowest:.2f}s "
+              f"(LEDGER_DB_TIMEOUT_SECONDS={TIMEOUT}), recovered "
               f"{recovered:.1f}s after restart, {len(acked)} acknowledged rounds in the log and projected once")
     finally:
         pg.remove()

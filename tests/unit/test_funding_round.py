@@ -49,7 +49,8 @@ def test_money_in_another_currency_than_the_round_is_refused(memory_ledger: Ledg
 
 
 @pytest.mark.parametrize("amount", ["-5", "0", 0, -1, True, 10.5, "1.001", "NaN", "lots", None])
-def test_amounts_must_be_positive_exact_and_in_minor_units(memory_ledger: Ledger, round_id: object, amount: object) -> None:
+def test_amounts_must_be_positive_exact_and_in_minor_units(memory_ledger: Ledger, round_id: object,
+                                                          amount: object) -> None:
     with refused(memory_ledger, InvalidInput, "amount"):
         memory_ledger.record_commitment(round_id, investor="B", amount=amount, currency="USD", equity_percent="1")
 

@@ -31,7 +31,8 @@ def test_a_registered_site_reports_the_factors_in_force(memory_ledger: Ledger) -
     ("carbon_free_share", "1.01"), ("carbon_free_share", "-0.1"),
     ("pue", 1.2), ("pue", True), ("pue", "NaN"), ("pue", "Infinity"), ("pue", "abc"),
 ])
-def test_factors_outside_physical_range_or_inexact_are_refused(memory_ledger: Ledger, field: str, value: object) -> None:
+def test_factors_outside_physical_range_or_inexact_are_refused(memory_ledger: Ledger, field: str,
+                                                                value: object) -> None:
     with refused(memory_ledger, InvalidInput, field):
         memory_ledger.register_site(**{**GOOD, field: value})
 
