@@ -7,6 +7,7 @@ from uuid import UUID
 
 from api.schemas.common import plain
 from domain import Ledger
+from domain.checks import ascii_int
 from domain.errors import InvalidInput, NotFound
 from domain.timeutil import check_utc
 
@@ -37,7 +38,7 @@ def aggregate_as_of(ledger: Ledger, aggregate_id: UUID, as_of: str | None) -> di
         raise NotFound(f"aggregate_id: no aggregate with id {aggregate_id}", field="aggregate_id")
     version = stored[-1].originator_version
     if as_of is not None and as_of.strip().isdigit():
-        version = min(version, int(as_of))
+        version = min(version, ascii_int(as_of, field="as_of"))
         if version < 1:
             raise InvalidInput("as_of: versions start at 1", field="as_of")
     elif as_of is not None:

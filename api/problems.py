@@ -138,7 +138,8 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 
 def validation_errors(error: RequestValidationError) -> list[dict[str, str]]:
     """Field and message only: the raw input may be huge or not JSON-serialisable."""
-    return [{"field": _field(e.get("loc", ())), "message": str(e.get("msg", "invalid"))[:300]}
+    return [{"field": _field(e.get("loc", ())),
+             "message": str(e.get("msg", "invalid")).removeprefix("Value error, ")[:300]}
             for e in error.errors()[:50]]
 
 
