@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from api import problems
 from api.deps import allow
 from api.limits import BodyLimit
+from api.middleware import CatchAll, Deadline
 from api.routes.audit import audit
 from api.routes.billing import invoices, usage
 from api.routes.capacity import funding, sites, supply
@@ -45,7 +46,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
                   description="Event-sourced ledger of GPU capacity, funding and billing. "
                               "Errors are RFC 9457 problem+json; writes answer with `Ledger-Position`.")
     problems.install(app)
+    # Outermost last: CatchAll answers whatever escapes Deadline, BodyLimit and the routes.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Deadline, seconds=settings.request_deadline_seconds)
+    app.add_middleware(CatchAll)
     for router in (sites, funding, supply, tenants, reservations, usage, invoices, reports, audit):
         app.include_router(router)
     app.add_api_route("/health", health, methods=["GET"], tags=["health"], response_model=Health,

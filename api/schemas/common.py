@@ -106,10 +106,8 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
                          (409, "Refused by the ledger's state"), (413, "Body too large"),
                          (422, "Invalid input; `field` names it"),
                          (500, "Unexpected error (a bug): logged, and the connection stays open"),
-                         (503, "Database unavailable, or projections still catching up; retry after `Retry-After`"
-                               " seconds"),
-                         (504, "The request ran past its deadline (LEDGER_REQUEST_DEADLINE_SECONDS); retry after"
-                               " `Retry-After` seconds, or narrow it")]
+                         (503, "Database unavailable, projections still catching up, or a read past its deadline"
+                               " (LEDGER_REQUEST_DEADLINE_SECONDS); retry after `Retry-After` seconds")]
 }
 
 
