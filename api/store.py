@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from api.ddl import ddl_lock_key
 from domain.storage import StoreConfig, parse_database_url
 
 Row = tuple[Any, ...]
@@ -81,6 +82,8 @@ class ApiStore:
         self._pool: Any = None
         self._lock = threading.Lock()
         with self.transaction() as tx:
+            if config.is_postgres:  # one process at a time creates these tables (api/ddl.py)
+                tx.execute("SELECT pg_advisory_xact_lock(?)", (ddl_lock_key(config, "api"),))
             for statement in SCHEMA:
                 tx.execute(statement)
             for table, column, kind in ADDED_COLUMNS:
@@ -116,9 +119,8 @@ class ApiStore:
     def transaction(self) -> Iterator[Tx]:
         """Commit on success, roll back on any exception."""
         if self.config.is_postgres:
-            with self._postgres_pool().connection() as conn:
-                with conn.transaction(), conn.cursor() as cursor:
-                    yield Tx(cursor, postgres=True)
+            with self._postgres_pool().connection() as conn, conn.transaction(), conn.cursor() as cursor:
+                yield Tx(cursor, postgres=True)
             return
         conn = sqlite3.connect(self.config.sqlite_path, timeout=max(self.timeout, 15.0), isolation_level=None)
         try:
