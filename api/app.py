@@ -8,11 +8,15 @@ from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
 from api import problems
+from api.deps import allow
 from api.limits import BodyLimit
+from api.middleware import CatchAll, Deadline
 from api.routes.audit import audit
 from api.routes.billing import invoices, usage
 from api.routes.capacity import funding, sites, supply
@@ -44,7 +48,10 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
                   description="Event-sourced ledger of GPU capacity, funding and billing. "
                               "Errors are RFC 9457 problem+json; writes answer with `Ledger-Position`.")
     problems.install(app)
+    # Outermost last: CatchAll answers whatever escapes Deadline, BodyLimit and the routes.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(Deadline, seconds=settings.request_deadline_seconds)
+    app.add_middleware(CatchAll)
     for router in (sites, funding, supply, tenants, reservations, usage, invoices, reports, audit):
         app.include_router(router)
     app.add_api_route("/health", health, methods=["GET"], tags=["health"], response_model=Health,
@@ -73,5 +80,23 @@ def problem_media_types(app: FastAPI) -> dict[str, Any]:
                     content = response.get("content", {})
                     if status[0] in "45" and "application/json" in content:
                         content["application/problem+json"] = content.pop("application/json")
+        for context in iter_route_contexts(app.routes):  # who may call each operation: its ``allow``'s roles
+            route = context.original_route
+            if isinstance(route, APIRoute):
+                roles = roles_of(route.dependant)
+                for method in context.methods or ():
+                    operation = schema["paths"].get(context.path_format, {}).get(method.lower())
+                    if operation is not None and roles:
+                        operation["x-roles"] = sorted(roles)
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+def roles_of(dependant: Dependant) -> set[str]:
+    """The roles admitted by the ``allow`` dependencies under ``dependant`` (empty: no auth)."""
+    found: set[str] = set()
+    for sub in dependant.dependencies:
+        if isinstance(sub.call, allow):
+            found |= {role.value for role in sub.call.roles}
+        found |= roles_of(sub)
+    return found

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -48,14 +47,17 @@ def current_principal(request: Request,
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
-def allow(*roles: Role) -> Callable[[Principal], Principal]:
-    """A dependency admitting only ``roles``."""
-    def check(principal: CurrentPrincipal) -> Principal:
-        if principal.role not in roles:
-            allowed = ", ".join(r.value for r in roles)
+class allow:
+    """A dependency admitting only ``roles`` (listed in the OpenAPI document as ``x-roles``)."""
+
+    def __init__(self, *roles: Role) -> None:
+        self.roles = roles
+
+    def __call__(self, principal: CurrentPrincipal) -> Principal:
+        if principal.role not in self.roles:
+            allowed = ", ".join(r.value for r in self.roles)
             raise Forbidden(f"role {principal.role.value!r} may not do this (allowed: {allowed})")
         return principal
-    return check
 
 
 def idempotency_key(key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,

@@ -41,6 +41,12 @@ class ProjectionLagging(LedgerError):
     kind = "projection-lagging"
 
 
+class DeadlineExceeded(LedgerError):
+    """A read ran past LEDGER_REQUEST_DEADLINE_SECONDS: retry later, or ask for less."""
+
+    kind = "deadline-exceeded"
+
+
 # Seconds a client is told to wait (Retry-After) when the database is unavailable.
 RETRY_AFTER_SECONDS = 2
 
@@ -99,7 +105,7 @@ class IdempotencyInProgress(Conflict):
 
 STATUS_BY_CLASS: list[tuple[type[LedgerError], int]] = [
     (Unauthenticated, 401), (Forbidden, 403), (NotFound, 404), (Conflict, 409), (PayloadTooLarge, 413),
-    (InvalidInput, 422), (ProjectionLagging, 503), (DatabaseUnavailable, 503),
+    (InvalidInput, 422), (ProjectionLagging, 503), (DatabaseUnavailable, 503), (DeadlineExceeded, 503),
 ]
 HTTP_KINDS = {400: "bad-request", 401: "unauthenticated", 403: "forbidden", 404: "not-found",
               405: "method-not-allowed", 406: "not-acceptable", 413: "payload-too-large",
@@ -133,7 +139,8 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
 
 def validation_errors(error: RequestValidationError) -> list[dict[str, str]]:
     """Field and message only: the raw input may be huge or not JSON-serialisable."""
-    return [{"field": _field(e.get("loc", ())), "message": str(e.get("msg", "invalid"))[:300]}
+    return [{"field": _field(e.get("loc", ())),
+             "message": str(e.get("msg", "invalid")).removeprefix("Value error, ")[:300]}
             for e in error.errors()[:50]]
 
 
@@ -144,7 +151,7 @@ def problem_for(request: Request, exc: Exception) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(exc, Unauthenticated) else None
         if isinstance(exc, ProjectionLagging):
             headers = {"Retry-After": "1"}
-        if isinstance(exc, DatabaseUnavailable):
+        if isinstance(exc, (DatabaseUnavailable, DeadlineExceeded)):
             headers = {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return problem(status_of(exc), exc.kind, exc.message, instance=path, headers=headers, field=exc.field)
     if isinstance(exc, RequestValidationError):
@@ -171,6 +178,8 @@ def install(app: FastAPI) -> None:
 
     # Database errors get handlers of their own: a handler for ``Exception`` runs in Starlette's
     # outermost middleware, which re-raises after answering, and uvicorn then drops the
-    # keep-alive connection -- a 503 must be an ordinary answer.
+    # keep-alive connection -- a 503 must be an ordinary answer. Anything else that escapes is
+    # answered by api.middleware.CatchAll before it gets there; the ``Exception`` handler is the
+    # last resort should a middleware outside CatchAll fail.
     for cls in (LedgerError, RequestValidationError, StarletteHTTPException, *database_error_classes(), Exception):
         app.add_exception_handler(cls, handle)

@@ -26,5 +26,9 @@ class Settings(BaseSettings):
     # The longest a request waits for a database connection (pool checkout, connect) before it
     # is answered 503 database-unavailable with Retry-After (LEDGER_DB_TIMEOUT_SECONDS).
     db_timeout_seconds: float = 5.0
+    # The longest a read (GET) may take before it is answered 503 deadline-exceeded with
+    # Retry-After (LEDGER_REQUEST_DEADLINE_SECONDS; 0: no deadline). Longer than read_wait_seconds,
+    # so a report that waits for the projections still answers by itself.
+    request_deadline_seconds: float = 30.0
     page_size: int = 100
     max_page_size: int = 1000

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 
 from domain.storage import StoreConfig
-from projections.store import Dialect, conninfo, parse_database_url
+from projections.store import Dialect, conninfo, ddl_lock_key, parse_database_url
 
 POSTGRES = Dialect("postgres")
 
@@ -78,6 +78,8 @@ class ApiStore:
         self._pool: Any = None
         self._lock = threading.Lock()
         with self.transaction() as tx:
+            if config.is_postgres:  # one process at a time creates these tables (projections/store.py)
+                tx.execute("SELECT pg_advisory_xact_lock(?)", (ddl_lock_key(config, "api"),))
             for statement in SCHEMA:
                 tx.execute(statement)
             for table, column, kind in ADDED_COLUMNS:

@@ -30,7 +30,28 @@ def text(value: object, *, field: str, maximum: int = MAX_TEXT) -> str:
         raise InvalidInput(f"{field}: longer than {maximum} characters", field=field)
     if any(ord(ch) < 32 for ch in value):
         raise InvalidInput(f"{field}: control characters are not allowed", field=field)
+    return storable(value, field=field)
+
+
+def storable(value: str, *, field: str) -> str:
+    """Text both stores can keep: no NUL (PostgreSQL refuses it in text) and no lone surrogate
+    (not encodable as UTF-8)."""
+    if "\x00" in value:
+        raise InvalidInput(f"{field}: NUL characters are not allowed", field=field)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidInput(f"{field}: not valid Unicode text (a lone surrogate)", field=field) from None
     return value
+
+
+def ascii_int(value: str, *, field: str) -> int:
+    """A whole number written in ASCII digits: ``"²".isdigit()`` and ``"٣".isdigit()`` are true,
+    and int() takes the second, but neither is a number a client meant."""
+    text_ = value.strip()
+    if not (text_.isascii() and text_.isdigit()):
+        raise InvalidInput(f"{field}: expected a whole number in ASCII digits, got {value!r}", field=field)
+    return int(text_)
 
 
 def decimal_in_range(value: object, *, field: str, low: Decimal, high: Decimal) -> Decimal:

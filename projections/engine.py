@@ -31,7 +31,7 @@ from eventsourcing.application import Application
 from projections.db import Database
 from projections.projection import Positioned, Projection
 from projections.rows import Table
-from projections.store import conninfo
+from projections.store import conninfo, ddl_lock_key
 
 SCRATCH = "scratch_"
 PAGE = 5_000
@@ -41,7 +41,6 @@ MAX_DIFFS = 200
 # (read-your-writes does not wait for it: Projections.wait_for catches up itself).
 FOLLOW_GATHER_SECONDS = 0.05
 TRACKING_TABLE = "read_tracking"
-DDL_LOCK = 7_351_204_118  # pg_advisory_xact_lock key: one process at a time creates read tables
 
 Progress = Callable[[int, int], None]
 
@@ -130,7 +129,7 @@ class Engine:
             return
         with self.db.transaction():
             if self.db.kind == "postgres":
-                self.db.execute("SELECT pg_advisory_xact_lock(?)", (DDL_LOCK,))
+                self.db.execute("SELECT pg_advisory_xact_lock(?)", (ddl_lock_key(self.db.config, "projections"),))
             self.db.create(TRACKING, TRACKING_TABLE)
             stored = {r[0]: r[1] for r in self.db.fetchall(f"SELECT name, layout FROM {TRACKING_TABLE}")}
             for name, cls in self.classes.items():

@@ -21,8 +21,11 @@ variables (``PGSSLMODE``, ...), which :func:`apply_libpq_environment` sets for t
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -38,6 +41,7 @@ LIBPQ_ENVIRONMENT = {
     "service": "PGSERVICE", "hostaddr": "PGHOSTADDR", "requiressl": "PGREQUIRESSL",
 }
 NAMED = ("host", "port", "dbname", "user", "password")
+log = logging.getLogger("ledger.store")
 
 
 def parse_database_url(url: str | StoreConfig | None) -> StoreConfig:
@@ -128,6 +132,51 @@ def describe_url(text: str) -> str:
     return text
 
 
+# ---- table creation across processes ----------------------------------------------------------
+# ``CREATE TABLE IF NOT EXISTS`` is not safe against itself: two processes creating the same table
+# at once race on the catalog (``UniqueViolation ... pg_type_typname_nsp_index``, ``tuple
+# concurrently updated``). Processes starting together on a fresh database (several `ledger
+# serve`, `ledger project` workers) therefore take a lock, keyed on the schema, around their DDL;
+# whoever comes second finds the tables there. SQLite needs nothing: its writers are serialised
+# by the file lock.
+
+def ddl_lock_key(config: StoreConfig, what: str) -> int:
+    """A signed 64-bit advisory-lock key for ``what`` (a group of tables) in the store's schema.
+    Advisory locks are per database already; the schema and the group make the key."""
+    name = f"gpu-ledger:ddl:{what}:{config.schema or 'public'}"
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+@contextmanager
+def serialised_ddl(config: StoreConfig, what: str, *, connect_timeout: float = 5.0) -> Iterator[None]:
+    """Hold the session-level advisory lock for ``what`` while the block creates tables.
+
+    The lock lives on a connection of its own, released (and the connection closed) on the way
+    out. If that connection cannot be made, the block runs unlocked and the caller's own
+    connection reports the outage as it always did.
+    """
+    if not config.is_postgres:
+        yield
+        return
+    import psycopg
+
+    key = ddl_lock_key(config, what)
+    try:
+        conn = psycopg.connect(conninfo(config, connect_timeout=max(1, round(connect_timeout))), autocommit=True)
+    except psycopg.OperationalError as error:
+        log.warning("no DDL lock (%s); creating tables unlocked", str(error).strip()[:200])
+        yield
+        return
+    try:
+        conn.execute("SELECT pg_advisory_lock(%s)", (key,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    finally:
+        conn.close()
+
+
 def open_event_store(url: str | StoreConfig | None, *, clock: Any = None,
                      extra_env: Mapping[str, str] | None = None) -> Any:
     """The ledger (``domain.Ledger``) on the store ``url`` names, creating its tables if missing."""
@@ -135,9 +184,10 @@ def open_event_store(url: str | StoreConfig | None, *, clock: Any = None,
 
     config = parse_database_url(url)
     apply_libpq_environment(config)
-    if clock is None:
-        return Ledger.open(config, extra_env=extra_env)
-    return Ledger.open(config, clock=clock, extra_env=extra_env)
+    with serialised_ddl(config, "ledger"):  # the library creates its tables when it opens
+        if clock is None:
+            return Ledger.open(config, extra_env=extra_env)
+        return Ledger.open(config, clock=clock, extra_env=extra_env)
 
 
 # ---- the SQL dialect --------------------------------------------------------------------------

@@ -6,11 +6,13 @@ from fastapi import APIRouter, Depends
 
 from api.deps import idempotency_key
 from api.idempotency import IdempotentRoute
+from api.params import check_parameters
 from api.schemas.common import PROBLEM_RESPONSES
 
 
 def resource_router(prefix: str, tag: str) -> APIRouter:
-    return APIRouter(prefix=prefix, tags=[tag], route_class=IdempotentRoute, responses=PROBLEM_RESPONSES)
+    return APIRouter(prefix=prefix, tags=[tag], route_class=IdempotentRoute, responses=PROBLEM_RESPONSES,
+                     dependencies=[Depends(check_parameters)])
 
 
 POST_DEPENDENCIES = [Depends(idempotency_key)]

@@ -6,11 +6,12 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import Query
+from pydantic import StringConstraints
 
 from api.audit import aggregate_as_of, events_after
 from api.deps import Auditor, LedgerDep
 from api.routes import POST_DEPENDENCIES, resource_router
-from api.schemas.common import Page
+from api.schemas.common import Page, Text, VersionOrTime
 from api.schemas.reads import AggregateAsOfPublic, AuditEventPublic, VerifyCreate, VerifyPublic
 
 audit = resource_router("/v1/audit", "audit")
@@ -20,7 +21,8 @@ audit = resource_router("/v1/audit", "audit")
 def list_events(ledger: LedgerDep, _: Auditor,
                 cursor: Annotated[int, Query(ge=0, le=2**62, description="Log position to continue after")] = 0,
                 limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-                topic: Annotated[list[str] | None, Query(max_length=20, description="Only these event topics")] = None,
+                topic: Annotated[list[Annotated[Text, StringConstraints(max_length=200)]] | None,
+                                 Query(max_length=20, description="Only these event topics")] = None,
                 ) -> Page[AuditEventPublic]:
     """The notification log in order of position, decoded."""
     events = events_after(ledger, cursor, limit, topic or [])
@@ -30,7 +32,7 @@ def list_events(ledger: LedgerDep, _: Auditor,
 
 @audit.get("/aggregates/{aggregate_id}")
 def get_aggregate(aggregate_id: UUID, ledger: LedgerDep, _: Auditor,
-                  as_of: Annotated[str | None, Query(max_length=64, description="A version number or a UTC timestamp")]
+                  as_of: Annotated[VersionOrTime | None, Query(description="A version number or a UTC timestamp")]
                   = None) -> AggregateAsOfPublic:
     """The aggregate rebuilt from its events up to `as_of` (default: now)."""
     return AggregateAsOfPublic(**aggregate_as_of(ledger, aggregate_id, as_of))

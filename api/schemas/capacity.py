@@ -4,17 +4,28 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.schemas.common import Currency, DecimalText, GpuCount, GpuModelCode, Name, Strict, text_of
+from api.schemas.common import (
+    Currency,
+    DecimalText,
+    GpuCount,
+    GpuModelCode,
+    Id,
+    Name,
+    Strict,
+    Text,
+    UtcDateTime,
+    text_of,
+)
 from domain.aggregates import FundingRound, Site, SupplyOrder
 
 
 class SiteCreate(Strict):
     name: Name
-    country: str = Field(min_length=2, max_length=2, description="ISO 3166 alpha-2", examples=["GB"])
+    country: Text = Field(min_length=2, max_length=2, description="ISO 3166 alpha-2", examples=["GB"])
     grid_intensity_g_per_kwh: DecimalText
     pue: DecimalText
     carbon_free_share: DecimalText = Field(description="0 to 1, contracted carbon-free share")
-    effective_from: AwareDatetime
+    effective_from: UtcDateTime
     factor_source: Name = "operator"
 
 
@@ -39,7 +50,7 @@ class SitePublic(BaseModel):
 class FundingRoundCreate(Strict):
     name: Name
     currency: Currency
-    opened_at: AwareDatetime
+    opened_at: UtcDateTime
 
 
 class CommitmentCreate(Strict):
@@ -53,7 +64,7 @@ class TrancheCreate(Strict):
     investor: Name
     amount: DecimalText
     currency: Currency
-    received_at: AwareDatetime
+    received_at: UtcDateTime
 
 
 class FundingRoundPublic(BaseModel):
@@ -76,24 +87,24 @@ class FundingRoundPublic(BaseModel):
 
 
 class SupplyOrderCreate(Strict):
-    funding_round_id: str
-    site_id: str
+    funding_round_id: Id
+    site_id: Id
     model: GpuModelCode
     quantity: GpuCount
     unit_price: DecimalText
     currency: Currency
-    placed_at: AwareDatetime
+    placed_at: UtcDateTime
     supplier: Name = "NVIDIA"
 
 
 class DeliveryCreate(Strict):
     quantity: GpuCount
-    delivered_at: AwareDatetime
+    delivered_at: UtcDateTime
 
 
 class CommissioningCreate(Strict):
     quantity: GpuCount
-    commissioned_at: AwareDatetime
+    commissioned_at: UtcDateTime
 
 
 class SupplyOrderPublic(BaseModel):

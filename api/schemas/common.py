@@ -2,23 +2,64 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
+from domain.checks import ascii_int, storable
+from domain.errors import InvalidInput
 from domain.money import MINOR_UNITS
 from domain.reference import GPU_MODELS
+from domain.timeutil import check_month, check_utc, to_utc
+
+V = TypeVar("V")
+
+
+def _as_value_error(check: Callable[[V], object]) -> Callable[[V], V]:
+    """A domain check as a pydantic validator: pydantic names the field (query, path, header or
+    body location), so the message drops the domain's own ``field: `` prefix."""
+    def validate(value: V) -> V:
+        try:
+            check(value)
+        except InvalidInput as error:
+            raise ValueError(error.message.partition(": ")[2] or error.message) from None
+        return value
+    return validate
+
+
+# Every text parameter and field: PostgreSQL refuses NUL in text, and a lone surrogate cannot be
+# encoded as UTF-8; either would otherwise reach the database and come back as a 500.
+Text = Annotated[str, AfterValidator(_as_value_error(lambda v: storable(v, field="text")))]
+# Every time parameter and field: aware, and inside the years 1-9999 once converted to UTC (an
+# offset can push 0001-01-01T00:00+14:00 or 9999-12-31T23:00-05:00 out of range), with the margin
+# domain.timeutil.to_utc keeps for the hour, day and month arithmetic done on it.
+UtcDateTime = Annotated[AwareDatetime, AfterValidator(_as_value_error(lambda v: to_utc(v, field="time")))]
+
+
+def _version_or_time(value: str) -> None:
+    if value.strip().isdigit():
+        ascii_int(value, field="as_of")
+    else:
+        check_utc(value, field="as_of")
+
+
+# ``as_of``: a version number in ASCII digits ("²" and "٣" are digits to str.isdigit) or a time.
+VersionOrTime = Annotated[Text, StringConstraints(max_length=64), AfterValidator(_as_value_error(_version_or_time))]
 
 # Exact decimals travel as strings ("2.50"), never JSON numbers: floats are inexact.
 DecimalText = Annotated[str, StringConstraints(pattern=r"^-?[0-9]{1,15}(\.[0-9]{1,6})?$"),
                         Field(examples=["2.50"])]
 GpuModelCode = Enum("GpuModelCode", {code.replace("-", "_"): code for code in GPU_MODELS}, type=str)  # type: ignore[misc]
 Currency = Enum("Currency", {code: code for code in sorted(MINOR_UNITS)}, type=str)  # type: ignore[misc]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Name = Annotated[Text, StringConstraints(min_length=1, max_length=200)]
+Id = Annotated[Text, StringConstraints(max_length=100), Field(examples=["3fa85f64-5717-4562-b3fc-2c963f66afa6"])]
 GpuCount = Annotated[int, Field(ge=1, le=10_000_000)]
-Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$"), Field(examples=["2026-02"])]
+# A calendar month 0001-01 .. 9999-11: the month after it must exist (billing periods end there).
+Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$"), Field(examples=["2026-02"]),
+                  AfterValidator(_as_value_error(check_month))]
 
 T = TypeVar("T")
 
@@ -64,8 +105,9 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, object]] = {
                          (403, "Role not allowed"), (404, "Not found (or another tenant's)"),
                          (409, "Refused by the ledger's state"), (413, "Body too large"),
                          (422, "Invalid input; `field` names it"),
-                         (503, "Database unavailable, or projections still catching up; "
-                               "retry after `Retry-After` seconds")]
+                         (500, "Unexpected error (a bug): logged, and the connection stays open"),
+                         (503, "Database unavailable, projections still catching up, or a read past its deadline"
+                               " (LEDGER_REQUEST_DEADLINE_SECONDS); retry after `Retry-After` seconds")]
 }
 
 

@@ -6,7 +6,19 @@ from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from api.schemas.common import Currency, DecimalText, GpuCount, GpuModelCode, Month, Name, Strict, plain, text_of
+from api.schemas.common import (
+    Currency,
+    DecimalText,
+    GpuCount,
+    GpuModelCode,
+    Id,
+    Month,
+    Name,
+    Strict,
+    UtcDateTime,
+    plain,
+    text_of,
+)
 from domain.aggregates import Invoice, Reservation, Tenant
 from domain.service import MAX_USAGE_BATCH
 
@@ -34,17 +46,17 @@ class TenantPublic(BaseModel):
 
 
 class ReservationCreate(Strict):
-    tenant_id: str | None = Field(None, description="Required for operators; a tenant token books for itself.")
-    site_id: str
+    tenant_id: Id | None = Field(None, description="Required for operators; a tenant token books for itself.")
+    site_id: Id
     model: GpuModelCode
     gpus: GpuCount
-    start: AwareDatetime = Field(description="On a whole UTC hour")
-    end: AwareDatetime = Field(description="On a whole UTC hour, after start")
+    start: UtcDateTime = Field(description="On a whole UTC hour")
+    end: UtcDateTime = Field(description="On a whole UTC hour, after start")
     rate_per_gpu_hour: DecimalText | None = Field(None, description="Negotiated rate (operators only)")
 
 
 class ReservationExtension(Strict):
-    end: AwareDatetime
+    end: UtcDateTime
 
 
 class ReservationPublic(BaseModel):
@@ -74,9 +86,9 @@ class ReservationPublic(BaseModel):
 
 
 class UsageRecordCreate(Strict):
-    record_id: str = Field(description="Client-chosen UUID; a retried record is skipped")
-    reservation_id: str
-    hour: AwareDatetime = Field(description="Start of the metered hour (whole UTC hour)")
+    record_id: Id = Field(description="Client-chosen UUID; a retried record is skipped")
+    reservation_id: Id
+    hour: UtcDateTime = Field(description="Start of the metered hour (whole UTC hour)")
     gpu_hours: DecimalText
 
 
@@ -99,7 +111,7 @@ class UsagePublic(BaseModel):
 
 
 class InvoiceCreate(Strict):
-    tenant_id: str
+    tenant_id: Id
     month: Month
 
 

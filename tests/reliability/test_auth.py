@@ -24,43 +24,13 @@ from api.tokens import revoke_token, token_id
 from bootstrap import open_api_store, open_ledger
 from tests.e2e.conftest import Api
 from tests.e2e.scenario import MODEL, bearer, build_capacity, ok, register_tenant
+from tests.reliability.openapi_routes import example_body, operations
 
 PROBLEM = "application/problem+json"
 CACHE_SECONDS = 0.3  # the API trusts a looked-up token this long here (10 s by default)
 
-# (path template, body template, roles that may call it)
-WRITES: list[tuple[str, dict[str, Any] | None, set[str]]] = [
-    ("/v1/sites", {"name": "X", "country": "GB", "grid_intensity_g_per_kwh": "200", "pue": "1.2",
-                   "carbon_free_share": "0.5", "effective_from": "2025-01-01T00:00:00Z"}, {"operator"}),
-    ("/v1/funding-rounds", {"name": "R", "currency": "USD", "opened_at": "2025-01-01T00:00:00Z"}, {"operator"}),
-    ("/v1/funding-rounds/{round}/commitments", {"investor": "I", "amount": "10", "currency": "USD"}, {"operator"}),
-    ("/v1/funding-rounds/{round}/tranches", {"investor": "I", "amount": "1", "currency": "USD",
-                                             "received_at": "2025-01-01T00:00:00Z"}, {"operator"}),
-    ("/v1/supply-orders", {"funding_round_id": "{round}", "site_id": "{site}", "model": MODEL, "quantity": 1,
-                           "unit_price": "1", "currency": "USD", "placed_at": "2025-01-01T00:00:00Z"}, {"operator"}),
-    ("/v1/supply-orders/{order}/deliveries", {"quantity": 1, "delivered_at": "2025-01-01T00:00:00Z"}, {"operator"}),
-    ("/v1/supply-orders/{order}/commissioning", {"quantity": 1, "commissioned_at": "2025-01-01T00:00:00Z"},
-     {"operator"}),
-    ("/v1/tenants", {"name": "T", "billing_currency": "USD", "rates": {MODEL: "2"}}, {"operator", "finance"}),
-    ("/v1/reservations", {"tenant_id": "{tenant}", "site_id": "{site}", "model": MODEL, "gpus": 1,
-                          "start": "2027-01-01T00:00:00Z", "end": "2027-01-02T00:00:00Z"}, {"operator", "tenant"}),
-    ("/v1/reservations/{reservation}/extension", {"end": "2027-01-05T00:00:00Z"}, {"operator", "tenant"}),
-    ("/v1/reservations/{reservation}/cancellation", None, {"operator", "tenant"}),
-    ("/v1/usage", {"records": [{"record_id": "{record}", "reservation_id": "{reservation}",
-                                "hour": "2027-01-01T00:00:00Z", "gpu_hours": "1"}]}, {"meter"}),
-    ("/v1/invoices", {"tenant_id": "{tenant}", "month": "2025-02"}, {"finance"}),
-    ("/v1/audit/verify", {}, {"auditor"}),
-]
-
-
-def fill(template: Any, ids: dict[str, str]) -> Any:
-    if isinstance(template, str):
-        return template.format(**ids)
-    if isinstance(template, dict):
-        return {k: fill(v, ids) for k, v in template.items()}
-    if isinstance(template, list):
-        return [fill(v, ids) for v in template]
-    return template
+# Every POST of the API and the roles that may call it, from its OpenAPI document (``x-roles``).
+WRITES = operations(methods=("post",))
 
 
 def ledger_cli(*args: str) -> subprocess.CompletedProcess[str]:
@@ -96,7 +66,7 @@ def test_every_write_route_refuses_the_wrong_callers(any_api: Api, monkeypatch: 
         "site_id": world["site"]["id"], "model": MODEL, "gpus": 1,
         "start": "2027-01-01T00:00:00Z", "end": "2027-01-02T00:00:00Z"}))
     ids = {"round": world["round"]["id"], "order": world["order"]["id"], "site": world["site"]["id"],
-           "tenant": a["id"], "reservation": reservation["id"], "record": str(uuid4())}
+           "tenant": a["id"], "reservation": reservation["id"]}
 
     # A revoked and an expired operator token, both used successfully first (so cached).
     revoked = open_api_store(any_api.url)
@@ -119,10 +89,11 @@ def test_every_write_route_refuses_the_wrong_callers(any_api: Api, monkeypatch: 
 
     before = head(any_api.url)
     checked = 0
-    for path_t, body_t, allowed in WRITES:
-        path, body = fill(path_t, ids), fill(body_t, ids)
+    assert len(WRITES) >= 14, [op.path for op in WRITES]
+    for op in WRITES:
+        path, body, allowed = op.url(ids), example_body(op, ids), set(op.roles)
 
-        def post(headers: dict[str, str]) -> Any:
+        def post(headers: dict[str, str], path: str = path, body: Any = body) -> Any:
             return c.post(path, headers={**headers, "Idempotency-Key": str(uuid4())}, json=body)
 
         refused(post({}), 401, "unauthenticated")
@@ -155,4 +126,5 @@ def test_every_write_route_refuses_the_wrong_callers(any_api: Api, monkeypatch: 
             revoke_token(store, "lgr_nonexistent")
     finally:
         store.close()
-    refused(c.post("/v1/sites", headers=bearer(fresh), json=fill(WRITES[0][1], ids)), 401, "unauthenticated")
+    sites = next(op for op in WRITES if op.path == "/v1/sites")
+    refused(c.post("/v1/sites", headers=bearer(fresh), json=example_body(sites, ids)), 401, "unauthenticated")

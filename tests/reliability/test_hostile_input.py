@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
-from uuid import uuid4
 
 import httpx
 import pytest
@@ -20,6 +19,7 @@ from fastapi.testclient import TestClient
 from bootstrap import create_app, open_ledger
 from tests.e2e.conftest import Api, ServerThread, settings_for
 from tests.e2e.scenario import MODEL, bearer, build_capacity, ok, register_tenant
+from tests.reliability.openapi_routes import example_body, operations
 
 LIMIT = 64 * 1024  # LEDGER_MAX_BODY_BYTES for these tests
 PROBLEM = "application/problem+json"
@@ -28,46 +28,12 @@ HOSTILE = [
     "'; DROP TABLE ledger_events; --", "Robert'); DELETE FROM stored_events WHERE ('1'='1",
     "\" OR 1=1 --", "1; SELECT pg_sleep(30)", "%s%s%s%n", "?", "$1", "\\", "${jndi:ldap://x/a}",
     "<script>alert(1)</script>", "../../etc/passwd", "\u0000", "a\u0000b", "\u202egnp.exe\u202c",
-    "\u200f\u200e\u061c", "\ufeffBOM", "Zürich Ωmega 東京 𝔘𝔫𝔦 😀👩‍👩‍👧", "\ud800", "x\udfff",
+    "\u200f\u200e\u061c", "\ufeffBOM", "Zürich Ωmega 東京 \U0001d518\U0001d52b\U0001d526 😀👩‍👩‍👧", "\ud800", "x\udfff",
     "\r\n\t", " ", "", "x" * 10_000, "é" * 201,
 ]
 
-ROUTES: list[tuple[str, dict[str, Any]]] = [
-    ("/v1/sites", {"name": "S", "country": "GB", "grid_intensity_g_per_kwh": "200", "pue": "1.2",
-                   "carbon_free_share": "0.5", "effective_from": "2025-01-01T00:00:00Z", "factor_source": "x"}),
-    ("/v1/funding-rounds", {"name": "R", "currency": "USD", "opened_at": "2025-01-01T00:00:00Z"}),
-    ("/v1/funding-rounds/{round}/commitments", {"investor": "I", "amount": "10", "currency": "USD",
-                                                "equity_percent": "1"}),
-    ("/v1/funding-rounds/{round}/tranches", {"investor": "Fund X", "amount": "1", "currency": "USD",
-                                             "received_at": "2025-01-01T00:00:00Z"}),
-    ("/v1/supply-orders", {"funding_round_id": "{round}", "site_id": "{site}", "model": MODEL, "quantity": 1,
-                           "unit_price": "1", "currency": "USD", "placed_at": "2025-01-01T00:00:00Z",
-                           "supplier": "NVIDIA"}),
-    ("/v1/supply-orders/{order}/deliveries", {"quantity": 1, "delivered_at": "2025-01-01T00:00:00Z"}),
-    ("/v1/supply-orders/{order}/commissioning", {"quantity": 1, "commissioned_at": "2025-01-01T00:00:00Z"}),
-    ("/v1/tenants", {"name": "T", "billing_currency": "USD", "rates": {MODEL: "2"},
-                     "cancellation_fee_share": "0.25"}),
-    ("/v1/reservations", {"tenant_id": "{tenant}", "site_id": "{site}", "model": MODEL, "gpus": 1,
-                          "start": "2027-01-01T00:00:00Z", "end": "2027-01-02T00:00:00Z",
-                          "rate_per_gpu_hour": "2"}),
-    ("/v1/reservations/{reservation}/extension", {"end": "2027-01-05T00:00:00Z"}),
-    ("/v1/reservations/{reservation}/cancellation", {}),
-    ("/v1/usage", {"records": [{"record_id": "{record}", "reservation_id": "{reservation}",
-                                "hour": "2027-01-01T00:00:00Z", "gpu_hours": "1"}]}),
-    ("/v1/invoices", {"tenant_id": "{tenant}", "month": "2025-02"}),
-    ("/v1/audit/verify", {"earlier_head": "1:" + "0" * 64}),
-]
-ROLE = {"/v1/usage": "meter", "/v1/invoices": "finance", "/v1/audit/verify": "auditor"}
-
-
-def fill(template: Any, ids: dict[str, str]) -> Any:
-    if isinstance(template, str):
-        return template.format(**ids)
-    if isinstance(template, dict):
-        return {fill(k, ids): fill(v, ids) for k, v in template.items()}
-    if isinstance(template, list):
-        return [fill(v, ids) for v in template]
-    return template
+# Every POST of the API, from its OpenAPI document (tests/reliability/openapi_routes.py).
+POSTS = operations(methods=("post",))
 
 
 def text_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
@@ -141,13 +107,14 @@ def test_hostile_strings_in_every_text_field_of_every_post_route(limited_api: Ap
         "tenant_id": tenant["id"], "site_id": world["site"]["id"], "model": MODEL, "gpus": 1,
         "start": "2027-01-01T00:00:00Z", "end": "2027-01-02T00:00:00Z"}))
     ids = {"round": world["round"]["id"], "order": world["order"]["id"], "site": world["site"]["id"],
-           "tenant": tenant["id"], "reservation": reservation["id"], "record": str(uuid4())}
+           "tenant": tenant["id"], "reservation": reservation["id"]}
     head = Head(limited_api.url)
     sent = accepted = 0
+    assert len(POSTS) >= 14, [op.path for op in POSTS]
     try:
-        for path_t, body_t in ROUTES:
-            path, body = fill(path_t, ids), fill(body_t, ids)
-            token = limited_api.tokens[ROLE.get(path_t, "operator")]
+        for op in POSTS:
+            path, body = op.url(ids), example_body(op, ids, optional=True) or {}
+            token = limited_api.tokens[op.role]
             for field in text_paths(body):
                 # One head read per field: every accepted write answers with the position of its
                 # last event, so a refused request that recorded anything would leave the head
@@ -166,9 +133,9 @@ def test_hostile_strings_in_every_text_field_of_every_post_route(limited_api: Ap
                             assert echoed is None or echoed == hostile.strip(), (path, field, hostile[:20])
                 assert head() == highest, (path, field, "a refused request recorded something")
             # Hostile path parameters.
-            if "{" in path_t:
+            if "{" in op.path:
                 for hostile in ("'; DROP TABLE x; --", "..%2F..%2Fetc", "%00", "\u202e", "9" * 5000):
-                    bad = path_t.format(**{k: hostile for k in ids})
+                    bad = op.url(ids, **{p.name: hostile for p in op.params if p.location == "path"})
                     before = head()
                     response = c.post(bad, headers=bearer(token), json=body)
                     sent += 1

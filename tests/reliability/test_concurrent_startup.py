@@ -1,0 +1,115 @@
+"""Processes started at the same instant on a fresh PostgreSQL schema all come up.
+
+Before table creation was serialised (an advisory lock keyed on the schema, projections/store.py), two
+`ledger serve` on a fresh database died with ``UniqueViolation ... pg_type_typname_nsp_index
+(api_tokens)`` in 3 of 4 tries, and four processes opening a Ledger hit ``tuple concurrently
+updated``. Here N processes open the API's services (ledger, projection and API tables) at one
+instant, on a fresh schema each try; then four real `ledger serve` processes do the same.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+
+import httpx
+import pytest
+
+from tests.conftest import postgres_admin_url
+from tests.e2e.conftest import free_port
+from tests.postgres_server import schema_url, scratch_schema
+
+PROCESSES = 6
+TRIES = 5
+
+
+def open_services(url: str, at: float, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    """In a child process: wait for the shared instant, open everything, report, close."""
+    from api.settings import Settings
+    from bootstrap import open_services
+    from projections import Projections  # noqa: F401 - imported before the instant, not during
+
+    late = time.time() - at
+    time.sleep(max(0.0, -late))
+    try:
+        services = open_services(Settings(database_url=url, run_projector=False))
+        try:
+            with services.store.transaction() as tx:  # every group of tables is there
+                tx.one("SELECT count(*) FROM api_tokens")
+            services.ledger.max_position()
+            results.put(("ok", os.getpid(), f"late {late:.2f} s"))
+        finally:
+            services.close()
+    except BaseException as error:
+        results.put(("failed", os.getpid(), f"{type(error).__name__}: {str(error)[:300]}"))
+        raise
+
+
+@pytest.fixture
+def fresh_schemas() -> Iterator[list[str]]:
+    """TRIES fresh schemas on the test server (dropped afterwards)."""
+    admin = postgres_admin_url()
+    urls: list[str] = []
+    with ExitStack() as stack:
+        for _ in range(TRIES):
+            urls.append(schema_url(admin, stack.enter_context(scratch_schema(admin, prefix="start_"))))
+        yield urls
+
+
+@pytest.mark.postgres
+def test_processes_opening_services_at_once_all_succeed(fresh_schemas: list[str]) -> None:
+    context = multiprocessing.get_context("spawn")
+    failures: list[str] = []
+    for url in fresh_schemas:
+        results = context.Queue()
+        at = time.time() + 8.0  # spawned interpreters need a moment to import; then all at once
+        workers = [context.Process(target=open_services, args=(url, at, results)) for _ in range(PROCESSES)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=90)
+        outcomes = [results.get(timeout=5) for _ in workers]
+        failures += [detail for status, _, detail in outcomes if status != "ok"]
+        print(sorted(detail for _, _, detail in outcomes))
+        assert all(w.exitcode == 0 for w in workers) or failures, [w.exitcode for w in workers]
+    assert not failures, failures
+    print(f"concurrent startup: {TRIES} tries x {PROCESSES} processes on a fresh schema, all came up")
+
+
+@pytest.mark.postgres
+def test_four_ledger_serve_at_once_on_a_fresh_schema_all_come_up(fresh_schemas: list[str]) -> None:
+    url = fresh_schemas[0]
+    ports = [free_port() for _ in range(4)]
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    servers = [subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "serve", "--db", url,
+                                 "--port", str(port), "--log-level", "warning"],
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for port in ports]
+    try:
+        deadline = time.monotonic() + 60
+        up: set[int] = set()
+        while len(up) < len(ports) and time.monotonic() < deadline:
+            for port, server in zip(ports, servers, strict=True):
+                if port in up:
+                    continue
+                assert server.poll() is None, f"ledger serve on {port} died: {server.communicate()[1][-2000:]}"
+                try:
+                    if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                        up.add(port)
+                except httpx.TransportError:
+                    pass
+            time.sleep(0.1)
+        assert up == set(ports), f"not up after 60 s: {sorted(set(ports) - up)}"
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                server.kill()
