@@ -29,7 +29,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from api.app import create_app
+from bootstrap import create_app
 from domain import Ledger
 from tests.e2e.conftest import Api, settings_for
 from tests.e2e.scenario import MODEL, bearer, build_capacity, ok, register_tenant
