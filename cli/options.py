@@ -15,9 +15,9 @@ from __future__ import annotations
 import shutil
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar
 
 import typer
 from rich.console import Console
@@ -55,39 +55,40 @@ def checked(db: str, *, create: bool = False) -> StoreConfig:
     return check_reachable(db) if create else require_ledger(db)
 
 
+class _Closable(Protocol):
+    def close(self) -> None: ...
+
+
+C = TypeVar("C", bound=_Closable)
+
+
 @contextmanager
+def _opened(db: str, what: str, opener: Callable[[], C], *, create: bool) -> Iterator[C]:
+    """``opener()`` on the store at ``--db`` (see the module's policy), closed afterwards; a
+    driver's failure to open it is one line naming the store."""
+    config = checked(db, create=create)
+    try:
+        opened = opener()
+    except LedgerError:
+        raise
+    except Exception as error:  # drivers raise many types; the user needs one line
+        raise DatabaseUnavailable(f"cannot open the {what} at {describe(config)}: {one_line(error)}",
+                                  field="db") from None
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
 def opened_ledger(db: str, *, create: bool = False, clock: Callable[[], datetime] | None = None,
-                  extra_env: Mapping[str, str] | None = None) -> Iterator[Ledger]:
+                  extra_env: Mapping[str, str] | None = None) -> AbstractContextManager[Ledger]:
     """The ledger at ``--db`` (see the module's policy), closed afterwards."""
-    config = checked(db, create=create)
-    try:
-        ledger = open_ledger(db, clock=clock, extra_env=extra_env)
-    except LedgerError:
-        raise
-    except Exception as error:  # drivers raise many types; the user needs one line
-        raise DatabaseUnavailable(f"cannot open the ledger at {describe(config)}: {one_line(error)}",
-                                  field="db") from None
-    try:
-        yield ledger
-    finally:
-        ledger.close()
+    return _opened(db, "ledger", lambda: open_ledger(db, clock=clock, extra_env=extra_env), create=create)
 
 
-@contextmanager
-def opened_projections(db: str, *, create: bool = False) -> Iterator[Projections]:
+def opened_projections(db: str, *, create: bool = False) -> AbstractContextManager[Projections]:
     """The projections at ``--db`` (see the module's policy), closed afterwards."""
-    config = checked(db, create=create)
-    try:
-        projections = open_projections(db)
-    except LedgerError:
-        raise
-    except Exception as error:  # drivers raise many types; the user needs one line
-        raise DatabaseUnavailable(f"cannot open the projections at {describe(config)}: {one_line(error)}",
-                                  field="db") from None
-    try:
-        yield projections
-    finally:
-        projections.close()
+    return _opened(db, "projections", lambda: open_projections(db), create=create)
 
 
 def stdout_console() -> Console:

@@ -239,23 +239,15 @@ def ratio(part: Decimal, whole: int | Decimal) -> Decimal | None:
 def where(params: Params, *, month_column: str | None = "month", site: bool = False, tenant: bool = False,
           model: bool = False, alias: str = "") -> tuple[str, list[Any]]:
     """A WHERE clause for the filters a report applies, with ``?`` placeholders."""
-    clauses, values = ["1=1"], []
     prefix = f"{alias}." if alias else ""
-    if site and params.site_id is not None:
-        clauses.append(f"{prefix}site_id = ?")
-        values.append(params.site_id)
-    if tenant and params.tenant_id is not None:
-        clauses.append(f"{prefix}tenant_id = ?")
-        values.append(params.tenant_id)
-    if model and params.model is not None:
-        clauses.append(f"{prefix}model = ?")
-        values.append(params.model)
-    if month_column and params.month_from is not None:
-        clauses.append(f"{prefix}{month_column} >= ?")
-        values.append(params.month_from)
-    if month_column and params.month_to is not None:
-        clauses.append(f"{prefix}{month_column} <= ?")
-        values.append(params.month_to)
+    tests = [(f"{prefix}site_id = ?", params.site_id if site else None),
+             (f"{prefix}tenant_id = ?", params.tenant_id if tenant else None),
+             (f"{prefix}model = ?", params.model if model else None)]
+    if month_column:
+        tests += [(f"{prefix}{month_column} >= ?", params.month_from),
+                  (f"{prefix}{month_column} <= ?", params.month_to)]
+    clauses = ["1=1"] + [clause for clause, value in tests if value is not None]
+    values: list[Any] = [value for _, value in tests if value is not None]
     return " AND ".join(clauses), values
 
 
