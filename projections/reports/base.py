@@ -24,6 +24,7 @@ from uuid import UUID
 
 from domain.errors import InvalidInput
 from domain.reference import gpu_model
+from domain.timeutil import check_month, to_utc
 from projections.db import Database
 from projections.timeaxis import hour_ceil, hour_floor, month_start_hour, months_between, next_month
 
@@ -34,8 +35,6 @@ GRANULARITIES = ("hour", "day", "month")
 MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 RATIO = Decimal("0.0001")
-FIRST_HOUR = hour_floor(datetime(1, 1, 2, tzinfo=UTC))
-LAST_HOUR = hour_floor(datetime(9999, 12, 1, tzinfo=UTC))
 
 Row = dict[str, Any]
 
@@ -177,43 +176,33 @@ def _uuid(value: Any, name: str) -> str | None:
 def _bound(value: Any, name: str, *, upper: bool, monthly: bool) -> int | None:
     """A range end as an hour index: 'YYYY-MM' (a whole month; ``to`` includes it), 'YYYY-MM-DD'
     (a whole day), or an ISO 8601 time with a UTC offset (``to`` excludes it). Monthly reports
-    widen a time to its whole month."""
+    widen a time to its whole month. The domain's limits apply (months 0001-01 to 9999-11, times
+    within the representable UTC years): beyond them, InvalidInput naming the filter."""
     if value is None:
         return None
     if isinstance(value, datetime):
-        moment: datetime | None = value
-        text = value.isoformat()
-    elif isinstance(value, date):
-        text = value.isoformat()
-        moment = None
-    else:
-        text = str(value).strip()
-        moment = None
+        return _monthly(_hour(to_utc(value, field=name), upper), upper, monthly)
+    text = value.isoformat() if isinstance(value, date) else str(value).strip()
     hint = f"{name}: expected YYYY-MM, YYYY-MM-DD or an ISO 8601 time with a UTC offset, got {text[:60]!r}"
     if not text.isascii() or "\x00" in text:
         raise InvalidInput(hint, field=name)
-    if moment is None:
-        try:
-            if MONTH.match(text):
-                start = month_start_hour(text)
-                hour = month_start_hour(next_month(text)) if upper else start
-                return _in_range(hour, name, text)
-            if DAY.match(text):
-                day = date.fromisoformat(text)
-                moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
-                hour = hour_floor(moment) + (24 if upper else 0)
-                return _in_range(_monthly(hour, upper, monthly), name, text)
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except (ValueError, OverflowError):
-            raise InvalidInput(hint, field=name) from None
-    if moment.tzinfo is None:
-        raise InvalidInput(f"{name}: {text[:60]!r} has no UTC offset", field=name)
+    if MONTH.match(text):
+        month = check_month(text, field=name)
+        return month_start_hour(next_month(month)) if upper else month_start_hour(month)
     try:
-        moment = moment.astimezone(UTC)
-        hour = hour_ceil(moment) if upper else hour_floor(moment)
-    except (ValueError, OverflowError):
-        raise InvalidInput(f"{name}: {text[:60]!r} is outside the years 1 to 9999 in UTC", field=name) from None
-    return _in_range(_monthly(hour, upper, monthly), name, text)
+        if DAY.match(text):
+            day = date.fromisoformat(text)
+            moment = datetime(day.year, day.month, day.day, tzinfo=UTC)
+            hour = _hour(to_utc(moment, field=name), False) + (24 if upper else 0)
+            return _monthly(hour, upper, monthly)
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(hint, field=name) from None
+    return _monthly(_hour(to_utc(moment, field=name), upper), upper, monthly)
+
+
+def _hour(moment: datetime, upper: bool) -> int:
+    return hour_ceil(moment) if upper else hour_floor(moment)
 
 
 def _monthly(hour: int, upper: bool, monthly: bool) -> int:
@@ -221,12 +210,6 @@ def _monthly(hour: int, upper: bool, monthly: bool) -> int:
         return hour
     month = month_of_hour_index(hour - 1 if upper else hour)
     return month_start_hour(next_month(month)) if upper else month_start_hour(month)
-
-
-def _in_range(hour: int, name: str, text: str) -> int:
-    if not FIRST_HOUR <= hour <= LAST_HOUR:
-        raise InvalidInput(f"{name}: {text[:60]!r} is outside the supported range (0001-02 to 9999-11)", field=name)
-    return hour
 
 
 # ---- shared query helpers ---------------------------------------------------------------------

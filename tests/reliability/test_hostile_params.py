@@ -29,7 +29,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
-from bootstrap import create_app
+from bootstrap import create_app, open_ledger
 from domain import Ledger
 from tests.e2e.conftest import Api, settings_for
 from tests.e2e.scenario import MODEL, bearer, build_capacity, ok, register_tenant
@@ -71,7 +71,8 @@ def targets(keep: Callable[[Target], bool]) -> list[Target]:
 
 
 def is_time(t: Target) -> bool:
-    return t.schema.get("format") == "date-time"
+    """A time: a date-time, or a report range end (a month, a day or a time: its pattern says T)."""
+    return t.schema.get("format") == "date-time" or "[T " in str(t.schema.get("pattern", ""))
 
 
 def is_month(t: Target) -> bool:
@@ -129,7 +130,7 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
                             json={"tenant_id": tenant["id"], "month": "2025-02"}))
         ids = {"round": capacity["round"]["id"], "order": capacity["order"]["id"], "site": capacity["site"]["id"],
                "tenant": tenant["id"], "reservation": reservation["id"], "invoice": invoice["id"]}
-        ledger = Ledger.open(url)
+        ledger = open_ledger(url)
         try:
             yield World(api, ids, ledger)
         finally:
