@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -26,7 +26,7 @@ from domain.errors import InvalidInput
 from domain.reference import gpu_model
 from domain.timeutil import check_month, to_utc
 from projections.db import Database
-from projections.timeaxis import hour_ceil, hour_floor, month_start_hour, months_between, next_month
+from projections.timeaxis import hour_ceil, hour_floor, month_of_hour, month_start_hour, months_between, next_month
 
 MAX_ROWS = 20_000
 MAX_MONTHS = 120
@@ -77,17 +77,11 @@ class Params:
 
     @property
     def month_from(self) -> str | None:
-        return None if self.start is None else month_of_hour_index(self.start)
+        return None if self.start is None else month_of_hour(self.start)
 
     @property
     def month_to(self) -> str | None:
-        return None if self.end is None else month_of_hour_index(self.end - 1)
-
-
-def month_of_hour_index(hour: int) -> str:
-    from projections.timeaxis import month_of_hour
-
-    return month_of_hour(hour)
+        return None if self.end is None else month_of_hour(self.end - 1)
 
 
 Query = Callable[[Database, Params, int], list[Row]]
@@ -103,7 +97,6 @@ class Report:
     query: Query
     monthly: bool = True  # the range is in whole months (else hours, per granularity)
     notes: str = ""
-    sort: tuple[str, ...] = field(default=())
 
     @property
     def tenant_scoped(self) -> bool:
@@ -152,7 +145,7 @@ def check_span(params: Params, *, monthly: bool) -> None:
     if params.start is None or params.end is None:
         return
     if monthly:
-        months = months_between(month_of_hour_index(params.start), month_of_hour_index(params.end - 1))
+        months = months_between(month_of_hour(params.start), month_of_hour(params.end - 1))
         if months > MAX_MONTHS:
             raise InvalidInput(f"to: at most {MAX_MONTHS} months per request, asked for {months}", field="to")
         return
@@ -208,7 +201,7 @@ def _hour(moment: datetime, upper: bool) -> int:
 def _monthly(hour: int, upper: bool, monthly: bool) -> int:
     if not monthly:
         return hour
-    month = month_of_hour_index(hour - 1 if upper else hour)
+    month = month_of_hour(hour - 1 if upper else hour)
     return month_start_hour(next_month(month)) if upper else month_start_hour(month)
 
 
