@@ -33,7 +33,7 @@ from api.errors import DatabaseUnavailable
 from domain import Ledger
 from domain.errors import InvalidInput
 from domain.storage import DEFAULT_DATABASE, StoreConfig
-from projections.store import conninfo, open_event_store, parse_database_url
+from projections.store import AdvisoryCommandLock, conninfo, open_event_store, parse_database_url
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -149,8 +149,16 @@ def ensure_schema(config: StoreConfig) -> None:
 
 def open_ledger(url: str | None = None, *, clock: Callable[[], datetime] | None = None,
                 extra_env: Mapping[str, str] | None = None) -> Ledger:
-    """The ledger (the event store and its application service), creating its tables if missing."""
+    """The ledger (the event store and its application service), creating its tables if missing.
+
+    On PostgreSQL, commands on one GPU pool are serialised across processes by an advisory lock
+    per pool (``projections.store.AdvisoryCommandLock``: up to ``POOL_LOCK_CONNECTIONS`` more
+    connections per process, opened on first use, waited for as long as the event store's
+    ``POSTGRES_CONNECT_TIMEOUT``); within one process they queue on in-process locks first."""
     ledger: Ledger = open_event_store(url, clock=clock, extra_env=extra_env)
+    if ledger.store_config.is_postgres:
+        timeout = float((extra_env or {}).get("POSTGRES_CONNECT_TIMEOUT", "5"))
+        ledger.use_command_lock(AdvisoryCommandLock(ledger.store_config, timeout=timeout))
     return ledger
 
 

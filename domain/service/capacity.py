@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from uuid import UUID
 
-from domain.aggregates import FundingRound, GpuPool, Site, SupplyOrder
-from domain.checks import text
+from domain.aggregates import FundingRound, GpuPool, Site, SupplyOrder, pool_id
+from domain.checks import text, uuid_of
 from domain.errors import InvalidInput, NotFound
 from domain.reference import gpu_model
 from domain.service.core import LedgerCore
@@ -75,18 +75,26 @@ class CapacityCommands(LedgerCore):
 
     def commission(self, order_id: object, *, quantity: object, commissioned_at: object) -> Written:
         """Put delivered GPUs into service in the order's site pool (order + pool, atomically)."""
+        placed = self.get_supply_order(order_id)  # its site and model never change: they pick the lock
+
         def unit() -> Written:
             order = self.get_supply_order(order_id)
             qty, when = order.commission(quantity=quantity, commissioned_at=commissioned_at)
             pool = self._pool_or_new(order.site_id, order.model)
             pool.commission(quantity=qty, at=when, supply_order_id=order.id)
             return Written(order.id, self._save(order, pool))
-        return self._retrying(unit)
+        return self._retrying(unit, pool=pool_id(placed.site_id, placed.model))
 
     def decommission(self, *, site_id: object, model: object, quantity: object, at: object, reason: object) -> Written:
         """Take GPUs out of service (failure, retirement); refused if it would overbook."""
-        return self._update(lambda: self.get_pool(site_id, model),
-                            lambda pool: pool.decommission(quantity=quantity, at=at, reason=reason))
+        site = uuid_of(site_id, field="site_id")
+        code = gpu_model(model).code
+
+        def unit() -> Written:
+            pool = self.get_pool(site, code)
+            pool.decommission(quantity=quantity, at=at, reason=reason)
+            return Written(pool.id, self._save(pool))
+        return self._retrying(unit, pool=pool_id(site, code))
 
     def _pool_or_new(self, site_id: UUID, model: str) -> GpuPool:
         try:

@@ -9,8 +9,11 @@ run by :meth:`LedgerCore._retrying`; one that changes a single aggregate is just
 from __future__ import annotations
 
 import copy
+import random
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TypeVar
 from uuid import UUID
@@ -23,6 +26,7 @@ from domain.aggregates import FundingRound, GpuPool, Invoice, Reservation, Site,
 from domain.checks import uuid_of
 from domain.errors import ConcurrencyConflict, InvalidInput, NotFound
 from domain.reference import gpu_model
+from domain.service.locks import CommandLock, StripedLocks
 from domain.service.receipts import Written, system_clock
 from domain.timeutil import UTC
 
@@ -34,14 +38,37 @@ class LedgerCore(Application[UUID]):
     """Not an application of its own: the base the command families share (see ``Ledger``)."""
 
     max_attempts = 20
+    # Jittered exponential backoff between attempts after the second: 1 ms, 2 ms, 4 ms, ...
+    # up to 50 ms (each drawn from [half, all] of that). The first retry is immediate: the usual
+    # loser is a stale cached copy, and the retry reloads it.
+    backoff_first_seconds = 0.001
+    backoff_max_seconds = 0.050
 
-    def __init__(self, env: Mapping[str, str] | None = None, *, clock: Callable[[], datetime] = system_clock) -> None:
+    def __init__(self, env: Mapping[str, str] | None = None, *, clock: Callable[[], datetime] = system_clock,
+                 command_lock: CommandLock | None = None) -> None:
         super().__init__(env)
         self.clock = clock
         # Commands on the same pool from threads of one process queue on a striped lock
-        # instead of racing and retrying; across processes optimistic concurrency still rules.
-        self._pool_locks = [threading.Lock() for _ in range(64)]
+        # instead of racing and retrying; with a ``command_lock`` (PostgreSQL: an advisory
+        # lock), the thread at the head of that queue then queues across processes.
+        self._pool_locks = StripedLocks(64)
+        self.command_lock = command_lock
         self._local = threading.local()
+        self._sleep: Callable[[float], None] = time.sleep
+
+    def use_command_lock(self, command_lock: CommandLock | None) -> None:
+        """Serialise commands on one pool across processes with ``command_lock`` (replacing,
+        and closing, any earlier one). ``None``: within this process only."""
+        previous, self.command_lock = self.command_lock, command_lock
+        if previous is not None and previous is not command_lock:
+            previous.close()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if self.command_lock is not None:
+                self.command_lock.close()
 
     def now(self) -> datetime:
         moment = self.clock()
@@ -98,9 +125,13 @@ class LedgerCore(Application[UUID]):
         """An aggregate this command will save: on the first attempt, a copy of the cached one
         without asking the database for newer events. That is safe because the save checks
         versions: if another process wrote meanwhile, the save conflicts and the retry reloads
-        (``_local.retrying``). Aggregates only read (a tenant's suspension) always fast-forward."""
+        (``_local.retrying``). Aggregates only read (a tenant's suspension) always fast-forward,
+        and so does everything a command loads while it holds a cross-process pool lock
+        (``_local.shared``): other processes write that pool too, so a cached copy would be
+        stale as often as not, and the lock guarantees the fresh copy wins."""
         cache = self.repository.cache
-        if for_update and cache is not None and not getattr(self._local, "retrying", False):
+        if (for_update and cache is not None and not getattr(self._local, "retrying", False)
+                and not getattr(self._local, "shared", False)):
             try:
                 cached = cache.get(ident)
             except KeyError:
@@ -124,21 +155,54 @@ class LedgerCore(Application[UUID]):
         """Run ``unit`` (which loads, decides and saves) until its save wins the race.
 
         A save that loses (``IntegrityError``: another writer recorded a newer version first)
-        records nothing; the next attempt reloads from the store instead of the cache. After
-        ``max_attempts`` lost races, :class:`ConcurrencyConflict`. With ``pool``, units on that
-        pool from this process run one at a time."""
-        if pool is not None:
-            with self._pool_locks[pool.int % len(self._pool_locks)]:
-                return self._retrying(unit)
+        records nothing; the next attempt reloads from the store instead of the cache, after a
+        short jittered backoff from the third attempt on. After ``max_attempts`` lost races,
+        :class:`ConcurrencyConflict`. With ``pool``, each attempt holds that pool's locks (see
+        :meth:`_holding`): units on one pool run one at a time, and the locks are not held
+        while backing off."""
         for attempt in range(self.max_attempts):
+            if attempt > 1:
+                self._backoff(attempt)
             self._local.retrying = attempt > 0
             try:
-                return unit()
+                with self._holding(pool):
+                    return unit()
             except IntegrityError:
                 continue
             finally:
                 self._local.retrying = False
         raise ConcurrencyConflict(f"gave up after {self.max_attempts} concurrent-write conflicts; retry later")
+
+    @contextmanager
+    def _holding(self, pool: UUID | None) -> Iterator[None]:
+        """The pool's in-process lock, then (if configured) its cross-process one: threads of
+        one process queue here first, so each process waits on at most one cross-process lock
+        per pool. Re-entrant per thread for the same pool; one pool at a time per thread."""
+        held = getattr(self._local, "holding", None)
+        if pool is None or held == pool:
+            yield
+            return
+        if held is not None:
+            raise RuntimeError(f"a command on pool {held} may not also lock pool {pool}")
+        with self._pool_locks.hold(pool):
+            self._local.holding = pool
+            try:
+                if self.command_lock is None:
+                    yield
+                    return
+                with self.command_lock.hold(pool):
+                    self._local.shared = True
+                    try:
+                        yield
+                    finally:
+                        self._local.shared = False
+            finally:
+                self._local.holding = None
+
+    def _backoff(self, attempt: int) -> None:
+        """Sleep before ``attempt`` (2, 3, ...): 1 ms, 2 ms, 4 ms ... capped at 50 ms, jittered."""
+        ceiling = min(self.backoff_max_seconds, self.backoff_first_seconds * 2 ** (attempt - 2))
+        self._sleep(ceiling * random.uniform(0.5, 1.0))
 
     def _update(self, load: Callable[[], A], change: Callable[[A], object]) -> Written:
         """The common command: load one aggregate, ``change`` it, save it; retried on conflict."""

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from domain.service.billing import BillingCommands
 from domain.service.capacity import CapacityCommands
+from domain.service.locks import CommandLock
 from domain.service.receipts import system_clock
 from domain.service.tenancy import TenancyCommands
 from domain.storage import StoreConfig
@@ -22,12 +23,14 @@ class Ledger(CapacityCommands, TenancyCommands, BillingCommands):
 
     @classmethod
     def open(cls, config: StoreConfig | None = None, *, clock: Callable[[], datetime] = system_clock,
-             extra_env: Mapping[str, str] | None = None) -> Ledger:
-        """Open the ledger on a parsed store (default: the in-process store), creating tables."""
+             extra_env: Mapping[str, str] | None = None, command_lock: CommandLock | None = None) -> Ledger:
+        """Open the ledger on a parsed store (default: the in-process store), creating tables.
+        ``command_lock`` serialises commands on one pool across processes (see
+        ``domain.service.locks``); without it, within this process only."""
         config = config or StoreConfig(kind="memory")
         env = dict(config.event_store_env())
         env.update(extra_env or {})
-        ledger = cls(env, clock=clock)
+        ledger = cls(env, clock=clock, command_lock=command_lock)
         ledger.store_config = config
         return ledger
 
