@@ -13,8 +13,8 @@ per-thread projections and ``projections.audit``'s scratch stores.)
   that cannot be reached, or (for a command that must not create one) a SQLite file that does
   not exist, is refused with one :class:`DatabaseUnavailable` sentence;
 - :func:`init_store`: create an empty ledger's tables explicitly (``ledger init``);
-- :func:`api_settings`, :func:`issue_token`, :func:`revoke_token`: what ``ledger serve`` and
-  ``ledger token`` need of the HTTP side.
+- :func:`api_settings`, :func:`configure_logging`, :func:`issue_token`, :func:`revoke_token`: what
+  ``ledger serve`` and ``ledger token`` need of the HTTP side.
 
 Heavier layers (the FastAPI app, the projections) are imported when first used, so that a
 command that needs only the ledger starts quickly.
@@ -45,7 +45,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_DATABASE", "DatabaseUnavailable", "api_settings", "check_reachable", "check_sqlite_is_a_ledger",
-    "create_app", "describe", "ensure_schema", "init_store", "is_database_error", "issue_token", "one_line",
+    "configure_logging", "create_app", "describe", "ensure_schema", "init_store", "is_database_error", "issue_token",
+    "one_line",
     "open_api_store", "open_ledger", "open_projections", "open_services", "require_ledger", "revoke_token",
     "token_roles",
 ]
@@ -235,6 +236,14 @@ def api_settings(**overrides: object) -> Settings:
     from api.settings import Settings
 
     return Settings(**overrides)  # type: ignore[arg-type]  # pydantic-settings validates the values
+
+
+def configure_logging(log_format: str | None, level: str) -> str:
+    """One log line per record on stderr, ``text`` or ``json`` (``auto``: text on a terminal);
+    returns the format chosen. ValueError on an unknown format or level."""
+    from api.observability import configure_logging as configure
+
+    return configure(log_format, level)
 
 
 def token_roles() -> list[str]:

@@ -13,10 +13,11 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
-from api import problems
+from api import metrics, problems
 from api.deps import allow
 from api.limits import BodyLimit
 from api.middleware import CatchAll, Deadline
+from api.observability import Observe
 from api.routes.audit import audit
 from api.routes.billing import invoices, usage
 from api.routes.capacity import funding, sites, supply
@@ -48,14 +49,18 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
                   description="Event-sourced ledger of GPU capacity, funding and billing. "
                               "Errors are RFC 9457 problem+json; writes answer with `Ledger-Position`.")
     problems.install(app)
-    # Outermost last: CatchAll answers whatever escapes Deadline, BodyLimit and the routes.
+    measured = metrics.Metrics(lambda: getattr(app.state, "services", None))
+    # Outermost last: CatchAll answers whatever escapes Deadline, BodyLimit and the routes;
+    # Observe (request id, metrics, access log) sees every final answer, CatchAll's 500s included.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Deadline, seconds=settings.request_deadline_seconds)
     app.add_middleware(CatchAll)
+    app.add_middleware(Observe, metrics=measured)
     for router in (sites, funding, supply, tenants, reservations, usage, invoices, reports, audit):
         app.include_router(router)
     app.add_api_route("/health", health, methods=["GET"], tags=["health"], response_model=Health,
                       summary="Liveness: the process is up and serving (no auth, no database)")
+    metrics.install(app, measured, ready_max_lag_events=settings.ready_max_lag_events)
     app.openapi = lambda: problem_media_types(app)  # type: ignore[method-assign]
     return app
 

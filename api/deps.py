@@ -36,6 +36,7 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
     principal = services(request).tokens.principal(credentials.credentials)
     if principal is None:
         raise Unauthenticated("Authorization: unknown token", field="Authorization")
+    request.state.principal_role = principal.role.value  # for the access log (api.observability)
     return principal
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.storage import DEFAULT_DATABASE
@@ -32,3 +35,9 @@ class Settings(BaseSettings):
     request_deadline_seconds: float = 30.0
     page_size: int = 100
     max_page_size: int = 1000
+    # GET /ready answers 503 while any projection is more than this many events behind the log
+    # (LEDGER_READY_MAX_LAG_EVENTS).
+    ready_max_lag_events: int = Field(default=10_000, ge=0)
+    # Log lines as text or one JSON object a line (LEDGER_LOG_FORMAT; `ledger serve --log-format`);
+    # auto: text when stderr is a terminal, else json.
+    log_format: Literal["auto", "text", "json"] = "auto"

@@ -12,20 +12,33 @@ from uuid import UUID
 
 import typer
 
-from bootstrap import api_settings, create_app, issue_token, revoke_token, token_roles
+from bootstrap import api_settings, configure_logging, create_app, issue_token, revoke_token, token_roles
 from cli.options import DEFAULT_DATABASE, DbOption, checked, opened_ledger
 
 
 def serve(db: DbOption = DEFAULT_DATABASE, host: str = "127.0.0.1", port: int = 8000,
           projector: Annotated[bool, typer.Option(help="Follow the log with the projection runner in this "
                                                        "process (--no-projector when `ledger project` runs)")] = True,
-          log_level: str = "info") -> None:
-    """Serve the HTTP API (uvicorn) on the configured store."""
+          log_level: Annotated[str, typer.Option(help="critical, error, warning, info, debug or trace")] = "info",
+          log_format: Annotated[str | None, typer.Option(
+              "--log-format", help="text, json or auto (text on a terminal, else json); "
+                                   "default LEDGER_LOG_FORMAT, else auto")] = None) -> None:
+    """Serve the HTTP API (uvicorn) on the configured store.
+
+    Logs go to stderr, one line per record (one access line per request: request id, method,
+    route, status, latency, role); uvicorn's own access log is off."""
     import uvicorn
 
-    checked(db)
     settings = api_settings(database_url=db, run_projector=projector)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, proxy_headers=False)
+    try:
+        configure_logging(log_format or settings.log_format, log_level)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--log-format" if "format" in str(error)
+                                 else "--log-level") from None
+    checked(db)
+    # log_config=None: uvicorn keeps the logging set up above; access_log=False: ours logs each request.
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower(), proxy_headers=False,
+                log_config=None, access_log=False)
 
 
 def create_token(role: Annotated[str, typer.Option(help="operator, finance, tenant, auditor or meter")],

@@ -1,0 +1,219 @@
+"""Request ids, the access log and the HTTP metrics: one pure ASGI middleware, outermost.
+
+:class:`Observe` wraps every HTTP request (outside :class:`api.middleware.CatchAll`, so it sees the
+final status of a 500 or a deadline 503 too):
+
+- a **request id**: the client's ``X-Request-Id`` when it is sane (1-128 characters of
+  ``A-Z a-z 0-9 . _ : + / = @ -``), else a new one; always sent back as ``X-Request-Id`` and kept
+  in ``request.state.request_id``;
+- the **HTTP metrics** of :class:`api.metrics.Metrics` by route *template* (``/v1/sites/{site_id}``,
+  ``unmatched`` for a path no route knows), method and status;
+- **one access-log line** per request on the ``api.access`` logger: request id, method, route
+  template, status, latency in ms and the caller's role once the auth dependency admitted it
+  (``request.state.principal_role``, set in :func:`api.deps.authenticate`). Never a header's
+  value, so never a token; the raw path is not logged either (ids and hostile input stay out of
+  the log; the route template says which operation it was);
+- every other record logged while answering (in a route's worker thread too: the context is
+  copied) carries the request id: :class:`RequestIdFilter` on the handler reads it from
+  :data:`current_request_id`.
+
+:func:`configure_logging` installs the formatter (``text`` or ``json``: one JSON object a line with
+``timestamp`` in ISO 8601 UTC, ``level``, ``logger``, ``message`` and the record's fields) on the root
+logger; ``ledger serve`` calls it (through ``bootstrap``) and turns uvicorn's own access log off.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+if TYPE_CHECKING:
+    from api.metrics import Metrics
+
+access_log = logging.getLogger("api.access")
+
+REQUEST_ID_HEADER = "X-Request-Id"
+SANE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:+/=@-]{1,128}")
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"  # the route label of a path no route knows (keeps label values bounded)
+LOG_FORMATS = ("text", "json")
+LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+# What the access line adds to a LogRecord (other extras are rendered too; these come first).
+ACCESS_FIELDS = ("request_id", "method", "route", "status", "latency_ms", "role")
+# The request being answered: every record logged while answering it (by a route, a worker thread
+# of it, the problem handler) carries its id.
+current_request_id: ContextVar[str | None] = ContextVar("current_request_id", default=None)
+_RECORD_ATTRS = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime",
+                                                                                      "taskName", "color_message"}
+
+
+def request_id_from(scope: Scope) -> str:
+    """The incoming ``X-Request-Id`` when it is sane, else a new random id (32 hex digits)."""
+    for name, value in scope.get("headers", ()):
+        if name == b"x-request-id":
+            try:
+                text = bytes(value).decode("ascii")
+            except UnicodeDecodeError:
+                break
+            if SANE_REQUEST_ID.fullmatch(text):
+                return text
+            break
+    return uuid.uuid4().hex
+
+
+def route_of(scope: Scope) -> str:
+    """The route template the router matched (``/v1/sites/{site_id}``), or ``unmatched``."""
+    route = scope.get("route")
+    template: object = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return template if isinstance(template, str) and template else UNMATCHED
+
+
+class Observe:
+    """Pure ASGI middleware: request id, HTTP metrics and the access-log line of every request."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        request_id = request_id_from(scope)
+        state = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        token = current_request_id.set(request_id)
+        header = (b"x-request-id", request_id.encode("ascii"))
+        status = 500  # what the client gets if nothing answers (the server's own error page)
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                message = {**message, "headers": [*message.get("headers", ()), header]}
+            await send(message)
+
+        method = scope.get("method", "")
+        method_label = method if method in METHODS else "other"
+        self.metrics.in_progress.labels(method_label).inc()
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            self.metrics.in_progress.labels(method_label).dec()
+            elapsed = time.perf_counter() - started
+            route = route_of(scope)
+            self.metrics.requests.labels(route, method_label, str(status)).inc()
+            self.metrics.latency.labels(route, method_label).observe(elapsed)
+            role = state.get("principal_role")
+            if access_log.isEnabledFor(logging.INFO):
+                access_log.info("%s %s %d", method_label, route, status, extra={
+                    "request_id": request_id, "method": method_label, "route": route, "status": status,
+                    "latency_ms": round(elapsed * 1000, 3), "role": role})
+            current_request_id.reset(token)
+
+
+# ---- formatting -----------------------------------------------------------------------------
+
+def iso_utc(created: float) -> str:
+    """A record's time as ISO 8601 UTC with milliseconds: ``2026-03-01T12:00:00.123Z``."""
+    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def extras(record: logging.LogRecord) -> dict[str, Any]:
+    """The fields a call passed with ``extra=``, access fields first."""
+    found = {k: v for k, v in vars(record).items() if k not in _RECORD_ATTRS and not k.startswith("_")}
+    ordered = {k: found.pop(k) for k in ACCESS_FIELDS if k in found}
+    ordered.update(found)
+    return ordered
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: timestamp (ISO 8601 UTC), level, logger, message, then the fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {"timestamp": iso_utc(record.created), "level": record.levelname.lower(),
+                                "logger": record.name, "message": record.getMessage()}
+        line.update(extras(record))
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(line, default=str, ensure_ascii=True)
+
+
+class TextFormatter(logging.Formatter):
+    """``2026-03-01T12:00:00.123Z INFO api.access GET /v1/sites 201 request_id=... latency_ms=4.2``.
+    Messages and values are escaped to one line (a control character cannot forge a second line)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = " ".join(f"{k}={_one_line(v)}" for k, v in extras(record).items() if v is not None)
+        text = f"{iso_utc(record.created)} {record.levelname} {record.name} {_one_line(record.getMessage())}"
+        if fields:
+            text += " " + fields
+        if record.exc_info:
+            text += "\n" + self.formatException(record.exc_info)
+        return text
+
+
+def _one_line(value: object) -> str:
+    text = str(value)
+    return text if text.isprintable() else json.dumps(text)[1:-1]
+
+
+class RequestIdFilter(logging.Filter):
+    """Stamps a record with the id of the request being answered when it is emitted (a handler's
+    filter runs in the logging call's thread and context, a formatter may not)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not hasattr(record, "request_id"):
+            found = current_request_id.get()
+            if found is not None:
+                record.request_id = found
+        return True
+
+
+def log_handler(stream: Any, log_format: Literal["text", "json"]) -> logging.Handler:
+    """A handler writing one line per record to ``stream`` in ``log_format``, request ids stamped."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
+    handler.addFilter(RequestIdFilter())
+    return handler
+
+
+def resolve_format(log_format: str | None) -> Literal["text", "json"]:
+    """``text`` or ``json``; ``auto`` (or None): text when stderr is a terminal, else json."""
+    if log_format in (None, "auto"):
+        return "text" if sys.stderr.isatty() else "json"
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"log format: {log_format!r} is not one of auto, text, json")
+    return "json" if log_format == "json" else "text"
+
+
+def configure_logging(log_format: str | None = "auto", level: str = "info") -> Literal["text", "json"]:
+    """Send every log record (the API's, uvicorn's) to stderr, one line each, in ``log_format``;
+    returns the format chosen. ValueError on an unknown format or level."""
+    chosen = resolve_format(log_format)
+    name = level.lower()
+    if name not in LEVELS:
+        raise ValueError(f"log level: {level!r} is not one of {', '.join(LEVELS)}")
+    handler = log_handler(sys.stderr, chosen)
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(5 if name == "trace" else getattr(logging, name.upper()))
+    for noisy in ("uvicorn", "uvicorn.error", "uvicorn.access"):  # through the root handler, once
+        logger = logging.getLogger(noisy)
+        logger.handlers.clear()
+        logger.propagate = True
+    return chosen
