@@ -25,6 +25,7 @@ from api.routes.tenancy import reservations, tenants
 from api.schemas.common import Problem
 from api.services import Services
 from api.settings import Settings
+from api.tokens import FreshTokensForWrites
 
 
 def create_app(settings: Settings, *, open_services: Callable[[Settings], Services],
@@ -51,6 +52,7 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
     # Outermost last: CatchAll answers whatever escapes Deadline, BodyLimit and the routes.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Deadline, seconds=settings.request_deadline_seconds)
+    app.add_middleware(FreshTokensForWrites)  # writes look their token up, never in the cache
     app.add_middleware(CatchAll)
     for router in (sites, funding, supply, tenants, reservations, usage, invoices, reports, audit):
         app.include_router(router)
