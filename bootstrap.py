@@ -4,7 +4,7 @@
 Entry points use it: the `ledger` command line (``cli/``), the HTTP app (:func:`create_app`),
 bench and tests. Only entry points import it, and ``api`` and ``cli`` never import each other
 (``tests/unit/test_layout.py``). (Still opened inside their layers: ``api.readside``'s
-per-thread projections and ``projections.audit``'s scratch stores.)
+pool of read connections and ``projections.audit``'s scratch stores.)
 
 - :func:`open_ledger`, :func:`open_projections`, :func:`open_api_store`: one store each;
 - :func:`open_services`: everything an HTTP request handler may use; :func:`create_app`: the
@@ -170,17 +170,19 @@ def open_projections(url: str | None) -> Projections:
     return Projections.open(url)
 
 
-def open_api_store(url: str | None, *, timeout: float = 5.0) -> ApiStore:
-    """The API's own tables (tokens, idempotency keys), created if missing."""
+def open_api_store(url: str | None, *, timeout: float = 5.0, statement_timeout: float = 0.0) -> ApiStore:
+    """The API's own tables (tokens, idempotency keys), created if missing; on PostgreSQL its
+    queries get ``statement_timeout`` seconds each (0: no limit)."""
     from api.store import ApiStore
 
-    return ApiStore.open(url, timeout=timeout)
+    return ApiStore.open(url, timeout=timeout, statement_timeout=statement_timeout)
 
 
 def open_services(settings: Settings) -> Services:
     """Everything an HTTP request handler may use, opened once per process."""
     from api.readside import ReadSide
     from api.services import Services
+    from api.timeouts import limit_library_pool
     from api.tokens import TokenBook
 
     timeout = str(max(1, round(settings.db_timeout_seconds)))  # the library wants whole seconds
@@ -196,9 +198,16 @@ def open_services(settings: Settings) -> Services:
     pool = getattr(getattr(ledger.recorder, "datastore", None), "pool", None)
     if pool is not None:
         pool.timeout = max(0.1, settings.db_timeout_seconds / 10)
-    store = open_api_store(settings.database_url, timeout=settings.db_timeout_seconds)
-    return Services(settings, ledger, store, TokenBook(store),
-                    ReadSide(settings.database_url, settings.read_wait_seconds, ledger))
+        # From here on (its tables exist): a runaway statement is cancelled, answered 503.
+        limit_library_pool(pool, settings.statement_timeout_seconds)
+    store = open_api_store(settings.database_url, timeout=settings.db_timeout_seconds,
+                           statement_timeout=settings.statement_timeout_seconds)
+    # Per process on PostgreSQL: the ledger's pool (2, up to 10), the API store's (1, up to
+    # api.store.MAX_CONNECTIONS), read_connections for reports and the follower's 2 (README).
+    readside = ReadSide(settings.database_url, settings.read_wait_seconds, ledger,
+                        connections=settings.read_connections, connection_wait_seconds=settings.db_timeout_seconds,
+                        statement_timeout=settings.statement_timeout_seconds)
+    return Services(settings, ledger, store, TokenBook(store), readside)
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:

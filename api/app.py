@@ -26,6 +26,7 @@ from api.routes.tenancy import reservations, tenants
 from api.schemas.common import Problem
 from api.services import Services
 from api.settings import Settings
+from api.tokens import FreshTokensForWrites
 
 
 def create_app(settings: Settings, *, open_services: Callable[[Settings], Services],
@@ -54,6 +55,7 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
     # Observe (request id, metrics, access log) sees every final answer, CatchAll's 500s included.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Deadline, seconds=settings.request_deadline_seconds)
+    app.add_middleware(FreshTokensForWrites)  # writes look their token up, never in the cache
     app.add_middleware(CatchAll)
     app.add_middleware(Observe, metrics=measured)
     for router in (sites, funding, supply, tenants, reservations, usage, invoices, reports, audit):

@@ -25,6 +25,10 @@ PROBLEM_JSON = "application/problem+json"
 log = logging.getLogger("api")
 
 
+def one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())[:300] or type(error).__name__
+
+
 class Unauthenticated(LedgerError):
     kind = "unauthenticated"
 
@@ -68,6 +72,29 @@ def database_error_classes() -> tuple[type[Exception], ...]:
     return kinds
 
 
+def causes(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what caused it, outermost first (eventsourcing wraps the driver's errors)."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
+
+
+def statement_cancelled(exc: BaseException) -> DeadlineExceeded | None:
+    """A :class:`DeadlineExceeded` if PostgreSQL cancelled a statement of this request (SQLSTATE
+    57014: LEDGER_STATEMENT_TIMEOUT_SECONDS ran out); None otherwise."""
+    try:
+        from psycopg.errors import QueryCanceled
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return None
+    if any(isinstance(error, QueryCanceled) for error in causes(exc)):
+        return DeadlineExceeded("a database query ran past the statement timeout and was cancelled; "
+                                "retry later or ask for less (a narrower range, a coarser granularity)")
+    return None
+
+
 def database_unavailable(exc: BaseException) -> DatabaseUnavailable | None:
     """A :class:`DatabaseUnavailable` if ``exc`` (or what caused it) is a lost or refused
     database connection or a pool timeout; None for anything else.
@@ -79,11 +106,7 @@ def database_unavailable(exc: BaseException) -> DatabaseUnavailable | None:
     """
     import sqlite3
 
-    chain: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in chain:
-        chain.append(current)
-        current = current.__cause__ or current.__context__
+    chain = causes(exc)
     for error in chain:  # SQLite: only a held lock is "unavailable"; "no such table" is a bug (500)
         if isinstance(error, sqlite3.OperationalError):
             text = str(error).lower()
@@ -163,6 +186,10 @@ def problem_for(request: Request, exc: Exception) -> Response:
         kind = HTTP_KINDS.get(exc.status_code, "http-error")
         detail = exc.detail if isinstance(exc.detail, str) else json.dumps(exc.detail, default=str)
         return problem(exc.status_code, kind, detail, instance=path, headers=getattr(exc, "headers", None))
+    cancelled = statement_cancelled(exc)
+    if cancelled is not None:
+        log.warning("statement timeout on %s: %s", path, one_line(exc))
+        return problem_for(request, cancelled)
     unavailable = database_unavailable(exc)
     if unavailable is not None:
         log.warning("database unavailable on %s: %s", path, exc)

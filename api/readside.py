@@ -1,74 +1,208 @@
-"""The projections seen from the API: one connection per worker thread, waited on for
-read-your-writes.
+"""The projections seen from the API: a small shared pool of read connections, waited on for
+read-your-writes, and the projection follower of ``ledger serve``.
 
-``Projections`` serialises its calls on one connection, so a single shared instance would make
-every report GET wait for the others; each request thread gets its own (opened lazily).
+``Projections`` serialises its calls on one connection. Report and tenant-list reads borrow one
+of ``LEDGER_READ_CONNECTIONS`` instances (opened when first needed) for the length of one call,
+so a process holds that many read connections however many request threads there are; a request
+waits at most ``LEDGER_DB_TIMEOUT_SECONDS`` for one (then 503 ``database-unavailable`` with
+``Retry-After``). An instance whose connection died (a database restart) or was left inside a
+transaction is closed and replaced on its next use. On PostgreSQL each read connection has the
+API's ``statement_timeout``.
+
+The follower (``LEDGER_RUN_PROJECTOR``) uses two connections of its own: one for the batches,
+one to LISTEN (PostgreSQL); it has no statement timeout.
 """
 
 from __future__ import annotations
 
 import logging
+import queue
 import threading
-from typing import Any
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import Application
 
+from api.errors import DatabaseUnavailable
 from api.problems import ProjectionLagging
+from api.timeouts import set_statement_timeout
+
+if TYPE_CHECKING:
+    from projections import Projections
 
 log = logging.getLogger("api")
+WAIT_POLL_SECONDS = 0.05  # how often a read-your-writes wait looks at the projections' position
+
+
+def healthy(projections: Projections) -> bool:
+    """Its connection is open and outside any transaction (fit to hand to the next request)."""
+    conn = projections.db.conn
+    if projections.db.kind == "sqlite":
+        return not conn.in_transaction
+    from psycopg.pq import TransactionStatus
+
+    return not conn.closed and conn.info.transaction_status == TransactionStatus.IDLE
+
+
+class ReadPool:
+    """At most ``size`` ``Projections`` instances, each lent to one caller at a time."""
+
+    def __init__(self, url: str, ledger: Application[UUID], *, size: int, wait_seconds: float,
+                 statement_timeout: float = 0.0) -> None:
+        self.url = url
+        self.ledger = ledger
+        self.size = size
+        self.wait_seconds = wait_seconds
+        self.statement_timeout = statement_timeout
+        self._idle: queue.LifoQueue[Projections | None] = queue.LifoQueue()
+        for _ in range(size):
+            self._idle.put(None)  # a free slot, opened when first lent
+        self._lock = threading.Lock()
+        self._open: set[int] = set()  # ids of instances not yet closed
+        self._closed = False
+
+    def _open_one(self) -> Projections:
+        from projections import Projections
+
+        found = Projections.open(self.url, app=self.ledger)  # creates the read tables if missing
+        try:
+            if found.db.kind == "postgres" and self.statement_timeout > 0:
+                set_statement_timeout(found.db.conn, self.statement_timeout)  # after the DDL check
+        except BaseException:
+            found.close()
+            raise
+        return found
+
+    @contextmanager
+    def lease(self) -> Iterator[Projections]:
+        """One instance for the caller's exclusive use, returned (or replaced) afterwards."""
+        try:
+            found = self._idle.get(timeout=self.wait_seconds)
+        except queue.Empty:
+            raise DatabaseUnavailable(f"all {self.size} read connections stayed busy for "
+                                      f"{self.wait_seconds:g} s; retry shortly") from None
+        try:
+            if found is not None and not healthy(found):
+                self._discard(found)
+                found = None
+            if found is None:
+                found = self._open_one()
+            yield found
+        finally:
+            if found is not None and (self._closed or not healthy(found)):
+                self._discard(found)  # its connection died, or an error left it inside a transaction
+                found = None
+            self._idle.put(found)
+
+    def _discard(self, projections: Projections) -> None:
+        try:
+            projections.close()
+        except Exception as error:  # a dead connection may refuse even to close
+            log.debug("closing a read connection: %s", error)
+
+    def close(self) -> None:
+        self._closed = True
+        while True:
+            try:
+                found = self._idle.get_nowait()
+            except queue.Empty:
+                return
+            if found is not None:
+                self._discard(found)
+
+
+class PooledProjections:
+    """The read calls of ``Projections`` that request handlers make, each on a lent instance."""
+
+    def __init__(self, pool: ReadPool) -> None:
+        self.pool = pool
+
+    def report_at(self, name: str, filters: Mapping[str, Any] | None = None) -> tuple[list[dict[str, Any]], int]:
+        with self.pool.lease() as projections:
+            return projections.report_at(name, filters)
+
+    def report(self, name: str, filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        with self.pool.lease() as projections:
+            return projections.report(name, filters)
+
+    def invoice_lines(self, tenant_id: Any, month: str) -> tuple[list[dict[str, Any]], int]:
+        with self.pool.lease() as projections:
+            return projections.invoice_lines(tenant_id, month)
+
+    def tenant_page(self, tenant_id: Any, kind: str, after: int, limit: int) -> list[Any]:
+        with self.pool.lease() as projections:
+            return projections.tenant_page(tenant_id, kind, after, limit)
+
+    def position(self, name: str | None = None) -> int:
+        with self.pool.lease() as projections:
+            return projections.position(name)
+
+    def reached(self, position: int) -> bool:
+        """Every projection has processed the log through ``position`` (one look, no waiting)."""
+        with self.pool.lease() as projections:
+            return projections.wait_for(position, 0.0, assist=False)
 
 
 class ReadSide:
-    def __init__(self, url: str, wait_seconds: float, ledger: Application[UUID]) -> None:
+    def __init__(self, url: str, wait_seconds: float, ledger: Application[UUID], *, connections: int = 4,
+                 connection_wait_seconds: float = 5.0, statement_timeout: float = 0.0) -> None:
         self.url = url
         self.ledger = ledger  # the log is read through its recorder and mapper
         self.wait_seconds = wait_seconds
-        self._local = threading.local()
-        self._opened: list[Any] = []
-        self._lock = threading.Lock()
+        self.pool = ReadPool(url, ledger, size=connections, wait_seconds=connection_wait_seconds,
+                             statement_timeout=statement_timeout)
+        self._reads = PooledProjections(self.pool)
         self._stop = threading.Event()
         self._follower: threading.Thread | None = None
 
     @property
-    def projections(self) -> Any:
-        """This thread's Projections (``from projections import Projections``)."""
-        found = getattr(self._local, "projections", None)
-        if found is not None and getattr(found.db.conn, "closed", False):
-            found = None  # its connection died with a database restart: open a new one
-        if found is None:
-            from projections import Projections
-
-            found = Projections.open(self.url, app=self.ledger)
-            self._local.projections = found
-            with self._lock:
-                self._opened.append(found)
-        return found
+    def projections(self) -> PooledProjections:
+        """The read calls of ``Projections``, each on a connection of the shared pool."""
+        return self._reads
 
     def wait_for(self, position: int | None) -> None:
-        """Return once the projections reached ``position``; raise ProjectionLagging after the wait."""
+        """Return once the projections reached ``position``; raise ProjectionLagging after the wait.
+        The wait holds no read connection between looks."""
         if position is None or position <= 0:
             return
         # Requests only wait: the followers (this process's projector, or `ledger project` workers)
         # do the projection work, never a request thread.
-        if not self.projections.wait_for(position, self.wait_seconds, assist=False):
-            raise ProjectionLagging(
-                f"min_position: projections are at {self.projections.position()}, not yet {position}; retry shortly",
-                field="min_position")
+        deadline = time.monotonic() + self.wait_seconds
+        while not self._reads.reached(position):
+            if time.monotonic() >= deadline:
+                raise ProjectionLagging(
+                    f"min_position: projections are at {self._reads.position()}, not yet {position}; retry shortly",
+                    field="min_position")
+            time.sleep(WAIT_POLL_SECONDS)
 
     def start_following(self, poll_seconds: float) -> None:
         """Run the projection runner in a background thread of this process."""
-        projections = self.projections
+        from projections.db import Database
+        from projections.engine import Engine, LogReader
+        from projections.registry import PROJECTIONS
 
         def follow() -> None:
             # A lost database connection ends one follow(); the next one reconnects and resumes
             # from the tracking positions (rows and position commit together: exactly once).
             while not self._stop.is_set():
+                db: Database | None = None
                 try:
-                    projections.follow(self._stop, poll_interval=poll_seconds)
+                    db = Database(self.url)
+                    engine = Engine(db, LogReader(self.ledger), PROJECTIONS)
+                    engine.create_tables()
+                    engine.follow(self._stop, poll_interval=poll_seconds)
                 except Exception as error:
                     log.warning("projection follower: %s; retrying", str(error).strip()[:200])
                     self._stop.wait(1.0)
+                finally:
+                    if db is not None:
+                        try:
+                            db.close()
+                        except Exception as error:
+                            log.debug("closing the follower's connection: %s", error)
 
         self._follower = threading.Thread(target=follow, name="projector", daemon=True)
         self._follower.start()
@@ -77,8 +211,4 @@ class ReadSide:
         self._stop.set()
         if self._follower is not None:
             self._follower.join(timeout=10)
-        with self._lock:
-            for projections in self._opened:
-                projections.close()
-            self._opened.clear()
-        self._local = threading.local()
+        self.pool.close()

@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     # Retry-After (LEDGER_REQUEST_DEADLINE_SECONDS; 0: no deadline). Longer than read_wait_seconds,
     # so a report that waits for the projections still answers by itself.
     request_deadline_seconds: float = 30.0
+    # PostgreSQL statement_timeout of every query the API process runs for a request
+    # (LEDGER_STATEMENT_TIMEOUT_SECONDS; 0: none): a runaway query is cancelled and answered 503
+    # deadline-exceeded with Retry-After. Table creation and the projection follower are exempt.
+    statement_timeout_seconds: float = Field(default=10.0, ge=0)
+    # Report and tenant-list reads share this many projection connections per process
+    # (LEDGER_READ_CONNECTIONS); a request waits up to db_timeout_seconds for one.
+    read_connections: int = Field(default=4, ge=1, le=64)
     page_size: int = 100
     max_page_size: int = 1000
     # GET /ready answers 503 while any projection is more than this many events behind the log

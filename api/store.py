@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from api.timeouts import statement_timeout_option
 from domain.storage import StoreConfig
 from projections.store import Dialect, conninfo, ddl_lock_key, parse_database_url
 
@@ -27,7 +28,14 @@ SCHEMA = [
         scope TEXT NOT NULL, key TEXT NOT NULL, fingerprint TEXT NOT NULL, state TEXT NOT NULL,
         claimed_at DOUBLE PRECISION NOT NULL, status INTEGER, content_type TEXT, position BIGINT,
         body TEXT, PRIMARY KEY (scope, key))""",
+    # One row, bumped by every revocation: API processes compare it with what they last saw and
+    # drop their token caches when it moved (api/tokens.py; a revocation's delay is bounded).
+    """CREATE TABLE IF NOT EXISTS api_revocations (id INTEGER PRIMARY KEY, version BIGINT NOT NULL)""",
+    "INSERT INTO api_revocations (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
 ]
+# Connections of the API store's pool (PostgreSQL): tokens and idempotency keys, one short
+# transaction each. Part of a process's connection budget (README, Configuration).
+MAX_CONNECTIONS = 4
 # Columns added after a table was first released: (table, column, type), added when missing.
 ADDED_COLUMNS = [
     ("api_tokens", "prefix", "TEXT"),  # the token's first characters, shown to tell tokens apart
@@ -70,15 +78,19 @@ class Tx:
 class ApiStore:
     """Opens connections to the ledger's database for the API's own tables."""
 
-    def __init__(self, config: StoreConfig, *, timeout: float = 5.0) -> None:
+    def __init__(self, config: StoreConfig, *, timeout: float = 5.0, statement_timeout: float = 0.0,
+                 max_connections: int = MAX_CONNECTIONS) -> None:
         if config.kind == "memory":
             raise ValueError("the HTTP API needs a SQLite file or PostgreSQL, not the in-memory store")
         self.config = config
         self.timeout = timeout  # seconds to wait for a connection (then the pool raises PoolTimeout)
+        self.statement_timeout = statement_timeout  # seconds (PostgreSQL; 0: none)
+        self.max_connections = max_connections
         self._pool: Any = None
         self._lock = threading.Lock()
         with self.transaction() as tx:
             if config.is_postgres:  # one process at a time creates these tables (projections/store.py)
+                tx.execute("SET LOCAL statement_timeout = 0")  # waiting for that lock is not a runaway query
                 tx.execute("SELECT pg_advisory_xact_lock(?)", (ddl_lock_key(config, "api"),))
             for statement in SCHEMA:
                 tx.execute(statement)
@@ -92,8 +104,8 @@ class ApiStore:
                     tx.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     @classmethod
-    def open(cls, url: str | None, *, timeout: float = 5.0) -> ApiStore:
-        return cls(parse_database_url(url), timeout=timeout)
+    def open(cls, url: str | None, *, timeout: float = 5.0, statement_timeout: float = 0.0) -> ApiStore:
+        return cls(parse_database_url(url), timeout=timeout, statement_timeout=statement_timeout)
 
     def _postgres_pool(self) -> Any:
         with self._lock:
@@ -101,11 +113,16 @@ class ApiStore:
                 from psycopg_pool import ConnectionPool
 
                 kwargs: dict[str, Any] = {"autocommit": False, "connect_timeout": max(1, round(self.timeout))}
-                if self.config.schema:
-                    kwargs["options"] = f"-c search_path={self.config.schema}"
+                # ``options`` given here replaces the URL's own: keep those, after ours.
+                options = [statement_timeout_option(self.statement_timeout) if self.statement_timeout > 0 else "",
+                           dict(self.config.options).get("options", ""),
+                           f"-c search_path={self.config.schema}" if self.config.schema else ""]
+                if any(options):
+                    kwargs["options"] = " ".join(part for part in options if part)
                 # check: a connection broken by a database restart is replaced, not handed out;
                 # open(wait=False): a server that is down at startup does not block the process.
-                self._pool = ConnectionPool(conninfo(self.config), min_size=1, max_size=20, kwargs=kwargs,
+                self._pool = ConnectionPool(conninfo(self.config), min_size=1, max_size=self.max_connections,
+                                            kwargs=kwargs,
                                             open=False, timeout=self.timeout, check=ConnectionPool.check_connection,
                                             reconnect_timeout=24 * 3600)
                 self._pool.open(wait=False)

@@ -1,22 +1,40 @@
 """Bearer tokens: issued once by the command line, stored as a SHA-256 hash with a role, an
-optional expiry, and a revocation time once revoked (``ledger token revoke``)."""
+optional expiry, and a revocation time once revoked (``ledger token revoke``).
+
+Revocation reaches every API process within ``REVOCATION_CHECK_SECONDS`` (plus one query): a
+revocation bumps the one row of ``api_revocations`` in the same transaction, and each process
+looks at that row at most every ``REVOCATION_CHECK_SECONDS`` (one primary-key read, done by the
+request that finds the last look too old) and drops its token cache when it moved. Writes do
+not use the cache at all (:class:`FreshTokensForWrites`): a write sent after `ledger token
+revoke` returned is refused, on every process. The same code runs on SQLite and PostgreSQL.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
+import threading
 import time
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.errors import DatabaseUnavailable
 from api.store import ApiStore
 
 TOKEN_PREFIX = "lgr_"
 SHOWN_PREFIX_LENGTH = len(TOKEN_PREFIX) + 8  # stored in clear to tell tokens apart; the rest is secret
 TOKEN_ID_LENGTH = 12
-CACHE_SECONDS = 10.0  # how long a process trusts a looked-up token (a revocation's delay at most)
+CACHE_SECONDS = 10.0  # how long a process trusts a looked-up token (when nothing was revoked meanwhile)
+REVOCATION_CHECK_SECONDS = 0.25  # how stale a process's view of revocations may get (the delay's bound)
+# True while a request that may change something (not GET/HEAD/OPTIONS) is authenticated: its
+# token is looked up in the database, never taken from the cache.
+FRESH_LOOKUP: ContextVar[bool] = ContextVar("fresh_token_lookup", default=False)
 
 
 class Role(StrEnum):
@@ -71,7 +89,7 @@ def revoke_token(store: ApiStore, reference: str) -> str:
     """Revoke one token named by the token itself, its id (a prefix of its hash, 8+ hex digits)
     or its shown prefix (``lgr_`` and 8+ characters); return its id. Raises ValueError when the
     reference names no token or several. Revoking twice is harmless. API processes refuse the
-    token within ``CACHE_SECONDS``."""
+    token for writes at once and for reads within ``REVOCATION_CHECK_SECONDS``."""
     reference = reference.strip()
     with store.transaction() as tx:
         rows = tx.all("SELECT token_hash FROM api_tokens WHERE token_hash = ?", (token_hash(reference),))
@@ -88,27 +106,87 @@ def revoke_token(store: ApiStore, reference: str) -> str:
         if len(rows) > 1:
             raise ValueError(f"{reference[:16]!r} matches {len(rows)} tokens; give more characters")
         digest = str(rows[0][0])
-        tx.execute("UPDATE api_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
-                   (datetime.now(UTC).isoformat(), digest))
+        revoked = tx.execute("UPDATE api_tokens SET revoked_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
+                             (datetime.now(UTC).isoformat(), digest))
+        if revoked:  # tells every API process to drop its cached tokens (TokenBook)
+            tx.execute("UPDATE api_revocations SET version = version + 1 WHERE id = 1")
     return digest[:TOKEN_ID_LENGTH]
 
 
-class TokenBook:
-    """Looks tokens up by hash, with a short cache so a busy client costs one query per 10 s."""
+def revocation_version(store: ApiStore) -> int:
+    """How many revocations the store has seen (the one row of ``api_revocations``)."""
+    with store.transaction() as tx:
+        row = tx.one("SELECT version FROM api_revocations WHERE id = 1")
+    return int(row[0]) if row is not None else 0
 
-    def __init__(self, store: ApiStore) -> None:
+
+class FreshTokensForWrites:
+    """ASGI middleware: requests other than GET, HEAD and OPTIONS look their token up in the
+    database (:data:`FRESH_LOOKUP`), so a write never runs on a token revoked before it arrived."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        marker = FRESH_LOOKUP.set(True)  # seen by the handler's task and its worker threads
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            FRESH_LOOKUP.reset(marker)
+
+
+class TokenBook:
+    """Looks tokens up by hash, with a cache (``CACHE_SECONDS``) that is dropped whenever a token
+    was revoked anywhere (checked at most every ``check_seconds``)."""
+
+    def __init__(self, store: ApiStore, *, check_seconds: float | None = None) -> None:
         self.store = store
+        self.check_seconds = REVOCATION_CHECK_SECONDS if check_seconds is None else check_seconds
         self._cache: dict[str, tuple[float, Principal, float | None]] = {}
+        self._generation = 0  # bumped whenever the cache is dropped
+        self._version: int | None = None  # the revocation version the cache is valid for
+        self._checked_at = -math.inf  # monotonic time the version was last read (before the read)
+        self._failed_at = -math.inf  # monotonic time a look at the version last failed
+        self._check_lock = threading.Lock()
+
+    def _drop_cache_if_revoked(self) -> None:
+        """Drop the cache if a token was revoked since the last look (at most every check_seconds).
+        One request thread reads the version; the others wait for it rather than race ahead on a
+        stale cache."""
+        if time.monotonic() - self._checked_at < self.check_seconds:
+            return
+        with self._check_lock:
+            started = time.monotonic()
+            if started - self._checked_at < self.check_seconds:
+                return  # another thread just looked
+            if started - self._failed_at < self.check_seconds:  # fail fast behind a failed look
+                raise DatabaseUnavailable("the database is unavailable; retry shortly")
+            try:
+                version = revocation_version(self.store)
+            except Exception:
+                self._failed_at = time.monotonic()
+                raise
+            if version != self._version:
+                self._generation += 1
+                self._cache = {}
+                self._version = version
+            self._checked_at = started
 
     def principal(self, token: str) -> Principal | None:
         """The caller of a valid token; None for an unknown, revoked or expired one."""
         digest = token_hash(token)
-        now = time.monotonic()
         wall = time.time()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[0] > now:
-            found, expires = cached[1], cached[2]
-            return found if expires is None or wall < expires else None
+        if not FRESH_LOOKUP.get():
+            self._drop_cache_if_revoked()
+            cached = self._cache.get(digest)
+            if cached is not None and cached[0] > time.monotonic():
+                found, expires = cached[1], cached[2]
+                return found if expires is None or wall < expires else None
+        generation = self._generation
+        now = time.monotonic()
         with self.store.transaction() as tx:
             row = tx.one("SELECT role, tenant_id, expires_at, revoked_at FROM api_tokens WHERE token_hash = ?",
                          (digest,))
@@ -119,7 +197,8 @@ class TokenBook:
         if expires_at is not None and wall >= expires_at:
             return None
         found = Principal(Role(row[0]), UUID(row[1]) if row[1] else None, digest)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[digest] = (now + CACHE_SECONDS, found, expires_at)
+        if generation == self._generation:  # else a revocation was noticed meanwhile: this row may predate it
+            if len(self._cache) > 10_000:
+                self._cache = {}
+            self._cache[digest] = (now + CACHE_SECONDS, found, expires_at)
         return found
