@@ -30,6 +30,12 @@ from api.store import ApiStore
 TOKEN_PREFIX = "lgr_"
 SHOWN_PREFIX_LENGTH = len(TOKEN_PREFIX) + 8  # stored in clear to tell tokens apart; the rest is secret
 TOKEN_ID_LENGTH = 12
+def wall_clock() -> float:
+    """Seconds since the epoch: when tokens expire. A module function, so tests move time
+    forward instead of sleeping."""
+    return time.time()
+
+
 CACHE_SECONDS = 10.0  # how long a process trusts a looked-up token (when nothing was revoked meanwhile)
 REVOCATION_CHECK_SECONDS = 0.25  # how stale a process's view of revocations may get (the delay's bound)
 # True while a request that may change something (not GET/HEAD/OPTIONS) is authenticated: its
@@ -178,7 +184,7 @@ class TokenBook:
     def principal(self, token: str) -> Principal | None:
         """The caller of a valid token; None for an unknown, revoked or expired one."""
         digest = token_hash(token)
-        wall = time.time()
+        wall = wall_clock()
         if not FRESH_LOOKUP.get():
             self._drop_cache_if_revoked()
             cached = self._cache.get(digest)

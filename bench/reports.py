@@ -62,7 +62,9 @@ def worst(p: Any) -> list[tuple[str, Callable[[], list[dict[str, Any]]]]]:
         filters = {"from": start.isoformat(), "to": end.isoformat(), "granularity": granularity}
         out.append((f"utilisation, every pool, by {granularity}, widest range",
                     lambda f=filters: p.report("utilisation", f)))  # type: ignore[misc]
-    months = {"from": f"{end.year - MAX_MONTHS // 12:04d}-{end.month:02d}", "to": f"{end.year:04d}-{end.month:02d}"}
+    last = end.year * 12 + end.month - 1  # months since year 0, of the month holding the last hour
+    first = last - (MAX_MONTHS - 1)
+    months = {"from": f"{first // 12:04d}-{first % 12 + 1:02d}", "to": f"{last // 12:04d}-{last % 12 + 1:02d}"}
     out.append(("utilisation, every pool, by month, 120 months",
                 lambda: p.report("utilisation", {**months, "granularity": "month"})))
     for name, report in REPORTS.items():
