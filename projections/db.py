@@ -125,6 +125,22 @@ class Database:
     def drop(self, name: str) -> None:
         self.execute(f"DROP TABLE IF EXISTS {name}")
 
+    def replace_table(self, table: Table[Any], name: str, replacement: str) -> None:
+        """Within the caller's transaction, make ``replacement`` (same layout) the table ``name``:
+        the old one is dropped and the replacement renamed, indexes included. Readers see the old
+        rows or the new ones, never a mix; no row is copied (a rebuild's swap costs the same at
+        any size)."""
+        self.execute(f"DROP TABLE {name}")
+        self.execute(f"ALTER TABLE {replacement} RENAME TO {name}")
+        if self.kind == "postgres":
+            self.execute(f"ALTER INDEX {replacement}_pkey RENAME TO {name}_pkey")
+            for i, _ in enumerate(table.indexes):
+                self.execute(f"ALTER INDEX {replacement}_i{i} RENAME TO {name}_i{i}")
+        else:  # SQLite renames a table's automatic key index with it; named indexes are made again
+            for i, index in enumerate(table.indexes):
+                self.execute(f"DROP INDEX IF EXISTS {replacement}_i{i}")
+                self.execute(f"CREATE INDEX IF NOT EXISTS {name}_i{i} ON {name} ({', '.join(index)})")
+
     # ---- set-oriented writes --------------------------------------------------------------
 
     def upsert(self, table: Table[Any], name: str, rows: Sequence[Sequence[Any]], *, add: bool) -> None:
@@ -163,6 +179,21 @@ class Database:
                   for column, c in zip(zip(*rows, strict=True), table.columns, strict=True)]
         unnest = ", ".join(f"%s::{self.dialect.column_type(c.sql_type)}[]" for c in table.columns)
         self.conn.execute(f"INSERT INTO {name} ({', '.join(cols)}) SELECT * FROM unnest({unnest}) {conflict}", arrays)
+
+    def append(self, table: Table[Any], name: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Insert rows whose keys cannot exist yet (append-only tables: one row per log position,
+        written in the batch that moves past it). PostgreSQL takes them with COPY straight into the
+        table; a duplicate key still fails loudly (the primary key), never overwrites."""
+        if not rows:
+            return
+        cols = ", ".join(table.column_names)
+        if self.kind == "sqlite":
+            marks = ", ".join("?" * len(table.column_names))
+            self.conn.executemany(f"INSERT INTO {name} ({cols}) VALUES ({marks})", rows)
+            return
+        with self.conn.cursor() as cursor, cursor.copy(f"COPY {name} ({cols}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
 
     def delete_keys(self, table: Table[Any], name: str, keys: Sequence[Sequence[Any]]) -> None:
         if not keys:

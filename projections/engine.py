@@ -268,10 +268,7 @@ class Engine:
                     for name, slot in zip(chosen, scratch, strict=True):
                         live = self.live[name].projection
                         for table in live.tables:
-                            columns = ", ".join(table.column_names)
-                            self.db.execute(f"DELETE FROM {live.t(table)}")
-                            self.db.execute(f"INSERT INTO {live.t(table)} ({columns}) "
-                                            f"SELECT {columns} FROM {slot.projection.t(table)}")
+                            self.db.replace_table(table, live.t(table), slot.projection.t(table))
                         self.db.execute(f"UPDATE {TRACKING_TABLE} SET position = ?, generation = ? WHERE name = ?",
                                         (target, tracked[name][1] + 1, name))
                 for name in chosen:

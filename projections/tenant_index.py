@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
@@ -50,12 +50,20 @@ OWNERS = Table("tix_owners", ReservationOwner, key=("reservation_id",))
 
 @dataclass
 class TenantIndexBatch(Batch):
-    entries: RowSet[TenantEntry]
+    db: Database
+    entries_table: str
     owners: RowSet[ReservationOwner]
+    # Entries are append-only (one per log position, never read back while projecting): gathered
+    # as plain rows and written once, not kept in a row cache.
+    entries: list[tuple[int, str, str, str, str]] = field(default_factory=list)
+
+    def add(self, tenant: str, kind: str, resource: str, detail: str) -> None:
+        self.entries.append((self.position, tenant, kind, resource, detail))
 
     def flush(self) -> None:
         self.owners.flush()
-        self.entries.flush()
+        self.db.append(ENTRIES, self.entries_table, self.entries)
+        self.entries.clear()
 
     def owner(self, reservation: object) -> str:
         found = self.owners.get((text_id(reservation),))
@@ -70,7 +78,7 @@ class TenantIndex(Projection):
     tables = (ENTRIES, OWNERS)
 
     def begin(self, db: Database, events: Sequence[Positioned]) -> TenantIndexBatch:
-        batch = TenantIndexBatch(self.rows(db, ENTRIES), self.rows(db, OWNERS))
+        batch = TenantIndexBatch(db, self.t(ENTRIES), self.rows(db, OWNERS))
         batch.owners.prefetch({(text_id(e.originator_id),) for _, e in events if isinstance(e, Reservation.Event)})
         return batch
 
@@ -82,7 +90,7 @@ class TenantIndex(Projection):
     def _confirmed(self, event: Reservation.Confirmed, batch: TenantIndexBatch) -> None:
         reservation, tenant = text_id(event.originator_id), text_id(event.tenant_id)
         batch.owners.put(ReservationOwner(reservation, tenant))
-        batch.entries.put(TenantEntry(batch.position, tenant, "reservation", reservation, ""))
+        batch.add(tenant, "reservation", reservation, "")
 
     @handle.register(Reservation.UsageBatchRecorded)
     def _usage_batch(self, event: Reservation.UsageBatchRecorded, batch: TenantIndexBatch) -> None:
@@ -95,13 +103,11 @@ class TenantIndex(Projection):
 
     @staticmethod
     def _usage(batch: TenantIndexBatch, reservation: object, records: str) -> None:
-        batch.entries.put(TenantEntry(batch.position, batch.owner(reservation), "usage", text_id(reservation),
-                                      records))
+        batch.add(batch.owner(reservation), "usage", text_id(reservation), records)
 
     @handle.register(Invoice.Issued)
     def _issued(self, event: Invoice.Issued, batch: TenantIndexBatch) -> None:
-        batch.entries.put(TenantEntry(batch.position, text_id(event.tenant_id), "invoice",
-                                      text_id(event.originator_id), ""))
+        batch.add(text_id(event.tenant_id), "invoice", text_id(event.originator_id), "")
 
 
 def _dashed(hex_id: str) -> str:
