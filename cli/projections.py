@@ -92,7 +92,7 @@ def rebuild(name: Annotated[str, typer.Argument(help="A projection name, or 'all
         reached = projections.rebuild(chosen, progress=_progress(f"rebuild {', '.join(chosen)}"))
         seconds = time.monotonic() - started
         typer.echo(f"{', '.join(chosen)}: rebuilt through position {reached} in {seconds:.2f}s "
-                   f"({reached / max(seconds, 1e-9):,.0f} events/s)")
+                   f"({reached / max(seconds, 1e-9):,.0f} log positions/s)")
 
 
 def verify(name: Annotated[str, typer.Argument(help="A projection name, or 'all'")],
