@@ -13,6 +13,9 @@ pool of read connections and ``projections.audit``'s scratch stores.)
   that cannot be reached, or (for a command that must not create one) a SQLite file that does
   not exist, is refused with one :class:`DatabaseUnavailable` sentence;
 - :func:`init_store`: create an empty ledger's tables explicitly (``ledger init``);
+- :func:`settings_view`, :func:`settings_problem`, :func:`configured_database`: the settings
+  (``LEDGER_*`` from the environment, then ``.env``) for ``ledger config show`` and for the
+  command line's messages, secrets masked;
 - :func:`api_settings`, :func:`configure_logging`, :func:`issue_token`, :func:`revoke_token`: what
   ``ledger serve`` and ``ledger token`` need of the HTTP side.
 
@@ -22,18 +25,20 @@ command that needs only the ledger starts quickly.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from api.errors import DatabaseUnavailable
 from domain import Ledger
 from domain.errors import InvalidInput
 from domain.storage import DEFAULT_DATABASE, StoreConfig
-from projections.store import AdvisoryCommandLock, conninfo, open_event_store, parse_database_url
+from projections.store import AdvisoryCommandLock, conninfo, describe_url, open_event_store, parse_database_url
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -44,10 +49,11 @@ if TYPE_CHECKING:
     from projections import Projections
 
 __all__ = [
-    "DEFAULT_DATABASE", "DatabaseUnavailable", "api_settings", "check_reachable", "check_sqlite_is_a_ledger",
-    "configure_logging", "create_app", "describe", "ensure_schema", "init_store", "is_database_error", "issue_token",
-    "one_line",
-    "open_api_store", "open_ledger", "open_projections", "open_services", "require_ledger", "revoke_token",
+    "DEFAULT_DATABASE", "DatabaseUnavailable", "SettingView", "api_settings", "check_reachable",
+    "check_sqlite_is_a_ledger", "configure_logging", "configured_database", "create_app", "describe", "ensure_schema",
+    "events_table", "init_store", "is_database_error", "issue_token", "mask_secrets", "one_line", "open_api_store",
+    "open_ledger", "open_projections", "open_services", "require_ledger", "revoke_token", "settings_problem",
+    "settings_view",
     "token_roles",
 ]
 
@@ -81,7 +87,8 @@ def check_reachable(url: str) -> StoreConfig:
     """Parse ``url`` and make sure the database can be opened, without creating anything.
 
     A command line needs a store that outlives it: ``memory:`` is refused. A SQLite file need
-    not exist yet (see :func:`require_ledger`), but its directory must."""
+    not exist yet (see :func:`require_ledger`), but its directory must. A server that refuses
+    the connection is one sentence: the server's reason and what to check."""
     config = parse_database_url(url)
     if config.kind == "memory":
         raise InvalidInput("db: the command line needs a SQLite path or a postgresql:// URL, not memory:",
@@ -102,18 +109,71 @@ def check_reachable(url: str) -> StoreConfig:
         with psycopg.connect(conninfo(config, connect_timeout=5)) as conn:
             conn.execute("select 1")
     except psycopg.Error as error:
-        raise DatabaseUnavailable(f"cannot connect to {describe(config)}: {one_line(error)}", field="db") from None
+        reason = one_line(error)
+        raise DatabaseUnavailable(f"cannot connect to {describe(config)}: {reason}; {_connection_hint(reason)}",
+                                  field="db") from None
     return config
 
 
-def require_ledger(url: str) -> StoreConfig:
-    """:func:`check_reachable`, and refuse a SQLite file that does not exist: a command that
-    reads or serves a ledger must not create an empty one by accident (``ledger init`` and
-    ``ledger demo`` do that on purpose)."""
+def _connection_hint(reason: str) -> str:
+    """What to do about a refused PostgreSQL connection, from the server's (or libpq's) reason."""
+    text = reason.lower()
+    if "password authentication failed" in text or "no password supplied" in text or "authentication" in text:
+        return "check the user and password in --db (or LEDGER_DATABASE_URL)"
+    if "does not exist" in text and "database" in text:
+        return "create that database (createdb) or fix its name in --db"
+    if "role" in text and "does not exist" in text:
+        return "fix the user in --db"
+    return "check that PostgreSQL is running and the host and port in --db"
+
+
+def events_table(config: StoreConfig) -> str:
+    """The event store's table: eventsourcing names it after the application on PostgreSQL."""
+    return f"{Ledger.name.lower()}_events" if config.kind == "postgres" else "stored_events"
+
+
+def _sqlite_tables(config: StoreConfig) -> set[str]:
+    """The tables of an existing SQLite file, read-only (InvalidInput if it is no SQLite database)."""
+    try:
+        conn = sqlite3.connect(f"file:{Path(config.sqlite_path)}?mode=ro", uri=True)
+        try:
+            return {row[0] for row in conn.execute("select name from sqlite_master where type='table'")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError:
+        raise InvalidInput(f"db: {describe(config)} is not a SQLite database", field="db") from None
+
+
+def _postgres_has_table(config: StoreConfig, table: str) -> bool:
+    import psycopg
+    from psycopg import sql
+
+    name = sql.Identifier(config.schema, table) if config.schema else sql.Identifier(table)
+    with psycopg.connect(conninfo(config, connect_timeout=5)) as conn:
+        row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name.as_string(conn),)).fetchone()
+    return bool(row and row[0])
+
+
+def require_ledger(url: str, *, create_flag: str = "") -> StoreConfig:
+    """:func:`check_reachable`, and refuse a store that holds no ledger (a SQLite file that does
+    not exist or has no event table, a PostgreSQL schema without the ledger's tables): a command
+    that reads or serves a ledger must not create an empty one by accident (``ledger init`` and
+    ``ledger demo`` do that on purpose; ``serve`` and ``project`` with ``--create``, named by
+    ``create_flag`` in the refusal)."""
     config = check_reachable(url)
-    if config.kind == "sqlite" and config.sqlite_path != ":memory:" and not Path(config.sqlite_path).exists():
-        raise DatabaseUnavailable(f"no ledger at {describe(config)}; run `ledger init` or `ledger demo` first, "
-                                  f"or pass --db", field="db")
+    flag = f", pass {create_flag}" if create_flag else ""
+    if config.kind == "sqlite" and config.sqlite_path != ":memory:":
+        if not Path(config.sqlite_path).exists():
+            raise DatabaseUnavailable(f"no ledger at {describe(config)}; run `ledger init` or `ledger demo` first"
+                                      f"{flag}, or pass another --db", field="db")
+        found = events_table(config) in _sqlite_tables(config)
+    elif config.kind == "postgres":
+        found = _postgres_has_table(config, events_table(config))
+    else:
+        found = True
+    if not found:
+        raise DatabaseUnavailable(f"no ledger at {describe(config)}: it has no {events_table(config)} table; "
+                                  f"run `ledger init` with this --db first{flag}, or pass another --db", field="db")
     return config
 
 
@@ -289,3 +349,113 @@ def revoke_token(url: str, reference: str) -> str:
         return revoke(store, reference)
     finally:
         store.close()
+
+
+# ---- settings: what `ledger config show` prints and how a bad one is reported ----------------
+
+@dataclass(frozen=True)
+class SettingView:
+    """One setting for people: its variable, its default and current value (secrets masked) and
+    where the value came from (``default``, ``environment``, ``.env`` or ``command line``)."""
+
+    name: str
+    default: str
+    value: str
+    source: str
+
+
+SECRET_WORDS = ("password", "secret", "token", "api_key")
+_QUERY_SECRET = re.compile(r"(?i)([?&](?:password|sslpassword)=)[^&]*")
+
+
+def mask_secrets(text: str) -> str:
+    """A setting's text with the passwords of URLs masked (``user:***@host``, ``?password=***``)."""
+    return _QUERY_SECRET.sub(r"\1***", describe_url(text)) if "://" in text else text
+
+
+def _shown(name: str, value: object) -> str:
+    if value is None:
+        return "(none)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if hasattr(value, "get_secret_value"):  # pydantic's SecretStr
+        return "***" if value.get_secret_value() else ""
+    text = str(value)
+    if isinstance(value, str) and any(word in name.lower() for word in SECRET_WORDS):
+        return "***" if text else ""
+    return mask_secrets(text)
+
+
+def _env_name(name: str) -> str:
+    from api.settings import Settings
+
+    return f"{Settings.model_config.get('env_prefix', '')}{name}".upper()
+
+
+def _sources() -> tuple[dict[str, Any], dict[str, Any], str]:
+    """The settings found in the environment and in the env file, and the env file's name."""
+    from pydantic_settings import DotEnvSettingsSource, EnvSettingsSource
+
+    from api.settings import Settings
+
+    env_file = Settings.model_config.get("env_file")
+    name = str(env_file) if isinstance(env_file, str | Path) else ".env"
+    return EnvSettingsSource(Settings)(), DotEnvSettingsSource(Settings)(), name
+
+
+def settings_view(**overrides: object) -> list[SettingView]:
+    """Every setting of :class:`api.settings.Settings` (``LEDGER_*`` from the environment, then
+    the ``.env`` file, then the default), ``overrides`` given on the command line."""
+    from api.settings import Settings
+
+    current = Settings(**overrides)  # type: ignore[arg-type]  # pydantic-settings validates the values
+    from_env, from_file, env_file = _sources()
+    rows = []
+    for name, field in Settings.model_fields.items():
+        source = ("command line" if name in overrides else "environment" if name in from_env
+                  else env_file if name in from_file else "default")
+        rows.append(SettingView(_env_name(name), _shown(name, field.get_default(call_default_factory=True)),
+                                _shown(name, getattr(current, name)), source))
+    return rows
+
+
+def settings_problem(error: BaseException) -> str | None:
+    """One sentence for invalid settings (a pydantic ``ValidationError`` of the API's settings)
+    naming the variable, its value and where it came from; None for any other error."""
+    from pydantic import ValidationError
+
+    from api.settings import Settings
+
+    if not isinstance(error, ValidationError) or error.title != Settings.__name__:
+        return None
+    problems = error.errors()
+    first = problems[0]
+    name = str(first["loc"][0]) if first["loc"] else ""
+    try:
+        from_env, from_file, env_file = _sources()
+        where = "the environment" if name in from_env else env_file if name in from_file else "the command line"
+    except Exception:  # the env file itself cannot be read: say what we know
+        where = "the environment"
+    given = _shown(name, first.get("input"))
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    message = str(first.get("msg", "invalid")).removeprefix("Value error, ")
+    return (f"setting {_env_name(name)}={given!r} (from {where}) is invalid: {message}{more}; fix or unset it "
+            f"(`ledger config show` lists every setting)")
+
+
+def configured_database() -> str:
+    """``LEDGER_DATABASE_URL`` from the environment, else from the ``.env`` file, else the
+    default: the ``--db`` every command uses when none is given."""
+    import os
+
+    value = os.environ.get("LEDGER_DATABASE_URL")
+    if value:
+        return value
+    if Path(".env").is_file():
+        _, from_file, _ = _sources()
+        found = from_file.get("database_url")
+        if isinstance(found, str) and found:
+            return found
+    return DEFAULT_DATABASE

@@ -13,7 +13,9 @@ from domain.storage import DEFAULT_DATABASE
 class Settings(BaseSettings):
     """``LEDGER_DATABASE_URL``, ``LEDGER_MAX_BODY_BYTES``, ... (see the README)."""
 
-    model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore")
+    # The environment first, then a .env file in the working directory, then the defaults.
+    model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore", env_file=".env",
+                                      env_file_encoding="utf-8")
 
     database_url: str = DEFAULT_DATABASE
     # A usage batch of 50,000 records is ~8 MB of JSON; anything larger is refused with 413.

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from cli.options import DEFAULT_DATABASE, DbOption, checked, opened_ledger
+from cli.options import DEFAULT_DATABASE, DbOption, counting, opened_ledger, opened_projections, progress_bar
 from domain import LedgerError
+
+T = TypeVar("T")
 
 err = Console(stderr=True)
 
@@ -63,7 +64,7 @@ def export_events_command(
         finally:
             if out:
                 target.close()
-    err.print(f"exported {count} events" + (f" to {out}" if out else ""))
+    typer.echo(f"exported {count} events" + (f" to {out}" if out else ""), err=True)  # one line, never wrapped
 
 
 def import_events_command(
@@ -75,8 +76,9 @@ def import_events_command(
 
     if not source.is_file():
         raise LedgerError(f"source: no file {source}", field="source")
-    with opened_ledger(db) as ledger, source.open(encoding="utf-8") as lines:
-        report = import_events(ledger, lines)
+    with opened_ledger(db) as ledger, source.open(encoding="utf-8") as lines, \
+            _progress(source.stat().st_size, "importing", unit="bytes") as advance:
+        report = import_events(ledger, _read(lines, advance))
     typer.echo(f"imported {report.events} events; head {report.last_position}:{report.head_hex}")
 
 
@@ -94,10 +96,15 @@ def verify_command(
 ) -> None:
     """Recompute the hash chain from the stored events; exit 1 naming the first bad position."""
     from projections.audit import AuditChain, Head
+    from projections.audit.chain import verify_streams
 
     earlier = Head.parse(head) if head else None
-    with opened_ledger(db) as ledger:
-        report = AuditChain(ledger).verify(earlier)
+    with opened_ledger(db) as ledger, _progress(ledger.max_position() or 0, "verifying the chain") as advance:
+        chain = AuditChain(ledger)
+        # AuditChain.verify, with the events counted for the progress bar on the way through.
+        stored_head = chain.head()
+        events = _counted(chain.store.notifications(page_size=chain.page_size), advance)
+        report = verify_streams(events, chain._links(), stored_head, earlier)
     if not report.ok:
         typer.echo(f"BROKEN at position {report.first_bad_position}: {report.reason}", err=True)
         raise typer.Exit(1)
@@ -111,16 +118,20 @@ def verify_command(
 
 def replay_command(db: DbOption = DEFAULT_DATABASE) -> None:
     """Rebuild every projection from position 0 into scratch tables and compare with the live ones."""
-    from projections.audit.replay import replay_all
+    from projections import PROJECTION_NAMES, VerifyResult
 
-    checked(db)
+    results: list[VerifyResult] = []
+    with opened_projections(db) as projections:  # projections.audit.replay.replay_all, with progress bars
+        for name in PROJECTION_NAMES:
+            with counting(f"replaying {name}", err) as progress:
+                results.append(projections.verify(name, progress=progress))
     table = Table("projection", "position", "rows compared", "differences", title="replay")
     failed = False
-    for result in replay_all(db):
+    for result in results:
         table.add_row(result.name, str(result.position), str(result.rows_compared), str(len(result.differences)))
         failed = failed or bool(result.differences)
         for difference in result.differences:
-            err.print(f"  {result.name}: {difference}", markup=False, highlight=False)
+            err.print(f"  {result.name}: {difference}", markup=False, highlight=False, soft_wrap=True)
     Console().print(table)
     if failed:
         typer.echo("replay: the live projections differ from a rebuild", err=True)
@@ -144,9 +155,30 @@ def aggregate_command(
 
 
 @contextmanager
-def _progress(total: int, label: str) -> Iterator[Callable[[int], None]]:
-    """A rich progress bar on stderr, so that stdout can carry the export itself."""
-    with Progress(TextColumn(label), BarColumn(), TextColumn("{task.completed}/{task.total} positions"),
-                  TimeRemainingColumn(), console=err, disable=not err.is_terminal) as progress:
-        task = progress.add_task(label, total=total)
-        yield lambda done: progress.update(task, completed=done)
+def _progress(total: int, label: str, unit: str = "positions") -> Iterator[Callable[[int], None]]:
+    """A progress bar on stderr (a terminal only), so that stdout can carry the export itself."""
+    with progress_bar(err) as bar:
+        task = bar.add_task(f"{label} ({unit})", total=total)
+        yield lambda done: bar.update(task, completed=done)
+
+
+def _counted(items: Iterable[T], advance: Callable[[int], None], every: int = 1000) -> Iterator[T]:
+    """``items``, telling ``advance`` how many went by (every ``every`` and at the end)."""
+    done = 0
+    for item in items:
+        yield item
+        done += 1
+        if done % every == 0:
+            advance(done)
+    advance(done)
+
+
+def _read(lines: Iterable[str], advance: Callable[[int], None]) -> Iterator[str]:
+    """The lines of a file, telling ``advance`` how many bytes (about) were read."""
+    done = 0
+    for number, line in enumerate(lines, start=1):
+        done += len(line.encode("utf-8")) if not line.isascii() else len(line)
+        if number % 1000 == 0:
+            advance(done)
+        yield line
+    advance(done)

@@ -3,10 +3,16 @@ error policy. Each command group lives in its own module next to this one (``pro
 ``serve``, ``audit``, ``report``) and registers itself here.
 
 Every command takes the same ``--db`` (``cli.options.DbOption``: a SQLite path or a
-``postgresql://`` URL; default: the ``LEDGER_DATABASE_URL`` environment variable, else
-``./ledger.db``); only ``init`` and ``demo`` may create a ledger. A refused command, a bad
-option or an unusable database prints ONE line on stderr and exits 2 -- never a traceback
-(set ``LEDGER_DEBUG=1`` to see one for an unexpected failure, which exits 1).
+``postgresql://`` URL; default: ``LEDGER_DATABASE_URL`` from the environment or ``.env``, else
+``./ledger.db``); only ``init`` and ``demo`` (and ``serve``/``project`` with ``--create``) may
+create a ledger. Exit codes (the README's *Command line* lists them too):
+
+- 0: done; 1: a check failed (``verify``, ``audit verify``, ``audit replay``), or an
+  unexpected error (``LEDGER_DEBUG=1`` shows its traceback);
+- 2: the command could not run (a bad option, an invalid setting, an unusable or empty
+  database, a port in use) -- always ONE line on stderr saying what to do, never a traceback;
+- 130: interrupted (Ctrl-C); 141: stdout was closed early (``ledger export events | head``),
+  quietly, like any program killed by SIGPIPE.
 """
 
 from __future__ import annotations
@@ -20,8 +26,8 @@ from typing import Annotated, Any
 
 import typer
 
-from bootstrap import describe, init_store, is_database_error, one_line
-from cli import audit, projections, report, serve
+from bootstrap import describe, init_store, is_database_error, one_line, settings_problem
+from cli import audit, config, projections, report, serve
 from cli.options import DEFAULT_DATABASE, DbOption, stderr_console, stdout_console
 from domain.errors import LedgerError
 
@@ -33,8 +39,27 @@ except ImportError:  # pragma: no cover
 EXITS = tuple({typer.Exit, getattr(usage, "Exit", typer.Exit)})
 ABORTS = tuple({typer.Abort, getattr(usage, "Abort", typer.Abort)})
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="GPU capacity and billing ledger.",
+EXIT_CLOSED_PIPE = 141  # 128 + SIGPIPE, what a shell reports for a program killed by a closed pipe
+
+app = typer.Typer(no_args_is_help=True, add_completion=True, help="GPU capacity and billing ledger.",
                   pretty_exceptions_enable=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"ledger (gpu-ledger) {version('gpu-ledger')}")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            typer.echo("ledger (gpu-ledger), not installed: `pip install -e .` gives it a version")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                               help="Print the version and exit")] = False) -> None:
+    """GPU capacity and billing ledger."""
 
 
 class ScaleName(StrEnum):
@@ -76,23 +101,70 @@ report.register(app)
 projections.register(app)
 serve.register(app)
 audit.register(app)
+config.register(app)
+
+
+def tidy_help(command: Any, ctx: Any = None) -> None:
+    """Plain metavars in every help page: nothing for flags, TEXT / INTEGER / NUMBER for values
+    (typer would show ``<bool>``, ``<str>``); choices stay listed (``<table|csv|json>``)."""
+    plain = {"<str>": "TEXT", "<int>": "INTEGER", "<float>": "NUMBER", "<Path>": "PATH", "<bool>": "",
+             "<list[str]>": "TEXT..."}
+    context = ctx or command.context_class(command, info_name=command.name)
+    help_option = command.get_help_option(context)
+    for param in [*command.params, *([help_option] if help_option is not None else [])]:
+        kind = getattr(param, "param_type_name", "")
+        if kind == "option" and param.metavar is None:
+            shown = "<bool>" if getattr(param, "is_flag", False) else param.display_type(context)
+            if shown in plain:
+                param.metavar = plain[shown]
+        elif kind == "argument" and hasattr(param, "display_type_rich"):
+            if param.metavar is None and param.name:
+                param.metavar = param.name.upper()  # the usage line says NAME, not {name}
+            shown = param.display_type(context)
+            if shown in plain:  # an argument's name is its metavar; only its type column changes
+                param.display_type_rich = lambda ctx, text=plain[shown]: text
+    for sub in getattr(command, "commands", {}).values():
+        tidy_help(sub, sub.context_class(sub, info_name=sub.name, parent=context))
 
 
 def fail(message: str, code: int = 2) -> int:
-    sys.stderr.write(f"error: {' '.join(message.split())}\n")
+    message = " ".join(message.replace("Value error, ", "").split())  # typer's validation says it twice
+    sys.stderr.write(f"error: {message}\n")
     sys.stderr.flush()
     return code
+
+
+def closed_pipe() -> int:
+    """stdout was closed by its reader: stop quietly (no message, nothing more written)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # the interpreter's last flush must not fail either
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (tests capture it)
+        pass
+    return EXIT_CLOSED_PIPE
+
+
+def _pipe_was_closed() -> bool:
+    # typer answers EPIPE with sys.exit(1), having wrapped the streams in PacifyFlushWrapper
+    return type(sys.stdout).__name__ == "PacifyFlushWrapper"
 
 
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the command line and return its exit code (for ``main`` and for tests)."""
     command = typer.main.get_command(app)
+    tidy_help(command)
     try:
         result: Any = command.main(args=list(argv) if argv is not None else None, prog_name="ledger",
                                    standalone_mode=False)
     except usage.NoArgsIsHelpError as error:
-        print(error.ctx.get_help() if error.ctx is not None else error.format_message())
+        shown = error.format_message()  # typer's rich help printed itself while the error was made
+        if shown.strip():
+            print(shown)
         return 0
+    except SystemExit as stop:  # typer's own exits: shell completion, a closed pipe
+        if _pipe_was_closed():
+            return closed_pipe()
+        return stop.code if isinstance(stop.code, int) else fail(str(stop.code), 1) if stop.code else 0
     except usage.UsageError as error:
         return fail(error.format_message())
     except usage.ClickException as error:
@@ -106,10 +178,13 @@ def run(argv: Sequence[str] | None = None) -> int:
     except LedgerError as error:
         return fail(error.message)
     except BrokenPipeError:
-        return 1
+        return closed_pipe()
     except Exception as error:  # the last line of defence: one line, not a trace
         if is_database_error(error):  # lost, refused or locked mid-command: the database's fault, not ours
             return fail(f"database unavailable: {one_line(error)}")
+        problem = settings_problem(error)
+        if problem is not None:
+            return fail(problem)
         if os.environ.get("LEDGER_DEBUG") == "1":
             traceback.print_exc()
         return fail(f"unexpected {type(error).__name__}: {one_line(error)} (LEDGER_DEBUG=1 shows the traceback)", 1)

@@ -1,22 +1,32 @@
-"""What every `ledger` command shares: the ONE ``--db`` option, and how a command opens stores.
+"""What every `ledger` command shares: the ONE ``--db`` option, how a command opens stores, the
+choices of enum options, name suggestions and progress bars.
 
-``--db`` is a SQLite path or a ``postgresql://`` URL (default: ``LEDGER_DATABASE_URL``, else
-``./ledger.db``). The policy, the same for every command:
+``--db`` is a SQLite path or a ``postgresql://`` URL (default: ``LEDGER_DATABASE_URL`` from the
+environment, else from ``.env``, else ``./ledger.db``). The policy, the same for every command:
 
 - a URL that makes no sense, ``memory:``, an unreachable server or a missing directory is
   refused with one line (exit 2, see ``cli.main.run``);
-- a SQLite file that does not exist is refused too, except by the commands that create a
-  ledger on purpose (``ledger init``, ``ledger demo``): pass ``create=True``;
+- a store without a ledger (a SQLite file that does not exist or has no event table, a
+  PostgreSQL schema without the ledger's tables) is refused too, except by the commands that
+  create a ledger on purpose (``ledger init``, ``ledger demo``, ``serve``/``project --create``):
+  pass ``create=True``. Nothing is created on the way to a refusal;
 - a store that fails to open becomes one :class:`bootstrap.DatabaseUnavailable` line.
+
+Progress bars go to stderr and only to a terminal: in pipes and files a command prints nothing
+but its result (no ``\\r``).
 """
 
 from __future__ import annotations
 
+import difflib
+import errno
 import shutil
+import socket
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
+from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, Protocol, TypeVar
 
 import typer
@@ -27,7 +37,9 @@ from bootstrap import (
     DEFAULT_DATABASE,
     DatabaseUnavailable,
     check_reachable,
+    configured_database,
     describe,
+    init_store,
     one_line,
     open_ledger,
     open_projections,
@@ -41,18 +53,99 @@ from domain.storage import StoreConfig
 if TYPE_CHECKING:
     from projections import Projections
 
-__all__ = ["DEFAULT_DATABASE", "DbOption", "FormatOption", "checked", "opened_ledger", "opened_projections",
-           "progress_bar", "stderr_console", "stdout_console"]
+__all__ = ["DEFAULT_DATABASE", "CreateOption", "DbOption", "FormatOption", "LogLevel", "RoleName", "checked",
+           "closest", "counting", "listening_socket", "opened_ledger", "opened_projections", "progress_bar",
+           "stderr_console", "stdout_console", "unknown_name"]
 
-DbOption = Annotated[str, typer.Option("--db", envvar="LEDGER_DATABASE_URL", show_envvar=False,
-                                       help="SQLite path or postgresql:// URL (default: LEDGER_DATABASE_URL, "
-                                            "else ./ledger.db)")]
+
+def _database_default(ctx: typer.Context, param: typer.CallbackParam, value: str) -> str:
+    """``--db`` not given and no ``LEDGER_DATABASE_URL`` in the environment: the ``.env`` file's,
+    else ``./ledger.db`` (the same order as the API's settings)."""
+    source = ctx.get_parameter_source(param.name or "db")
+    if getattr(source, "name", "") == "DEFAULT":
+        return configured_database()
+    return value
+
+
+DbOption = Annotated[str, typer.Option("--db", envvar="LEDGER_DATABASE_URL", show_envvar=False, metavar="PATH|URL",
+                                       callback=_database_default, show_default=False,
+                                       help="SQLite path or postgresql:// URL (default: LEDGER_DATABASE_URL from "
+                                            "the environment or .env, else ./ledger.db)")]
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, csv or json")]
+CreateOption = Annotated[bool, typer.Option("--create", help="Create the ledger's tables at --db if they are "
+                                                             "missing (as `ledger init` does); without it an "
+                                                             "empty store is refused")]
+
+
+class LogLevel(StrEnum):
+    """uvicorn's log levels."""
+
+    critical = "critical"
+    error = "error"
+    warning = "warning"
+    info = "info"
+    debug = "debug"
+    trace = "trace"
+
+
+class RoleName(StrEnum):
+    """The API's roles (``api.tokens.Role``; tests/e2e/test_cli_help.py keeps the two equal)."""
+
+    operator = "operator"
+    finance = "finance"
+    tenant = "tenant"
+    auditor = "auditor"
+    meter = "meter"
 
 
 def checked(db: str, *, create: bool = False) -> StoreConfig:
     """The store behind ``--db``, reachable; unless ``create``, a ledger that exists."""
     return check_reachable(db) if create else require_ledger(db)
+
+
+def ready(db: str, *, create: bool) -> StoreConfig:
+    """For ``serve`` and ``project``: the ledger at ``--db``, its tables created first when
+    ``--create`` was given (``ledger init``), else refused unless they are there."""
+    if create:
+        return init_store(db)[0]
+    return require_ledger(db, create_flag="--create")
+
+
+def closest(name: str, known: Iterable[str]) -> str | None:
+    """The known name nearest to a mistyped one, if any is near."""
+    found = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def unknown_name(what: str, name: str, known: Iterable[str], *extra: str) -> str:
+    """``unknown projection 'biling' (known: ...); did you mean 'billing'?``"""
+    names = list(known)
+    near = closest(name, names)
+    hint = f"; did you mean {near!r}?" if near else ""
+    return f"unknown {what} {name!r} (known: {', '.join([*names, *extra])}){hint}"
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` (so that a port in use is one line, not uvicorn's log)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as error:
+        raise typer.BadParameter(f"cannot resolve {host!r}: {error.strerror}", param_hint="--host") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise LedgerError(f"port {port} on {host} is already in use; stop the other server or pass another "
+                              f"--port", field="port") from None
+        raise typer.BadParameter(f"cannot listen on {host}:{port}: {error.strerror or error}",
+                                 param_hint="--host/--port") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 class _Closable(Protocol):
@@ -102,7 +195,27 @@ def stderr_console() -> Console:
     return Console(stderr=True)
 
 
-def progress_bar(console: Console) -> Progress:
-    """A transient progress bar (nothing is left on the console once it is done)."""
+def progress_bar(console: Console | None = None) -> Progress:
+    """A transient progress bar on stderr (nothing is left on the console once it is done),
+    disabled unless the console is a terminal: pipes and files get no ``\\r`` and no blank lines."""
+    console = console or stderr_console()
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, transient=True)
+                    console=console, transient=True, disable=not console.is_terminal)
+
+
+@contextmanager
+def counting(label: str, console: Console | None = None) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar fed by ``(done, total)`` callbacks, as the projection engine gives them.
+
+    ``done`` counts from where the work began, so a bar (and any rate) shows this run's work,
+    not the absolute log position; a run with nothing to do is a full bar at once."""
+    with progress_bar(console) as bar:
+        task = bar.add_task(label, total=None)
+        first: list[int] = []
+
+        def advance(done: int, total: int) -> None:
+            if not first:
+                first.append(done)
+            start = first[0]
+            bar.update(task, completed=done - start, total=max(total - start, 0))
+        yield advance

@@ -10,13 +10,21 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Annotated
 
 import typer
 
-from cli.options import DEFAULT_DATABASE, DbOption, opened_ledger, opened_projections
+from cli.options import (
+    DEFAULT_DATABASE,
+    CreateOption,
+    DbOption,
+    counting,
+    opened_ledger,
+    opened_projections,
+    ready,
+    unknown_name,
+)
 from domain.errors import InvalidInput
 
 
@@ -28,40 +36,27 @@ def _names(names: list[str] | None, *, allow_all: bool) -> list[str]:
         return list(PROJECTION_NAMES)
     unknown = [n for n in chosen if n not in PROJECTION_NAMES]
     if unknown:
-        raise InvalidInput(f"unknown projection {unknown[0]!r} (known: {', '.join(PROJECTION_NAMES)}, all)",
+        raise InvalidInput(unknown_name("projection", unknown[0], PROJECTION_NAMES, *(["all"] if allow_all else [])),
                            field="name")
     return chosen
-
-
-def _progress(label: str) -> Callable[[int, int], None]:
-    started = time.monotonic()
-    last = [0.0]
-
-    def show(position: int, top: int) -> None:
-        if not sys.stderr.isatty():
-            return  # no counters in pipes and files: the command's last line says how it went
-        now = time.monotonic()
-        if now - last[0] >= 0.5 or position >= top:
-            last[0] = now
-            rate = position / max(now - started, 1e-9)
-            typer.echo(f"\r{label}: {position}/{top} ({rate:,.0f} events/s)", nl=position >= top, err=True)
-    return show
 
 
 def project(names: Annotated[list[str] | None, typer.Argument(help="Projections to run (default: all)")] = None,
             follow: Annotated[bool, typer.Option("--follow",
                                                  help="Keep following new events until interrupted")] = False,
             batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction")] = 5000,
-            db: DbOption = DEFAULT_DATABASE) -> None:
+            db: DbOption = DEFAULT_DATABASE, create: CreateOption = False) -> None:
     """Catch the projections up with the event log (and keep following with --follow)."""
     from projections.audit.chain import AuditChain
 
     chosen = _names(names, allow_all=True)
+    ready(db, create=create)
     with ExitStack() as stack:
         projections = stack.enter_context(opened_projections(db))
         # With no names, the audit hash chain is kept too (it is maintained like a projection).
         chain = AuditChain(stack.enter_context(opened_ledger(db))) if not names else None
-        reached = projections.catch_up(chosen, batch_size=batch_size, progress=_progress("catch up"))
+        with counting("catching up") as progress:
+            reached = projections.catch_up(chosen, batch_size=batch_size, progress=progress)
         typer.echo(f"{', '.join(chosen)}: at position {reached}")
         if chain is not None:
             head = chain.catch_up()
@@ -89,7 +84,8 @@ def rebuild(name: Annotated[str, typer.Argument(help="A projection name, or 'all
     with opened_projections(db) as projections:
         started = time.monotonic()
         # Several projections are rebuilt in one shared pass over the log and swapped in together.
-        reached = projections.rebuild(chosen, progress=_progress(f"rebuild {', '.join(chosen)}"))
+        with counting(f"rebuilding {', '.join(chosen)}") as progress:
+            reached = projections.rebuild(chosen, progress=progress)
         seconds = time.monotonic() - started
         typer.echo(f"{', '.join(chosen)}: rebuilt through position {reached} in {seconds:.2f}s "
                    f"({reached / max(seconds, 1e-9):,.0f} log positions/s)")
@@ -102,7 +98,8 @@ def verify(name: Annotated[str, typer.Argument(help="A projection name, or 'all'
     failed = False
     with opened_projections(db) as projections:
         for n in chosen:
-            result = projections.verify(n)
+            with counting(f"verifying {n}") as progress:
+                result = projections.verify(n, progress=progress)
             if result.ok:
                 typer.echo(f"{n}: OK ({result.rows_compared} rows compared at position {result.position})")
             else:

@@ -12,14 +12,25 @@ from uuid import UUID
 
 import typer
 
-from bootstrap import api_settings, configure_logging, create_app, issue_token, revoke_token, token_roles
-from cli.options import DEFAULT_DATABASE, DbOption, checked, opened_ledger
+from bootstrap import DatabaseUnavailable, api_settings, configure_logging, create_app, issue_token, revoke_token
+from cli.options import (
+    DEFAULT_DATABASE,
+    CreateOption,
+    DbOption,
+    LogLevel,
+    RoleName,
+    checked,
+    listening_socket,
+    opened_ledger,
+    ready,
+)
 
 
-def serve(db: DbOption = DEFAULT_DATABASE, host: str = "127.0.0.1", port: int = 8000,
+def serve(db: DbOption = DEFAULT_DATABASE, host: str = "127.0.0.1",
+          port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
           projector: Annotated[bool, typer.Option(help="Follow the log with the projection runner in this "
                                                        "process (--no-projector when `ledger project` runs)")] = True,
-          log_level: Annotated[str, typer.Option(help="critical, error, warning, info, debug or trace")] = "info",
+          log_level: LogLevel = LogLevel.info, create: CreateOption = False,
           log_format: Annotated[str | None, typer.Option(
               "--log-format", help="text, json or auto (text on a terminal, else json); "
                                    "default LEDGER_LOG_FORMAT, else auto")] = None) -> None:
@@ -27,21 +38,30 @@ def serve(db: DbOption = DEFAULT_DATABASE, host: str = "127.0.0.1", port: int = 
 
     Logs go to stderr, one line per record (one access line per request: request id, method,
     route, status, latency, role); uvicorn's own access log is off."""
+    import logging
+
     import uvicorn
 
+    ready(db, create=create)
     settings = api_settings(database_url=db, run_projector=projector)
     try:
-        configure_logging(log_format or settings.log_format, log_level)
+        configure_logging(log_format or settings.log_format, log_level.value)
     except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="--log-format" if "format" in str(error)
-                                 else "--log-level") from None
-    checked(db)
+        raise typer.BadParameter(str(error), param_hint="--log-format") from None
+    sock = listening_socket(host, port)  # a port in use is one line, before the app starts
     # log_config=None: uvicorn keeps the logging set up above; access_log=False: ours logs each request.
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level.lower(), proxy_headers=False,
-                log_config=None, access_log=False)
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level=log_level.value, proxy_headers=False,
+                                          log_config=None, access_log=False))
+    logging.getLogger("uvicorn.error").info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)", host, port)
+    try:
+        server.run(sockets=[sock])
+    except SystemExit:  # uvicorn gives up when the app cannot start, having logged why
+        raise DatabaseUnavailable("the API could not start; its log above says why", field="db") from None
+    finally:
+        sock.close()
 
 
-def create_token(role: Annotated[str, typer.Option(help="operator, finance, tenant, auditor or meter")],
+def create_token(role: Annotated[RoleName, typer.Option(help="Who the token is for")],
                  tenant: Annotated[str | None, typer.Option(help="The tenant id (tenant tokens only)")] = None,
                  expires_in: Annotated[float | None, typer.Option(
                      "--expires-in", help="Hours until the token is refused (default: never)")] = None,
@@ -49,8 +69,6 @@ def create_token(role: Annotated[str, typer.Option(help="operator, finance, tena
     """Print a new bearer token once; the store keeps only its SHA-256 hash (its id goes to stderr)."""
     from domain.errors import LedgerError
 
-    if role not in token_roles():
-        raise typer.BadParameter(f"unknown role {role!r}; use one of {', '.join(token_roles())}", param_hint="--role")
     checked(db)
     tenant_id = None
     if tenant is not None:
@@ -60,13 +78,13 @@ def create_token(role: Annotated[str, typer.Option(help="operator, finance, tena
             except LedgerError as error:
                 raise typer.BadParameter(error.message, param_hint="--tenant") from None
     try:
-        token, ident = issue_token(db, role, tenant_id,
+        token, ident = issue_token(db, role.value, tenant_id,
                                    expires_in=timedelta(hours=expires_in) if expires_in is not None else None)
     except ValueError as error:
         raise typer.BadParameter(str(error)) from None
     typer.echo(token)
     expiry = f", expires in {expires_in:g} h" if expires_in is not None else ""
-    typer.echo(f"token id {ident} ({role}{expiry}); revoke with `ledger token revoke {ident}`", err=True)
+    typer.echo(f"token id {ident} ({role.value}{expiry}); revoke with `ledger token revoke {ident}`", err=True)
 
 
 def revoke(reference: Annotated[str, typer.Argument(

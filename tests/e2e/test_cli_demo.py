@@ -133,3 +133,10 @@ def test_reset_rebuilds_the_same_history_from_the_same_seed(demo_db: tuple[Path,
     assert "Reset SQLite" in reset.stderr
     assert recorded(reset.stdout) == recorded(first.stdout)
     assert bills(other) == bills(db)
+
+
+def test_the_demo_in_a_pipe_prints_no_progress(demo_db: tuple[Path, subprocess.CompletedProcess[str]]) -> None:
+    _, result = demo_db
+    assert result.returncode == 0, result.stderr
+    assert "\r" not in result.stderr + result.stdout
+    assert result.stderr.strip() == ""  # no bars, no blank lines left behind by them

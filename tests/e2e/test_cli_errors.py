@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from cli.main import run
+from tests.e2e.cli_process import ledger, one_line
 
 
 def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
@@ -27,7 +28,7 @@ def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
     (["demo", "--seed", "x"], "seed"),
     (["demo", "--no-such-option"], "no-such-option"),
     (["report", "nosuch"], "nosuch"),
-    (["report"], "name"),
+    (["report"], "NAME"),
     (["report", "utilisation", "--format", "xml"], "xml"),
     (["report", "utilisation", "--granularity", "week"], "week"),
     (["frobnicate"], "frobnicate"),
@@ -112,3 +113,105 @@ def test_the_installed_command_prints_one_line_and_exits_2() -> None:
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: ")
     assert "Traceback" not in result.stderr
+
+
+# ---- the failures of issue 17, each one line saying what to do, run as a user runs them ------
+
+def test_a_port_out_of_range_is_one_line(tmp_path: Path) -> None:
+    assert run(["init", "--db", str(tmp_path / "l.db")]) == 0
+    line = one_line(ledger("serve", "--db", str(tmp_path / "l.db"), "--port", "99999"))
+    assert "--port" in line and "65535" in line
+
+
+def test_an_unknown_log_level_lists_the_choices(tmp_path: Path) -> None:
+    line = one_line(ledger("serve", "--db", str(tmp_path / "l.db"), "--log-level", "foo"))
+    assert "'foo'" in line and "critical" in line and "debug" in line and "Value error" not in line
+
+
+@pytest.mark.parametrize("where", ["environment", ".env"])
+def test_a_setting_that_does_not_parse_is_one_line_naming_it(where: str, tmp_path: Path) -> None:
+    db = tmp_path / "l.db"
+    assert run(["init", "--db", str(db)]) == 0
+    env = {"LEDGER_MAX_BODY_BYTES": "abc"} if where == "environment" else {}
+    if where == ".env":
+        (tmp_path / ".env").write_text("LEDGER_MAX_BODY_BYTES=abc\n")
+    line = one_line(ledger("serve", "--db", str(db), env=env, cwd=tmp_path))
+    assert "LEDGER_MAX_BODY_BYTES='abc'" in line and f"from {'the environment' if where == 'environment' else '.env'}" \
+        in line and "ledger config show" in line
+
+
+def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
+    import socket
+
+    db = tmp_path / "l.db"
+    assert run(["init", "--db", str(db)]) == 0
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        line = one_line(ledger("serve", "--db", str(db), "--port", str(port)))
+    assert f"port {port} on 127.0.0.1 is already in use" in line and "--port" in line
+
+
+@pytest.mark.postgres
+def test_serve_on_a_database_that_does_not_exist_is_one_line() -> None:
+    from tests.conftest import postgres_admin_url
+    from tests.postgres_server import DEFAULT_URL
+
+    admin = postgres_admin_url()  # skips without a server
+    assert admin
+    # Trust authentication accepts any password here, so a refused login is simulated below
+    # (test_a_refused_password_says_so); a missing database is the server's refusal we can cause.
+    url = DEFAULT_URL.replace("postgres@", "postgres:wrongpw@").rsplit("/", 1)[0] + "/no_such_database"
+    line = one_line(ledger("serve", "--db", url))
+    assert 'database "no_such_database" does not exist' in line and "createdb" in line
+    assert "wrongpw" not in line
+
+
+def test_serve_on_a_closed_port_is_one_line() -> None:
+    line = one_line(ledger("serve", "--db", "postgresql://postgres:wrongpw@127.0.0.1:1/postgres"))
+    assert "cannot connect to PostgreSQL 127.0.0.1:1/postgres" in line and "host and port" in line
+    assert "wrongpw" not in line
+
+
+def test_a_refused_password_says_so(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import psycopg
+
+    def refuse(*_: object, **__: object) -> None:
+        raise psycopg.OperationalError('connection failed: connection to server at "127.0.0.1", port 5432 failed: '
+                                       'FATAL:  password authentication failed for user "postgres"')
+
+    monkeypatch.setattr(psycopg, "connect", refuse)
+    assert run(["serve", "--db", "postgresql://postgres:wrongpw@127.0.0.1:5432/postgres"]) == 2
+    line = one_error_line(capsys)
+    assert "password authentication failed" in line and "check the user and password" in line
+    assert "wrongpw" not in line
+
+
+def test_a_closed_pipe_ends_quietly_with_141(tmp_path: Path) -> None:
+    from bootstrap import open_ledger
+    from tests.builders import SimClock, fleet, reserve
+
+    db = str(tmp_path / "l.db")
+    ledger_ = open_ledger(db, clock=SimClock())
+    f = fleet(ledger_, gpus=400)
+    for i in range(1200):  # > 2 export pages (2,000 events each; a pipe takes 64 KB)
+        reserve(f, 1, 1 + i, 2 + i)
+    ledger_.close()
+    process = subprocess.Popen([sys.executable, "-m", "cli", "export", "events", "--db", db],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None and process.stderr is not None
+    assert process.stdout.readline().startswith(b'{"position":1')
+    process.stdout.close()  # `| head -1`
+    err = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141
+    assert err == ""
+
+
+def test_unknown_names_suggest_the_closest(tmp_path: Path) -> None:
+    db = tmp_path / "l.db"
+    assert run(["init", "--db", str(db)]) == 0
+    assert "did you mean 'billing'?" in one_line(ledger("report", "biling", "--db", str(db)))
+    line = one_line(ledger("rebuild", "biling", "--db", str(db)))
+    assert "unknown projection 'biling'" in line and "did you mean 'billing'?" in line
+    assert "did you mean 'capex'?" in one_line(ledger("verify", "capx", "--db", str(db)))

@@ -67,10 +67,10 @@ def test_export_to_a_file_then_import_into_an_empty_store(ledger: Ledger, databa
     code, out, _ = run("export", "events", "--db", database_url, "--from", "2", "--to", "3")
     assert code == 0 and [json.loads(line)["position"] for line in out.splitlines()] == [2, 3]
     with scratch_store(ledger) as url:
-        if not url.startswith("postgresql://"):  # a new SQLite file: only `ledger init` (or the demo) creates one
-            code, _, err = run("import", "events", str(target), "--db", url)
-            assert code == 2 and "no ledger at" in err
-            assert run("init", "--db", url)[0] == 0
+        # a new SQLite file or an empty schema: only `ledger init` (or the demo) creates a ledger
+        code, _, err = run("import", "events", str(target), "--db", url)
+        assert code == 2 and "no ledger at" in err
+        assert run("init", "--db", url)[0] == 0
         code, out, err = run("import", "events", str(target), "--db", url)
         assert code == 0 and out.startswith(f"imported {len(lines)} events"), err
         code, out, _ = run("audit", "head", "--db", url)

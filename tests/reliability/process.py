@@ -32,7 +32,8 @@ class LedgerServer:
 
     def start(self, timeout: float = 60) -> None:
         command = [sys.executable, "-m", "cli", "serve", "--db", self.url, "--port", str(self.port),
-                   "--log-level", "warning", "--projector" if self.projector else "--no-projector"]
+                   "--log-level", "warning", "--projector" if self.projector else "--no-projector",
+                   "--create"]  # the schema may be new: create its tables, as `ledger init` would
         self.process = subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout
         while True:

@@ -87,7 +87,7 @@ def test_four_ledger_serve_at_once_on_a_fresh_schema_all_come_up(fresh_schemas: 
     ports = [free_port() for _ in range(4)]
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     servers = [subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()", "serve", "--db", url,
-                                 "--port", str(port), "--log-level", "warning"],
+                                 "--port", str(port), "--log-level", "warning", "--create"],
                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                for port in ports]
     try:

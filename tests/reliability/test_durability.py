@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from api.tokens import Role, create_token
-from bootstrap import open_api_store
+from bootstrap import init_store, open_api_store
 from tests.reliability.process import LedgerServer, logged
 
 THREADS = 8
@@ -35,6 +35,7 @@ def site(name: str, bad: bool) -> dict[str, Any]:
 @pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def test_every_acknowledged_write_survives_sigkill(store: str, request: pytest.FixtureRequest) -> None:
     url = str(request.getfixturevalue(f"{store}_url"))
+    init_store(url)  # `ledger init`: the server refuses a store without a ledger
     api_store = open_api_store(url)
     token = create_token(api_store, Role.operator)
     api_store.close()

@@ -1,0 +1,58 @@
+"""Help, version and completion: plain `ledger` prints its help once, `--version` the package's
+version, completion is installable, enum options list their choices, no `<bool>`/`<str>`."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+import pytest
+
+from bootstrap import token_roles
+from cli.options import LogLevel, RoleName
+from tests.e2e.cli_process import ledger
+
+WIDE = {"COLUMNS": "200", "TERM": "dumb"}
+COMMANDS = [(), ("demo",), ("init",), ("report",), ("project",), ("rebuild",), ("verify",), ("serve",),
+            ("token", "create"), ("token", "revoke"), ("export", "events"), ("import", "events"), ("audit", "head"),
+            ("audit", "verify"), ("audit", "replay"), ("audit", "aggregate"), ("config", "show")]
+
+
+def test_plain_ledger_prints_its_help_once() -> None:
+    result = ledger(env=WIDE)
+    assert result.returncode == 0 and result.stderr == ""
+    assert result.stdout.count("Usage: ledger") == 1
+    for command in ("demo", "init", "report", "serve", "verify", "config", "audit"):
+        assert f" {command} " in result.stdout
+
+
+def test_version_is_the_package_version() -> None:
+    result = ledger("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"ledger (gpu-ledger) {version('gpu-ledger')}"
+
+
+def test_shell_completion_is_installable_and_completes() -> None:
+    shown = ledger("--show-completion", "bash")
+    assert shown.returncode == 0 and "_LEDGER_COMPLETE" in shown.stdout and "complete" in shown.stdout
+    assert "--install-completion" in ledger("--help", env=WIDE).stdout
+    completed = ledger(env={"_LEDGER_COMPLETE": "complete_bash", "COMP_WORDS": "ledger serve --log-level ",
+                            "COMP_CWORD": "3"})
+    assert completed.returncode == 0 and completed.stdout.split() == [level.value for level in LogLevel]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "ledger")
+def test_help_shows_no_python_type_names(command: tuple[str, ...]) -> None:
+    result = ledger(*command, "--help", env=WIDE)
+    assert result.returncode == 0, result.stderr
+    for python_type in ("<bool>", "<str>", "<int>", "<float>", "<Path>", "<list[str]>"):
+        assert python_type not in result.stdout, (python_type, result.stdout)
+
+
+def test_enum_options_list_their_choices() -> None:
+    assert [role.value for role in RoleName] == token_roles()  # the CLI's copy of the API's roles
+    token = ledger("token", "create", "--help", env=WIDE).stdout
+    assert "<operator|finance|tenant|auditor|meter>" in token
+    serve = ledger("serve", "--help", env=WIDE).stdout
+    assert "<critical|error|warning|info|debug|trace>" in serve and "--create" in serve
+    report = ledger("report", "--help", env=WIDE).stdout
+    assert "<table|csv|json>" in report and "<hour|day|month>" in report
