@@ -265,6 +265,7 @@ def open_services(settings: Settings) -> Services:
     # Per process on PostgreSQL: the ledger's pool (2, up to 10), the API store's (1, up to
     # api.store.MAX_CONNECTIONS), read_connections for reports and the follower's 2 (README).
     readside = ReadSide(settings.database_url, settings.read_wait_seconds, ledger,
+                        read_url=settings.read_database_url,
                         connections=settings.read_connections, connection_wait_seconds=settings.db_timeout_seconds,
                         statement_timeout=settings.statement_timeout_seconds)
     return Services(settings, ledger, store, TokenBook(store), readside)

@@ -11,6 +11,15 @@ API's ``statement_timeout``.
 
 The follower (``LEDGER_RUN_PROJECTOR``) uses two connections of its own: one for the batches,
 one to LISTEN (PostgreSQL); it has no statement timeout.
+
+With a read replica (``LEDGER_READ_DATABASE_URL``) the read connections go to the replica,
+read-only (``Projections(read_only=True)``: no DDL, no writes; tables missing there are a 503
+``database-unavailable``), while the follower writes on the primary and the replica receives its
+rows by streaming replication. ``wait_for`` then waits for the replica's tracking positions, so a
+``min_position`` read that the replica does not reach within ``LEDGER_READ_WAIT_SECONDS`` is a
+503 ``projection-lagging`` with ``Retry-After``, not a read from the primary: a lagging replica
+must not move its read load onto the primary. A replica that is down is a 503
+``database-unavailable``; writes go on.
 """
 
 from __future__ import annotations
@@ -29,6 +38,7 @@ from eventsourcing.application import Application
 from api.errors import DatabaseUnavailable
 from api.problems import ProjectionLagging
 from api.timeouts import set_statement_timeout
+from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
     from projections import Projections
@@ -51,8 +61,9 @@ class ReadPool:
     """At most ``size`` ``Projections`` instances, each lent to one caller at a time."""
 
     def __init__(self, url: str, ledger: Application[UUID], *, size: int, wait_seconds: float,
-                 statement_timeout: float = 0.0) -> None:
+                 statement_timeout: float = 0.0, read_only: bool = False) -> None:
         self.url = url
+        self.read_only = read_only  # a read replica: read-only sessions, tables never created
         self.ledger = ledger
         self.size = size
         self.wait_seconds = wait_seconds
@@ -65,9 +76,13 @@ class ReadPool:
         self._closed = False
 
     def _open_one(self) -> Projections:
-        from projections import Projections
+        from projections import Projections, ProjectionsNotReady
 
-        found = Projections.open(self.url, app=self.ledger)  # creates the read tables if missing
+        try:
+            # Creates the read tables if missing; read-only (a replica): only checks they are there.
+            found = Projections.open(self.url, app=self.ledger, read_only=self.read_only)
+        except ProjectionsNotReady as error:
+            raise DatabaseUnavailable(f"read replica: {error}; retry shortly") from None
         try:
             if found.db.kind == "postgres" and self.statement_timeout > 0:
                 set_statement_timeout(found.db.conn, self.statement_timeout)  # after the DDL check
@@ -114,6 +129,16 @@ class ReadPool:
                 self._discard(found)
 
 
+def check_replica_setting(url: str, read_url: str) -> None:
+    """A read replica is a PostgreSQL standby of a PostgreSQL primary (checked without connecting)."""
+    from projections.store import parse_database_url
+
+    kinds = parse_database_url(url).kind, parse_database_url(read_url).kind
+    if kinds != ("postgres", "postgres"):
+        raise InvalidInput("read_database_url: a read replica needs PostgreSQL for both LEDGER_DATABASE_URL and "
+                           "LEDGER_READ_DATABASE_URL", field="read_database_url")
+
+
 class PooledProjections:
     """The read calls of ``Projections`` that request handlers make, each on a lent instance."""
 
@@ -147,13 +172,16 @@ class PooledProjections:
 
 
 class ReadSide:
-    def __init__(self, url: str, wait_seconds: float, ledger: Application[UUID], *, connections: int = 4,
-                 connection_wait_seconds: float = 5.0, statement_timeout: float = 0.0) -> None:
-        self.url = url
+    def __init__(self, url: str, wait_seconds: float, ledger: Application[UUID], *, read_url: str | None = None,
+                 connections: int = 4, connection_wait_seconds: float = 5.0, statement_timeout: float = 0.0) -> None:
+        self.url = url  # the primary: the follower writes the projections here
+        self.read_url = read_url or None  # a streaming replica for the reads, if any
+        if self.read_url is not None:
+            check_replica_setting(url, self.read_url)
         self.ledger = ledger  # the log is read through its recorder and mapper
         self.wait_seconds = wait_seconds
-        self.pool = ReadPool(url, ledger, size=connections, wait_seconds=connection_wait_seconds,
-                             statement_timeout=statement_timeout)
+        self.pool = ReadPool(self.read_url or url, ledger, size=connections, wait_seconds=connection_wait_seconds,
+                             statement_timeout=statement_timeout, read_only=self.read_url is not None)
         self._reads = PooledProjections(self.pool)
         self._stop = threading.Event()
         self._follower: threading.Thread | None = None

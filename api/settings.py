@@ -18,6 +18,9 @@ class Settings(BaseSettings):
                                       env_file_encoding="utf-8")
 
     database_url: str = DEFAULT_DATABASE
+    # A streaming replica of database_url (LEDGER_READ_DATABASE_URL; PostgreSQL only): report and
+    # tenant-list reads use it, read-only; writes, projections and the API tables use database_url.
+    read_database_url: str | None = None
     # A usage batch of 50,000 records is ~8 MB of JSON; anything larger is refused with 413.
     max_body_bytes: int = 10 * 1024 * 1024
     # How long a report GET with min_position waits for the projections to catch up.

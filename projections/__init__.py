@@ -3,6 +3,7 @@
 Stable public API (other packages code against it)::
 
     p = Projections.open(url, app=ledger)   # creates the read tables if missing
+    r = Projections.open(replica_url, app=ledger, read_only=True)   # a read replica: reads only
     p.catch_up()                            # process new events in batches; returns the position
     p.follow(stop_event)                    # keep processing live (LISTEN/NOTIFY or polling)
     p.rebuild("billing"); p.verify("billing").ok
@@ -24,33 +25,79 @@ from uuid import UUID
 from eventsourcing.application import Application
 
 from projections.db import Database
-from projections.engine import Engine, LogReader, VerifyResult
+from projections.engine import Engine, LogReader, ProjectionsNotReady, ReadOnlyProjections, VerifyResult
 from projections.registry import PROJECTION_NAMES, PROJECTIONS, REPORT_NAMES, REPORTS
 from projections.reports.base import Params, Report
+from projections.store import Dialect, conninfo, parse_database_url
 
-__all__ = ["PROJECTION_NAMES", "REPORTS", "REPORT_NAMES", "Projections", "VerifyResult"]
+__all__ = ["PROJECTION_NAMES", "REPORTS", "REPORT_NAMES", "Projections", "ProjectionsNotReady",
+           "ReadOnlyProjections", "VerifyResult"]
+
+
+class ReadOnlyDatabase(Database):
+    """A projections connection that never writes, for a read replica (PostgreSQL only).
+
+    Unlike ``Database`` it issues no ``CREATE SCHEMA`` when it connects (a hot standby refuses
+    any DDL), and its session is ``default_transaction_read_only``: the server itself refuses DDL
+    and writes on it, on a replica or on a primary."""
+
+    def __init__(self, url: str | None) -> None:
+        config = parse_database_url(url)
+        if config.kind != "postgres":
+            raise ValueError("read-only projections (a read replica) need a postgresql:// URL")
+        import psycopg
+        from psycopg import sql
+
+        self.config = config
+        self.kind = config.kind
+        self._in_tx = False
+        self._stages = set()
+        self.dialect = Dialect(self.kind, config.schema)
+        self.schema = config.schema or "public"
+        self.conn = psycopg.connect(conninfo(config), autocommit=True)
+        try:
+            self.conn.execute("SET default_transaction_read_only = on")
+            self.conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+        except BaseException:
+            self.conn.close()
+            raise
 
 
 class Projections:
     """The projections of one ledger database. Methods are safe to call from several threads
-    (one connection, serialised); ``follow`` opens its own connection."""
+    (one connection, serialised); ``follow`` opens its own connection.
 
-    def __init__(self, url: str | None, app: Application[UUID] | None = None) -> None:
+    ``read_only=True`` (a read replica, PostgreSQL): reports, positions and ``wait_for`` without
+    assist only, on a read-only session that issues no DDL and no writes; the tables must exist
+    already (else ``ProjectionsNotReady``), and catch-up, follow, rebuild and verify raise
+    ``ReadOnlyProjections``. ``app`` is then required (the primary's ledger: a replica's own event
+    store would try to create its tables)."""
+
+    def __init__(self, url: str | None, app: Application[UUID] | None = None, *, read_only: bool = False) -> None:
+        if read_only and app is None:
+            raise ValueError("read-only projections need the ledger application (app=) of the primary")
         self.url = url
-        self.db = Database(url)
+        self.read_only = read_only
+        self.db = ReadOnlyDatabase(url) if read_only else Database(url)
         self._own_app = app is None
-        if app is None:
-            from projections.store import open_event_store
+        try:
+            if app is None:
+                from projections.store import open_event_store
 
-            app = open_event_store(url)
-        self.app = app
-        self.engine = Engine(self.db, LogReader(app), PROJECTIONS)
-        self.engine.create_tables()
+                app = open_event_store(url)
+            self.app = app
+            self.engine = Engine(self.db, LogReader(app), PROJECTIONS, read_only=read_only)
+            self.engine.create_tables()  # read-only: checks only (ProjectionsNotReady)
+        except BaseException:
+            self.db.close()
+            if self._own_app and app is not None:
+                app.close()
+            raise
         self._lock = self.engine.lock
 
     @classmethod
-    def open(cls, url: str | None, app: Application[UUID] | None = None) -> Projections:
-        return cls(url, app)
+    def open(cls, url: str | None, app: Application[UUID] | None = None, *, read_only: bool = False) -> Projections:
+        return cls(url, app, read_only=read_only)
 
     # ---- running ----------------------------------------------------------------------------
 
@@ -60,6 +107,7 @@ class Projections:
             return self.engine.catch_up(names, batch_size=batch_size, progress=progress)
 
     def follow(self, stop: threading.Event, names: list[str] | None = None, *, poll_interval: float = 0.2) -> None:
+        self.engine.check_writable("follow the log")
         self.engine.check_names(names)
         db = Database(self.url)
         try:
@@ -84,7 +132,9 @@ class Projections:
         """Block until every projection (or ``names``) has processed the log through
         ``position``; True if reached within ``timeout`` seconds. With ``assist`` (the default)
         this process also catches up itself, so reads work without a worker; the tracking-row
-        locks keep that safe alongside workers."""
+        locks keep that safe alongside workers. Read-only projections only wait (``assist=False``)."""
+        if assist:
+            self.engine.check_writable("catch up (wait_for with assist)")
         deadline = time.monotonic() + timeout
         chosen = self.engine.check_names(names)
         while True:

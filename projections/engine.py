@@ -68,6 +68,15 @@ class VerifyResult:
         return not self.differences
 
 
+class ReadOnlyProjections(RuntimeError):
+    """Read-only projections (a read replica's) were asked to create tables or process events."""
+
+
+class ProjectionsNotReady(RuntimeError):
+    """The projection tables are missing or of another layout, and this connection may not create
+    them (read-only: on a replica they arrive from the primary)."""
+
+
 class Moved(Exception):
     """Another process moved a projection backwards (a reset) while we read: start again."""
 
@@ -106,12 +115,21 @@ class Slot:
 class Engine:
     """Runs projections over one projections connection and one log reader (one per thread)."""
 
-    def __init__(self, db: Database, reader: LogReader, projections: Sequence[type[Projection]]) -> None:
+    def __init__(self, db: Database, reader: LogReader, projections: Sequence[type[Projection]], *,
+                 read_only: bool = False) -> None:
         self.db = db
         self.reader = reader
         self.classes = {p.name: p for p in projections}
         self.live = {p.name: Slot(p.name, p()) for p in projections}
         self.lock = threading.RLock()
+        # Read-only (a read replica): reads positions and rows only; every method that would
+        # create tables or process events raises ReadOnlyProjections before touching the database.
+        self.read_only = read_only
+
+    def check_writable(self, doing: str) -> None:
+        if self.read_only:
+            raise ReadOnlyProjections(f"read-only projections (a read replica) cannot {doing}; "
+                                      "run it against the primary")
 
     # ---- tables -----------------------------------------------------------------------------
 
@@ -124,9 +142,13 @@ class Engine:
 
     def create_tables(self) -> None:
         """Create missing tables; a projection whose stored layout differs from its declaration
-        (an older version) gets fresh tables and starts again from position 0."""
+        (an older version) gets fresh tables and starts again from position 0. Read-only: only
+        checks, and raises ProjectionsNotReady when tables are missing."""
         if self.tables_ready():
             return
+        if self.read_only:
+            raise ProjectionsNotReady("the projection tables are missing or of another layout on this read-only "
+                                      "database (a replica gets them from the primary's projection workers)")
         with self.db.transaction():
             if self.db.kind == "postgres":
                 self.db.execute("SELECT pg_advisory_xact_lock(?)", (ddl_lock_key(self.db.config, "projections"),))
@@ -183,6 +205,7 @@ class Engine:
             progress: Progress | None = None) -> int:
         """Advance every slot to ``upto`` (default: the head of the log now), reading each page
         once for all of them. Returns the lowest position reached."""
+        self.check_writable("process events")
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
         top = self.reader.head() if upto is None else upto
@@ -234,6 +257,7 @@ class Engine:
     # ---- rebuild and verify -----------------------------------------------------------------
 
     def _scratch(self, name: str) -> Slot:
+        self.check_writable("rebuild or verify")
         scratch = Slot(SCRATCH + name, self.classes[name](prefix=SCRATCH))
         with self.db.transaction():
             for table in scratch.projection.tables:
@@ -319,6 +343,7 @@ class Engine:
                batch_size: int = PAGE) -> None:
         """Catch up, then wait for new events (LISTEN/NOTIFY on PostgreSQL, polling on SQLite)
         until ``stop`` is set."""
+        self.check_writable("follow the log")
         chosen = self.check_names(names)
         listener: Any = None
         channel = getattr(self.reader.recorder, "channel_name", None)

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import settings
 
 from bootstrap import open_ledger
+from tests import postgres_server
 from tests.postgres_server import find_server, schema_url, scratch_schema
 
 # CI runs the property tests as HYPOTHESIS_PROFILE=ci with a fixed seed (.ci/run sets
@@ -23,19 +24,27 @@ settings.register_profile("ci", print_blob=True, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 _server: tuple[str | None, str] | None = None
+_server_how: str | None = None  # which server the fixtures use (the end of the test report names it)
 
 
 def postgres_admin_url() -> str:
     """The admin URL of a PostgreSQL server, or skip (fail in CI) with the reason."""
-    global _server
+    global _server, _server_how
     if _server is None:
         _server = find_server()
+        _server_how = postgres_server.found_how
     url, reason = _server
     if url is None:
         if os.environ.get("LEDGER_REQUIRE_POSTGRES") == "1":
             pytest.fail(f"PostgreSQL required (LEDGER_REQUIRE_POSTGRES=1): {reason}")
         pytest.skip(f"PostgreSQL suite skipped: {reason}")
     return url
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say which PostgreSQL the run used (only if a test asked for one)."""
+    if _server_how is not None:
+        terminalreporter.write_line(f"PostgreSQL for this run: {_server_how}")
 
 
 @pytest.fixture

