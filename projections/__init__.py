@@ -28,39 +28,9 @@ from projections.db import Database
 from projections.engine import Engine, LogReader, ProjectionsNotReady, ReadOnlyProjections, VerifyResult
 from projections.registry import PROJECTION_NAMES, PROJECTIONS, REPORT_NAMES, REPORTS
 from projections.reports.base import Params, Report
-from projections.store import Dialect, conninfo, parse_database_url
 
 __all__ = ["PROJECTION_NAMES", "REPORTS", "REPORT_NAMES", "Projections", "ProjectionsNotReady",
            "ReadOnlyProjections", "VerifyResult"]
-
-
-class ReadOnlyDatabase(Database):
-    """A projections connection that never writes, for a read replica (PostgreSQL only).
-
-    Unlike ``Database`` it issues no ``CREATE SCHEMA`` when it connects (a hot standby refuses
-    any DDL), and its session is ``default_transaction_read_only``: the server itself refuses DDL
-    and writes on it, on a replica or on a primary."""
-
-    def __init__(self, url: str | None) -> None:
-        config = parse_database_url(url)
-        if config.kind != "postgres":
-            raise ValueError("read-only projections (a read replica) need a postgresql:// URL")
-        import psycopg
-        from psycopg import sql
-
-        self.config = config
-        self.kind = config.kind
-        self._in_tx = False
-        self._stages = set()
-        self.dialect = Dialect(self.kind, config.schema)
-        self.schema = config.schema or "public"
-        self.conn = psycopg.connect(conninfo(config), autocommit=True)
-        try:
-            self.conn.execute("SET default_transaction_read_only = on")
-            self.conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
-        except BaseException:
-            self.conn.close()
-            raise
 
 
 class Projections:
@@ -78,7 +48,7 @@ class Projections:
             raise ValueError("read-only projections need the ledger application (app=) of the primary")
         self.url = url
         self.read_only = read_only
-        self.db = ReadOnlyDatabase(url) if read_only else Database(url)
+        self.db = Database(url, read_only=True) if read_only else Database(url)
         self._own_app = app is None
         try:
             if app is None:

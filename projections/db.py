@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from domain.storage import StoreConfig
-from projections.store import Dialect, conninfo, parse_database_url
+from projections.store import Dialect, conninfo, parse_database_url, quote
 
 if TYPE_CHECKING:
     from projections.rows import Table
@@ -38,11 +38,16 @@ def array_literal(values: Sequence[Any], kind: str) -> str:
 class Database:
     """One connection to the events' database. Not thread-safe: one per thread."""
 
-    def __init__(self, url: str | None) -> None:
+    def __init__(self, url: str | None, *, read_only: bool = False) -> None:
+        """``read_only`` (a read replica, PostgreSQL): no ``CREATE SCHEMA`` on connecting (a hot
+        standby refuses any DDL) and a ``default_transaction_read_only`` session, so the server
+        itself refuses DDL and writes, on a replica or on a primary."""
         self.config: StoreConfig = parse_database_url(url)
         self.kind = self.config.kind
         if self.kind == "memory":
             raise ValueError("projections need a SQLite or PostgreSQL database, not the in-memory store")
+        if read_only and self.kind != "postgres":
+            raise ValueError("read-only projections (a read replica) need a postgresql:// URL")
         self._in_tx = False
         self._stages: set[str] = set()  # temporary staging tables created on this connection
         self.dialect = Dialect(self.kind, self.config.schema)
@@ -56,8 +61,15 @@ class Database:
 
             self.conn = psycopg.connect(conninfo(self.config), autocommit=True)
             schema = self.config.schema or "public"
-            self.conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
-            self.conn.execute(f'SET search_path TO "{schema}"')
+            try:
+                if read_only:
+                    self.conn.execute("SET default_transaction_read_only = on")
+                else:
+                    self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+                self.conn.execute(f"SET search_path TO {quote(schema)}")
+            except BaseException:
+                self.conn.close()
+                raise
             self.schema = schema
 
     # ---- plumbing -----------------------------------------------------------------------
