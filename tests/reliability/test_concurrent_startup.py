@@ -4,7 +4,8 @@ Before table creation was serialised (an advisory lock keyed on the schema, proj
 `ledger serve` on a fresh database died with ``UniqueViolation ... pg_type_typname_nsp_index
 (api_tokens)`` in 3 of 4 tries, and four processes opening a Ledger hit ``tuple concurrently
 updated``. Here N processes open the API's services (ledger, projection and API tables) at one
-instant, on a fresh schema each try; then four real `ledger serve` processes do the same.
+instant, on a fresh schema each try; then four real `ledger serve` and two `ledger project`
+processes do the same, ten times.
 """
 
 from __future__ import annotations
@@ -81,35 +82,55 @@ def test_processes_opening_services_at_once_all_succeed(fresh_schemas: list[str]
     print(f"concurrent startup: {TRIES} tries x {PROCESSES} processes on a fresh schema, all came up")
 
 
-@pytest.mark.postgres
-def test_four_ledger_serve_at_once_on_a_fresh_schema_all_come_up(fresh_schemas: list[str]) -> None:
-    url = fresh_schemas[0]
-    ports = [free_port() for _ in range(4)]
+def ledger_process(*args: str) -> subprocess.Popen[str]:
     env = dict(os.environ, PYTHONPATH=os.getcwd())
-    servers = [subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()", "serve", "--db", url,
-                                 "--port", str(port), "--log-level", "warning", "--create"],
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-               for port in ports]
-    try:
-        deadline = time.monotonic() + 60
-        up: set[int] = set()
-        while len(up) < len(ports) and time.monotonic() < deadline:
-            for port, server in zip(ports, servers, strict=True):
-                if port in up:
-                    continue
-                assert server.poll() is None, f"ledger serve on {port} died: {server.communicate()[1][-2000:]}"
+    return subprocess.Popen([sys.executable, "-c", "from cli.main import main; main()", *args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.fixture
+def ten_fresh_schemas() -> Iterator[list[str]]:
+    admin = postgres_admin_url()
+    with ExitStack() as stack:
+        yield [schema_url(admin, stack.enter_context(scratch_schema(admin, prefix="start_"))) for _ in range(10)]
+
+
+@pytest.mark.postgres
+def test_four_serve_and_two_project_at_once_on_a_fresh_schema_come_up_ten_times(
+        ten_fresh_schemas: list[str]) -> None:
+    """The issue's check: 4 `ledger serve` and 2 `ledger project` started at the same instant on a
+    fresh database, 10 times; every process comes up (serve answers /health, project catches up
+    and exits 0) every time."""
+    for attempt, url in enumerate(ten_fresh_schemas):
+        ports = [free_port() for _ in range(4)]
+        servers = [ledger_process("serve", "--db", url, "--port", str(port), "--log-level", "warning", "--create")
+                   for port in ports]
+        workers = [ledger_process("project", "--db", url, "--create") for _ in range(2)]
+        try:
+            deadline = time.monotonic() + 60
+            up: set[int] = set()
+            while len(up) < len(ports) and time.monotonic() < deadline:
+                for port, server in zip(ports, servers, strict=True):
+                    if port in up:
+                        continue
+                    assert server.poll() is None, \
+                        f"try {attempt}: ledger serve on {port} died: {server.communicate()[1][-2000:]}"
+                    try:
+                        if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                            up.add(port)
+                    except httpx.TransportError:
+                        pass
+                time.sleep(0.1)
+            assert up == set(ports), f"try {attempt}: not up after 60 s: {sorted(set(ports) - up)}"
+            for worker in workers:
+                _, err = worker.communicate(timeout=60)
+                assert worker.returncode == 0, f"try {attempt}: ledger project failed: {err[-2000:]}"
+        finally:
+            for process in (*servers, *workers):
+                if process.poll() is None:
+                    process.terminate()
+            for process in (*servers, *workers):
                 try:
-                    if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                        up.add(port)
-                except httpx.TransportError:
-                    pass
-            time.sleep(0.1)
-        assert up == set(ports), f"not up after 60 s: {sorted(set(ports) - up)}"
-    finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            try:
-                server.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                server.kill()
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
