@@ -32,7 +32,9 @@ def test_version_is_the_package_version() -> None:
 
 
 def test_shell_completion_is_installable_and_completes() -> None:
-    shown = ledger("--show-completion", "bash")
+    # Typer detects the user's shell from the parent processes; in CI there is none to detect, so
+    # name it (typer's own switch for this makes --show-completion take the shell as its value).
+    shown = ledger("--show-completion", "bash", env={"_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
     assert shown.returncode == 0 and "_LEDGER_COMPLETE" in shown.stdout and "complete" in shown.stdout
     assert "--install-completion" in ledger("--help", env=WIDE).stdout
     completed = ledger(env={"_LEDGER_COMPLETE": "complete_bash", "COMP_WORDS": "ledger serve --log-level ",

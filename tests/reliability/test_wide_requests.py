@@ -11,7 +11,7 @@ import time
 import httpx
 
 from api.tokens import Role, create_token
-from bootstrap import open_api_store
+from bootstrap import init_store, open_api_store
 from tests.reliability.process import LedgerServer
 
 WIDE = [
@@ -31,6 +31,7 @@ def rss_kib(pid: int) -> int:
 
 
 def test_over_wide_report_requests_are_refused_quickly_without_growing_the_server(sqlite_url: str) -> None:
+    init_store(sqlite_url)  # `ledger init`: serve refuses a file that holds no ledger
     store = open_api_store(sqlite_url)
     try:
         token = create_token(store, Role.finance)
