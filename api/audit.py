@@ -8,9 +8,7 @@ from uuid import UUID
 
 from api.schemas.common import plain
 from domain import Ledger
-from domain.checks import ascii_int
-from domain.errors import InvalidInput, NotFound
-from domain.timeutil import check_utc
+from projections.audit import asof
 
 PRIVATE_FIELDS = {"originator_id", "originator_version", "timestamp"}
 
@@ -39,25 +37,8 @@ def events_after(ledger: Ledger, after: int, limit: int, topics: list[str]) -> l
 
 
 def aggregate_as_of(ledger: Ledger, aggregate_id: UUID, as_of: str | None) -> dict[str, Any]:
-    """Replay the aggregate's events up to ``as_of`` (a version number or a UTC timestamp)."""
-    stored = ledger.recorder.select_events(aggregate_id)
-    if not stored:
-        raise NotFound(f"aggregate_id: no aggregate with id {aggregate_id}", field="aggregate_id")
-    version = stored[-1].originator_version
-    if as_of is not None and as_of.strip().isdigit():
-        version = min(version, ascii_int(as_of, field="as_of"))
-        if version < 1:
-            raise InvalidInput("as_of: versions start at 1", field="as_of")
-    elif as_of is not None:
-        moment = check_utc(as_of, field="as_of")
-        events = [ledger.mapper.to_domain_event(s) for s in stored]
-        earlier = [e.originator_version for e in events if timestamp_of(e) <= moment]
-        if not earlier:
-            raise NotFound(f"as_of: aggregate {aggregate_id} did not exist yet at {moment.isoformat()}",
-                           field="as_of")
-        version = earlier[-1]
-    aggregate: Any = ledger.repository.get(aggregate_id, version=version)
-    state = {k.lstrip("_"): plain(v) for k, v in vars(aggregate).items()
-             if k not in ("_id", "_version", "_created_on", "_modified_on", "_pending_events")}
-    return {"id": str(aggregate_id), "type": type(aggregate).__name__, "version": aggregate.version,
-            "created_on": aggregate.created_on, "modified_on": aggregate.modified_on, "state": state}
+    """The aggregate as the ledger knew it at ``as_of`` (a version number or a UTC timestamp), as
+    JSON-safe fields (the auditor's one replay: ``projections.audit.asof``)."""
+    found = asof.aggregate_as_of(ledger, aggregate_id, asof.parse_as_of(as_of) if as_of else None)
+    return {"id": str(found.id), "type": found.type, "version": found.version, "created_on": found.created_on,
+            "modified_on": found.modified_on, "state": {k: plain(v) for k, v in found.state.items()}}

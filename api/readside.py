@@ -200,6 +200,10 @@ class ReadSide:
         # do the projection work, never a request thread.
         deadline = time.monotonic() + self.wait_seconds
         while not self._reads.reached(position):
+            head = self.ledger.recorder.max_notification_id() or 0  # asked only while behind
+            if position > head:
+                raise InvalidInput(f"min_position: {position} is beyond the head of the log ({head})",
+                                   field="min_position")
             if time.monotonic() >= deadline:
                 raise ProjectionLagging(
                     f"min_position: projections are at {self._reads.position()}, not yet {position}; retry shortly",

@@ -86,7 +86,7 @@ def month_of(moment: datetime) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"
 
 
-MONTH_PATTERN = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$", re.ASCII)
+MONTH_PATTERN = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$", re.ASCII)
 
 
 def check_month(value: object, *, field: str = "month") -> str:

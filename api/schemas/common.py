@@ -13,7 +13,7 @@ from domain.checks import ascii_int, storable
 from domain.errors import InvalidInput
 from domain.money import MINOR_UNITS
 from domain.reference import GPU_MODELS
-from domain.timeutil import check_month, check_utc, to_utc
+from domain.timeutil import MONTH_PATTERN, check_month, check_utc, to_utc
 
 V = TypeVar("V")
 
@@ -58,7 +58,7 @@ Name = Annotated[Text, StringConstraints(min_length=1, max_length=200)]
 Id = Annotated[Text, StringConstraints(max_length=100), Field(examples=["3fa85f64-5717-4562-b3fc-2c963f66afa6"])]
 GpuCount = Annotated[int, Field(ge=1, le=10_000_000)]
 # A calendar month 0001-01 .. 9999-11: the month after it must exist (billing periods end there).
-Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$"), Field(examples=["2026-02"]),
+Month = Annotated[str, StringConstraints(pattern=MONTH_PATTERN.pattern), Field(examples=["2026-02"]),
                   AfterValidator(_as_value_error(check_month))]
 
 T = TypeVar("T")

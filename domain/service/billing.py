@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
@@ -12,16 +11,9 @@ from domain.errors import InvalidInput, InvoiceAlreadyIssued
 from domain.money import check_signed_amount
 from domain.service.core import LedgerCore
 from domain.service.receipts import Written
-from domain.timeutil import UTC
+from domain.timeutil import MONTH_PATTERN, UTC, check_month
 
-MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
-
-def check_month(month: object) -> str:
-    if not isinstance(month, str) or not MONTH_PATTERN.match(month):
-        raise InvalidInput(f"month: expected YYYY-MM, got {month!r}", field="month")
-    return month
-
+__all__ = ["MONTH_PATTERN", "BillingCommands", "check_month"]
 
 class BillingCommands(LedgerCore):
     def issue_invoice(self, *, tenant_id: object, month: object, lines: Iterable[Mapping[str, object]],

@@ -26,7 +26,7 @@ from uuid import UUID
 from eventsourcing.application import project_aggregate
 
 from domain import Ledger
-from domain.checks import uuid_of
+from domain.checks import ascii_int, uuid_of
 from domain.errors import InvalidInput, NotFound
 from domain.timeutil import check_utc
 from projections.audit.export import insert_events
@@ -41,13 +41,15 @@ class AggregateAsOf:
     version: int
     recorded_at: datetime  # timestamp of the last event applied
     state: dict[str, Any]  # public attributes, e.g. {"name": ..., "rates": {...}}
+    created_on: datetime
+    modified_on: datetime
 
 
 def parse_as_of(text: str) -> datetime | int:
     """``as_of`` from a URL or the command line: a version number or an ISO 8601 timestamp."""
     text = text.strip()
-    if text.isdigit():
-        return int(text)
+    if text.isdigit():  # any digits: "²" and "٣" are refused as numbers, not read as times
+        return ascii_int(text, field="as_of")
     return check_utc(text, field="as_of")
 
 
@@ -77,7 +79,7 @@ def aggregate_as_of(ledger: Ledger, aggregate_id: object, as_of: datetime | int 
                        field="as_of")
     last = applied[-1]
     return AggregateAsOf(ident, type(aggregate).__name__, aggregate.version, last.timestamp,
-                         public_state(aggregate))
+                         public_state(aggregate), aggregate.created_on, aggregate.modified_on)
 
 
 def public_state(aggregate: object) -> dict[str, Any]:

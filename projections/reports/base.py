@@ -24,7 +24,7 @@ from uuid import UUID
 
 from domain.errors import InvalidInput
 from domain.reference import gpu_model
-from domain.timeutil import check_month, to_utc
+from domain.timeutil import MONTH_PATTERN, check_month, to_utc
 from projections.db import Database
 from projections.timeaxis import hour_ceil, hour_floor, month_of_hour, month_start_hour, months_between, next_month
 
@@ -32,7 +32,7 @@ MAX_ROWS = 20_000
 MAX_MONTHS = 120
 MAX_SPAN_HOURS = {"hour": 31 * 24, "day": 1096 * 24}
 GRANULARITIES = ("hour", "day", "month")
-MONTH = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+MONTH = MONTH_PATTERN
 DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 RATIO = Decimal("0.0001")
 
