@@ -123,10 +123,7 @@ class BillingBatch(Batch):
         return found[0]
 
     def terms_of(self, reservation: object) -> ReservationTerms:
-        terms = self.terms.get((text_id(reservation),))
-        if terms is None:
-            raise LookupError(f"billing: no Reservation.Confirmed seen for {reservation}")
-        return terms
+        return self.terms.require((text_id(reservation),), f"billing: no Reservation.Confirmed seen for {reservation}")
 
 
 class Billing(Projection):

@@ -89,17 +89,12 @@ class CapexBatch(Batch):
             rows.flush()
 
     def round(self, round_id: object) -> RoundRow:
-        row = self.rounds.get((text_id(round_id),))
-        if row is None:
-            raise LookupError(f"capex: funding round {round_id} was never opened")
+        row = self.rounds.require((text_id(round_id),), f"capex: funding round {round_id} was never opened")
         self.rounds.changed(row)
         return row
 
     def order(self, order_id: object) -> OrderRow:
-        row = self.orders.get((text_id(order_id),))
-        if row is None:
-            raise LookupError(f"capex: supply order {order_id} was never placed")
-        return row
+        return self.orders.require((text_id(order_id),), f"capex: supply order {order_id} was never placed")
 
     def pool(self, site: str, model: str) -> PoolCountRow:
         row = self.pools.get((site, model)) or PoolCountRow(site, model, 0, 0, 0, 0)
@@ -169,7 +164,6 @@ class Capex(Projection):
 
     @handle.register(GpuPool.Decommissioned)
     def _decommissioned(self, event: GpuPool.Decommissioned, batch: CapexBatch) -> None:
-        pool = batch.pool_ids.get((text_id(event.originator_id),))
-        if pool is None:
-            raise LookupError(f"capex: no GpuPool.Created seen for pool {event.originator_id}")
+        pool = batch.pool_ids.require((text_id(event.originator_id),),
+                                      f"capex: no GpuPool.Created seen for pool {event.originator_id}")
         batch.pool(pool.site_id, pool.model).decommissioned += int(event.quantity)

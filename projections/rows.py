@@ -169,6 +169,14 @@ class RowSet(Generic[R]):
             self.prefetch([key])
         return rows[key]
 
+    def require(self, key: Key, missing: str) -> R:
+        """The row with ``key``; LookupError(``missing``) when there is none (an event whose
+        predecessor the log should hold: a bug or a damaged log, never skipped silently)."""
+        row = self.get(key)
+        if row is None:
+            raise LookupError(missing)
+        return row
+
     def put(self, row: R) -> R:
         key = self.table.key_of(row)
         self.cache.rows[key] = row

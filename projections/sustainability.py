@@ -161,10 +161,8 @@ class Sustainability(Projection):
                                     event.model))
 
     def _owner(self, batch: SustainabilityBatch, reservation: object) -> UsageOwner:
-        owner = batch.owners.get((text_id(reservation),))
-        if owner is None:
-            raise LookupError(f"sustainability: usage for unknown reservation {reservation}")
-        return owner
+        return batch.owners.require((text_id(reservation),),
+                                    f"sustainability: usage for unknown reservation {reservation}")
 
     @handle.register(Reservation.UsageBatchRecorded)
     def _usage_batch(self, event: Reservation.UsageBatchRecorded, batch: SustainabilityBatch) -> None:

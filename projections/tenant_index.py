@@ -66,10 +66,8 @@ class TenantIndexBatch(Batch):
         self.entries.clear()
 
     def owner(self, reservation: object) -> str:
-        found = self.owners.get((text_id(reservation),))
-        if found is None:
-            raise LookupError(f"tenant index: usage for unknown reservation {reservation}")
-        return found.tenant_id
+        return self.owners.require((text_id(reservation),),
+                                   f"tenant index: usage for unknown reservation {reservation}").tenant_id
 
 
 class TenantIndex(Projection):

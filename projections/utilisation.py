@@ -121,10 +121,12 @@ class Utilisation(Projection):
 
     @staticmethod
     def _pool(batch: UtilisationBatch, pool_id: object) -> PoolRow:
-        row = batch.pools.get((text_id(pool_id),))
-        if row is None:
-            raise LookupError(f"utilisation: no GpuPool.Created seen for pool {pool_id}")
-        return row
+        return batch.pools.require((text_id(pool_id),), f"utilisation: no GpuPool.Created seen for pool {pool_id}")
+
+    @staticmethod
+    def _reservation(batch: UtilisationBatch, reservation_id: object) -> ReservationPoolRow:
+        return batch.reservations.require((text_id(reservation_id),),
+                                          f"utilisation: usage for unknown reservation {reservation_id}")
 
     @handle.register(GpuPool.Created)
     def _created(self, event: GpuPool.Created, batch: UtilisationBatch) -> None:
@@ -160,18 +162,14 @@ class Utilisation(Projection):
 
     @handle.register(Reservation.UsageBatchRecorded)
     def _usage_batch(self, event: Reservation.UsageBatchRecorded, batch: UtilisationBatch) -> None:
-        reservation = batch.reservations.get((text_id(event.originator_id),))
-        if reservation is None:
-            raise LookupError(f"utilisation: usage for unknown reservation {event.originator_id}")
+        reservation = self._reservation(batch, event.originator_id)
         add, site, model = batch.hours.add, reservation.site_id, reservation.model
         for _, hour, gpu_hours in event.records:
             add((site, model, hour_of_iso(hour)), 0, micro_of_text(gpu_hours))
 
     @handle.register(Reservation.UsageRecorded)
     def _usage(self, event: Reservation.UsageRecorded, batch: UtilisationBatch) -> None:
-        reservation = batch.reservations.get((text_id(event.originator_id),))
-        if reservation is None:
-            raise LookupError(f"utilisation: usage for unknown reservation {event.originator_id}")
+        reservation = self._reservation(batch, event.originator_id)
         batch.hours.add((reservation.site_id, reservation.model, hour_floor(event.hour)), 0, micro(event.gpu_hours))
 
 

@@ -64,6 +64,15 @@ class LedgerServer:
                 self.process.wait(timeout=10)
 
 
+def log_head(url: str) -> int:
+    """The position of the last event in the log at ``url``."""
+    ledger = open_ledger(url)
+    try:
+        return ledger.max_position() or 0
+    finally:
+        ledger.close()
+
+
 def logged(url: str, topic: str) -> list[tuple[int, str, dict[str, Any]]]:
     """(position, originator id, state) of every event of ``topic`` in the log."""
     ledger = open_ledger(url)

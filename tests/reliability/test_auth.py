@@ -21,10 +21,11 @@ import pytest
 
 import api.tokens
 from api.tokens import revoke_token, token_id
-from bootstrap import open_api_store, open_ledger
+from bootstrap import open_api_store
 from tests.e2e.conftest import Api
 from tests.e2e.scenario import MODEL, bearer, build_capacity, ok, register_tenant
 from tests.reliability.openapi_routes import example_body, operations
+from tests.reliability.process import log_head
 
 PROBLEM = "application/problem+json"
 CACHE_SECONDS = 0.3  # the API trusts a looked-up token this long here (10 s by default)
@@ -37,13 +38,6 @@ def ledger_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, timeout=60,
                           env=dict(os.environ, PYTHONPATH=os.getcwd()))
 
-
-def head(url: str) -> int:
-    ledger = open_ledger(url)
-    try:
-        return ledger.max_position()
-    finally:
-        ledger.close()
 
 
 def refused(response: Any, status: int, kind: str) -> None:
@@ -89,7 +83,7 @@ def test_every_write_route_refuses_the_wrong_callers(any_api: Api, monkeypatch: 
     later = time.time() + lifetime + 1
     monkeypatch.setattr(api.tokens, "wall_clock", lambda: later)
 
-    before = head(any_api.url)
+    before = log_head(any_api.url)
     checked = 0
     assert len(WRITES) >= 14, [op.path for op in WRITES]
     for op in WRITES:
@@ -114,7 +108,7 @@ def test_every_write_route_refuses_the_wrong_callers(any_api: Api, monkeypatch: 
             refused(post(bearer(b_token)), 403, "forbidden")
         checked += 1
     assert checked >= 100
-    assert head(any_api.url) == before, "a refused request recorded something"
+    assert log_head(any_api.url) == before, "a refused request recorded something"
     # The refused callers changed nothing a reader can see either.
     again = c.get(f"/v1/reservations/{reservation['id']}", headers=bearer(a_token)).json()
     assert again == reservation

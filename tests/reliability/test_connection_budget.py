@@ -21,10 +21,10 @@ import psycopg
 import pytest
 
 from api.store import MAX_CONNECTIONS as API_STORE_CONNECTIONS
-from bootstrap import init_store, issue_token, open_ledger
+from bootstrap import init_store, issue_token
 from tests.conftest import postgres_admin_url
 from tests.e2e.scenario import bearer, build_capacity, ok, register_tenant, reserve
-from tests.reliability.process import LedgerServer
+from tests.reliability.process import LedgerServer, log_head
 
 CLIENTS = 64
 REQUESTS_PER_CLIENT = 10
@@ -76,7 +76,7 @@ def test_one_process_holds_at_most_its_budget_under_64_clients(postgres_url: str
             written = [reserve(c, tenant_token, world["site"]["id"], day=day) for day in range(1, 6)]
             assert all(w["id"] for w in written)
             # The projector has caught up (the reads below then do real work).
-            ok(c.get("/v1/reports/billing", headers=bearer(operator), params={"min_position": head(postgres_url)}),
+            ok(c.get("/v1/reports/billing", headers=bearer(operator), params={"min_position": log_head(postgres_url)}),
                200)
         paths = ["/v1/reports/capex", "/v1/reports/utilisation?granularity=day", "/v1/reports/billing",
                  "/v1/reports/billing_totals", "/v1/reports/sustainability", "/v1/reports/funding_rounds",
@@ -113,10 +113,3 @@ def test_one_process_holds_at_most_its_budget_under_64_clients(postgres_url: str
         sampler.stop.set()
         server.stop()
 
-
-def head(url: str) -> int:
-    ledger = open_ledger(url)
-    try:
-        return ledger.max_position() or 0
-    finally:
-        ledger.close()

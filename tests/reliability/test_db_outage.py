@@ -21,9 +21,9 @@ import httpx
 import pytest
 
 from api.tokens import Role, create_token
-from bootstrap import open_api_store, open_ledger, open_projections
+from bootstrap import open_api_store, open_projections
 from projections import PROJECTION_NAMES
-from tests.reliability.process import LedgerServer, logged
+from tests.reliability.process import LedgerServer, log_head, logged
 from tests.reliability.throwaway_postgres import ThrowawayPostgres
 
 TIMEOUT = 2.0  # LEDGER_DB_TIMEOUT_SECONDS for the API under test
@@ -142,7 +142,7 @@ def test_a_database_outage_fails_fast_with_503_and_recovers_by_itself() -> None:
         assert not refused_during & set(rounds)
         projections = open_projections(pg.url)
         try:
-            assert projections.wait_for(ledger_head(pg.url), timeout=30, assist=False), "projections did not resume"
+            assert projections.wait_for(log_head(pg.url), timeout=30, assist=False), "projections did not resume"
             capex_rounds = [r["round_id"] for r in projections.capex()["rounds"]]
             assert sorted(capex_rounds) == sorted(rounds.values())  # each exactly once
             for name in PROJECTION_NAMES:
@@ -157,13 +157,6 @@ def test_a_database_outage_fails_fast_with_503_and_recovers_by_itself() -> None:
     finally:
         pg.remove()
 
-
-def ledger_head(url: str) -> int:
-    ledger = open_ledger(url)
-    try:
-        return ledger.max_position()
-    finally:
-        ledger.close()
 
 
 def test_database_errors_map_to_503_and_other_errors_stay_500(sqlite_api: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -19,20 +19,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 import api.tokens
-from bootstrap import create_app, init_store, issue_token, open_ledger, revoke_token
+from bootstrap import create_app, init_store, issue_token, revoke_token
 from tests.e2e.conftest import settings_for
 from tests.e2e.scenario import bearer
-from tests.reliability.process import LedgerServer
+from tests.reliability.process import LedgerServer, log_head
 
 BOUND_SECONDS = 1.0
 
-
-def head(url: str) -> int:
-    ledger = open_ledger(url)
-    try:
-        return ledger.max_position() or 0
-    finally:
-        ledger.close()
 
 
 def site_body() -> dict[str, str]:
@@ -100,7 +93,7 @@ def test_a_revoked_token_is_refused_by_both_processes_within_a_second(
         # (read a moment ago); nothing recorded.
         for client in clients:
             assert client.get("/v1/reports/capex", headers=bearer(writer)).status_code == 200
-        before = head(url)
+        before = log_head(url)
         revoke_token(url, writer_id)
         for n, client in enumerate(clients):
             response = client.post("/v1/sites", headers=bearer(writer, f"after-revoke-{n}"), json=site_body())
@@ -112,7 +105,7 @@ def test_a_revoked_token_is_refused_by_both_processes_within_a_second(
             for token in (reader, writer):
                 assert client.get("/v1/reports/capex", headers=bearer(token)).status_code == 401
                 assert client.post("/v1/sites", headers=bearer(token), json=site_body()).status_code == 401
-        assert head(url) == before
+        assert log_head(url) == before
     finally:
         stop.set()
         for client in clients:
@@ -128,10 +121,10 @@ def test_writes_bypass_the_token_cache(sqlite_url: str, monkeypatch: pytest.Monk
     token, ident = issue_token(sqlite_url, "operator")
     with TestClient(create_app(settings_for(sqlite_url))) as client:
         assert client.get("/v1/reports/capex", headers=bearer(token)).status_code == 200
-        before = head(sqlite_url)
+        before = log_head(sqlite_url)
         revoke_token(sqlite_url, ident)
         assert client.get("/v1/reports/capex", headers=bearer(token)).status_code == 200  # cached read
         for key in (None, "after-revoke"):
             response = client.post("/v1/sites", headers=bearer(token, key), json=site_body())
             assert response.status_code == 401, (key, response.text)
-        assert head(sqlite_url) == before
+        assert log_head(sqlite_url) == before
