@@ -38,7 +38,14 @@ from api.errors import DatabaseUnavailable
 from domain import Ledger
 from domain.errors import InvalidInput
 from domain.storage import DEFAULT_DATABASE, StoreConfig
-from projections.store import AdvisoryCommandLock, conninfo, describe_url, open_event_store, parse_database_url
+from projections.store import (
+    AdvisoryCommandLock,
+    conninfo,
+    create_schema,
+    describe_url,
+    open_event_store,
+    parse_database_url,
+)
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -200,10 +207,9 @@ def ensure_schema(config: StoreConfig) -> None:
     if config.kind != "postgres" or not config.schema:
         return
     import psycopg
-    from psycopg import sql
 
     with psycopg.connect(conninfo(config), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(config.schema)))
+        create_schema(conn, config.schema)
 
 
 # ---- opening stores -----------------------------------------------------------------------

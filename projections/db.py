@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from domain.storage import StoreConfig
-from projections.store import Dialect, conninfo, parse_database_url, quote
+from projections.store import Dialect, conninfo, create_schema, parse_database_url, quote
 
 if TYPE_CHECKING:
     from projections.rows import Table
@@ -65,7 +65,7 @@ class Database:
                 if read_only:
                     self.conn.execute("SET default_transaction_read_only = on")
                 else:
-                    self.conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
+                    create_schema(self.conn, schema)
                 self.conn.execute(f"SET search_path TO {quote(schema)}")
             except BaseException:
                 self.conn.close()

@@ -25,7 +25,7 @@ import hashlib
 import logging
 import os
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -231,6 +231,15 @@ class Dialect:
 
     def in_list(self, values: Sequence[Any]) -> str:
         return ", ".join("?" * len(values))
+
+
+def create_schema(conn: Any, schema: str) -> None:
+    """``CREATE SCHEMA IF NOT EXISTS`` on an autocommit psycopg connection, safe when several
+    processes create the same schema at once (the loser's unique violation means it exists)."""
+    import psycopg
+
+    with suppress(psycopg.errors.UniqueViolation):
+        conn.execute(f"CREATE SCHEMA IF NOT EXISTS {quote(schema)}")
 
 
 def quote(identifier: str) -> str:

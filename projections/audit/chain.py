@@ -30,6 +30,7 @@ from eventsourcing.persistence import IntegrityError, Notification, OperationalE
 from domain import Ledger
 from domain.errors import InvalidInput
 from projections.audit.store import DEFAULT_PAGE_SIZE, AuditStore
+from projections.store import ddl_lock_key
 
 GENESIS = bytes(32)
 CHAIN_TABLE = "audit_chain"
@@ -109,6 +110,9 @@ class AuditChain:
             return
         blob = self.store.dialect.blob
         with self.store.transaction(commit=True) as cursor:
+            if self.store.is_postgres:  # processes starting together must not race on the catalog
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", (ddl_lock_key(self.store.ledger.store_config,
+                                                                                 "audit"),))
             cursor.execute(f"CREATE TABLE IF NOT EXISTS {self.store.table(CHAIN_TABLE)} "
                            f"(position BIGINT PRIMARY KEY, link {blob} NOT NULL)")
             cursor.execute(f"CREATE TABLE IF NOT EXISTS {self.store.table(TRACKING_TABLE)} "
