@@ -157,14 +157,8 @@ class Engine:
             for name, cls in self.classes.items():
                 if stored.get(name) == cls.layout():
                     continue
-                projection = self.live[name].projection
-                for table in cls.tables:
-                    self.db.drop(projection.t(table))
-                    self.db.create(table, projection.t(table))
-                self.db.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name = ?", (name,))
-                self.db.execute(f"INSERT INTO {TRACKING_TABLE} (name, position, generation, layout) "
-                                "VALUES (?, 0, 0, ?)", (name, cls.layout()))
-                projection.forget()
+                self._recreate(self.live[name], cls.layout())
+                self.live[name].projection.forget()
 
     # ---- positions --------------------------------------------------------------------------
 
@@ -260,14 +254,19 @@ class Engine:
         self.check_writable("rebuild or verify")
         scratch = Slot(SCRATCH + name, self.classes[name](prefix=SCRATCH))
         with self.db.transaction():
-            for table in scratch.projection.tables:
-                self.db.drop(scratch.projection.t(table))
-                self.db.create(table, scratch.projection.t(table))
-            self.db.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name = ?", (scratch.key,))
-            self.db.execute(f"INSERT INTO {TRACKING_TABLE} (name, position, generation, layout) VALUES (?, 0, 0, '')",
-                            (scratch.key,))
+            self._recreate(scratch, "")
         scratch.projection.known_empty((0, 0))
         return scratch
+
+    def _recreate(self, slot: Slot, layout: str) -> None:
+        """Within the caller's transaction: the slot's tables dropped and created empty, and its
+        tracking row back at position 0."""
+        for table in slot.projection.tables:
+            self.db.drop(slot.projection.t(table))
+            self.db.create(table, slot.projection.t(table))
+        self.db.execute(f"DELETE FROM {TRACKING_TABLE} WHERE name = ?", (slot.key,))
+        self.db.execute(f"INSERT INTO {TRACKING_TABLE} (name, position, generation, layout) VALUES (?, 0, 0, ?)",
+                        (slot.key, layout))
 
     def _drop_scratch(self, scratch: Slot) -> None:
         with self.db.transaction():

@@ -95,9 +95,6 @@ class Table(Generic[R]):
     def from_db(self, values: Sequence[Any]) -> R:
         return self.row(*(convert(v) for convert, v in zip(self._converters, values, strict=True)))
 
-    def to_db(self, row: R) -> tuple[Any, ...]:
-        return dataclasses.astuple(row)  # type: ignore[call-overload, no-any-return]
-
     def values_of(self, row: R) -> tuple[Any, ...]:
         values = self._values(row)
         return values if isinstance(values, tuple) else (values,)
@@ -229,7 +226,6 @@ class Adder(Generic[R]):
 
     def __init__(self, table: Table[R]) -> None:
         self.table = table
-        self.width = len(table.columns) - len(table.key)
         self.deltas: dict[Key, list[int]] = {}
 
     def add(self, key: Key, *deltas: int) -> None:

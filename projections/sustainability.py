@@ -27,8 +27,7 @@ from domain.reference import GPU_MODELS
 from projections.db import Database
 from projections.projection import Batch, Positioned, Projection, text_id
 from projections.rows import Adder, RowSet, Table
-from projections.timeaxis import from_micro, hour_ceil, hour_floor, hour_of_iso, micro, month_of_hour
-from projections.utilisation import micro_of_text
+from projections.timeaxis import from_micro, hour_ceil, hour_floor, hour_of_iso, micro, micro_of_text, month_of_hour
 
 METHOD = ("energy = used GPU-hours x board power x PUE; location-based = energy x grid intensity; "
           "market-based = location-based x (1 - carbon-free share); factors in force per hour")

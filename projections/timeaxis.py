@@ -91,5 +91,18 @@ def micro(value: Decimal) -> int:
     return int(value * MICRO)
 
 
+_micros: dict[str, int] = {}
+
+
+def micro_of_text(text: str) -> int:
+    """Micro-GPU-hours of a usage record's decimal string (values repeat a lot: cached)."""
+    found = _micros.get(text)
+    if found is None:
+        found = micro(Decimal(text))
+        if len(_micros) < _CACHE_LIMIT:
+            _micros[text] = found
+    return found
+
+
 def from_micro(value: int) -> Decimal:
     return Decimal(value) / MICRO

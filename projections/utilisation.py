@@ -19,7 +19,7 @@ from domain.aggregates import GpuPool, Reservation
 from projections.db import Database
 from projections.projection import Batch, Positioned, Projection, text_id
 from projections.rows import Adder, RowSet, Table
-from projections.timeaxis import hour_ceil, hour_floor, hour_of_iso, micro, month_of_hour
+from projections.timeaxis import hour_ceil, hour_floor, hour_of_iso, micro, micro_of_text, month_of_hour
 
 
 @dataclass(slots=True)
@@ -171,18 +171,3 @@ class Utilisation(Projection):
     def _usage(self, event: Reservation.UsageRecorded, batch: UtilisationBatch) -> None:
         reservation = self._reservation(batch, event.originator_id)
         batch.hours.add((reservation.site_id, reservation.model, hour_floor(event.hour)), 0, micro(event.gpu_hours))
-
-
-_micro_cache: dict[str, int] = {}
-
-
-def micro_of_text(text: str) -> int:
-    """Micro-GPU-hours of a usage record's decimal string (values repeat a lot: cached)."""
-    found = _micro_cache.get(text)
-    if found is None:
-        from decimal import Decimal
-
-        found = micro(Decimal(text))
-        if len(_micro_cache) < 100_000:
-            _micro_cache[text] = found
-    return found
