@@ -3,6 +3,7 @@ call ``bootstrap.create_app``, which passes ``bootstrap.open_services`` in here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Literal
@@ -95,8 +96,34 @@ def problem_media_types(app: FastAPI) -> dict[str, Any]:
                     operation = schema["paths"].get(context.path_format, {}).get(method.lower())
                     if operation is not None and roles:
                         operation["x-roles"] = sorted(roles)
+        add_links(schema["paths"])
         app.openapi_schema = schema
     return app.openapi_schema
+
+
+PATH_PARAMETER = re.compile(r"\{([a-z_]+)\}")
+
+
+def add_links(paths: dict[str, Any]) -> None:
+    """OpenAPI links from what a POST creates to the operations that take its id: a POST to a
+    collection ``C`` whose 201 body has an ``id`` links to every operation under ``C/{x_id}``, with
+    ``x_id`` taken from ``$response.body#/id``. Clients (and schemathesis' stateful phase) follow
+    them; derived from the routes, so a new resource gets its links by itself."""
+    for collection, item in paths.items():
+        created = item.get("post", {}).get("responses", {}).get("201")
+        if created is None or PATH_PARAMETER.search(collection):
+            continue
+        links: dict[str, Any] = {}
+        for path, operations in paths.items():
+            match = PATH_PARAMETER.match(path[len(collection) + 1:]) if path.startswith(collection + "/") else None
+            if match is None:
+                continue
+            for method, operation in operations.items():
+                links[operation["operationId"]] = {"operationId": operation["operationId"],
+                                                   "parameters": {match.group(1): "$response.body#/id"},
+                                                   "description": f"{method.upper()} {path} on the created resource"}
+        if links:
+            created["links"] = links
 
 
 def roles_of(dependant: Dependant) -> set[str]:

@@ -21,7 +21,8 @@ from domain.aggregates import FundingRound, Site, SupplyOrder
 
 class SiteCreate(Strict):
     name: Name
-    country: Text = Field(min_length=2, max_length=2, description="ISO 3166 alpha-2", examples=["GB"])
+    country: Text = Field(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$", description="ISO 3166 alpha-2",
+                          examples=["GB"])
     grid_intensity_g_per_kwh: DecimalText
     pue: DecimalText
     carbon_free_share: DecimalText = Field(description="0 to 1, contracted carbon-free share")
