@@ -56,15 +56,19 @@ class TenancyCommands(LedgerCore):
         else:
             rate_override = None
 
+        # Read before the pool's lock is taken: the lock is held for the pool's load, the booking
+        # and the save only (with several processes on one pool, what is done under the lock
+        # bounds the pool's rate). The tenant is only read, never written, by this command.
+        self._refuse_taken(reservation_id)
+        tenant = self.get_tenant(tenant_id)
+        if tenant.suspended:
+            raise TenantSuspended(f"tenant_id: tenant {tenant.name!r} is suspended and cannot reserve",
+                                  field="tenant_id")
+        rate = rate_override if rate_override is not None else tenant.rate_for(code)
+
         def unit() -> Written:
-            if reservation_id is not None and reservation_id in self.repository:
-                raise Conflict(f"reservation_id: a reservation with id {reservation_id} already exists",
-                               field="reservation_id")
-            tenant = self.get_tenant(tenant_id)
-            if tenant.suspended:
-                raise TenantSuspended(f"tenant_id: tenant {tenant.name!r} is suspended and cannot reserve",
-                                      field="tenant_id")
-            rate = rate_override if rate_override is not None else tenant.rate_for(code)
+            if getattr(self._local, "retrying", False):  # lost a race: perhaps to a writer of this id
+                self._refuse_taken(reservation_id)
             try:
                 pool = self.get_pool(site, code, for_update=True)
             except NotFound:
@@ -78,6 +82,11 @@ class TenancyCommands(LedgerCore):
             pool.book(reservation_id=reservation.id, start=window_start, end=window_end, gpus=count)
             return Written(reservation.id, self._save(pool, reservation))
         return self._retrying(unit, pool=pool_id(site, code))
+
+    def _refuse_taken(self, reservation_id: UUID | None) -> None:
+        if reservation_id is not None and reservation_id in self.repository:
+            raise Conflict(f"reservation_id: a reservation with id {reservation_id} already exists",
+                           field="reservation_id")
 
     def extend_reservation(self, reservation_id: object, *, end: object) -> Written:
         def unit() -> Written:
