@@ -66,7 +66,18 @@ def check(h: History) -> None:
 
 PROPERTY = settings(max_examples=20, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-steps_strategy = st.lists(command, min_size=1, max_size=25)
+# Histories that always meter usage before and after invoices of January and February, and may
+# revise a site's factors retroactively afterwards (so adjustment lines carry carbon), mixed with
+# any other command.
+reserve = st.tuples(st.just("reserve"), st.integers(1, 3), st.integers(0, 24 * 50), st.integers(1, 24 * 20),
+                    st.sampled_from(["H100-SXM", "GB300"]), st.integers(0, 1))
+use = st.tuples(st.just("use"), st.integers(0, 30), st.integers(0, 24 * 30), st.decimals("0.001", "3", places=3))
+revise = st.tuples(st.just("revise"), st.integers(0, 1), st.integers(1, 100), st.integers(0, 24 * 40))
+INVOICES = [("invoice", tenant, month) for month in ("2026-01", "2026-02") for tenant in (0, 1)]
+steps_strategy = st.tuples(
+    st.lists(reserve, min_size=1, max_size=5), st.lists(command, max_size=8), st.lists(use, min_size=1, max_size=6),
+    st.lists(st.one_of(use, revise, command), min_size=1, max_size=10),
+).map(lambda parts: [*parts[0], *parts[1], *parts[2], *INVOICES, *parts[3]])
 
 
 @PROPERTY
