@@ -43,8 +43,12 @@ def record_command(
     """Record one rate (the same rate again records nothing; another rate for that date corrects it)."""
     checked(db)
     with opened_ledger(db) as ledger:
-        receipt = ledger.record_fx_rates([{"base": base.strip().upper(), "quote": quote.strip().upper(),
-                                           "rate": rate, "effective_date": date, "source": source}], where=["--"])
+        try:
+            receipt = ledger.record_fx_rates([{"base": base.strip().upper(), "quote": quote.strip().upper(),
+                                               "rate": rate, "effective_date": date, "source": source}],
+                                             where=["--"])
+        except InvalidInput as error:  # the domain names the field; the option is --date
+            raise InvalidInput(error.message.replace("--effective_date", "--date"), field=error.field) from None
     outcome = receipt.outcomes[0]
     typer.echo(f"{outcome.status}: 1 {outcome.fact.base} = {outcome.fact.rate} {outcome.fact.quote} from "
                f"{outcome.fact.effective_date}" + (f" (log position {receipt.position})" if receipt.position else ""))
