@@ -176,7 +176,7 @@ def print_demo_reports(projections: Any, names: Names, summary: DemoSummary, out
                    "is shown as missing, never 0.")
     render(capex_payback(capex, names), table, console=out,
            title="Capex payback per round, site and GPU model (round currency; revenue in every billing "
-                 "currency consolidated at the FX rates above)")
+                 "currency consolidated at the FX rates above)", labels={"fx_note": "FX note (missing rates)"})
 
 
 def _last_month(summary: DemoSummary) -> str:
