@@ -412,6 +412,14 @@ def _sources() -> tuple[dict[str, Any], dict[str, Any], str]:
     return EnvSettingsSource(Settings)(), DotEnvSettingsSource(Settings)(), name
 
 
+def reporting_currency() -> str:
+    """LEDGER_REPORTING_CURRENCY (environment, then .env, then USD): consolidated reports'
+    currency when none is asked for."""
+    from api.settings import Settings
+
+    return Settings().reporting_currency
+
+
 def settings_view(**overrides: object) -> list[SettingView]:
     """Every setting of :class:`api.settings.Settings` (``LEDGER_*`` from the environment, then
     the ``.env`` file, then the default), ``overrides`` given on the command line."""

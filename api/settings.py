@@ -53,3 +53,6 @@ class Settings(BaseSettings):
     # Log lines as text or one JSON object a line (LEDGER_LOG_FORMAT; `ledger serve --log-format`);
     # auto: text when stderr is a terminal, else json.
     log_format: Literal["auto", "text", "json"] = "auto"
+    # The currency consolidated reports convert to when a request names none
+    # (LEDGER_REPORTING_CURRENCY; e.g. the revenue_consolidated report's `currency`).
+    reporting_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")

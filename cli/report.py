@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from bootstrap import open_projections
+from bootstrap import open_projections, reporting_currency
 from cli.names import Names, with_names
 from cli.options import (
     DEFAULT_DATABASE,
@@ -94,6 +94,8 @@ def run_report(db: str, name: str, given: dict[str, str | None], fmt: Format, *,
         try:
             names = known_names(ledger, projections) if (given.get("site") or given.get("tenant")) else Names()
             raw = filters_for(found, given, names)
+            if found.filter("currency") is not None and not raw.get("currency"):
+                raw["currency"] = reporting_currency()
             found.parse(raw)  # a bad filter is refused before any work
             with progress_bar(err) as bar:
                 task = bar.add_task("Bringing the projections up to date", total=None)
@@ -140,12 +142,14 @@ def report_command(
     from_: Annotated[str | None, typer.Option("--from", help="First month YYYY-MM (or day YYYY-MM-DD)")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Last month YYYY-MM (or day YYYY-MM-DD), inclusive")] = None,
     granularity: Annotated[Granularity | None, typer.Option(help="Utilisation: hour, day or month")] = None,
+    currency: Annotated[str | None, typer.Option(help="Consolidated reports: the reporting currency "
+                                                      "(default LEDGER_REPORTING_CURRENCY, USD)")] = None,
     fmt: FormatOption = Format.table,
     db: DbOption = DEFAULT_DATABASE,
 ) -> None:
     """Print a report from the projections (brought up to date first)."""
     given = {"site": site, "model": model, "tenant": tenant, "from": from_, "to": to,
-             "granularity": granularity.value if granularity else None}
+             "granularity": granularity.value if granularity else None, "currency": currency}
     raise typer.Exit(run_report(db, name, given, fmt, out=stdout_console(), err=stderr_console()))
 
 

@@ -170,7 +170,8 @@ class Projections:
         """The lines to put on ``tenant_id``'s invoice for ``month`` and the billing position
         they are computed through (pass both to ``Ledger.issue_invoice``)."""
         rows, position = self.report_at("billing", {"tenant_id": tenant_id, "from": month, "to": month})
-        keep = ("line_key", "kind", "reservation_id", "origin_month", "gpu_hours", "rate", "amount")
+        keep = ("line_key", "kind", "reservation_id", "origin_month", "gpu_hours", "rate", "amount", "energy_kwh",
+                "location_kgco2e", "market_kgco2e")
         return [{k: line[k] for k in keep} for line in rows], position
 
     def tenant_page(self, tenant_id: Any, kind: str, after: int, limit: int) -> list[Any]:

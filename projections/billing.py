@@ -13,22 +13,29 @@ Rules (stated in the README):
   and its issue -- is billed as an ``adjustment`` line on the tenant's next month without an
   invoice. A credit note is a negative ``credit`` line on that next open month. A voided invoice
   keeps its month frozen (an issued month is never re-opened; its status shows ``void``).
+- Carbon: a reservation's line also carries the energy kWh and location- and market-based kgCO2e
+  of the GPU-hours it USED (metered) at its site in that month, by the carbon method
+  (``projections.billing_carbon``, ``projections.carbon``). Usage (or a factor revision
+  re-pricing it) after its month was invoiced goes on the ``adjustment`` line of that
+  reservation and month, like hours. Credit notes carry none.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from functools import singledispatchmethod
 from typing import Any
 
-from domain.aggregates import Invoice, Reservation
+from domain.aggregates import Invoice, Reservation, Site
 from domain.money import quantize
+from projections.billing_carbon import FACTORS, USAGE, LineCarbon
+from projections.carbon import PRECISION, Carbon
 from projections.db import Database
 from projections.projection import Batch, Positioned, Projection, text_id
 from projections.rows import RowSet, Table
-from projections.timeaxis import hour_floor, hours_by_month, month_of, next_month
+from projections.timeaxis import hour_floor, hour_of_iso, hours_by_month, micro, micro_of_text, month_of, next_month
 
 ZERO = Decimal(0)
 
@@ -69,10 +76,18 @@ class LineRow:
     gpu_hours: Decimal
     rate: Decimal | None
     amount: Decimal
+    energy_kwh: Decimal = ZERO  # of the GPU-hours used (metered) on the line's reservation and month
+    location_kgco2e: Decimal = ZERO
+    market_kgco2e: Decimal = ZERO
 
     @property
     def empty(self) -> bool:
-        return not self.gpu_hours and not self.amount
+        return not (self.gpu_hours or self.amount or self.energy_kwh or self.location_kgco2e or self.market_kgco2e)
+
+    def add_carbon(self, carbon: Carbon) -> None:
+        self.energy_kwh += carbon.energy_kwh
+        self.location_kgco2e += carbon.location_kg
+        self.market_kgco2e += carbon.market_kg
 
 
 TERMS = Table("bil_reservations", ReservationTerms, key=("reservation_id",))
@@ -85,9 +100,12 @@ class BillingBatch(Batch):
     terms: RowSet[ReservationTerms]
     invoices: RowSet[InvoiceRow]
     lines: RowSet[LineRow]
+    carbon: LineCarbon
     invoiced_months: dict[str, set[str]] = field(default_factory=dict)
 
     def flush(self) -> None:
+        self.settle()
+        self.carbon.flush()
         self.terms.flush()
         self.invoices.flush()
         self.lines.flush()
@@ -125,16 +143,45 @@ class BillingBatch(Batch):
     def terms_of(self, reservation: object) -> ReservationTerms:
         return self.terms.require((text_id(reservation),), f"billing: no Reservation.Confirmed seen for {reservation}")
 
+    def target(self, terms: ReservationTerms, month: str) -> tuple[str, str, str, str | None]:
+        """(month billed, line key, kind, origin month) of a reservation's hours or usage in ``month``:
+        its own line, or an adjustment on the next open month once ``month`` is invoiced."""
+        target = self.open_month(terms.tenant_id, month)
+        if target == month:
+            return target, f"reservation:{terms.reservation_id}", "reservation", None
+        return target, f"adjustment:{terms.reservation_id}:{month}", "adjustment", month
+
+    def add_carbon(self, reservation: str, month: str, carbon: Carbon) -> None:
+        terms = self.terms_of(reservation)
+        target, key, kind, origin = self.target(terms, month)
+        line = self.line(terms.tenant_id, target, key, kind, terms.reservation_id, origin, terms.currency,
+                         terms.rate)
+        line.add_carbon(carbon)
+        self.save(line)
+
+    def model_of(self, reservation: str) -> str:
+        return self.terms_of(reservation).model
+
+    def settle(self) -> None:
+        """Price the usage gathered so far onto the lines (before anything reads or freezes them)."""
+        self.carbon.settle(self.model_of, self.add_carbon)
+
 
 class Billing(Projection):
     name = "billing"
     title = "Bill lines and invoices per tenant and month, in the tenant's currency"
-    tables = (TERMS, INVOICES, LINES)
+    tables = (TERMS, INVOICES, LINES, FACTORS, USAGE)
 
     def begin(self, db: Database, events: Sequence[Positioned]) -> BillingBatch:
-        batch = BillingBatch(self.rows(db, TERMS), self.rows(db, INVOICES), self.rows(db, LINES))
+        batch = BillingBatch(self.rows(db, TERMS), self.rows(db, INVOICES), self.rows(db, LINES),
+                             LineCarbon(db, self.prefix))
         batch.terms.prefetch({(text_id(e.originator_id),) for _, e in events if not isinstance(e, Invoice.Event)})
         return batch
+
+    def apply(self, db: Database, events: Sequence[Positioned]) -> None:
+        with localcontext() as ctx:
+            ctx.prec = PRECISION  # carbon: products of several factors stay exact
+            super().apply(db, events)
 
     @singledispatchmethod
     def handle(self, event: object, batch: BillingBatch) -> None:
@@ -174,21 +221,44 @@ class Billing(Projection):
     @staticmethod
     def _hours(batch: BillingBatch, terms: ReservationTerms, first: int, last: int, sign: int) -> None:
         for month, hours in hours_by_month(first, last):
-            target = batch.open_month(terms.tenant_id, month)
-            if target == month:
-                key, kind, origin = f"reservation:{terms.reservation_id}", "reservation", None
-            else:
-                key, kind, origin = f"adjustment:{terms.reservation_id}:{month}", "adjustment", month
+            target, key, kind, origin = batch.target(terms, month)
             line = batch.line(terms.tenant_id, target, key, kind, terms.reservation_id, origin, terms.currency,
                               terms.rate)
             line.gpu_hours += sign * terms.gpus * hours
             line.amount = quantize(line.gpu_hours * terms.rate, terms.currency)
             batch.save(line)
 
+    # ---- carbon of metered usage -------------------------------------------------------------
+
+    @handle.register(Reservation.UsageBatchRecorded)
+    def _usage_batch(self, event: Reservation.UsageBatchRecorded, batch: BillingBatch) -> None:
+        terms = batch.terms_of(event.originator_id)
+        for _, hour_text, gpu_hours in event.records:
+            batch.carbon.use(terms.reservation_id, terms.site_id, hour_of_iso(hour_text), micro_of_text(gpu_hours))
+
+    @handle.register(Reservation.UsageRecorded)
+    def _usage(self, event: Reservation.UsageRecorded, batch: BillingBatch) -> None:
+        terms = batch.terms_of(event.originator_id)
+        batch.carbon.use(terms.reservation_id, terms.site_id, hour_floor(event.hour), micro(event.gpu_hours))
+
+    @handle.register(Site.Registered)
+    def _site_registered(self, event: Site.Registered, batch: BillingBatch) -> None:
+        self._site_factors(event, batch)
+
+    @handle.register(Site.Revised)
+    def _site_revised(self, event: Site.Revised, batch: BillingBatch) -> None:
+        self._site_factors(event, batch)
+
+    @staticmethod
+    def _site_factors(event: Site.Registered | Site.Revised, batch: BillingBatch) -> None:
+        batch.settle()  # usage so far is priced with the factors in force before this revision
+        batch.carbon.revise(event, text_id(event.originator_id), batch.model_of, batch.add_carbon)
+
     # ---- invoices -----------------------------------------------------------------------------
 
     @handle.register(Invoice.Issued)
     def _issued(self, event: Invoice.Issued, batch: BillingBatch) -> None:
+        batch.settle()  # usage recorded before the invoice belongs to the lines it freezes
         tenant, month, currency = text_id(event.tenant_id), event.month, event.currency
         live = {line.line_key: line for line in batch.lines.where(tenant_id=tenant, month=month)}
         frozen = {line.line_key: line for line in (
@@ -201,7 +271,9 @@ class Billing(Projection):
             now, was = live.get(key), frozen.get(key)
             d_amount = (now.amount if now else ZERO) - (was.amount if was else ZERO)
             d_hours = (now.gpu_hours if now else ZERO) - (was.gpu_hours if was else ZERO)
-            if not (d_amount or d_hours):
+            d_carbon = Carbon(*((getattr(now, c) if now else ZERO) - (getattr(was, c) if was else ZERO)
+                                for c in CARBON_COLUMNS))
+            if not (d_amount or d_hours or d_carbon.energy_kwh or d_carbon.location_kg or d_carbon.market_kg):
                 continue
             source = now or was
             assert source is not None
@@ -209,6 +281,7 @@ class Billing(Projection):
                               month, currency, source.rate)
             line.gpu_hours += d_hours
             line.amount += d_amount
+            line.add_carbon(d_carbon)
             batch.save(line)
         for key in live:
             if key not in frozen:
@@ -240,4 +313,8 @@ def _invoiced_line(tenant: str, month: str, currency: str, index: int, data: dic
     return LineRow(tenant, month, str(data.get("line_key") or f"invoice-line:{index}"),
                    str(data.get("kind") or "invoice"), text_id(reservation) if reservation else None,
                    data.get("origin_month"), currency, Decimal(str(gpu_hours)) if gpu_hours is not None else ZERO,
-                   Decimal(str(rate)) if rate is not None else None, Decimal(str(data["amount"])))
+                   Decimal(str(rate)) if rate is not None else None, Decimal(str(data["amount"])),
+                   *(Decimal(str(data.get(c) or 0)) for c in CARBON_COLUMNS))
+
+
+CARBON_COLUMNS = ("energy_kwh", "location_kgco2e", "market_kgco2e")

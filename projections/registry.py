@@ -14,13 +14,14 @@ import pkgutil
 from projections import reports as _reports_package
 from projections.billing import Billing
 from projections.capex import Capex
+from projections.fx import Fx
 from projections.projection import Projection
 from projections.reports.base import Report
 from projections.sustainability import Sustainability
 from projections.tenant_index import TenantIndex
 from projections.utilisation import Utilisation
 
-PROJECTIONS: tuple[type[Projection], ...] = (Utilisation, Billing, Sustainability, Capex, TenantIndex)
+PROJECTIONS: tuple[type[Projection], ...] = (Utilisation, Billing, Sustainability, Capex, TenantIndex, Fx)
 PROJECTION_NAMES: tuple[str, ...] = tuple(p.name for p in PROJECTIONS)
 
 

@@ -1,21 +1,13 @@
 """Sustainability: per tenant, site, model and month, used GPU-hours, energy and carbon.
 
-Method (operational emissions only, in the style of Cloud Carbon Footprint / GHG Protocol
-scope 2 dual reporting; embodied emissions are out of scope):
-- energy kWh          = used GPU-hours x GPU board power kW (domain.reference.GPU_MODELS)
-                       x site PUE in force at that hour
-- location-based kg  = kWh x grid intensity gCO2e/kWh in force at that hour / 1000
-- market-based kg    = location-based kg x (1 - contracted carbon-free share in force)
-"In force at hour h" = the site's latest factor revision whose effective_from is at or before
-the start of h (the first one for hours before it), as ``Site.factors_at`` does. A revision
-recorded after usage it applies to (effective_from in the past) re-prices that usage: the
-hourly usage kept in ``sus_hours`` is moved from the old factors to the new. Figures are exact
-decimals; round only for display.
+The method and the factors in force per hour are ``projections.carbon`` (shared with the carbon
+on billing lines). A revision recorded after usage it applies to (effective_from in the past)
+re-prices that usage: the hourly usage kept in ``sus_hours`` is moved from the old factors to the
+new. Figures are exact decimals; round only for display.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
@@ -23,26 +15,11 @@ from functools import singledispatchmethod
 from typing import Any
 
 from domain.aggregates import Reservation, Site
-from domain.reference import GPU_MODELS
+from projections.carbon import PRECISION, FactorBook, FactorRevision, carbon_of
 from projections.db import Database
 from projections.projection import Batch, Positioned, Projection, text_id
 from projections.rows import Adder, RowSet, Table
-from projections.timeaxis import from_micro, hour_ceil, hour_floor, hour_of_iso, micro, micro_of_text, month_of_hour
-
-METHOD = ("energy = used GPU-hours x board power x PUE; location-based = energy x grid intensity; "
-          "market-based = location-based x (1 - carbon-free share); factors in force per hour")
-
-
-@dataclass(slots=True)
-class FactorRevision:
-    site_id: str
-    seq: int
-    from_hour: int
-    effective_from: str
-    grid_g_per_kwh: Decimal
-    pue: Decimal
-    carbon_free_share: Decimal
-    source: str
+from projections.timeaxis import hour_floor, hour_of_iso, micro, micro_of_text, month_of_hour
 
 
 @dataclass(slots=True)
@@ -88,7 +65,7 @@ class SustainabilityBatch(Batch):
     owners: RowSet[UsageOwner]
     months: RowSet[CarbonMonth]
     hours: Adder[SiteHour]
-    factors: dict[str, list[FactorRevision]] = field(default_factory=dict)
+    factors: FactorBook
     # Used micro-GPU-hours per (tenant, site, model, month, factor revision), priced once per key
     # (energy and carbon are linear in usage: pricing the sum equals summing the prices, exactly).
     pending: dict[tuple[str, str, str, str, int], int] = field(default_factory=dict)
@@ -102,36 +79,16 @@ class SustainabilityBatch(Batch):
     def settle(self) -> None:
         """Price the usage gathered so far into the month rows."""
         for (tenant, site, model, month, seq), used_micro in self.pending.items():
-            self.add_month((tenant, site, model, month), used_micro, self.factors[site][seq], 1)
+            self.add_month((tenant, site, model, month), used_micro, self.factors.revisions(site)[seq], 1)
         self.pending.clear()
 
-    def revisions(self, site: str) -> list[FactorRevision]:
-        found = self.factors.get(site)
-        if found is None:
-            found = self.factors[site] = [FACTORS.from_db(r) for r in self.db.fetchall(
-                f"SELECT {', '.join(FACTORS.column_names)} FROM {self.prefix}{FACTORS.name} WHERE site_id = ? "
-                "ORDER BY seq", (site,))]
-        return found
-
-    def in_force(self, site: str, hour: int) -> FactorRevision:
-        revisions = self.revisions(site)
-        if not revisions:
-            raise LookupError(f"sustainability: usage at site {site} before the site was registered")
-        if len(revisions) == 1 or hour < revisions[1].from_hour:
-            return revisions[0]  # the common case: one revision, or an hour before the second
-        i = bisect_right([r.from_hour for r in revisions], hour) - 1
-        return revisions[max(i, 0)]
-
     def add_month(self, key: tuple[str, str, str, str], used_micro: int, factors: FactorRevision, sign: int) -> None:
-        model = key[2]
         row = self.months.get(key) or CarbonMonth(*key, 0, ZERO, ZERO, ZERO)
-        used = from_micro(used_micro)
-        kwh = used * GPU_MODELS[model].board_power_kw * factors.pue
-        location = kwh * factors.grid_g_per_kwh / 1000
+        carbon = carbon_of(used_micro, key[2], factors)
         row.used_micro += sign * used_micro
-        row.energy_kwh += sign * kwh
-        row.location_kg += sign * location
-        row.market_kg += sign * location * (1 - factors.carbon_free_share)
+        row.energy_kwh += sign * carbon.energy_kwh
+        row.location_kg += sign * carbon.location_kg
+        row.market_kg += sign * carbon.market_kg
         self.months.put(row)
 
 
@@ -141,13 +98,14 @@ class Sustainability(Projection):
     tables = (FACTORS, OWNERS, HOURS, MONTHS)
 
     def begin(self, db: Database, events: Sequence[Positioned]) -> SustainabilityBatch:
-        batch = SustainabilityBatch(db, self.prefix, self.rows(db, OWNERS), self.rows(db, MONTHS), Adder(HOURS))
+        batch = SustainabilityBatch(db, self.prefix, self.rows(db, OWNERS), self.rows(db, MONTHS), Adder(HOURS),
+                                    FactorBook(db, FACTORS, self.t(FACTORS)))
         batch.owners.prefetch({(text_id(e.originator_id),) for _, e in events if isinstance(e, Reservation.Event)})
         return batch
 
     def apply(self, db: Database, events: Sequence[Positioned]) -> None:
         with localcontext() as ctx:
-            ctx.prec = 60  # products of several factors stay exact
+            ctx.prec = PRECISION  # products of several factors stay exact
             super().apply(db, events)
 
     @singledispatchmethod
@@ -177,7 +135,7 @@ class Sustainability(Projection):
     def _use(batch: SustainabilityBatch, owner: UsageOwner, hour: int, used_micro: int) -> None:
         batch.hours.add((owner.site_id, hour, owner.tenant_id, owner.model), used_micro)
         key = (owner.tenant_id, owner.site_id, owner.model, month_of_hour(hour),
-               batch.in_force(owner.site_id, hour).seq)
+               batch.factors.in_force(owner.site_id, hour).seq)
         batch.pending[key] = batch.pending.get(key, 0) + used_micro
 
     @handle.register(Site.Registered)
@@ -191,21 +149,14 @@ class Sustainability(Projection):
     def _revise(self, batch: SustainabilityBatch, event: Any) -> None:
         site = text_id(event.originator_id)
         batch.settle()  # usage so far is priced with the factors in force before this revision
-        revisions = batch.revisions(site)
-        revision = FactorRevision(site, len(revisions), hour_ceil(event.effective_from),
-                                  event.effective_from.isoformat(), Decimal(event.grid_intensity_g_per_kwh),
-                                  Decimal(event.pue), Decimal(event.carbon_free_share),
-                                  getattr(event, "factor_source", "") or "")
-        batch.db.upsert(FACTORS, batch.prefix + FACTORS.name, [FACTORS.values_of(revision)], add=False)
-        if revisions:
+        old, revision = batch.factors.add(event, site)
+        if old is not None:
             # Usage already recorded for hours from this revision on was priced with the factors
             # in force before it (revisions only move forward): re-price it.
             batch.hours.flush(batch.db, batch.prefix + HOURS.name)
-            old = revisions[-1]
             for hour, tenant, model, used_micro in batch.db.fetchall(
                     f"SELECT hour, tenant_id, model, used_micro FROM {batch.prefix}{HOURS.name} "
                     "WHERE site_id = ? AND hour >= ? ORDER BY hour, tenant_id, model", (site, revision.from_hour)):
                 key = (tenant, site, model, month_of_hour(int(hour)))
                 batch.add_month(key, int(used_micro), old, -1)
                 batch.add_month(key, int(used_micro), revision, 1)
-        revisions.append(revision)

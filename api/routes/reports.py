@@ -38,6 +38,8 @@ def _query_field(f: Filter) -> tuple[Any, Any]:
     if f.kind == "model":
         return str | None, Field(None, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9-]*$",
                                  description=f.description)
+    if f.kind == "currency":
+        return str | None, Field(None, max_length=3, pattern=r"^[A-Z]{3}$", description=f.description)
     if f.kind == "granularity":
         return Literal["hour", "day", "month"], Field("month", description=f.description)
     return str | None, Field(None, max_length=40, pattern=BOUND, alias=alias, description=f.description)
@@ -92,6 +94,8 @@ def add_route(report: Report) -> None:
         raw = {f.name: getattr(filters, _attribute(f)) for f in report.filters}
         if report.tenant_scoped:
             raw["tenant_id"] = _own_tenant(principal, raw.get("tenant_id"))
+        if report.filter("currency") is not None and not raw.get("currency"):
+            raw["currency"] = services.settings.reporting_currency
         return answer(services, request, report, raw, max(min_position or 0, header or 0))  # type: ignore[return-value]
 
     endpoint.__name__ = f"report_{report.name}"

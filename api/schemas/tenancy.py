@@ -126,6 +126,9 @@ class InvoicePublic(BaseModel):
     issued_at: AwareDatetime
     billed_through_position: int
     lines: list[dict[str, Any]]
+    energy_kwh: str = Field("0", description="Total energy of the lines' metered GPU-hours (kWh)")
+    location_kgco2e: str = Field("0", description="Total location-based kgCO2e of the lines")
+    market_kgco2e: str = Field("0", description="Total market-based kgCO2e of the lines")
 
     @classmethod
     def of(cls, invoice: Invoice) -> InvoicePublic:
@@ -133,5 +136,6 @@ class InvoicePublic(BaseModel):
                    currency=invoice.currency, status=invoice.status, total=text_of(invoice.total),
                    credited=text_of(invoice.credited), issued_at=invoice.issued_at,
                    billed_through_position=invoice.billed_through_position,
-                   lines=[plain(line) for line in invoice.lines])
+                   lines=[plain(line) for line in invoice.lines], energy_kwh=text_of(invoice.energy_kwh),
+                   location_kgco2e=text_of(invoice.location_kgco2e), market_kgco2e=text_of(invoice.market_kgco2e))
 

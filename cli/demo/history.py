@@ -21,6 +21,7 @@ from functools import partial
 from typing import Any, Protocol
 from uuid import UUID
 
+from cli.demo import fx_rates
 from cli.demo.cast import (
     CAMPUSES,
     DIVISIONS,
@@ -214,6 +215,9 @@ class DemoHistory:
             if in_force < self.end:
                 self.at(in_force - timedelta(days=10) + 9 * HOUR,
                         partial(self._revise_site, campus, site.id, in_force))
+        for index in range(self.summary.months):  # finance records the month-end FX rates (cli.demo.fx_rates)
+            fx_month = month_text(add_months(start, index))
+            self.at(fx_rates.recorded_at(fx_month), fx_rates.recorder(ledger, fx_month, index))
         funding = ledger.open_funding_round(name=ROUND_NAME, currency=ROUND_CURRENCY, opened_at=start)
         self.summary.round_id = funding.id
         for investor in INVESTORS:

@@ -110,6 +110,28 @@ def capex_pools(capex: Mapping[str, Sequence[Mapping[str, Any]]], names: Names) 
     return sorted(out, key=lambda r: (str(r["site"]), str(r["model"])))
 
 
+def capex_payback(capex: Mapping[str, Sequence[Mapping[str, Any]]], names: Names) -> list[dict[str, Any]]:
+    """Per round (by its currency), site and model: capex spent against the revenue booked there in
+    every billing currency, consolidated into the round's currency by the FX rule."""
+    rounds: dict[str, list[str]] = {}
+    for row in capex.get("rounds", ()):
+        rounds.setdefault(str(row.get("currency")), []).append(str(row.get("name")))
+    out = []
+    for row in capex.get("pools", ()):
+        out.append({"round": ", ".join(rounds.get(str(row.get("currency")), [])),
+                    "site": names.sites.get(str(row["site_id"]), row["site_id"]), "model": row["model"],
+                    "currency": row.get("currency"), "capex_spent": row.get("capex_spent"),
+                    "booked_gpu_hours": row.get("booked_gpu_hours"),
+                    "revenue_consolidated": row.get("revenue_booked"),
+                    "capex_recovered": row.get("capex_recovered"), "fx_note": row.get("fx_note") or ""})
+    return sorted(out, key=lambda r: (str(r["round"]), str(r["site"]), str(r["model"])))
+
+
+def fx_rate_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return [{"pair": f"{r['base']}->{r['quote']}", "effective_date": r["effective_date"], "rate": f"{r['rate']:f}",
+             "source": r["source"]} for r in rows]
+
+
 def investors(ledger: Ledger, summary: DemoSummary) -> list[dict[str, Any]]:
     """The round's investors as the FundingRound aggregate holds them (commitments, equity, tranches)."""
     if summary.round_id is None:
@@ -147,6 +169,14 @@ def print_demo_reports(projections: Any, names: Names, summary: DemoSummary, out
                labels={"equity_percent": "Equity %"})
     render(capex_pools(capex, names), table, console=out,
            title="Capex per site and GPU model (unit prices illustrative, incl. system share)")
+    render(fx_rate_rows(projections.report("fx_rates")), table, console=out,
+           title="FX rates (1 EUR = rate; recorded as facts by finance; ECB-style reference rates, illustrative)",
+           caption="Rule: the rate in force on the last day of a line's month, per line, rounded to the target "
+                   "currency's minor unit; USD->EUR = 1/rate, GBP->USD = EUR->USD / EUR->GBP; a missing rate "
+                   "is shown as missing, never 0.")
+    render(capex_payback(capex, names), table, console=out,
+           title="Capex payback per round, site and GPU model (round currency; revenue in every billing "
+                 "currency consolidated at the FX rates above)", labels={"fx_note": "FX note (missing rates)"})
 
 
 def _last_month(summary: DemoSummary) -> str:

@@ -2,6 +2,7 @@
 moving or renaming a module never orphans stored events."""
 
 from domain.aggregates.funding import FundingRound
+from domain.aggregates.fx import FxRate
 from domain.aggregates.invoice import Invoice, invoice_id
 from domain.aggregates.pool import GpuPool, pool_id
 from domain.aggregates.reservation import Reservation
@@ -9,5 +10,5 @@ from domain.aggregates.site import Site
 from domain.aggregates.supply import SupplyOrder
 from domain.aggregates.tenant import Tenant
 
-__all__ = ["FundingRound", "GpuPool", "Invoice", "Reservation", "Site", "SupplyOrder", "Tenant",
+__all__ = ["FundingRound", "FxRate", "GpuPool", "Invoice", "Reservation", "Site", "SupplyOrder", "Tenant",
            "invoice_id", "pool_id"]

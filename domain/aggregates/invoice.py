@@ -36,7 +36,12 @@ class Invoice(Aggregate):
         return invoice_id(tenant_id, month)
 
     class Issued(Aggregate.Created):
+        """Version 2 adds the carbon totals of the lines (each line carries its own energy_kwh,
+        location_kgco2e and market_kgco2e); version-1 invoices, issued before carbon was billed,
+        are upcast with zero totals and lines without carbon."""
+
         TOPIC = "ledger:Invoice.Issued"
+        class_version = 2
         tenant_id: UUID
         month: str
         currency: str
@@ -44,10 +49,23 @@ class Invoice(Aggregate):
         total: Decimal
         issued_at: datetime
         billed_through_position: int
+        energy_kwh: Decimal
+        location_kgco2e: Decimal
+        market_kgco2e: Decimal
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            for name in ("energy_kwh", "location_kgco2e", "market_kgco2e"):
+                state[name] = Decimal(0)
 
     @event(Issued)
     def __init__(self, tenant_id: UUID, month: str, currency: str, lines: list[dict[str, Any]],
-                 total: Decimal, issued_at: datetime, billed_through_position: int) -> None:
+                 total: Decimal, issued_at: datetime, billed_through_position: int,
+                 energy_kwh: Decimal = Decimal(0), location_kgco2e: Decimal = Decimal(0),
+                 market_kgco2e: Decimal = Decimal(0)) -> None:
+        self.energy_kwh = energy_kwh
+        self.location_kgco2e = location_kgco2e
+        self.market_kgco2e = market_kgco2e
         self.tenant_id = tenant_id
         self.month = month
         self.currency = currency

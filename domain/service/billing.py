@@ -8,12 +8,15 @@ from decimal import Decimal
 
 from domain.aggregates import Invoice, invoice_id
 from domain.errors import InvalidInput, InvoiceAlreadyIssued
-from domain.money import check_signed_amount
+from domain.money import check_signed_amount, to_decimal
 from domain.service.core import LedgerCore
 from domain.service.receipts import Written
 from domain.timeutil import MONTH_PATTERN, UTC, check_month
 
 __all__ = ["MONTH_PATTERN", "BillingCommands", "check_month"]
+
+# Carbon an invoice line may carry (from the billing projection); the invoice stores their totals.
+CARBON_FIELDS = ("energy_kwh", "location_kgco2e", "market_kgco2e")
 
 class BillingCommands(LedgerCore):
     def issue_invoice(self, *, tenant_id: object, month: object, lines: Iterable[Mapping[str, object]],
@@ -29,9 +32,15 @@ class BillingCommands(LedgerCore):
             raise InvalidInput(f"month: {month_text} is not closed yet", field="month")
         checked_lines: list[dict[str, object]] = []
         total = Decimal(0)
+        carbon = dict.fromkeys(CARBON_FIELDS, Decimal(0))
         for i, line in enumerate(lines):
             amount = check_signed_amount(line.get("amount"), tenant.billing_currency, field=f"lines[{i}].amount")
-            checked_lines.append({**line, "amount": amount})
+            checked = {**line, "amount": amount}
+            for name in CARBON_FIELDS:  # the line's carbon, if it has any (a credit has none)
+                if line.get(name) is not None:
+                    checked[name] = to_decimal(line.get(name), field=f"lines[{i}].{name}")
+                    carbon[name] += checked[name]  # type: ignore[operator]
+            checked_lines.append(checked)
             total += amount
         ident = invoice_id(tenant.id, month_text)
 
@@ -40,7 +49,8 @@ class BillingCommands(LedgerCore):
                 raise InvoiceAlreadyIssued(f"month: tenant {tenant.name!r} already has an invoice for {month_text}",
                                            field="month")
             invoice = Invoice(tenant.id, month_text, tenant.billing_currency, checked_lines, total, self.now(),
-                              billed_through_position)
+                              billed_through_position, carbon["energy_kwh"], carbon["location_kgco2e"],
+                              carbon["market_kgco2e"])
             return Written(invoice.id, self._save(invoice))
         return self._retrying(unit)
 

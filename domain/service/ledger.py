@@ -8,13 +8,14 @@ from typing import ClassVar
 
 from domain.service.billing import BillingCommands
 from domain.service.capacity import CapacityCommands
+from domain.service.fx import FxCommands
 from domain.service.locks import CommandLock
 from domain.service.receipts import system_clock
 from domain.service.tenancy import TenancyCommands
 from domain.storage import StoreConfig
 
 
-class Ledger(CapacityCommands, TenancyCommands, BillingCommands):
+class Ledger(CapacityCommands, TenancyCommands, BillingCommands, FxCommands):
     """The system of record. Open it through ``bootstrap.open_ledger(url)`` (which parses the
     store setting), ``Ledger.open(config)``, or ``Ledger(env=...)``."""
 

@@ -23,6 +23,7 @@ from typing import Any
 from uuid import UUID
 
 from domain.errors import InvalidInput
+from domain.money import check_currency
 from domain.reference import gpu_model
 from domain.timeutil import MONTH_PATTERN, check_month, to_utc
 from projections.db import Database
@@ -41,7 +42,7 @@ Row = dict[str, Any]
 
 @dataclass(frozen=True)
 class Filter:
-    """A report filter. ``kind``: site | tenant | model | from | to | granularity."""
+    """A report filter. ``kind``: site | tenant | model | from | to | granularity | currency."""
 
     kind: str
     description: str
@@ -74,6 +75,7 @@ class Params:
     start: int | None = None
     end: int | None = None
     granularity: str = "month"
+    currency: str | None = None  # the reporting currency of consolidated reports
 
     @property
     def month_from(self) -> str | None:
@@ -128,7 +130,9 @@ class Report:
         params = Params(site_id=_uuid(given.get("site_id"), "site_id"),
                         tenant_id=_uuid(given.get("tenant_id"), "tenant_id"),
                         model=gpu_model(given["model"], field="model").code if "model" in given else None,
-                        start=start, end=end, granularity=granularity)
+                        start=start, end=end, granularity=granularity,
+                        currency=check_currency(str(given["currency"]).strip(), field="currency")
+                        if "currency" in given else None)
         check_span(params, monthly=monthly)
         return params
 

@@ -33,12 +33,16 @@ REPORT = Report(
     filters=(TENANT, FROM, TO),
     columns=(Column("tenant_id", "", "Tenant"), Column("month", "", "Billing month YYYY-MM"),
              Column("line_key", "", "Stable key of the line"),
-             Column("kind", "", "reservation, cancellation_fee, adjustment or credit"),
+             Column("kind", "", "reservation, cancellation_fee, adjustment or credit (credits carry no carbon)"),
              Column("reservation_id", "", "Reservation billed"),
              Column("origin_month", "", "Month an adjustment or credit corrects"),
              Column("currency", "ISO 4217", "The tenant's billing currency"),
              Column("gpu_hours", "GPU-hours", "Booked GPU-hours billed on the line"),
              Column("rate", "currency per GPU-hour", "Rate locked at confirmation"),
-             Column("amount", "currency", "GPU-hours x rate, rounded half-even to the minor unit")),
+             Column("amount", "currency", "GPU-hours x rate, rounded half-even to the minor unit"),
+             Column("energy_kwh", "kWh", "Energy of the GPU-hours used (metered) on the line's reservation in "
+                                         "its month: used GPU-hours x board power x PUE"),
+             Column("location_kgco2e", "kgCO2e", "Energy x grid intensity (location-based)"),
+             Column("market_kgco2e", "kgCO2e", "Location-based x (1 - contracted carbon-free share)")),
     query=query,
 )

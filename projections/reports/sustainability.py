@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from projections.carbon import METHOD
 from projections.db import Database
 from projections.reports.base import Column, Filter, Params, Report, Row, exact_sums, where
 from projections.reports.billing import FROM, TENANT, TO
-from projections.sustainability import METHOD
 from projections.timeaxis import from_micro
 
 
