@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from documents.model import DEFAULT_SELLER_ADDRESS, DEFAULT_SELLER_NAME
 from domain.storage import DEFAULT_DATABASE
 
 
@@ -53,3 +54,7 @@ class Settings(BaseSettings):
     # Log lines as text or one JSON object a line (LEDGER_LOG_FORMAT; `ledger serve --log-format`);
     # auto: text when stderr is a terminal, else json.
     log_format: Literal["auto", "text", "json"] = "auto"
+    # Who issues the invoices, printed on every invoice document (LEDGER_SELLER_NAME,
+    # LEDGER_SELLER_ADDRESS); the defaults are the demo's fictional company.
+    seller_name: str = Field(default=DEFAULT_SELLER_NAME, min_length=1, max_length=200)
+    seller_address: str = Field(default=DEFAULT_SELLER_ADDRESS, max_length=400)
