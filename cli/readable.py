@@ -16,15 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
-from cli.render import Formatter, human, label, percent
+from cli.render import Formatter, human, label, percent, tonnes
 from domain.timeutil import to_utc
 from projections.reports.base import LABEL_UNITS, Column, Report
 
-THREE = Decimal("0.001")
-KG_PER_TONNE = Decimal(1000)
 OPEN, FUTURE = "open", "future"
 # Columns that name what a row is about: never dropped when a narrow terminal drops columns,
 # and the totals row's label goes in the first of them that is shown.
@@ -48,7 +46,7 @@ def header(column: Column) -> str:
     name = label(column.name)
     unit = column.unit
     if unit == "kgCO2e":
-        return name.replace("kgCO2e", "tCO2e") if "kgCO2e" in name else f"{name} (tCO2e)"
+        return name if "tCO2e" in name else f"{name} (tCO2e)"
     if unit.startswith("currency per "):
         per = unit.removeprefix("currency ")
         return name if per.lower() in name.lower() else f"{name} {per}"
@@ -56,15 +54,6 @@ def header(column: Column) -> str:
         return name
     named = unit.lower().replace("-", "_") in column.name.lower() or unit.lower() in name.lower()
     return name if named else f"{name} ({unit})"
-
-
-def tonnes(kg: Any) -> str:
-    if kg is None:
-        return "-"
-    if isinstance(kg, str):
-        return kg
-    value = (Decimal(kg) / KG_PER_TONNE).quantize(THREE, rounding=ROUND_HALF_EVEN)
-    return f"{value:,.3f}"
 
 
 def share(value: Any) -> str:

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -55,6 +55,21 @@ def percent(share: Decimal) -> str:
     return f"{share * 100:,.1f} %"
 
 
+def is_kg_co2e(column: str) -> bool:
+    """Emissions kept in kg (``location_kgco2e``): tables show them in tonnes."""
+    return column.lower().endswith("kgco2e")
+
+
+def tonnes(kg: Any) -> str:
+    """kgCO2e as tCO2e with 3 decimals, rounded half-even (``1234.5675`` -> ``1.235``)."""
+    if kg is None:
+        return "-"
+    if isinstance(kg, str):
+        return kg
+    value = (Decimal(kg) / 1000).quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN)
+    return f"{value:,.3f}"
+
+
 def human(column: str, value: Any, *, whole: bool = False) -> str:
     """One cell of a table, for people (``whole``: every Decimal in the column is integral)."""
     if value is None:
@@ -63,6 +78,8 @@ def human(column: str, value: Any, *, whole: bool = False) -> str:
         return "yes" if value else "no"
     if isinstance(value, Decimal | int) and is_percent(column):
         return f"{value:,.1f} %"
+    if isinstance(value, Decimal | int) and is_kg_co2e(column):
+        return tonnes(value)
     if isinstance(value, Decimal):
         if is_share(column) and abs(value) <= 10:
             return percent(value)
@@ -92,7 +109,7 @@ def label(column: str) -> str:
     """A column header: words, with units spelled the usual way (``rate_per_gpu_hour`` -> ``Rate per GPU-hour``)."""
     hyphened = column.replace("gpu_hours", "gpu-hours").replace("gpu_hour", "gpu-hour")
     words = [UNITS.get(word.lower(), word) for word in hyphened.split("_")]
-    text = " ".join(words)
+    text = " ".join(words).replace("kgCO2e", "tCO2e")  # tables show emissions in tonnes (``human``)
     return text[:1].upper() + text[1:]
 
 
