@@ -116,10 +116,6 @@ class InvoiceDocument:
         """What the tenant owes: the total less credit notes (nothing once void)."""
         return Decimal(0) if self.status == "void" else self.total - self.credited
 
-    @property
-    def carbon_shown(self) -> bool:
-        return self.carbon.known or any(line.carbon.known for line in self.lines)
-
 
 def decimal_or_none(value: Any) -> Decimal | None:
     if value is None or isinstance(value, bool):

@@ -60,7 +60,7 @@ def get_invoice(invoice_id: UUID, services: ServicesDep, principal: TenantReader
     media_type = wanted(request)
     if media_type != JSON:
         return document_response(services.ledger, invoice, services.settings, media_type)
-    return Response(InvoicePublic.of(invoice).model_dump_json(), media_type=JSON)
+    return Response(InvoicePublic.of(invoice).model_dump_json(), media_type=JSON, headers={"Vary": "Accept"})
 
 
 MinPosition = Annotated[int | None, Query(ge=0, le=2**62, description="Wait until the tenant index reaches this "

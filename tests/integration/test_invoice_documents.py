@@ -99,6 +99,8 @@ def test_the_pdf_carries_the_months_figures_and_the_audit_anchor(database_url: s
                          f"Ledger position of issue {issued.position}", doc.anchor.link_hex):
             assert expected in text, (expected, text)
         assert "not yet chained" not in text
+        html = " ".join(render_html(doc).split())
+        assert f"ledger audit verify --head {issued.position}:{doc.anchor.link_hex}" in html
     finally:
         issued.ledger.close()
 
