@@ -192,3 +192,20 @@ def test_any_width_keeps_every_shown_number_whole(width: int, count: int, name: 
     report = REPORTS[name]
     text, view = printed(report, synthetic(report, count), width)
     assert_numbers_whole(text, view, width)
+
+
+amounts = st.decimals(min_value=Decimal("-1e9"), max_value=Decimal("1e9"), places=2, allow_nan=False,
+                      allow_infinity=False)
+
+
+@settings(max_examples=100, deadline=None)
+@given(lines=st.lists(st.tuples(st.sampled_from(["USD", "EUR", "JPY"]), amounts, amounts), min_size=2, max_size=15))
+def test_the_totals_rows_are_the_exact_sums_per_currency(lines: list[tuple[str, Decimal, Decimal]]) -> None:
+    report = REPORTS["billing"]
+    rows = [{"tenant": f"T{i}", "month": "2026-01", "currency": c, "gpu_hours": h, "rate": Decimal(1), "amount": a}
+            for i, (c, h, a) in enumerate(lines)]
+    totals = totals_rows(rows, report.columns, ["tenant", "month", "currency", "gpu_hours", "rate", "amount"])
+    expected = {c: (sum((h for cc, h, _ in lines if cc == c), Decimal(0)),
+                    sum((a for cc, _, a in lines if cc == c), Decimal(0))) for c, _, _ in lines}
+    assert {t["currency"]: (t["gpu_hours"], t["amount"]) for t in totals} == expected
+    assert all(t["tenant"] == "Total" and t["rate"] == "" for t in totals)
