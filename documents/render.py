@@ -54,15 +54,11 @@ def day(value: datetime) -> str:
     return value.strftime("%Y-%m-%d")
 
 
-def moment(value: datetime) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC")
-
-
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("documents", "templates"), autoescape=select_autoescape(["html", "j2"]),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(money=money, exact=exact, three=three, day=day, moment=moment)
+    env.filters.update(money=money, exact=exact, three=three, day=day)
     return env
 
 
