@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from documents.model import DEFAULT_SELLER_ADDRESS, DEFAULT_SELLER_NAME
 from domain.storage import DEFAULT_DATABASE
 
 
@@ -56,3 +57,7 @@ class Settings(BaseSettings):
     # The currency consolidated reports convert to when a request names none
     # (LEDGER_REPORTING_CURRENCY; e.g. the revenue_consolidated report's `currency`).
     reporting_currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    # Who issues the invoices, printed on every invoice document (LEDGER_SELLER_NAME,
+    # LEDGER_SELLER_ADDRESS); the defaults are the demo's fictional company.
+    seller_name: str = Field(default=DEFAULT_SELLER_NAME, min_length=1, max_length=200)
+    seller_address: str = Field(default=DEFAULT_SELLER_ADDRESS, max_length=400)

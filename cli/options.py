@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import difflib
 import errno
+import os
 import shutil
 import socket
 import sys
@@ -185,9 +186,12 @@ def opened_projections(db: str, *, create: bool = False) -> AbstractContextManag
 
 
 def stdout_console() -> Console:
-    """Wide enough for the report tables even when stdout is a pipe or a file."""
+    """Wide enough for the report tables even when stdout is a pipe or a file (200 columns),
+    unless ``COLUMNS`` says how wide (tables then fit it: see ``cli.render.table_of``)."""
     if sys.stdout.isatty():
         return Console()
+    if os.environ.get("COLUMNS", "").strip().isdigit() and int(os.environ["COLUMNS"]) > 0:
+        return Console(width=int(os.environ["COLUMNS"]), soft_wrap=False)
     return Console(width=max(shutil.get_terminal_size((200, 40)).columns, 200), soft_wrap=False)
 
 

@@ -8,9 +8,10 @@ its full text, datetimes in ISO 8601), so nothing is lost between the ledger and
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -31,11 +32,42 @@ Row = Mapping[str, Any]
 # Columns whose Decimal values are shares of one, shown as percentages in tables.
 SHARE_WORDS = ("booking_rate", "utilisation", "utilization", "share", "ratio", "recovered")
 ID_SUFFIX = "_id"
+# Box edges and padding of a rich table: each column takes its width + 3, the table 1 more.
+COLUMN_OVERHEAD, TABLE_OVERHEAD = 3, 1
+# The narrowest a text column (names, labels) is squeezed to before columns are dropped.
+MIN_TEXT_WIDTH = 12
+
+Formatter = Callable[[Any], str]
 
 
 def is_share(column: str) -> bool:
     name = column.lower()
     return any(word in name for word in SHARE_WORDS) and "per_" not in name and "gpu_hours" not in name
+
+
+def is_percent(column: str) -> bool:
+    """A column already in percent (``equity_percent``: 9.3 means 9.3 %)."""
+    return "percent" in column.lower()
+
+
+def percent(share: Decimal) -> str:
+    """The one percentage style of every table: one decimal, a space, ``%`` (``12.3 %``)."""
+    return f"{share * 100:,.1f} %"
+
+
+def is_kg_co2e(column: str) -> bool:
+    """Emissions kept in kg (``location_kgco2e``): tables show them in tonnes."""
+    return column.lower().endswith("kgco2e")
+
+
+def tonnes(kg: Any) -> str:
+    """kgCO2e as tCO2e with 3 decimals, rounded half-even (``1234.5675`` -> ``1.235``)."""
+    if kg is None:
+        return "-"
+    if isinstance(kg, str):
+        return kg
+    value = (Decimal(kg) / 1000).quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN)
+    return f"{value:,.3f}"
 
 
 def human(column: str, value: Any, *, whole: bool = False) -> str:
@@ -44,9 +76,13 @@ def human(column: str, value: Any, *, whole: bool = False) -> str:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, Decimal | int) and is_percent(column):
+        return f"{value:,.1f} %"
+    if isinstance(value, Decimal | int) and is_kg_co2e(column):
+        return tonnes(value)
     if isinstance(value, Decimal):
         if is_share(column) and abs(value) <= 10:
-            return f"{value * 100:,.1f} %"
+            return percent(value)
         if whole:
             return f"{value:,.0f}"
         return f"{value:,.2f}"
@@ -65,35 +101,102 @@ def human(column: str, value: Any, *, whole: bool = False) -> str:
 
 
 UNITS = {"kwh": "kWh", "kgco2e": "kgCO2e", "gco2e": "gCO2e", "gpu": "GPU", "gpus": "GPUs", "pue": "PUE",
-         "usd": "USD", "co2e": "CO2e", "mwh": "MWh", "tco2e": "tCO2e"}
+         "usd": "USD", "co2e": "CO2e", "mwh": "MWh", "tco2e": "tCO2e", "gpu-hours": "GPU-hours",
+         "gpu-hour": "GPU-hour"}
 
 
 def label(column: str) -> str:
-    """A column header: words, with units spelled the usual way."""
-    words = [UNITS.get(word.lower(), word) for word in column.split("_")]
-    text = " ".join(words)
+    """A column header: words, with units spelled the usual way (``rate_per_gpu_hour`` -> ``Rate per GPU-hour``)."""
+    hyphened = column.replace("gpu_hours", "gpu-hours").replace("gpu_hour", "gpu-hour")
+    words = [UNITS.get(word.lower(), word) for word in hyphened.split("_")]
+    text = " ".join(words).replace("kgCO2e", "tCO2e")  # tables show emissions in tonnes (``human``)
     return text[:1].upper() + text[1:]
 
 
+def _longest_word(text: str) -> int:
+    return max((len(word) for word in text.split()), default=0)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The columns of a table that fit, their widths (without padding), and those dropped."""
+
+    columns: list[str]
+    widths: dict[str, int]
+    dropped: list[str]
+
+
+def layout(names: Sequence[str], headers: Mapping[str, str], cells: Mapping[str, Sequence[str]],
+           numeric: Collection[str], width: int | None, drop_order: Sequence[str] | None = None) -> Layout:
+    """Widths such that no number is ever split: a numeric column is as wide as its widest cell
+    (its header wraps between words); text columns (names, labels) share what is left, down to
+    ``MIN_TEXT_WIDTH`` (or their longest word, if shorter), wrapping between words. Columns that
+    still do not fit are dropped in ``drop_order`` (default: from the right, never the first)."""
+    least = {name: max([len(c) for c in cells[name]] + [_longest_word(headers[name]), 1]) if name in numeric
+             else min(max([_longest_word(c) for c in [*cells[name], headers[name]]] + [1]), MIN_TEXT_WIDTH)
+             for name in names}
+    natural = {name: max([least[name], len(headers[name])] + [len(c) for c in cells[name]]) for name in names}
+    order = [n for n in (drop_order if drop_order is not None else list(reversed(names[1:]))) if n in names]
+    kept, dropped = list(names), []
+
+    def room() -> int:
+        return (width or 0) - TABLE_OVERHEAD - sum(COLUMN_OVERHEAD for _ in kept)
+
+    while width is not None and sum(least[n] for n in kept) > room() and order:
+        victim = order.pop(0)
+        kept.remove(victim)
+        dropped.append(victim)
+    widths = {name: natural[name] for name in kept}
+    if width is not None and sum(widths.values()) > room():
+        # Each column keeps its least width (a number whole, text to MIN_TEXT_WIDTH) plus a share
+        # of what is left, in proportion to how much more it would like (long names, headers).
+        spare = max(0, room() - sum(least[n] for n in kept))
+        wants = {n: natural[n] - least[n] for n in kept}
+        total_wants = sum(wants.values()) or 1
+        widths = {n: least[n] + spare * wants[n] // total_wants for n in kept}
+    return Layout(kept, widths, [n for n in names if n in dropped])
+
+
 def table_of(rows: Sequence[Row], *, title: str | None = None, columns: Sequence[str] | None = None,
-             labels: Mapping[str, str] | None = None, caption: str | None = None) -> Table:
+             labels: Mapping[str, str] | None = None, caption: str | None = None,
+             formats: Mapping[str, Formatter] | None = None, numeric: Collection[str] | None = None,
+             totals: Sequence[Row] = (), width: int | None = None, drop_order: Sequence[str] | None = None) -> Table:
+    """A table for people. Numbers are right-aligned and never split or wrapped: columns that
+    do not fit ``width`` are dropped (``drop_order``, default from the right) with a note under
+    the table. ``formats`` overrides a column's cell text; ``totals`` rows follow a rule, bold."""
     names = columns_of(rows, columns)
-    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left", header_style="bold")
     sample = {name: next((row.get(name) for row in rows if row.get(name) is not None), None) for name in names}
-    for name in names:
-        numeric = isinstance(sample[name], (int, float, Decimal)) and not isinstance(sample[name], bool)
-        table.add_column((labels or {}).get(name, label(name)), justify="right" if numeric else "left",
-                         overflow="fold")
+    if numeric is None:
+        numeric = {name for name in names
+                   if isinstance(sample[name], (int, float, Decimal)) and not isinstance(sample[name], bool)}
     whole = {name: isinstance(first := sample[name], Decimal) and abs(first) >= 1000
              and all(value == value.to_integral_value() for row in rows
                      if isinstance(value := row.get(name), Decimal)) for name in names}
-    for row in rows:
-        table.add_row(*(human(name, row.get(name), whole=whole[name]) for name in names))
+
+    def cell(name: str, value: Any) -> str:
+        if formats and name in formats:
+            return formats[name](value)
+        return human(name, value, whole=whole[name])
+
+    every = [*rows, *totals]
+    cells = {name: [cell(name, row.get(name)) for row in every] for name in names}
+    headers = {name: (labels or {}).get(name, label(name)) for name in names}
+    fitted = layout(names, headers, cells, numeric, width, drop_order)
+    if fitted.dropped:
+        note = (f"Not shown at {width} columns: {', '.join(headers[n] for n in fitted.dropped)} "
+                "(a wider terminal, or --format csv|json, shows every column).")
+        caption = f"{caption}\n{note}" if caption else note
+    table = Table(title=title, caption=caption, title_justify="left", caption_justify="left", header_style="bold")
+    for name in fitted.columns:
+        table.add_column(headers[name], justify="right" if name in numeric else "left", overflow="fold",
+                         width=fitted.widths[name] if width is not None else None,
+                         no_wrap=name in numeric and width is None)
+    for index, _ in enumerate(rows):
+        table.add_row(*(cells[name][index] for name in fitted.columns),
+                      end_section=bool(totals) and index == len(rows) - 1)
+    for index in range(len(rows), len(every)):
+        table.add_row(*(cells[name][index] for name in fitted.columns), style="bold")
     return table
-
-
-
-
 
 
 def to_json(data: Any) -> str:
@@ -102,8 +205,11 @@ def to_json(data: Any) -> str:
 
 def render(rows: Sequence[Row], fmt: Format | str, *, console: Console, title: str | None = None,
            columns: Sequence[str] | None = None, labels: Mapping[str, str] | None = None,
-           caption: str | None = None, empty: str = "no rows") -> None:
-    """Print ``rows`` in ``fmt`` on ``console`` (tables) or as plain text (csv/json)."""
+           caption: str | None = None, empty: str = "no rows", formats: Mapping[str, Formatter] | None = None,
+           numeric: Collection[str] | None = None, totals: Sequence[Row] = (),
+           drop_order: Sequence[str] | None = None) -> None:
+    """Print ``rows`` in ``fmt`` on ``console`` (tables, fitted to its width: see ``table_of``)
+    or as plain text (csv/json)."""
     fmt = Format(fmt)
     if fmt is Format.csv:
         console.file.write(to_csv(rows, columns))
@@ -112,7 +218,8 @@ def render(rows: Sequence[Row], fmt: Format | str, *, console: Console, title: s
     elif not rows:
         console.print(f"[bold]{title}[/bold]: {empty}" if title else empty)
     else:
-        console.print(table_of(rows, title=title, columns=columns, labels=labels, caption=caption))
+        console.print(table_of(rows, title=title, columns=columns, labels=labels, caption=caption, formats=formats,
+                               numeric=numeric, totals=totals, width=console.width, drop_order=drop_order))
 
 
 def render_sections(sections: Mapping[str, Sequence[Row]], fmt: Format | str, *, console: Console,

@@ -27,12 +27,14 @@ from cli.options import (
     stderr_console,
     stdout_console,
 )
+from cli.readable import by_name, report_table
 from cli.render import Format, render
 from domain import Ledger
 from domain.errors import InvalidInput, NotFound
 from projections import Projections
 from projections.registry import REPORTS, report
 from projections.reports.base import Report
+from projections.reports.serialise import typed_rows
 
 # Tables show names instead of these ids (CSV and JSON keep every column).
 TABLE_HIDDEN = {"site_id", "tenant_id", "round_id", "invoice_id", "line_key", "granularity", "period_start"}
@@ -106,24 +108,15 @@ def run_report(db: str, name: str, given: dict[str, str | None], fmt: Format, *,
         rows = with_names(rows, Names.for_rows(ledger, rows))  # names next to ids, in every format
         declared = [c.name for c in found.columns]
         named = [c for c in ("site", "tenant") if any(c in r for r in rows)]
-        if fmt is Format.table:
-            render(rows, fmt, console=out, title=found.title, caption=found.notes or None, labels=_labels(found),
-                   columns=named + [c for c in declared if c not in TABLE_HIDDEN])
+        if fmt is Format.table:  # tenants first: the rows are ordered by tenant name
+            shown = sorted(named, key=("tenant", "site").index) + [c for c in declared if c not in TABLE_HIDDEN]
+            view = report_table(found, rows, shown, now=ledger.now())
+            render(view.rows, fmt, console=out, title=found.title, caption=found.notes or None, labels=view.labels,
+                   columns=view.columns, formats=view.formats, numeric=view.numeric, totals=view.totals,
+                   drop_order=view.drop_order)
         else:
-            render(rows, fmt, console=out, columns=named + declared)
+            render(by_name(typed_rows(rows, found.columns)), fmt, console=out, columns=named + declared)
     return 0
-
-
-def _labels(found: Report) -> dict[str, str]:
-    """Column headers with their units, e.g. 'Energy (kWh)'."""
-    from cli.render import label
-
-    out = {}
-    for column in found.columns:
-        unit = "" if column.unit in ("ratio", "count", "UTC", "ISO 4217") or "currency" in column.unit else column.unit
-        named = unit.lower().replace("-", "_") in column.name
-        out[column.name] = f"{label(column.name)} ({unit})" if unit and not named else label(column.name)
-    return out
 
 
 # ---- the `ledger report` command -----------------------------------------------------------

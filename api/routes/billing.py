@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import Query, Response
+from fastapi import Query, Request, Response
 
 from api.access import visible_invoice, visible_reservation, visible_tenant
 from api.deps import Finance, LedgerDep, Meter, ServicesDep, TenantReader
+from api.invoice_documents import DOCUMENT_RESPONSES, JSON, document_response, wanted
 from api.routes import POST_DEPENDENCIES, resource_router
 from api.routes.tenancy import tenants
 from api.routes.written import mark_position
@@ -52,9 +53,14 @@ def issue_invoice(body: InvoiceCreate, services: ServicesDep, _: Finance, respon
     return InvoicePublic.of(ledger.get_invoice(written.id))
 
 
-@invoices.get("/{invoice_id}")
-def get_invoice(invoice_id: UUID, ledger: LedgerDep, principal: TenantReader) -> InvoicePublic:
-    return InvoicePublic.of(visible_invoice(ledger, principal, invoice_id))
+@invoices.get("/{invoice_id}", responses=DOCUMENT_RESPONSES, response_model=InvoicePublic)
+def get_invoice(invoice_id: UUID, services: ServicesDep, principal: TenantReader, request: Request) -> Response:
+    """The invoice as JSON, or as a document for `Accept: text/html` or `application/pdf`."""
+    invoice = visible_invoice(services.ledger, principal, invoice_id)
+    media_type = wanted(request)
+    if media_type != JSON:
+        return document_response(services.ledger, invoice, services.settings, media_type)
+    return Response(InvoicePublic.of(invoice).model_dump_json(), media_type=JSON, headers={"Vary": "Accept"})
 
 
 MinPosition = Annotated[int | None, Query(ge=0, le=2**62, description="Wait until the tenant index reaches this "

@@ -21,6 +21,7 @@ from api.services import Services
 from api.tokens import Principal, Role
 from projections.registry import REPORTS
 from projections.reports.base import MAX_ROWS, Filter, Report
+from projections.reports.serialise import typed_rows
 
 reports = resource_router("/v1/reports", "reports")
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
@@ -76,7 +77,7 @@ def answer(services: Services, request: Request, report: Report, raw: dict[str, 
     report.parse(raw)  # refuse a bad request before waiting for anything
     services.readside.wait_for(wanted)
     rows, position = services.readside.projections.report_at(report.name, raw)
-    plain_rows = [plain(row) for row in rows]
+    plain_rows = [plain(row) for row in typed_rows(rows, report.columns)]  # one JSON type per column
     if wants_csv(request):
         return csv_response(plain_rows, report.name, [c.name for c in report.columns])
     # Serialised once here: re-validating rows against the response model doubles the cost.

@@ -160,7 +160,7 @@ def print_demo_reports(projections: Any, names: Names, summary: DemoSummary, out
                  "ranked at illustrative FX rates)")
     carbon = projections.sustainability(month_from=first, month_to=last)
     render(carbon_by_site_and_tenant(carbon, names), table, console=out,
-           title=f"Sustainability per site and tenant, {first} to {last} (operational, kgCO2e)",
+           title=f"Sustainability per site and tenant, {first} to {last} (operational, tCO2e)",
            caption=METHOD_NOTE)
     capex = projections.capex()
     render(capex_rounds(capex), table, console=out, title="Capex position of the round (USD)")

@@ -58,11 +58,38 @@ class Filter:
         return f"--{self.kind}"
 
 
+# Units whose values are counts (JSON numbers) or labels; every other unit is an exact decimal
+# quantity (money, GPU-hours, kWh, kgCO2e, ratios: JSON strings). See serialise.py.
+COUNT_UNITS = frozenset({"count", "GPUs"})
+LABEL_UNITS = frozenset({"", "ISO 4217", "UTC"})
+# Units whose values add up over rows (per currency for money): a column in one of them is
+# summable unless it says otherwise. Ratios, unit prices ("currency per GPU-hour") and counts of
+# rows ("count") are not.
+SUMMABLE_UNITS = frozenset({"currency", "GPU-hours", "GPUs", "kWh", "kgCO2e", "tCO2e"})
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
     unit: str  # "" for labels and ids; "currency" for money in the row's currency column
     description: str
+    # Adding the column's values over rows means something: tables print a totals row per
+    # currency for these columns. None: decided by the unit (SUMMABLE_UNITS); True/False: declared.
+    summable: bool | None = None
+
+    @property
+    def sums(self) -> bool:
+        """Tables total this column (per currency)."""
+        return self.unit in SUMMABLE_UNITS if self.summable is None else self.summable
+
+    @property
+    def is_count(self) -> bool:
+        return self.unit in COUNT_UNITS
+
+    @property
+    def is_decimal(self) -> bool:
+        """An exact decimal quantity (a JSON string), as opposed to a count or a label."""
+        return self.unit not in COUNT_UNITS and self.unit not in LABEL_UNITS
 
 
 @dataclass(frozen=True)

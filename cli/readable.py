@@ -1,0 +1,206 @@
+"""A report's rows as a table a finance person reads (``ledger report NAME``, table format only;
+CSV and JSON stay machine-exact).
+
+- rows that name tenants (or sites) are ordered by name, not by id;
+- a period that has not ended is marked: ``2026-11 (open)``; one that has not begun,
+  ``2027-01 (future)``, and its zero ratios read ``future`` instead of ``0.0 %`` (a booking
+  rate already booked ahead still shows);
+- ratios are percentages in the one style of every table (``12.3 %``);
+- emissions are tonnes with 3 decimals (``tCO2e``; CSV and JSON keep exact kg);
+- a rate's header says what it is per (``Rate per GPU-hour``);
+- summable columns (``Column.sums``) get a totals row per currency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from cli.render import Formatter, human, label, percent, tonnes
+from domain.timeutil import to_utc
+from projections.reports.base import LABEL_UNITS, Column, Report
+
+OPEN, FUTURE = "open", "future"
+# Columns that name what a row is about: never dropped when a narrow terminal drops columns,
+# and the totals row's label goes in the first of them that is shown.
+KEY_COLUMNS = ("tenant", "site", "name", "model", "month", "period", "currency")
+PERIOD_COLUMNS = ("period", "month")
+
+
+@dataclass
+class ReportTable:
+    rows: list[dict[str, Any]]
+    columns: list[str]
+    labels: dict[str, str]
+    formats: dict[str, Formatter]
+    numeric: set[str]
+    totals: list[dict[str, Any]] = field(default_factory=list)
+    drop_order: list[str] = field(default_factory=list)  # first dropped first when the terminal is narrow
+
+
+def header(column: Column) -> str:
+    """A column's header with its unit: ``Energy (kWh)``, ``Rate per GPU-hour``, ``Location tCO2e``."""
+    name = label(column.name)
+    unit = column.unit
+    if unit == "kgCO2e":
+        return name if "tCO2e" in name else f"{name} (tCO2e)"
+    if unit.startswith("currency per "):
+        per = unit.removeprefix("currency ")
+        return name if per.lower() in name.lower() else f"{name} {per}"
+    if unit in ("ratio", "count", "currency") or unit in LABEL_UNITS:
+        return name
+    named = unit.lower().replace("-", "_") in column.name.lower() or unit.lower() in name.lower()
+    return name if named else f"{name} ({unit})"
+
+
+def share(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value  # "future"
+    return percent(Decimal(value))
+
+
+def words(value: Any) -> str:
+    """An enumeration value for people: ``cancellation_fee`` -> ``cancellation fee``."""
+    return "-" if value is None else str(value).replace("_", " ")
+
+
+# Columns holding a value from a fixed set spelled with underscores.
+ENUMERATIONS = ("kind", "invoice_status", "status")
+
+
+def formats_for(columns: Sequence[Column]) -> dict[str, Formatter]:
+    out: dict[str, Formatter] = {}
+    for column in columns:
+        if column.name in ENUMERATIONS:
+            out[column.name] = words
+        elif column.unit == "kgCO2e":
+            out[column.name] = tonnes
+        elif column.unit == "ratio":
+            out[column.name] = share
+    return out
+
+
+def period_bounds(row: Mapping[str, Any]) -> tuple[datetime, datetime] | None:
+    """[start, end) of the row's period: utilisation's ``period_start`` + ``granularity``, or a
+    ``month`` (YYYY-MM)."""
+    start_text, granularity = row.get("period_start"), row.get("granularity")
+    if start_text and granularity in ("hour", "day", "month"):
+        start = to_utc(datetime.fromisoformat(str(start_text)), field="period_start")
+        if granularity == "hour":
+            return start, start + timedelta(hours=1)
+        if granularity == "day":
+            return start, start + timedelta(days=1)
+        return start, _next_month(start)
+    month = row.get("month")
+    if isinstance(month, str) and len(month) == 7 and month[4] == "-":
+        start = to_utc(datetime.fromisoformat(f"{month}-01T00:00:00+00:00"), field="month")
+        return start, _next_month(start)
+    return None
+
+
+def _next_month(start: datetime) -> datetime:
+    return start.replace(year=start.year + start.month // 12, month=start.month % 12 + 1)
+
+
+def period_state(row: Mapping[str, Any], now: datetime) -> str | None:
+    """None for a closed period (or a row without one), else ``open`` or ``future``."""
+    bounds = period_bounds(row)
+    if bounds is None or bounds[1] <= now:
+        return None
+    return OPEN if bounds[0] <= now else FUTURE
+
+
+def mark_periods(rows: Sequence[dict[str, Any]], columns: Sequence[Column], now: datetime) -> list[dict[str, Any]]:
+    ratios = [c.name for c in columns if c.unit == "ratio"]
+    out = []
+    for row in rows:
+        state = period_state(row, now)
+        if state is None:
+            out.append(row)
+            continue
+        marked = dict(row)
+        for name in PERIOD_COLUMNS:
+            if marked.get(name) is not None:
+                marked[name] = f"{marked[name]} ({state})"
+                break
+        if state == FUTURE:  # nothing has happened yet: a zero share means "not yet", not 0 %
+            marked.update({name: FUTURE for name in ratios if marked.get(name) == 0})
+        out.append(marked)
+    return out
+
+
+def by_name(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows ordered by tenant name, then site name (case-insensitive); otherwise as they came."""
+    def key(row: Mapping[str, Any]) -> tuple[str, str]:
+        return (str(row.get("tenant", "")).casefold(), str(row.get("site", "")).casefold())
+    return sorted(rows, key=key)
+
+
+def totals_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], shown: Sequence[str]) -> list[
+        dict[str, Any]]:
+    """One row per currency (or one row, for reports without money) summing the summable
+    columns; the label goes in the first shown key column."""
+    summable = [c.name for c in columns if c.sums and c.name in shown]
+    if len(rows) < 2 or not summable:
+        return []
+    by_currency = "currency" in shown
+    groups: dict[Any, dict[str, int | Decimal | None]] = {}
+    for row in rows:
+        currency = row.get("currency") if by_currency else None
+        if by_currency and currency is None:
+            continue
+        sums = groups.setdefault(currency, {name: None for name in summable})
+        for name in summable:
+            value = row.get(name)
+            if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+                current = sums[name]
+                sums[name] = value if current is None else current + value  # int + int stays int
+    if by_currency and len(groups) == 1 and sum(1 for r in rows if r.get("currency") is not None) < 2:
+        return []
+    place = next((c for c in shown if c in KEY_COLUMNS and c != "currency"), shown[0])
+    out = []
+    for currency in sorted(groups, key=str):
+        total: dict[str, Any] = {name: "" for name in shown}
+        total[place] = "Total"
+        if by_currency:
+            total["currency"] = currency
+        total.update(groups[currency])
+        out.append(total)
+    return out
+
+
+def report_table(report: Report, rows: Sequence[Mapping[str, Any]], shown: Sequence[str], *,
+                 now: datetime) -> ReportTable:
+    declared = {c.name: c for c in report.columns}
+    columns = [declared[name] for name in shown if name in declared]
+    ordered = by_name([dict(row) for row in rows])
+    totals = totals_rows(ordered, columns, shown)
+    marked = mark_periods(ordered, columns, now)
+    numeric = {c.name for c in columns if c.unit not in LABEL_UNITS}
+    labels = {c.name: header(c) for c in columns}
+    return ReportTable(rows=marked, columns=list(shown), labels=labels, formats=formats_for(columns),
+                       numeric=numeric, totals=totals, drop_order=drop_order(shown, columns))
+
+
+def drop_order(shown: Sequence[str], columns: Sequence[Column]) -> list[str]:
+    """Which columns a narrow terminal loses first: details (ids, unit prices, statuses) from the
+    right, then summable figures from the right, then ratios (the headline: utilisation, capex
+    recovered); never the key columns that say what a row is."""
+    sums = {c.name for c in columns if c.sums}
+    ratios = {c.name for c in columns if c.unit == "ratio"}
+    candidates = [n for n in reversed(shown) if n not in KEY_COLUMNS]
+    return ([n for n in candidates if n not in sums and n not in ratios] + [n for n in candidates if n in sums]
+            + [n for n in candidates if n in ratios])
+
+
+def cell_text(table: ReportTable) -> Callable[[str, Any], str]:
+    """How a cell of ``table`` is printed (for tests: the same text the table shows)."""
+    def text(name: str, value: Any) -> str:
+        formatter = table.formats.get(name)
+        return formatter(value) if formatter else human(name, value)
+    return text
