@@ -154,7 +154,8 @@ def test_html_shows_every_line_kind_and_marks_missing_carbon(sqlite_url: str) ->
     assert "Rate (USD per GPU-hour)" in html and "Location-based (kgCO2e)" in html
     assert f"reservation {str(issued.reservation_id)[:8]}" in html
     reservation_row = html.split('class="kind-reservation"')[1].split("</tr>")[0]
-    assert reservation_row.count("<td>--</td>") == 3  # the projection's line carries no carbon (yet)
+    # The billing projection's line carries its carbon (zero: nothing was metered), never "--"
+    assert reservation_row.count("<td>0.000</td>") == 3 and "<td>--</td>" not in reservation_row
 
 
 def test_text_from_the_ledger_is_escaped_in_html(sqlite_url: str) -> None:
