@@ -18,6 +18,8 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "projections": frozenset({"api", "cli", "bootstrap", "fastapi", "starlette", "uvicorn", "typer"}),
     "api": frozenset({"cli", "bootstrap", "typer"}),
     "cli": frozenset({"api"}),
+    # Shared by both edges (api and cli call the same functions), so below both of them.
+    "operations": frozenset({"api", "cli", "bootstrap", "fastapi", "starlette", "uvicorn", "typer", "rich"}),
 }
 
 
