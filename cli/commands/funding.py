@@ -52,14 +52,14 @@ def tranche(funding_round: Round, investor: Investor, amount: Amount, currency: 
     written("tranche recorded", receipt)
 
 
-COLUMNS = ["round_id", "name", "currency", "opened_at", "committed", "received", "capex_committed", "available"]
+COLUMNS = ["id", "name", "currency", "opened_at", "committed", "received", "capex_committed", "available"]
 
 
 @app.command("list")
 def list_(fmt: FormatOption = Format.table, db: DbOption = DEFAULT_DATABASE) -> None:
     """Every funding round with what was committed, received and committed to capex."""
     with opened_ledger(db) as ledger:
-        rows = [{"round_id": str(r.id), "name": r.name, "currency": r.currency, "opened_at": r.opened_at,
+        rows = [{"id": str(r.id), "name": r.name, "currency": r.currency, "opened_at": r.opened_at,
                  "committed": r.total_committed, "received": r.total_received,
                  "capex_committed": r.total_capex_committed, "available": r.available} for r in rounds(ledger)]
     render(rows, fmt, console=stdout_console(), title="Funding rounds", columns=COLUMNS,

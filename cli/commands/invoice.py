@@ -89,7 +89,7 @@ def credit(invoice: InvoiceRef, amount: Annotated[str, typer.Option(help="In the
     written("credit note issued", receipt, amount=amount)
 
 
-LIST_COLUMNS = ["tenant", "month", "currency", "invoice_status", "invoice_total", "credited", "lines", "invoice_id",
+LIST_COLUMNS = ["id", "tenant", "month", "currency", "invoice_status", "invoice_total", "credited", "lines",
                 "tenant_id"]
 
 
@@ -108,7 +108,7 @@ def list_(tenant: Annotated[str | None, typer.Option(help="Tenant id or name")] 
             rows = projections.report("billing_totals", {"tenant_id": who, "from": from_, "to": to})
         finally:
             projections.close()
-        rows = [r for r in rows if r.get("invoice_id") is not None]
+        rows = [{"id": r["invoice_id"], **r} for r in rows if r.get("invoice_id") is not None]
         rows = with_names(rows, Names.for_rows(ledger, rows))
     columns = LIST_COLUMNS if fmt is not Format.table else [c for c in LIST_COLUMNS if c != "tenant_id"]
     render(rows, fmt, console=stdout_console(), title="Invoices", columns=columns, empty="no invoices issued")

@@ -45,7 +45,7 @@ def revise(site: Annotated[str, typer.Argument(help="Site id or name")], grid: G
     written("site revised", receipt)
 
 
-COLUMNS = ["site_id", "name", "country", "grid_intensity_g_per_kwh", "pue", "carbon_free_share", "effective_from",
+COLUMNS = ["id", "name", "country", "grid_intensity_g_per_kwh", "pue", "carbon_free_share", "effective_from",
            "factor_source", "revisions"]
 
 
@@ -56,7 +56,7 @@ def list_(fmt: FormatOption = Format.table, db: DbOption = DEFAULT_DATABASE) -> 
         rows = []
         for found in sites(ledger):
             effective_from, grid, pue, share, source = found.revisions[-1]
-            rows.append({"site_id": str(found.id), "name": found.name, "country": found.country,
+            rows.append({"id": str(found.id), "name": found.name, "country": found.country,
                          "grid_intensity_g_per_kwh": grid, "pue": pue, "carbon_free_share": share,
                          "effective_from": effective_from, "factor_source": source,
                          "revisions": len(found.revisions)})

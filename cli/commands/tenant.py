@@ -59,14 +59,14 @@ def reinstate(tenant: Tenant, db: DbOption = DEFAULT_DATABASE) -> None:
     written("tenant reinstated", receipt)
 
 
-COLUMNS = ["tenant_id", "name", "billing_currency", "rates", "cancellation_fee_share", "suspended"]
+COLUMNS = ["id", "name", "billing_currency", "rates", "cancellation_fee_share", "suspended"]
 
 
 @app.command("list")
 def list_(fmt: FormatOption = Format.table, db: DbOption = DEFAULT_DATABASE) -> None:
     """Every tenant with its current plan."""
     with opened_ledger(db) as ledger:
-        rows = [{"tenant_id": str(t.id), "name": t.name, "billing_currency": t.billing_currency,
+        rows = [{"id": str(t.id), "name": t.name, "billing_currency": t.billing_currency,
                  "rates": ", ".join(f"{m}={r}" for m, r in sorted(t.rates.items())) if fmt is Format.table
                  else dict(sorted(t.rates.items())),
                  "cancellation_fee_share": t.cancellation_fee_share, "suspended": t.suspended}
