@@ -53,18 +53,18 @@ class TenancyCommands(LedgerCore):
         on purpose, which the Confirmed event records (who may ask for it is the edge's rule)."""
         count = check_gpus(gpus)
         window_start, window_end = check_window(start, end)
-        if not isinstance(backfill, bool):
-            raise InvalidInput("backfill: expected true or false", field="backfill")
-        if not backfill and window_start < self.now():
-            raise InvalidInput(f"start: {window_start.isoformat()} has already passed (now "
-                               f"{self.now().isoformat(timespec='seconds')}); book from the next whole hour, "
-                               f"or record a past reservation with backfill", field="start")
         code = gpu_model(model).code
         site = uuid_of(site_id, field="site_id")
         if rate_per_gpu_hour is not None:
             rate_override: Decimal | None = check_rate(rate_per_gpu_hour, field="rate_per_gpu_hour")
         else:
             rate_override = None
+        if not isinstance(backfill, bool):
+            raise InvalidInput("backfill: expected true or false", field="backfill")
+        if not backfill and window_start < self.now():
+            raise InvalidInput(f"start: {window_start.isoformat()} has already passed (now "
+                               f"{self.now().isoformat(timespec='seconds')}); book from the next whole hour, "
+                               f"or record a past reservation with backfill", field="start")
 
         def unit() -> Written:
             if reservation_id is not None and reservation_id in self.repository:
