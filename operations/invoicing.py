@@ -14,19 +14,17 @@ invoiced is counted as already issued (the ledger holds one invoice per tenant a
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from domain import Ledger, Written
 from domain.errors import InvalidInput, InvoiceAlreadyIssued
 from domain.timeutil import check_month, month_bounds
 
-if TYPE_CHECKING:
-    from projections import Projections
-
-__all__ = ["BillingReads", "MonthIssued", "ProjectionsBilling", "check_closed", "issue_invoice", "issue_month"]
+__all__ = ["BillingReads", "MonthIssued", "ProjectionReads", "ProjectionsBilling", "check_closed", "issue_invoice",
+           "issue_month"]
 
 
 class BillingReads(Protocol):
@@ -113,11 +111,22 @@ def issue_month(ledger: Ledger, billing: BillingReads, month: object, *,
     return result
 
 
+class ProjectionReads(Protocol):
+    """The calls of ``projections.Projections`` that :class:`ProjectionsBilling` makes."""
+
+    def wait_for(self, position: int, timeout: float, *, names: list[str] | None = None,
+                 assist: bool = True) -> bool: ...
+
+    def invoice_lines(self, tenant_id: Any, month: str) -> tuple[list[dict[str, Any]], int]: ...
+
+    def report(self, name: str, filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]: ...
+
+
 class ProjectionsBilling:
     """:class:`BillingReads` on a process's own ``projections.Projections`` (the command line,
     the demo): waiting is catching the billing projection up, here and now."""
 
-    def __init__(self, projections: Projections, *, timeout_seconds: float = 600.0) -> None:
+    def __init__(self, projections: ProjectionReads, *, timeout_seconds: float = 600.0) -> None:
         self.projections = projections
         self.timeout_seconds = timeout_seconds
 
