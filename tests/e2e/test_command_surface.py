@@ -91,3 +91,26 @@ def test_ledger_help_lists_the_groups() -> None:
         sub = ledger(group.NAME, "--help", env={"COLUMNS": "200", "TERM": "dumb"})
         assert sub.returncode == 0 and f"Usage: ledger {group.NAME}" in sub.stdout
     assert {g.NAME for g in GROUPS} >= {"site", "pool", "tenant", "order", "funding", "invoice", "token"}
+
+
+def test_every_recording_command_has_a_plain_help_page() -> None:
+    """`ledger GROUP COMMAND --help` for every command of every group (from the typer apps):
+    no Python type names, choices listed."""
+    import io
+    from contextlib import redirect_stdout
+
+    from cli.main import run
+
+    seen = 0
+    for group in GROUPS:
+        for registered in group.app.registered_commands:
+            name = registered.name or (registered.callback.__name__ if registered.callback else "")
+            out = io.StringIO()
+            with redirect_stdout(out):
+                assert run([group.NAME, name, "--help"]) == 0, (group.NAME, name)
+            text = out.getvalue()
+            assert f"ledger {group.NAME} {name}" in text, text
+            for python_type in ("<bool>", "<str>", "<int>", "<float>", "<list[str]>"):
+                assert python_type not in text, (group.NAME, name, python_type)
+            seen += 1
+    assert seen >= 25
