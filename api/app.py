@@ -22,6 +22,8 @@ from api.observability import Observe
 from api.routes.audit import audit
 from api.routes.billing import invoices, usage
 from api.routes.capacity import funding, sites, supply
+from api.routes.changes import site_changes, tenant_changes
+from api.routes.corrections import invoice_changes
 from api.routes.fx import fx_rates
 from api.routes.reports import reports
 from api.routes.tenancy import reservations, tenants
@@ -63,6 +65,8 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
     for router in (sites, funding, supply, tenants, reservations, usage, invoices, reports, audit):
         app.include_router(router)
     app.include_router(fx_rates)
+    for router in (site_changes, tenant_changes, invoice_changes):
+        app.include_router(router)
     app.add_api_route("/health", health, methods=["GET"], tags=["health"], response_model=Health,
                       summary="Liveness: the process is up and serving (no auth, no database)")
     metrics.install(app, measured, ready_max_lag_events=settings.ready_max_lag_events)

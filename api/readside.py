@@ -244,3 +244,21 @@ class ReadSide:
         if self._follower is not None:
             self._follower.join(timeout=10)
         self.pool.close()
+
+
+class ReadSideBilling:
+    """``operations.invoicing.BillingReads`` on the API's read side: waits as a read-your-writes
+    read does (up to ``LEDGER_READ_WAIT_SECONDS``, then 503 ``projection-lagging``), reads on the
+    shared pool."""
+
+    def __init__(self, readside: ReadSide) -> None:
+        self.readside = readside
+
+    def wait_for(self, position: int) -> None:
+        self.readside.wait_for(position)
+
+    def invoice_lines(self, tenant_id: Any, month: str) -> tuple[list[dict[str, Any]], int]:
+        return self.readside.projections.invoice_lines(tenant_id, month)
+
+    def month_totals(self, month: str) -> list[dict[str, Any]]:
+        return self.readside.projections.report("billing_totals", {"from": month, "to": month})

@@ -46,7 +46,7 @@ from bench.common import percentile
 from bootstrap import open_api_store
 
 ROOT = Path(__file__).resolve().parent.parent
-START = datetime(2026, 1, 1, tzinfo=UTC)
+START = datetime(datetime.now(UTC).year + 1, 1, 1, tzinfo=UTC)  # the server's wall clock refuses past starts
 MODEL = "H100-SXM"
 
 
@@ -255,10 +255,11 @@ def run(url: str, tmpdir: str, quick: bool = False, concurrency: int = 16) -> li
     try:
         auth = {"Authorization": f"Bearer {seed['tenant']}"}
         fin = {"Authorization": f"Bearer {seed['finance']}"}
-        body = json.dumps({"site_id": seed["site"], "model": MODEL, "gpus": 1, "start": "2026-03-01T00:00:00Z",
-                           "end": "2026-03-01T01:00:00Z"})
+        booked = START.replace(month=3)
+        body = json.dumps({"site_id": seed["site"], "model": MODEL, "gpus": 1, "start": booked.isoformat(),
+                           "end": (booked + timedelta(hours=1)).isoformat()})
         month = f"{base}/v1/reports/utilisation?site_id={seed['site']}&granularity=day" \
-                f"&from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z"
+                f"&from={START:%Y-%m-%dT%H:%M:%SZ}&to={START.replace(month=2):%Y-%m-%dT%H:%M:%SZ}"
         history = f"{base}/v1/reports/utilisation?site_id={seed['site']}&granularity=day"
         cases = [
             ("GET /health (baseline)", f"{base}/health", "GET", {}, None, False),

@@ -34,7 +34,7 @@ def generate(url: str, events: int) -> int:
     hours = -(-events // RESERVATIONS)
     reservations = [fleet.ledger.confirm_reservation(
         tenant_id=fleet.tenant_id, site_id=fleet.site_id, model=fleet.model, gpus=1,
-        start=T0, end=T0 + timedelta(hours=hours)).id for _ in range(RESERVATIONS)]
+        start=T0, end=T0 + timedelta(hours=hours), backfill=True).id for _ in range(RESERVATIONS)]
     slots = [(r, T0 + timedelta(hours=h)) for h in range(hours) for r in reservations][:events]
     for i in range(0, len(slots), BATCH):
         fleet.ledger.record_usage([UsageRecord(uuid.uuid4(), r, hour, Decimal("0.875"))

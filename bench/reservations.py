@@ -78,7 +78,7 @@ def service_rate(url: str, tmpdir: str, n: int, runs: int, clients: int, history
         for _ in range(count):
             counter[0] += 1
             fleet.ledger.confirm_reservation(tenant_id=fleet.tenant_id, site_id=fleet.site_id, model=fleet.model,
-                                             gpus=1, **window(counter[0]))
+                                             gpus=1, backfill=True, **window(counter[0]))
 
     def work() -> int:
         threads = [threading.Thread(target=reserve, args=(n // clients,)) for _ in range(clients)]
@@ -111,7 +111,7 @@ def _booking_process(url: str, site_id: Any, tenant_id: Any, model: str, pipe: C
             for i in range(first, first + count):
                 try:
                     ledger.confirm_reservation(tenant_id=tenant_id, site_id=site_id, model=model, gpus=1,
-                                               **window(i))
+                                               backfill=True, **window(i))
                 except ConcurrencyConflict:
                     gave_up += 1
             pipe.send((started, time.perf_counter(), gave_up))

@@ -33,7 +33,7 @@ def run(url: str, tmpdir: str, quick: bool = False) -> list[dict[str, Any]]:
     start = datetime(2027, 1, 1, tzinfo=UTC)
     reservations = [fleet.ledger.confirm_reservation(
         tenant_id=fleet.tenant_id, site_id=fleet.site_id, model=fleet.model, gpus=1,
-        start=start, end=start + timedelta(hours=HOURS)).id for _ in range(50)]
+        start=start, end=start + timedelta(hours=HOURS), backfill=True).id for _ in range(50)]
     offset = [0]
 
     def service() -> int:

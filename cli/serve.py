@@ -1,4 +1,4 @@
-"""`ledger serve`, `ledger token create|revoke`: the HTTP API and its bearer tokens.
+"""`ledger serve`: the HTTP API (its bearer tokens: ``cli.commands.token``).
 
 The app and the token store come from the composition root (``bootstrap``): the command line
 never imports ``api``.
@@ -6,22 +6,17 @@ never imports ``api``.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
-from uuid import UUID
 
 import typer
 
-from bootstrap import DatabaseUnavailable, api_settings, configure_logging, create_app, issue_token, revoke_token
+from bootstrap import DatabaseUnavailable, api_settings, configure_logging, create_app
 from cli.options import (
     DEFAULT_DATABASE,
     CreateOption,
     DbOption,
     LogLevel,
-    RoleName,
-    checked,
     listening_socket,
-    opened_ledger,
     ready,
 )
 
@@ -61,48 +56,6 @@ def serve(db: DbOption = DEFAULT_DATABASE, host: str = "127.0.0.1",
         sock.close()
 
 
-def create_token(role: Annotated[RoleName, typer.Option(help="Who the token is for")],
-                 tenant: Annotated[str | None, typer.Option(help="The tenant id (tenant tokens only)")] = None,
-                 expires_in: Annotated[float | None, typer.Option(
-                     "--expires-in", help="Hours until the token is refused (default: never)")] = None,
-                 db: DbOption = DEFAULT_DATABASE) -> None:
-    """Print a new bearer token once; the store keeps only its SHA-256 hash (its id goes to stderr)."""
-    from domain.errors import LedgerError
-
-    checked(db)
-    tenant_id = None
-    if tenant is not None:
-        with opened_ledger(db) as ledger:
-            try:
-                tenant_id = UUID(str(ledger.get_tenant(tenant).id))
-            except LedgerError as error:
-                raise typer.BadParameter(error.message, param_hint="--tenant") from None
-    try:
-        token, ident = issue_token(db, role.value, tenant_id,
-                                   expires_in=timedelta(hours=expires_in) if expires_in is not None else None)
-    except ValueError as error:
-        raise typer.BadParameter(str(error)) from None
-    typer.echo(token)
-    expiry = f", expires in {expires_in:g} h" if expires_in is not None else ""
-    typer.echo(f"token id {ident} ({role.value}{expiry}); revoke with `ledger token revoke {ident}`", err=True)
-
-
-def revoke(reference: Annotated[str, typer.Argument(
-               help="The token, its id (8+ hex digits) or its first characters (lgr_ and 8+)")],
-           db: DbOption = DEFAULT_DATABASE) -> None:
-    """Revoke a token: API processes refuse it (401) within 10 seconds."""
-    checked(db)
-    try:
-        revoked = revoke_token(db, reference)
-    except ValueError as error:
-        raise typer.BadParameter(str(error), param_hint="TOKEN") from None
-    typer.echo(f"revoked token {revoked}")
-
-
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the `ledger` app."""
     app.command("serve")(serve)
-    token = typer.Typer(no_args_is_help=True, help="Bearer tokens for the HTTP API.")
-    token.command("create")(create_token)
-    token.command("revoke")(revoke)
-    app.add_typer(token, name="token")

@@ -16,3 +16,9 @@ def resource_router(prefix: str, tag: str) -> APIRouter:
 
 
 POST_DEPENDENCIES = [Depends(idempotency_key)]
+
+
+def command(name: str) -> dict[str, object]:
+    """``openapi_extra`` of a write route: the ``Ledger`` command it runs, as ``x-ledger-command``
+    (tests/e2e/test_command_surface.py checks every public command has a route)."""
+    return {"x-ledger-command": name}

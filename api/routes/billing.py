@@ -7,10 +7,12 @@ from uuid import UUID
 
 from fastapi import Query, Request, Response
 
+import operations.invoicing
 from api.access import visible_invoice, visible_reservation, visible_tenant
 from api.deps import Finance, LedgerDep, Meter, ServicesDep, TenantReader
 from api.invoice_documents import DOCUMENT_RESPONSES, JSON, document_response, wanted
-from api.routes import POST_DEPENDENCIES, resource_router
+from api.readside import ReadSideBilling
+from api.routes import POST_DEPENDENCIES, command, resource_router
 from api.routes.tenancy import tenants
 from api.routes.written import mark_position
 from api.schemas.common import Page
@@ -32,7 +34,7 @@ Cursor = Annotated[int, Query(ge=0, le=2**62, description="Log position to conti
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
-@usage.post("", dependencies=POST_DEPENDENCIES)
+@usage.post("", dependencies=POST_DEPENDENCIES, openapi_extra=command("record_usage"))
 def record_usage(body: UsageBatchCreate, ledger: LedgerDep, _: Meter, response: Response) -> UsageReceiptPublic:
     """A batch of per-hour records in one transaction: all or nothing; retried records are skipped."""
     receipt = ledger.record_usage([record.model_dump(mode="json") for record in body.records])
@@ -40,15 +42,13 @@ def record_usage(body: UsageBatchCreate, ledger: LedgerDep, _: Meter, response: 
     return UsageReceiptPublic(recorded=receipt.recorded, duplicates=receipt.duplicates, position=receipt.position)
 
 
-@invoices.post("", status_code=201, dependencies=POST_DEPENDENCIES)
+@invoices.post("", status_code=201, dependencies=POST_DEPENDENCIES, openapi_extra=command("issue_invoice"))
 def issue_invoice(body: InvoiceCreate, services: ServicesDep, _: Finance, response: Response) -> InvoicePublic:
-    """Issue a tenant's closed month from the billing projection, once it has caught up with the log."""
+    """Issue a tenant's closed month from the billing projection, once it has caught up with the log
+    (``operations.invoicing.issue_invoice``, which `ledger invoice issue` calls too)."""
     ledger = services.ledger
-    tenant = ledger.get_tenant(body.tenant_id)
-    services.readside.wait_for(ledger.max_position())
-    lines, through = services.readside.projections.invoice_lines(str(tenant.id), body.month)
-    written = ledger.issue_invoice(tenant_id=tenant.id, month=body.month, lines=lines,
-                                   billed_through_position=through)
+    written = operations.invoicing.issue_invoice(ledger, ReadSideBilling(services.readside), tenant_id=body.tenant_id,
+                                                 month=body.month)
     mark_position(response, written.position)
     return InvoicePublic.of(ledger.get_invoice(written.id))
 

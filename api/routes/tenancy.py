@@ -9,7 +9,7 @@ from fastapi import Request, Response
 from api.access import hidden, visible_reservation, visible_tenant
 from api.deps import Booker, LedgerDep, OperatorOrFinance, TenantReader
 from api.problems import Forbidden
-from api.routes import POST_DEPENDENCIES, resource_router
+from api.routes import POST_DEPENDENCIES, command, resource_router
 from api.routes.written import mark_position
 from api.schemas.tenancy import ReservationCreate, ReservationExtension, ReservationPublic, TenantCreate, TenantPublic
 from api.tokens import Principal, Role
@@ -27,7 +27,7 @@ tenants = resource_router("/v1/tenants", "tenants")
 reservations = resource_router("/v1/reservations", "reservations")
 
 
-@tenants.post("", status_code=201, dependencies=POST_DEPENDENCIES)
+@tenants.post("", status_code=201, dependencies=POST_DEPENDENCIES, openapi_extra=command("register_tenant"))
 def register_tenant(body: TenantCreate, ledger: LedgerDep, _: OperatorOrFinance, response: Response) -> TenantPublic:
     written = ledger.register_tenant(**body.model_dump(mode="json"))
     mark_position(response, written.position)
@@ -40,11 +40,16 @@ def get_tenant(tenant_id: UUID, ledger: LedgerDep, principal: TenantReader) -> T
 
 
 def booking_tenant(principal: Principal, body: ReservationCreate) -> UUID:
-    """Whose reservation this is: a tenant books for itself only; an operator names the tenant."""
+    """Whose reservation this is: a tenant books for itself only; an operator names the tenant.
+    Only an operator may record a past reservation (``backfill``): a tenant asking is a 422
+    naming ``backfill``, like the past ``start`` it would excuse."""
     if principal.role is Role.tenant:
         assert principal.tenant_id is not None
         if body.rate_per_gpu_hour is not None:
             raise Forbidden("rate_per_gpu_hour: only an operator may set a negotiated rate", field="rate_per_gpu_hour")
+        if body.backfill:
+            raise InvalidInput("backfill: only an operator may record a past reservation; a tenant books from the "
+                               "next whole hour on", field="backfill")
         if body.tenant_id is not None and uuid_of(body.tenant_id, field="tenant_id") != principal.tenant_id:
             raise hidden("tenant_id", "tenant", body.tenant_id)
         return principal.tenant_id
@@ -53,7 +58,7 @@ def booking_tenant(principal: Principal, body: ReservationCreate) -> UUID:
     return uuid_of(body.tenant_id, field="tenant_id")
 
 
-@reservations.post("", status_code=201, dependencies=POST_DEPENDENCIES)
+@reservations.post("", status_code=201, dependencies=POST_DEPENDENCIES, openapi_extra=command("confirm_reservation"))
 def confirm_reservation(body: ReservationCreate, ledger: LedgerDep, principal: Booker, request: Request,
                         response: Response) -> ReservationPublic:
     fields = body.model_dump(mode="json")
@@ -71,7 +76,8 @@ def get_reservation(reservation_id: UUID, ledger: LedgerDep, principal: TenantRe
     return ReservationPublic.of(visible_reservation(ledger, principal, reservation_id))
 
 
-@reservations.post("/{reservation_id}/extension", dependencies=POST_DEPENDENCIES)
+@reservations.post("/{reservation_id}/extension", dependencies=POST_DEPENDENCIES,
+                   openapi_extra=command("extend_reservation"))
 def extend_reservation(reservation_id: UUID, body: ReservationExtension, ledger: LedgerDep, principal: Booker,
                        response: Response) -> ReservationPublic:
     visible_reservation(ledger, principal, reservation_id)
@@ -80,7 +86,8 @@ def extend_reservation(reservation_id: UUID, body: ReservationExtension, ledger:
     return ReservationPublic.of(ledger.get_reservation(written.id))
 
 
-@reservations.post("/{reservation_id}/cancellation", dependencies=POST_DEPENDENCIES)
+@reservations.post("/{reservation_id}/cancellation", dependencies=POST_DEPENDENCIES,
+                   openapi_extra=command("cancel_reservation"))
 def cancel_reservation(reservation_id: UUID, ledger: LedgerDep, principal: Booker,
                        response: Response) -> ReservationPublic:
     visible_reservation(ledger, principal, reservation_id)

@@ -38,6 +38,7 @@ from domain import Ledger, LedgerError, UsageRecord
 from domain.errors import NotFound
 from domain.reference import GRID_REFERENCES
 from domain.timeutil import UTC
+from operations.invoicing import ProjectionReads, ProjectionsBilling, issue_month
 
 # The history ends here (exclusive) whatever its length, so a seed always means the same dates.
 HISTORY_END = datetime(2026, 11, 1, tzinfo=UTC)
@@ -77,12 +78,10 @@ class SimulatedClock:
             self.now = moment
 
 
-class InvoiceSource(Protocol):
-    """What finance needs from the projections to close a month."""
+class InvoiceSource(ProjectionReads, Protocol):
+    """What finance needs from the projections to close a month (``operations.invoicing``)."""
 
     def catch_up(self, names: Any = None, *, batch_size: int = 5000, progress: Any = None) -> int: ...
-
-    def invoice_lines(self, tenant_id: str, month: str) -> tuple[list[dict[str, Any]], int]: ...
 
 
 @dataclass
@@ -456,13 +455,8 @@ class DemoHistory:
             self.summary.invoices_skipped = "projections are not available"
             return
         self.invoices.catch_up()
-        issued = 0
-        for state in self.tenants:
-            lines, through = self.invoices.invoice_lines(str(state.tenant_id), month)
-            if not lines:
-                continue
-            self.ledger.issue_invoice(tenant_id=state.tenant_id, month=month, lines=lines,
-                                      billed_through_position=through)
-            issued += 1
-        self.summary.bump("invoices", issued)
+        # The one way invoices are issued (the route and `ledger invoice issue --month` too):
+        # every tenant with billing lines in the month gets its invoice.
+        issued = issue_month(self.ledger, ProjectionsBilling(self.invoices), month)
+        self.summary.bump("invoices", len(issued.issued))
         self.summary.months_invoiced.append(month)

@@ -40,9 +40,12 @@ class Reservation(Aggregate):
         TOPIC = "ledger:Reservation.Created"
 
     class Confirmed(Aggregate.Created):
-        """``__init__``'s ``id`` is not a field: the library takes it as the aggregate's id."""
+        """``__init__``'s ``id`` is not a field: the library takes it as the aggregate's id.
+        Version 2 added ``backfill`` (a past window recorded on purpose by an operator);
+        version-1 events, stored without it, are upcast to ``False``."""
 
         TOPIC = "ledger:Reservation.Confirmed"
+        class_version = 2
         tenant_id: UUID
         pool_id: UUID
         site_id: UUID
@@ -54,11 +57,17 @@ class Reservation(Aggregate):
         currency: str
         cancellation_fee_share: Decimal
         confirmed_at: datetime
+        backfill: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["backfill"] = False
 
     @event(Confirmed)
     def __init__(self, tenant_id: UUID, pool_id: UUID, site_id: UUID, model: str, gpus: int,
                  start: datetime, end: datetime, rate_per_gpu_hour: Decimal, currency: str,
-                 cancellation_fee_share: Decimal, confirmed_at: datetime, id: UUID | None = None) -> None:
+                 cancellation_fee_share: Decimal, confirmed_at: datetime, backfill: bool = False,
+                 id: UUID | None = None) -> None:
         # ``id``: the caller's choice (an idempotent retry derives it from its key), else a new
         # uuid4. The library takes it as the aggregate's id when ``__init__`` names it; it is not
         # a field of the Confirmed event, so events recorded before it load unchanged.
@@ -73,6 +82,7 @@ class Reservation(Aggregate):
         self.currency = currency
         self.cancellation_fee_share = cancellation_fee_share
         self.confirmed_at = confirmed_at
+        self.backfill = backfill
         self.cancelled_at: datetime | None = None
         self.cancellation_fee = Decimal(0)
         self.usage: dict[int, list[object]] = {}  # hour index -> [record id hex, GPU-hours]

@@ -41,12 +41,16 @@ class TenancyCommands(LedgerCore):
 
     def confirm_reservation(self, *, tenant_id: object, site_id: object, model: object, gpus: object,
                             start: object, end: object, rate_per_gpu_hour: object = None,
-                            reservation_id: UUID | None = None) -> Written:
+                            reservation_id: UUID | None = None, backfill: object = False) -> Written:
         """Book ``gpus`` of ``model`` at a site for [start, end) and lock the rate (the tenant's
         plan rate unless one is negotiated). Pool and reservation are saved together; refused
         with InsufficientCapacity if any hour lacks free GPUs. ``reservation_id`` is the
         caller's choice of id (an idempotent retry derives it from its key); refused with
-        Conflict if taken."""
+        Conflict if taken.
+
+        Time rule: a window whose ``start`` has passed (by the ledger's clock) is refused
+        (InvalidInput naming ``start``) unless ``backfill`` is true: a past reservation recorded
+        on purpose, which the Confirmed event records (who may ask for it is the edge's rule)."""
         count = check_gpus(gpus)
         window_start, window_end = check_window(start, end)
         code = gpu_model(model).code
@@ -55,6 +59,12 @@ class TenancyCommands(LedgerCore):
             rate_override: Decimal | None = check_rate(rate_per_gpu_hour, field="rate_per_gpu_hour")
         else:
             rate_override = None
+        if not isinstance(backfill, bool):
+            raise InvalidInput("backfill: expected true or false", field="backfill")
+        if not backfill and window_start < self.now():
+            raise InvalidInput(f"start: {window_start.isoformat()} has already passed (now "
+                               f"{self.now().isoformat(timespec='seconds')}); book from the next whole hour, "
+                               f"or record a past reservation with backfill", field="start")
 
         # Read before the pool's lock is taken: the lock is held for the pool's load, the booking
         # and the save only (with several processes on one pool, what is done under the lock
@@ -78,7 +88,8 @@ class TenancyCommands(LedgerCore):
             reservation = Reservation(
                 tenant_id=tenant.id, pool_id=pool.id, site_id=site, model=code, gpus=count, start=window_start,
                 end=window_end, rate_per_gpu_hour=rate, currency=tenant.billing_currency,
-                cancellation_fee_share=tenant.cancellation_fee_share, confirmed_at=self.now(), id=reservation_id)
+                cancellation_fee_share=tenant.cancellation_fee_share, confirmed_at=self.now(), backfill=backfill,
+                id=reservation_id)
             pool.book(reservation_id=reservation.id, start=window_start, end=window_end, gpus=count)
             return Written(reservation.id, self._save(pool, reservation))
         return self._retrying(unit, pool=pool_id(site, code))

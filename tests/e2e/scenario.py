@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Protocol
 from uuid import uuid4
 
 T0 = "2025-01-01T00:00:00Z"
 MODEL = "H100-SXM"
+# Servers run on the wall clock and refuse a start that has passed: live bookings go to March of
+# next year; past ones (to meter and invoice a closed month) are operator backfills in PAST_MONTH.
+FUTURE_YEAR = datetime.now(UTC).year + 1
+PAST_MONTH = "2025-03"
 
 
 class Client(Protocol):
@@ -56,9 +61,14 @@ def register_tenant(client: Client, staff: str, name: str = "Lab") -> dict[str, 
 
 
 def reserve(client: Client, token: str, site_id: str, *, gpus: int = 2, day: int = 1,
-            tenant_id: str | None = None) -> dict[str, Any]:
+            tenant_id: str | None = None, backfill: bool = False) -> dict[str, Any]:
+    """Book ``day`` (and the day after) of March: of ``FUTURE_YEAR``, or with ``backfill`` (an
+    operator's token and ``tenant_id``) of ``PAST_MONTH``, hours that have passed and can be metered."""
+    month = PAST_MONTH if backfill else f"{FUTURE_YEAR}-03"
     body: dict[str, Any] = {"site_id": site_id, "model": MODEL, "gpus": gpus,
-                            "start": f"2025-03-{day:02d}T00:00:00Z", "end": f"2025-03-{day + 1:02d}T00:00:00Z"}
+                            "start": f"{month}-{day:02d}T00:00:00Z", "end": f"{month}-{day + 1:02d}T00:00:00Z"}
     if tenant_id:
         body["tenant_id"] = tenant_id
+    if backfill:
+        body["backfill"] = True
     return ok(client.post("/v1/reservations", headers=bearer(token), json=body))

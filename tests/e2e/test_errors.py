@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Api
-from tests.e2e.scenario import MODEL, bearer, build_capacity, register_tenant, reserve
+from tests.e2e.scenario import FUTURE_YEAR, MODEL, bearer, build_capacity, register_tenant, reserve
 
 PROBLEM = "application/problem+json"
 
@@ -46,7 +46,7 @@ def test_bad_reservations_name_the_field(sqlite_api: Api, body: dict[str, Any], 
     world = build_capacity(c, sqlite_api.operator, gpus=4)
     tenant = register_tenant(c, sqlite_api.operator)
     request = {"tenant_id": tenant["id"], "site_id": world["site"]["id"], "model": MODEL, "gpus": 1,
-               "start": "2025-03-01T00:00:00Z", "end": "2025-03-02T00:00:00Z", **body}
+               "start": f"{FUTURE_YEAR}-03-01T00:00:00Z", "end": f"{FUTURE_YEAR}-03-02T00:00:00Z", **body}
     found = problem(c.post("/v1/reservations", json=request, headers=bearer(sqlite_api.operator)), 422,
                     "invalid-input" if field not in ("start", "model") or "Z" not in str(body.get(field, "Z")) else
                     "not-on-the-hour")
@@ -64,7 +64,8 @@ def test_unknown_ids_capacity_and_huge_numbers(sqlite_api: Api) -> None:
     reserve(c, op, world["site"]["id"], gpus=3, tenant_id=tenant["id"])
     over = problem(c.post("/v1/reservations", headers=bearer(op), json={
         "tenant_id": tenant["id"], "site_id": world["site"]["id"], "model": MODEL, "gpus": 2,
-        "start": "2025-03-01T05:00:00Z", "end": "2025-03-01T06:00:00Z"}), 409, "insufficient-capacity")
+        "start": f"{FUTURE_YEAR}-03-01T05:00:00Z", "end": f"{FUTURE_YEAR}-03-01T06:00:00Z"}), 409,
+        "insufficient-capacity")
     assert over["field"] == "gpus"
     huge = '{"name": "R", "currency": "USD", "opened_at": "2025-01-01T00:00:00Z", "x": ' + "9" * 5000 + "}"
     assert c.post("/v1/funding-rounds", headers={**bearer(op), "content-type": "application/json"},

@@ -24,7 +24,9 @@ def test_full_flow(any_api: Api) -> None:
     tenant = register_tenant(c, finance)
     me = any_api.tenant_token(tenant["id"])
 
-    booked = reserve(c, me, world["site"]["id"], gpus=2, day=1)
+    # March 2025 has passed: the operator records it as a backfill (a tenant could not book it).
+    booked = reserve(c, op, world["site"]["id"], gpus=2, day=1, tenant_id=tenant["id"], backfill=True)
+    assert booked["backfill"] is True
     assert (booked["tenant_id"], booked["rate_per_gpu_hour"], booked["gpu_hours_booked"]) == (tenant["id"], "2.50", 48)
     future = ok(c.post("/v1/reservations", headers=bearer(me), json={
         "site_id": world["site"]["id"], "model": "H100-SXM", "gpus": 1,

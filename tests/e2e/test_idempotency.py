@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from bootstrap import create_app, open_api_store
 from tests.e2e.conftest import Api, settings_for
-from tests.e2e.scenario import MODEL, bearer, build_capacity, register_tenant
+from tests.e2e.scenario import FUTURE_YEAR, MODEL, bearer, build_capacity, register_tenant
 
 
 def log_length(api: Api) -> int:
@@ -19,7 +19,7 @@ def log_length(api: Api) -> int:
 
 def booking(world: dict[str, Any], tenant: dict[str, Any], gpus: int = 1) -> dict[str, Any]:
     return {"tenant_id": tenant["id"], "site_id": world["site"]["id"], "model": MODEL, "gpus": gpus,
-            "start": "2025-03-01T00:00:00Z", "end": "2025-03-02T00:00:00Z"}
+            "start": f"{FUTURE_YEAR}-03-01T00:00:00Z", "end": f"{FUTURE_YEAR}-03-02T00:00:00Z"}
 
 
 def test_a_retry_returns_the_first_response_and_records_nothing(any_api: Api) -> None:

@@ -51,7 +51,7 @@ def test_tenant_b_cannot_touch_tenant_a(sqlite_api: Api) -> None:
     world = build_capacity(c, op, gpus=8)
     a, b = register_tenant(c, op, "A"), register_tenant(c, op, "B")
     a_token, b_token = sqlite_api.tenant_token(a["id"]), sqlite_api.tenant_token(b["id"])
-    past = reserve(c, a_token, world["site"]["id"], gpus=1, day=1)
+    past = reserve(c, op, world["site"]["id"], gpus=1, day=1, tenant_id=a["id"], backfill=True)
     future = ok(c.post("/v1/reservations", headers=bearer(a_token), json={
         "site_id": world["site"]["id"], "model": MODEL, "gpus": 1,
         "start": "2027-01-01T00:00:00Z", "end": "2027-01-02T00:00:00Z"}))

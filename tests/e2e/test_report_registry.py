@@ -36,7 +36,7 @@ def test_every_report_answers_with_its_declared_columns(sqlite_api: Api) -> None
     tenant = register_tenant(c, sqlite_api.operator)["id"]
     booked = c.post("/v1/reservations", headers=bearer(sqlite_api.operator), json={
         "site_id": site, "tenant_id": tenant, "model": MODEL, "gpus": 2, "start": "2025-03-01T00:00:00Z",
-        "end": "2025-03-03T00:00:00Z"})
+        "end": "2025-03-03T00:00:00Z", "backfill": True})
     position = int(booked.headers["Ledger-Position"])
     for name, report in REPORTS.items():
         body = c.get(f"/v1/reports/{name}", headers=bearer(finance), params={"min_position": position})

@@ -36,7 +36,7 @@ def build_log(url: str, reservations: int, hours: int) -> int:
     for i in range(reservations):
         start = T0 + timedelta(hours=7 * i)
         r = ledger.confirm_reservation(tenant_id=tenant, site_id=site, model="GB300", gpus=2, start=start,
-                                       end=start + timedelta(hours=hours)).id
+                                       end=start + timedelta(hours=hours), backfill=True).id  # past: metered
         records += [{"record_id": uuid4(), "reservation_id": r, "hour": start + timedelta(hours=h),
                      "gpu_hours": f"1.{h % 1000:03d}"} for h in range(hours)]
     # Small metering batches: one UsageBatchRecorded event per reservation per batch, and the

@@ -21,11 +21,12 @@ def test_a_booking_beyond_capacity_is_refused_on_every_store(database_url: str) 
     ledger.commission(order.id, quantity=4, commissioned_at=T0)
     tenant = ledger.register_tenant(name="Lab", billing_currency="USD", rates={"H100-SXM": "2.50"})
     ledger.confirm_reservation(tenant_id=tenant.id, site_id=site.id, model="H100-SXM", gpus=3,
-                               start=datetime(2026, 2, 1, tzinfo=UTC), end=datetime(2026, 2, 2, tzinfo=UTC))
+                               start=datetime(2026, 2, 1, tzinfo=UTC), end=datetime(2026, 2, 2, tzinfo=UTC),
+                               backfill=True)  # February has passed by this clock
     before = ledger.max_position()
     with pytest.raises(InsufficientCapacity):
         ledger.confirm_reservation(tenant_id=tenant.id, site_id=site.id, model="H100-SXM", gpus=2,
                                    start=datetime(2026, 2, 1, 12, tzinfo=UTC),
-                                   end=datetime(2026, 2, 1, 13, tzinfo=UTC))
+                                   end=datetime(2026, 2, 1, 13, tzinfo=UTC), backfill=True)
     assert ledger.max_position() == before
     ledger.close()

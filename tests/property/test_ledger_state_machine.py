@@ -265,15 +265,18 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # -- capacity out
 
-    @rule(gpus=st.integers(1, 6), start=st.integers(-3, 12), length=st.integers(1, 12))
-    def reserve(self, gpus: int, start: int, length: int) -> None:
-        """Book ``gpus`` for ``length`` hours starting ``start`` hours from the current hour."""
+    @rule(gpus=st.integers(1, 6), start=st.integers(-3, 12), length=st.integers(1, 12), backfill=st.booleans())
+    def reserve(self, gpus: int, start: int, length: int, backfill: bool = False) -> None:
+        """Book ``gpus`` for ``length`` hours starting ``start`` hours from the current hour; a
+        start that has passed is refused unless ``backfill``."""
         first = self.now_index + start
         last = first + length
         ok = self.model.pool_exists and self.model.free(first, last) >= gpus
-        written = self.expect(None if ok else InsufficientCapacity, lambda: self.ledger.confirm_reservation(
+        refusal = (InvalidInput if hour_start(first) < self.clock() and not backfill
+                   else None if ok else InsufficientCapacity)
+        written = self.expect(refusal, lambda: self.ledger.confirm_reservation(
             tenant_id=self.tenant_id, site_id=self.site_id, model=MODEL, gpus=gpus,
-            start=hour_start(first), end=hour_start(last)))
+            start=hour_start(first), end=hour_start(last), backfill=backfill))
         if written:
             self.model.reservations[written.id] = ReservationModel(gpus, first, last)
             self.model.book(first, last, gpus)

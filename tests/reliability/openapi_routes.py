@@ -64,7 +64,12 @@ class Operation:
         url = self.path
         for param in self.params:
             if param.location == "path":
-                value = path_values.get(param.name, ids.get(ID_OF.get(param.name, ""), ""))
+                if param.name in path_values:
+                    value = path_values[param.name]
+                elif param.name in ID_OF:
+                    value = ids.get(ID_OF[param.name], "")
+                else:  # a path parameter that is no id (a pool's GPU model): its meaningful value
+                    value = str(VALUES.get(param.name, ""))
                 url = url.replace("{" + param.name + "}", value)
         return url
 

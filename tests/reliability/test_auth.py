@@ -59,8 +59,13 @@ def test_every_write_route_refuses_the_wrong_callers(any_api: Api, monkeypatch: 
     reservation = ok(c.post("/v1/reservations", headers=bearer(a_token), json={
         "site_id": world["site"]["id"], "model": MODEL, "gpus": 1,
         "start": "2027-01-01T00:00:00Z", "end": "2027-01-02T00:00:00Z"}))
+    ok(c.post("/v1/reservations", headers=bearer(op), json={
+        "tenant_id": a["id"], "site_id": world["site"]["id"], "model": MODEL, "gpus": 1,
+        "start": "2025-02-01T00:00:00Z", "end": "2025-02-02T00:00:00Z", "backfill": True}))
+    invoice = ok(c.post("/v1/invoices", headers=bearer(any_api.tokens["finance"]),
+                        json={"tenant_id": a["id"], "month": "2025-02"}))
     ids = {"round": world["round"]["id"], "order": world["order"]["id"], "site": world["site"]["id"],
-           "tenant": a["id"], "reservation": reservation["id"]}
+           "tenant": a["id"], "reservation": reservation["id"], "invoice": invoice["id"]}
 
     # A revoked and an expired operator token, both used successfully first (so cached).
     revoked = open_api_store(any_api.url)

@@ -106,8 +106,13 @@ def test_hostile_strings_in_every_text_field_of_every_post_route(limited_api: Ap
     reservation = ok(c.post("/v1/reservations", headers=bearer(op), json={
         "tenant_id": tenant["id"], "site_id": world["site"]["id"], "model": MODEL, "gpus": 1,
         "start": "2027-01-01T00:00:00Z", "end": "2027-01-02T00:00:00Z"}))
+    ok(c.post("/v1/reservations", headers=bearer(op), json={
+        "tenant_id": tenant["id"], "site_id": world["site"]["id"], "model": MODEL, "gpus": 1,
+        "start": "2025-02-01T00:00:00Z", "end": "2025-02-02T00:00:00Z", "backfill": True}))
+    invoice = ok(c.post("/v1/invoices", headers=bearer(limited_api.tokens["finance"]),
+                        json={"tenant_id": tenant["id"], "month": "2025-02"}))
     ids = {"round": world["round"]["id"], "order": world["order"]["id"], "site": world["site"]["id"],
-           "tenant": tenant["id"], "reservation": reservation["id"]}
+           "tenant": tenant["id"], "reservation": reservation["id"], "invoice": invoice["id"]}
     head = Head(limited_api.url)
     sent = accepted = 0
     assert len(POSTS) >= 14, [op.path for op in POSTS]

@@ -125,7 +125,7 @@ def world(request: pytest.FixtureRequest) -> Iterator[World]:
         tenant = register_tenant(c, op, "A")
         reservation = ok(c.post("/v1/reservations", headers=bearer(op), json={
             "tenant_id": tenant["id"], "site_id": capacity["site"]["id"], "model": MODEL, "gpus": 1,
-            "start": "2025-02-01T00:00:00Z", "end": "2025-02-02T00:00:00Z"}))
+            "start": "2025-02-01T00:00:00Z", "end": "2025-02-02T00:00:00Z", "backfill": True}))
         invoice = ok(c.post("/v1/invoices", headers=bearer(api.tokens["finance"]),
                             json={"tenant_id": tenant["id"], "month": "2025-02"}))
         ids = {"round": capacity["round"]["id"], "order": capacity["order"]["id"], "site": capacity["site"]["id"],

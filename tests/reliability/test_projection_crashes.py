@@ -53,7 +53,7 @@ def test_workers_killed_at_random_points_leave_projections_equal_to_a_rebuild(
             while not stop.is_set() and i < 8000:  # 8000 x 5 h ends before the clock's 2031
                 start = T0 + timedelta(hours=5 * i)
                 r = ledger.confirm_reservation(tenant_id=tenant, site_id=site, model="GB300", gpus=2, start=start,
-                                               end=start + timedelta(hours=24)).id
+                                               end=start + timedelta(hours=24), backfill=True).id
                 written["reservations"] += 1
                 records = [{"record_id": uuid4(), "reservation_id": r, "hour": start + timedelta(hours=h),
                             "gpu_hours": f"1.{(i + h) % 1000:03d}"} for h in range(24)]

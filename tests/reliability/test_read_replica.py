@@ -89,8 +89,7 @@ def test_reads_come_from_the_replica_wait_for_it_and_outlive_it(pair: StreamingP
         # --- a history through the replica-backed API; its reads equal the primary's ---------------
         world = build_capacity(c, op, gpus=8)
         tenant = register_tenant(c, finance)
-        me = api.tenant_token(tenant["id"])
-        booked = reserve(c, me, world["site"]["id"], gpus=2, day=1)
+        booked = reserve(c, op, world["site"]["id"], gpus=2, day=1, tenant_id=tenant["id"], backfill=True)
         written = time.monotonic()
         receipt = ok(c.post("/v1/usage", headers=bearer(api.tokens["meter"]), json=usage_batch(booked["id"])), 200)
         position = receipt["position"]

@@ -18,7 +18,10 @@ FORBIDDEN: dict[str, frozenset[str]] = {
     "projections": frozenset({"api", "cli", "bootstrap", "fastapi", "starlette", "uvicorn", "typer"}),
     "api": frozenset({"cli", "bootstrap", "typer"}),
     "cli": frozenset({"api"}),
+    # Shared by both edges (api and cli call the same functions), so below both of them.
+    "operations": frozenset({"api", "cli", "bootstrap", "fastapi", "starlette", "uvicorn", "typer", "rich"}),
 }
+MIN_MODULES = {"operations": 2}  # a young layer (invoicing); the others have many
 
 
 def imported_modules(source: str, module: str) -> list[tuple[int, str]]:
@@ -53,7 +56,7 @@ def modules_of(layer: str) -> list[tuple[str, Path]]:
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 def test_each_layer_imports_only_what_it_may(layer: str) -> None:
     modules = modules_of(layer)
-    assert len(modules) >= 5, f"{layer}/ has almost no modules: has the layout moved?"
+    assert len(modules) >= MIN_MODULES.get(layer, 5), f"{layer}/ has almost no modules: has the layout moved?"
     found = [v for module, path in modules for v in violations(layer, path.read_text(encoding="utf-8"), module)]
     assert not found, "imports against the layering:\n" + "\n".join(found)
 

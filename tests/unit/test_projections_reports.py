@@ -36,9 +36,10 @@ class World:
                                                   rates={"H100-SXM": "2.50"}).id
         self.projections = open_projections(url)
 
-    def reserve(self, gpus: int, start: datetime, end: datetime, rate: str | None = None) -> object:
+    def reserve(self, gpus: int, start: datetime, end: datetime, rate: str | None = None,
+                backfill: bool = False) -> object:
         return self.ledger.confirm_reservation(tenant_id=self.tenant, site_id=self.site, model="H100-SXM", gpus=gpus,
-                                               start=start, end=end, rate_per_gpu_hour=rate).id
+                                               start=start, end=end, rate_per_gpu_hour=rate, backfill=backfill).id
 
     def use(self, reservation: object, hour: datetime, gpu_hours: str) -> None:
         self.ledger.record_usage([{"record_id": uuid4(), "reservation_id": reservation, "hour": hour,
@@ -148,7 +149,8 @@ def test_changes_after_an_invoice_become_adjustments_on_the_next_open_month(worl
     assert [x["amount"] for x in lines] == [d("10.00")]
     invoice = world.ledger.issue_invoice(tenant_id=world.tenant, month="2026-01", lines=lines,
                                          billed_through_position=position)
-    late = world.reserve(2, datetime(2026, 1, 20, tzinfo=UTC), datetime(2026, 1, 20, 3, tzinfo=UTC))  # 6 x 2.50
+    late = world.reserve(2, datetime(2026, 1, 20, tzinfo=UTC), datetime(2026, 1, 20, 3, tzinfo=UTC),
+                         backfill=True)  # 6 x 2.50, recorded after January was invoiced
     world.ledger.credit_invoice(invoice.id, amount="1.50", reason="goodwill")
     p = world.project()
     jan = p.billing(tenant_id=world.tenant, month_from="2026-01", month_to="2026-01")

@@ -1,0 +1,68 @@
+"""Changes to recorded capacity and tenants: site revisions and decommissioning (operators);
+plan changes, suspension and reinstatement (operators and finance, who register tenants)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import Response
+
+from api.deps import LedgerDep, Operator, OperatorOrFinance
+from api.routes import POST_DEPENDENCIES, command, resource_router
+from api.routes.written import mark_position
+from api.schemas.capacity import SitePublic
+from api.schemas.changes import DecommissionedPublic, DecommissioningCreate, PlanChange, SiteRevisionCreate, Suspension
+from api.schemas.common import GpuModelCode
+from api.schemas.tenancy import TenantPublic
+
+site_changes = resource_router("/v1/sites", "capacity")
+tenant_changes = resource_router("/v1/tenants", "tenants")
+
+
+@site_changes.post("/{site_id}/revisions", status_code=201, dependencies=POST_DEPENDENCIES,
+                   openapi_extra=command("revise_site"))
+def revise_site(site_id: UUID, body: SiteRevisionCreate, ledger: LedgerDep, _: Operator,
+                response: Response) -> SitePublic:
+    """New grid intensity, PUE and carbon-free share from `effective_from` on (later than the last revision)."""
+    written = ledger.revise_site(site_id, **body.model_dump(mode="json"))
+    mark_position(response, written.position)
+    return SitePublic.of(ledger.get_site(written.id))
+
+
+@site_changes.post("/{site_id}/pools/{model}/decommissioning", status_code=201, dependencies=POST_DEPENDENCIES,
+                   openapi_extra=command("decommission"))
+def decommission(site_id: UUID, model: GpuModelCode, body: DecommissioningCreate, ledger: LedgerDep, _: Operator,
+                 response: Response) -> DecommissionedPublic:
+    """Take GPUs of the site's pool out of service from `at` on; refused (409) if that would overbook."""
+    written = ledger.decommission(site_id=site_id, model=model.value, **body.model_dump(mode="json"))
+    mark_position(response, written.position)
+    return DecommissionedPublic(pool_id=str(written.id), site_id=str(site_id), model=model.value,
+                                quantity=body.quantity, at=body.at)
+
+
+@tenant_changes.post("/{tenant_id}/plan", dependencies=POST_DEPENDENCIES, openapi_extra=command("change_plan"))
+def change_plan(tenant_id: UUID, body: PlanChange, ledger: LedgerDep, _: OperatorOrFinance,
+                response: Response) -> TenantPublic:
+    """New rates and cancellation fee share for reservations confirmed from now on."""
+    written = ledger.change_plan(tenant_id, **body.model_dump(mode="json"))
+    mark_position(response, written.position)
+    return TenantPublic.of(ledger.get_tenant(written.id))
+
+
+@tenant_changes.post("/{tenant_id}/suspension", dependencies=POST_DEPENDENCIES,
+                     openapi_extra=command("suspend_tenant"))
+def suspend_tenant(tenant_id: UUID, body: Suspension, ledger: LedgerDep, _: OperatorOrFinance,
+                   response: Response) -> TenantPublic:
+    """A suspended tenant cannot reserve (its confirmed reservations stand)."""
+    written = ledger.suspend_tenant(tenant_id, reason=body.reason)
+    mark_position(response, written.position)
+    return TenantPublic.of(ledger.get_tenant(written.id))
+
+
+@tenant_changes.post("/{tenant_id}/reinstatement", dependencies=POST_DEPENDENCIES,
+                     openapi_extra=command("reinstate_tenant"))
+def reinstate_tenant(tenant_id: UUID, ledger: LedgerDep, _: OperatorOrFinance, response: Response) -> TenantPublic:
+    """Lift a suspension."""
+    written = ledger.reinstate_tenant(tenant_id)
+    mark_position(response, written.position)
+    return TenantPublic.of(ledger.get_tenant(written.id))

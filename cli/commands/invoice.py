@@ -1,0 +1,197 @@
+"""`ledger invoice issue|void|credit|list|show` (finance).
+
+``issue`` calls ``operations.invoicing`` -- the functions ``POST /v1/invoices`` calls -- with the
+billing projection brought up to date here. ``show`` prints one invoice in a :class:`ShowFormat`;
+each format is one renderer in ``SHOW_RENDERERS`` (a new format is one member and one function).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from bootstrap import open_projections
+from cli.commands.common import tenant_id, written
+from cli.names import Names, with_names
+from cli.options import (
+    DEFAULT_DATABASE,
+    DbOption,
+    FormatOption,
+    checked,
+    counting,
+    opened_ledger,
+    stderr_console,
+    stdout_console,
+)
+from cli.render import Format, render, to_json
+from domain import Ledger
+from domain.aggregates import Invoice
+from operations.invoicing import ProjectionsBilling, issue_invoice, issue_month
+
+NAME = "invoice"
+HELP = "Invoices: issue for a closed month, void, credit, list, show."
+app = typer.Typer(no_args_is_help=True, help=HELP)
+
+InvoiceRef = Annotated[str, typer.Argument(help="Invoice id")]
+
+
+@app.command("issue")
+def issue(month: Annotated[str, typer.Option(help="The closed month, YYYY-MM")],
+          tenant: Annotated[str | None, typer.Option(help="Only this tenant (id or name); default: every tenant "
+                                                          "with billing lines in the month")] = None,
+          db: DbOption = DEFAULT_DATABASE) -> None:
+    """Issue invoices for a closed month from the billing projection (POST /v1/invoices).
+
+    Without --tenant, every tenant with billing lines in the month that has no invoice for it
+    yet gets one (tenants with nothing to bill get none); running it again issues nothing."""
+    checked(db)
+    with opened_ledger(db) as ledger:
+        projections = open_projections(db)
+        try:
+            billing = ProjectionsBilling(projections)
+            if tenant is not None:
+                receipt = issue_invoice(ledger, billing, tenant_id=tenant_id(ledger, tenant, "--tenant"), month=month)
+                invoice = ledger.get_invoice(receipt.id)
+                written("invoice issued", receipt, tenant=invoice.tenant_id, month=invoice.month,
+                        total=f"{invoice.total}", currency=invoice.currency)
+                return
+            with counting("issuing invoices", stderr_console()) as progress:
+                result = issue_month(ledger, billing, month, on_tenant=progress)
+        finally:
+            projections.close()
+    for issued in result.issued:
+        typer.echo(f"invoice issued: id={issued.invoice_id} position={issued.position} tenant={issued.tenant_id}")
+    typer.echo(result.summary())
+
+
+@app.command("void")
+def void(invoice: InvoiceRef, reason: Annotated[str, typer.Option(help="Why")],
+         db: DbOption = DEFAULT_DATABASE) -> None:
+    """Void an invoice; it stays in the log with status void (POST /v1/invoices/{id}/void)."""
+    with opened_ledger(db) as ledger:
+        receipt = ledger.void_invoice(invoice, reason=reason)
+    written("invoice voided", receipt)
+
+
+@app.command("credit")
+def credit(invoice: InvoiceRef, amount: Annotated[str, typer.Option(help="In the invoice's currency")],
+           reason: Annotated[str, typer.Option(help="Why")], db: DbOption = DEFAULT_DATABASE) -> None:
+    """Issue a credit note against an invoice (POST /v1/invoices/{id}/credit-notes)."""
+    with opened_ledger(db) as ledger:
+        receipt = ledger.credit_invoice(invoice, amount=amount, reason=reason)
+    written("credit note issued", receipt, amount=amount)
+
+
+LIST_COLUMNS = ["id", "tenant", "month", "currency", "invoice_status", "invoice_total", "credited", "lines",
+                "tenant_id"]
+
+
+@app.command("list")
+def list_(tenant: Annotated[str | None, typer.Option(help="Tenant id or name")] = None,
+          from_: Annotated[str | None, typer.Option("--from", help="First month YYYY-MM")] = None,
+          to: Annotated[str | None, typer.Option("--to", help="Last month YYYY-MM, inclusive")] = None,
+          fmt: FormatOption = Format.table, db: DbOption = DEFAULT_DATABASE) -> None:
+    """Issued invoices (and voided ones) per tenant and month, from the billing projection."""
+    checked(db)
+    with opened_ledger(db) as ledger:
+        who = str(tenant_id(ledger, tenant, "--tenant")) if tenant is not None else None
+        projections = open_projections(db)
+        try:
+            projections.catch_up(["billing"])
+            rows = projections.report("billing_totals", {"tenant_id": who, "from": from_, "to": to})
+        finally:
+            projections.close()
+        rows = [{"id": r["invoice_id"], **r} for r in rows if r.get("invoice_id") is not None]
+        rows = with_names(rows, Names.for_rows(ledger, rows))
+    columns = LIST_COLUMNS if fmt is not Format.table else [c for c in LIST_COLUMNS if c != "tenant_id"]
+    render(rows, fmt, console=stdout_console(), title="Invoices", columns=columns, empty="no invoices issued")
+
+
+# ---- show -----------------------------------------------------------------------------------
+
+class ShowFormat(StrEnum):
+    """How `ledger invoice show` prints an invoice: one renderer each in SHOW_RENDERERS."""
+
+    table = "table"
+    json = "json"
+
+
+@dataclass(frozen=True)
+class CreditNote:
+    amount: Decimal
+    reason: str
+    issued_at: datetime
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    """An invoice as `show` prints it, whatever the format."""
+
+    id: str
+    tenant_id: str
+    tenant: str
+    month: str
+    currency: str
+    status: str
+    total: Decimal
+    credited: Decimal
+    due: Decimal
+    issued_at: datetime
+    billed_through_position: int
+    voided_reason: str | None
+    lines: list[dict[str, Any]] = field(default_factory=list)
+    credit_notes: list[CreditNote] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, ledger: Ledger, invoice: Invoice) -> InvoiceView:
+        notes = [CreditNote(Decimal(str(n[0])), str(n[1]), n[2]) for n in invoice.credit_notes]
+        names = Names.load(ledger, tenant_ids=[invoice.tenant_id])
+        due = Decimal(0) if invoice.status == "void" else invoice.total - invoice.credited
+        return cls(id=str(invoice.id), tenant_id=str(invoice.tenant_id),
+                   tenant=names.tenants.get(str(invoice.tenant_id), str(invoice.tenant_id)), month=invoice.month,
+                   currency=invoice.currency, status=invoice.status, total=invoice.total,
+                   credited=invoice.credited, due=due, issued_at=invoice.issued_at,
+                   billed_through_position=invoice.billed_through_position, voided_reason=invoice.voided_reason,
+                   lines=[dict(line) for line in invoice.lines], credit_notes=notes)
+
+
+LINE_COLUMNS = ["kind", "reservation_id", "origin_month", "gpu_hours", "rate", "amount"]
+
+
+def show_table(view: InvoiceView, out: Console) -> None:
+    facts = [{"field": k, "value": v} for k, v in (
+        ("invoice", view.id), ("tenant", f"{view.tenant} ({view.tenant_id})"), ("month", view.month),
+        ("status", view.status + (f": {view.voided_reason}" if view.voided_reason else "")),
+        ("issued at", view.issued_at), ("currency", view.currency), ("total", view.total),
+        ("credited", view.credited), ("due", view.due), ("billed through position", view.billed_through_position))]
+    render(facts, Format.table, console=out, title=f"Invoice {view.tenant} {view.month}", columns=["field", "value"])
+    render(view.lines, Format.table, console=out, title="Lines", columns=LINE_COLUMNS, empty="no lines")
+    render([asdict(n) for n in view.credit_notes], Format.table, console=out, title="Credit notes",
+           columns=["amount", "reason", "issued_at"], empty="none")
+
+
+def show_json(view: InvoiceView, out: Console) -> None:
+    out.file.write(to_json(asdict(view)) + "\n")
+
+
+SHOW_RENDERERS: dict[ShowFormat, Callable[[InvoiceView, Console], None]] = {
+    ShowFormat.table: show_table,
+    ShowFormat.json: show_json,
+}
+
+
+@app.command("show")
+def show(invoice: InvoiceRef,
+         fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="table or json")] = ShowFormat.table,
+         db: DbOption = DEFAULT_DATABASE) -> None:
+    """Print one invoice: its facts, lines and credit notes (GET /v1/invoices/{id})."""
+    with opened_ledger(db) as ledger:
+        view = InvoiceView.of(ledger, ledger.get_invoice(invoice))
+    SHOW_RENDERERS[fmt](view, stdout_console())

@@ -1,0 +1,74 @@
+"""`ledger tenant add|plan|suspend|reinstate|list`: tenants and their price plans (operators and
+finance)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from cli.commands.common import rates_of, tenant_id, tenants, written
+from cli.options import DEFAULT_DATABASE, DbOption, FormatOption, opened_ledger, stdout_console
+from cli.render import Format, render
+
+NAME = "tenant"
+HELP = "Tenants: register, change plan, suspend, reinstate, list."
+app = typer.Typer(no_args_is_help=True, help=HELP)
+
+Tenant = Annotated[str, typer.Argument(help="Tenant id or name")]
+Rates = Annotated[list[str], typer.Option("--rate", help="MODEL=RATE per GPU-hour, repeated (e.g. H100-SXM=2.50)")]
+FeeShare = Annotated[str, typer.Option("--cancellation-fee-share",
+                                       help="Share of the released hours' value charged on cancellation, 0 to 1")]
+
+
+@app.command("add")
+def add(name: Annotated[str, typer.Argument(help="The tenant's name")],
+        currency: Annotated[str, typer.Option(help="Billing currency, ISO 4217 (e.g. USD)")],
+        rate: Rates, cancellation_fee_share: FeeShare = "0.25", db: DbOption = DEFAULT_DATABASE) -> None:
+    """Register a tenant with its price plan (POST /v1/tenants)."""
+    with opened_ledger(db) as ledger:
+        receipt = ledger.register_tenant(name=name, billing_currency=currency, rates=rates_of(rate),
+                                         cancellation_fee_share=cancellation_fee_share)
+    written("tenant registered", receipt)
+
+
+@app.command("plan")
+def plan(tenant: Tenant, rate: Rates, cancellation_fee_share: FeeShare = "0.25",
+         db: DbOption = DEFAULT_DATABASE) -> None:
+    """A new price plan for reservations confirmed from now on (POST /v1/tenants/{id}/plan)."""
+    with opened_ledger(db) as ledger:
+        receipt = ledger.change_plan(tenant_id(ledger, tenant), rates=rates_of(rate),
+                                     cancellation_fee_share=cancellation_fee_share)
+    written("plan changed", receipt)
+
+
+@app.command("suspend")
+def suspend(tenant: Tenant, reason: Annotated[str, typer.Option(help="Why")],
+            db: DbOption = DEFAULT_DATABASE) -> None:
+    """Suspend a tenant: it cannot reserve (POST /v1/tenants/{id}/suspension)."""
+    with opened_ledger(db) as ledger:
+        receipt = ledger.suspend_tenant(tenant_id(ledger, tenant), reason=reason)
+    written("tenant suspended", receipt)
+
+
+@app.command("reinstate")
+def reinstate(tenant: Tenant, db: DbOption = DEFAULT_DATABASE) -> None:
+    """Lift a suspension (POST /v1/tenants/{id}/reinstatement)."""
+    with opened_ledger(db) as ledger:
+        receipt = ledger.reinstate_tenant(tenant_id(ledger, tenant))
+    written("tenant reinstated", receipt)
+
+
+COLUMNS = ["id", "name", "billing_currency", "rates", "cancellation_fee_share", "suspended"]
+
+
+@app.command("list")
+def list_(fmt: FormatOption = Format.table, db: DbOption = DEFAULT_DATABASE) -> None:
+    """Every tenant with its current plan."""
+    with opened_ledger(db) as ledger:
+        rows = [{"id": str(t.id), "name": t.name, "billing_currency": t.billing_currency,
+                 "rates": ", ".join(f"{m}={r}" for m, r in sorted(t.rates.items())) if fmt is Format.table
+                 else dict(sorted(t.rates.items())),
+                 "cancellation_fee_share": t.cancellation_fee_share, "suspended": t.suspended}
+                for t in tenants(ledger)]
+    render(rows, fmt, console=stdout_console(), title="Tenants", columns=COLUMNS, empty="no tenants recorded")
