@@ -1,5 +1,5 @@
-"""Invoice documents from the command line: ``write_invoice_document`` (for ``ledger invoice show
-ID --format html|pdf --out FILE``) and, until that command exists, ``ledger invoice-document``.
+"""Invoice documents from the command line: ``write_invoice_document``, behind ``ledger invoice
+show ID --format html|pdf [--out FILE]`` (``cli/commands/invoice.py``).
 
 The document is the HTTP API's (``documents``): the same view model, templates and PDF; the
 seller comes from the same settings (``LEDGER_SELLER_NAME``, ``LEDGER_SELLER_ADDRESS``).
@@ -10,12 +10,9 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
-
-import typer
 
 from bootstrap import api_settings
-from cli.options import DEFAULT_DATABASE, DbOption, checked, opened_ledger
+from cli.options import checked, opened_ledger
 from documents import Seller, invoice_document, render_html, render_pdf
 from domain.errors import InvalidInput
 
@@ -52,20 +49,3 @@ def write_invoice_document(db: str, invoice_ref: str, fmt: DocumentFormat | str,
         except OSError as error:
             raise InvalidInput(f"out: cannot write {str(out)!r}: {error.strerror or error}", field="out") from None
     return len(data)
-
-
-def invoice_document_command(
-    invoice_id: Annotated[str, typer.Argument(help="The invoice's id", show_default=False)],
-    fmt: Annotated[DocumentFormat, typer.Option("--format", "-f", help="html or pdf")] = DocumentFormat.pdf,
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="File to write (default: stdout)")] = None,
-    db: DbOption = DEFAULT_DATABASE,
-) -> None:
-    """Write an invoice's document (seller, tenant, lines, carbon, totals, audit link) as HTML or PDF."""
-    written = write_invoice_document(db, invoice_id, fmt, out)
-    if out is not None and str(out) != "-":
-        typer.echo(f"wrote {out} ({written:,} bytes)", err=True)
-
-
-def register(app: typer.Typer) -> None:
-    """Add `invoice-document` to the `ledger` app (the lead may fold it into `ledger invoice show`)."""
-    app.command("invoice-document")(invoice_document_command)

@@ -28,7 +28,6 @@ import typer
 
 from bootstrap import describe, init_store, is_database_error, one_line, settings_problem
 from cli import audit, commands, config, fx, projections, report, serve
-from cli import documents as invoice_documents
 from cli.options import DEFAULT_DATABASE, DbOption, stderr_console, stdout_console
 from domain.errors import LedgerError
 
@@ -104,7 +103,6 @@ serve.register(app)
 audit.register(app)
 config.register(app)
 fx.register(app)
-invoice_documents.register(app)  # ledger invoice-document ID --format html|pdf --out FILE
 commands.register(app)  # the recording commands, one group per noun (cli/commands/)
 
 

@@ -9,7 +9,7 @@ from fastapi import Query, Response
 from pydantic import BaseModel, Field, StringConstraints
 
 from api.deps import Finance, ReportReader, ServicesDep
-from api.routes import POST_DEPENDENCIES, resource_router
+from api.routes import POST_DEPENDENCIES, command, resource_router
 from api.routes.written import mark_position
 from api.schemas.common import Currency, Name, Strict, plain, text_of
 
@@ -45,7 +45,7 @@ class FxRatesPublic(BaseModel):
     items: list[dict[str, object]]
 
 
-@fx_rates.post("", status_code=201, dependencies=POST_DEPENDENCIES)
+@fx_rates.post("", status_code=201, dependencies=POST_DEPENDENCIES, openapi_extra=command("record_fx_rates"))
 def record_fx_rate(body: FxRateCreate, services: ServicesDep, _: Finance, response: Response) -> FxRatePublic:
     """Record a rate for a pair and date; the same rate again records nothing; another rate for
     that date is a correction (a new event)."""

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -19,6 +20,7 @@ from rich.console import Console
 
 from bootstrap import open_projections
 from cli.commands.common import tenant_id, written
+from cli.documents import write_invoice_document
 from cli.names import Names, with_names
 from cli.options import (
     DEFAULT_DATABASE,
@@ -33,6 +35,7 @@ from cli.options import (
 from cli.render import Format, render, to_json
 from domain import Ledger
 from domain.aggregates import Invoice
+from domain.errors import InvalidInput
 from operations.invoicing import ProjectionsBilling, issue_invoice, issue_month
 
 NAME = "invoice"
@@ -121,6 +124,8 @@ class ShowFormat(StrEnum):
 
     table = "table"
     json = "json"
+    html = "html"  # the invoice document (documents/), as `GET /v1/invoices/{id}` with Accept: text/html
+    pdf = "pdf"
 
 
 @dataclass(frozen=True)
@@ -189,9 +194,20 @@ SHOW_RENDERERS: dict[ShowFormat, Callable[[InvoiceView, Console], None]] = {
 
 @app.command("show")
 def show(invoice: InvoiceRef,
-         fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="table or json")] = ShowFormat.table,
+         fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="table, json, or the invoice "
+                                                                       "document as html or pdf")] = ShowFormat.table,
+         out: Annotated[Path | None, typer.Option("--out", "-o", help="File for the html or pdf document "
+                                                                     "(default: stdout)")] = None,
          db: DbOption = DEFAULT_DATABASE) -> None:
-    """Print one invoice: its facts, lines and credit notes (GET /v1/invoices/{id})."""
+    """Print one invoice: its facts, lines and credit notes (GET /v1/invoices/{id}); or write its
+    document (seller, tenant, lines with carbon, credits, totals, audit link) as HTML or PDF."""
+    if fmt in (ShowFormat.html, ShowFormat.pdf):
+        written = write_invoice_document(db, invoice, fmt.value, out)
+        if out is not None and str(out) != "-":
+            typer.echo(f"wrote {out} ({written:,} bytes)", err=True)
+        return
+    if out is not None:
+        raise InvalidInput("out: --out writes a document: use it with --format html or pdf", field="out")
     with opened_ledger(db) as ledger:
         view = InvoiceView.of(ledger, ledger.get_invoice(invoice))
     SHOW_RENDERERS[fmt](view, stdout_console())

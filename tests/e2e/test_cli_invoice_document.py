@@ -1,4 +1,4 @@
-"""`ledger invoice-document ID --format html|pdf --out FILE` in a real process, and the
+"""`ledger invoice show ID --format html|pdf --out FILE` in a real process, and the
 templates shipped as package data."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ def test_the_command_writes_the_pdf_and_the_html(sqlite_url: str, tmp_path: Path
     issued.ledger.close()
     env = {"LEDGER_SELLER_NAME": "Nordlys Compute AS", "LEDGER_SELLER_ADDRESS": "Fjordgata 1, Trondheim"}
     pdf_file = tmp_path / "invoice.pdf"
-    result = ledger("invoice-document", str(issued.invoice_id), "--format", "pdf", "--out", str(pdf_file),
+    result = ledger("invoice", "show", str(issued.invoice_id), "--format", "pdf", "--out", str(pdf_file),
                     "--db", sqlite_url, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout == "" and f"wrote {pdf_file}" in result.stderr
@@ -31,7 +31,7 @@ def test_the_command_writes_the_pdf_and_the_html(sqlite_url: str, tmp_path: Path
                      f"Ledger position of issue {issued.position}"):
         assert expected in text, (expected, text)
 
-    html = ledger("invoice-document", str(issued.invoice_id), "--format", "html", "--db", sqlite_url, env=env)
+    html = ledger("invoice", "show", str(issued.invoice_id), "--format", "html", "--db", sqlite_url, env=env)
     assert html.returncode == 0, html.stderr
     assert html.stdout.startswith("<!DOCTYPE html>") and "Nordlys Compute AS" in html.stdout
     assert issued.tenant_name in html.stdout and "120.00" in html.stdout
@@ -41,11 +41,11 @@ def test_refusals_are_one_line_and_write_nothing(sqlite_url: str, tmp_path: Path
     issued = issue_january(sqlite_url)
     issued.ledger.close()
     out = tmp_path / "x.pdf"
-    assert "invoice_id" in one_line(ledger("invoice-document", str(uuid4()), "--out", str(out), "--db", sqlite_url))
-    assert "invoice_id" in one_line(ledger("invoice-document", "not-an-id", "--out", str(out), "--db", sqlite_url))
-    assert "out:" in one_line(ledger("invoice-document", str(issued.invoice_id), "--out",
+    assert "invoice_id" in one_line(ledger("invoice", "show", str(uuid4()), "--format", "pdf", "--out", str(out), "--db", sqlite_url))
+    assert "invoice_id" in one_line(ledger("invoice", "show", "not-an-id", "--format", "pdf", "--out", str(out), "--db", sqlite_url))
+    assert "out:" in one_line(ledger("invoice", "show", str(issued.invoice_id), "--format", "pdf", "--out",
                                      str(tmp_path / "missing" / "x.pdf"), "--db", sqlite_url))
-    one_line(ledger("invoice-document", str(issued.invoice_id), "--format", "docx", "--db", sqlite_url))
+    one_line(ledger("invoice", "show", str(issued.invoice_id), "--format", "docx", "--db", sqlite_url))
     assert not out.exists()
 
 
