@@ -9,18 +9,19 @@ from decimal import Decimal
 from domain.aggregates import Invoice, invoice_id
 from domain.errors import InvalidInput, InvoiceAlreadyIssued
 from domain.money import check_signed_amount
-from domain.service.core import LedgerCore
+from domain.service.commercial import CommercialCommands
 from domain.service.receipts import Written
 from domain.timeutil import MONTH_PATTERN, UTC, check_month
 
 __all__ = ["MONTH_PATTERN", "BillingCommands", "check_month"]
 
-class BillingCommands(LedgerCore):
+class BillingCommands(CommercialCommands):
     def issue_invoice(self, *, tenant_id: object, month: object, lines: Iterable[Mapping[str, object]],
                       billed_through_position: int) -> Written:
         """Issue the invoice of a closed month from billing lines computed by the billing
         projection. Each line needs ``amount`` (Decimal in the tenant's currency); the total is
-        their sum. At most one invoice per tenant and month."""
+        their sum, plus the lines of the tenant's commercial terms (true-ups, then credits
+        applied: see ``domain.service.commercial``). At most one invoice per tenant and month."""
         tenant = self.get_tenant(tenant_id)
         month_text = check_month(month)
         year, mon = int(month_text[:4]), int(month_text[5:])
@@ -39,9 +40,12 @@ class BillingCommands(LedgerCore):
             if ident in self.repository:
                 raise InvoiceAlreadyIssued(f"month: tenant {tenant.name!r} already has an invoice for {month_text}",
                                            field="month")
-            invoice = Invoice(tenant.id, month_text, tenant.billing_currency, checked_lines, total, self.now(),
-                              billed_through_position)
-            return Written(invoice.id, self._save(invoice))
+            # Commercial terms (domain.service.commercial): true-ups of contract periods ending
+            # this month, then prepaid credits; saved with the invoice in one transaction.
+            terms = self.invoice_terms(tenant, month_text, checked_lines, ident)
+            invoice = Invoice(tenant.id, month_text, tenant.billing_currency, checked_lines + terms.lines,
+                              total + terms.total, self.now(), billed_through_position)
+            return Written(invoice.id, self._save(invoice, *terms.aggregates))
         return self._retrying(unit)
 
     def void_invoice(self, invoice_ref: object, *, reason: object) -> Written:
