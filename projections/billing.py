@@ -13,6 +13,13 @@ Rules (stated in the README):
   and its issue -- is billed as an ``adjustment`` line on the tenant's next month without an
   invoice. A credit note is a negative ``credit`` line on that next open month. A voided invoice
   keeps its month frozen (an issued month is never re-opened; its status shows ``void``).
+- On-demand reservations (``pricing`` ``on_demand``) are billed on metered GPU-hours: one
+  ``on_demand`` line per reservation per month (the same ``reservation:<id>`` key), metered
+  GPU-hours x the on-demand rate locked at confirmation, rounded at the line; booked hours make
+  no line. Usage metered after the month's invoice is an ``adjustment`` line, as above.
+- Lines an invoice gets from its commercial terms at issue (``true_up``, ``termination_fee``,
+  ``credits_applied``: domain.service.commercial) are frozen with it but are never reconciled
+  into adjustments: they are not computed here.
 """
 
 from __future__ import annotations
@@ -25,10 +32,11 @@ from typing import Any
 
 from domain.aggregates import Invoice, Reservation
 from domain.money import quantize
+from domain.service.commercial import TERMS_LINE_KINDS
 from projections.db import Database
 from projections.projection import Batch, Positioned, Projection, text_id
 from projections.rows import RowSet, Table
-from projections.timeaxis import hour_floor, hours_by_month, month_of, next_month
+from projections.timeaxis import hour_floor, hour_of_iso, hours_by_month, month_of, month_of_hour, next_month
 
 ZERO = Decimal(0)
 
@@ -42,6 +50,7 @@ class ReservationTerms:
     currency: str
     gpus: int
     rate: Decimal
+    pricing: str = "reserved"  # reserved | on_demand
 
 
 @dataclass(slots=True)
@@ -62,7 +71,8 @@ class LineRow:
     tenant_id: str
     month: str
     line_key: str
-    kind: str  # reservation | cancellation_fee | adjustment | credit
+    kind: str  # reservation | on_demand | cancellation_fee | adjustment | credit | true_up | termination_fee |
+    # credits_applied
     reservation_id: str | None
     origin_month: str | None  # the month an adjustment or credit corrects
     currency: str
@@ -146,7 +156,8 @@ class Billing(Projection):
     def _confirmed(self, event: Reservation.Confirmed, batch: BillingBatch) -> None:
         terms = batch.terms.put(ReservationTerms(text_id(event.originator_id), text_id(event.tenant_id),
                                                  text_id(event.site_id), event.model, event.currency,
-                                                 int(event.gpus), Decimal(event.rate_per_gpu_hour)))
+                                                 int(event.gpus), Decimal(event.rate_per_gpu_hour),
+                                                 str(getattr(event, "pricing", "reserved"))))
         self._hours(batch, terms, hour_floor(event.start), hour_floor(event.end), 1)
 
     @handle.register(Reservation.Extended)
@@ -173,6 +184,8 @@ class Billing(Projection):
 
     @staticmethod
     def _hours(batch: BillingBatch, terms: ReservationTerms, first: int, last: int, sign: int) -> None:
+        if terms.pricing == "on_demand":
+            return  # billed on metered hours (_metered), not on booked ones
         for month, hours in hours_by_month(first, last):
             target = batch.open_month(terms.tenant_id, month)
             if target == month:
@@ -184,6 +197,38 @@ class Billing(Projection):
             line.gpu_hours += sign * terms.gpus * hours
             line.amount = quantize(line.gpu_hours * terms.rate, terms.currency)
             batch.save(line)
+
+    # ---- on-demand lines: metered GPU-hours ------------------------------------------------------
+
+    @handle.register(Reservation.UsageBatchRecorded)
+    def _usage_batch(self, event: Reservation.UsageBatchRecorded, batch: BillingBatch) -> None:
+        terms = batch.terms_of(event.originator_id)
+        if terms.pricing != "on_demand":
+            return
+        by_month: dict[str, Decimal] = {}
+        for _record, hour, used in event.records:
+            month = month_of_hour(hour_of_iso(hour))
+            by_month[month] = by_month.get(month, ZERO) + Decimal(used)
+        for month, metered in sorted(by_month.items()):
+            self._metered(batch, terms, month, metered)
+
+    @handle.register(Reservation.UsageRecorded)
+    def _usage(self, event: Reservation.UsageRecorded, batch: BillingBatch) -> None:
+        terms = batch.terms_of(event.originator_id)
+        if terms.pricing == "on_demand":
+            self._metered(batch, terms, month_of(event.hour), Decimal(event.gpu_hours))
+
+    @staticmethod
+    def _metered(batch: BillingBatch, terms: ReservationTerms, month: str, gpu_hours: Decimal) -> None:
+        target = batch.open_month(terms.tenant_id, month)
+        if target == month:
+            key, kind, origin = f"reservation:{terms.reservation_id}", "on_demand", None
+        else:
+            key, kind, origin = f"adjustment:{terms.reservation_id}:{month}", "adjustment", month
+        line = batch.line(terms.tenant_id, target, key, kind, terms.reservation_id, origin, terms.currency, terms.rate)
+        line.gpu_hours += gpu_hours
+        line.amount = quantize(line.gpu_hours * terms.rate, terms.currency)
+        batch.save(line)
 
     # ---- invoices -----------------------------------------------------------------------------
 
@@ -199,6 +244,8 @@ class Billing(Projection):
         target = batch.open_month(tenant, month)
         for key in sorted(set(live) | set(frozen)):
             now, was = live.get(key), frozen.get(key)
+            if now is None and was is not None and was.kind in TERMS_LINE_KINDS:
+                continue  # the invoice's own terms lines: never live, nothing to reconcile
             d_amount = (now.amount if now else ZERO) - (was.amount if was else ZERO)
             d_hours = (now.gpu_hours if now else ZERO) - (was.gpu_hours if was else ZERO)
             if not (d_amount or d_hours):

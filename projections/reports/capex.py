@@ -11,7 +11,7 @@ from domain.money import quantize
 from projections.capex import POOL_MONEY, POOLS
 from projections.db import Database
 from projections.reports.base import RATIO, Column, Filter, Params, Report, Row, where
-from projections.reports.revenue import revenue_sums
+from projections.reports.site_revenue import revenue_sums
 
 ZERO = Decimal(0)
 
