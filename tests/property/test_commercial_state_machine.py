@@ -122,7 +122,7 @@ class CommercialMachine(RuleBasedStateMachine):
             assert "no credits wallet" in str(error)
 
     @precondition(lambda self: self.contract is not None)
-    @rule(amount=st.integers(0, 3000))
+    @rule(amount=st.integers(1, 3000))
     def amend(self, amount: int) -> None:
         assert self.contract is not None
         contract = self.ledger.get_contract(self.contract)
