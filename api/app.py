@@ -21,6 +21,7 @@ from api.observability import Observe
 from api.routes.audit import audit
 from api.routes.billing import invoices, usage
 from api.routes.capacity import funding, sites, supply
+from api.routes.commercial import commercial
 from api.routes.reports import reports
 from api.routes.tenancy import reservations, tenants
 from api.schemas.common import Problem
@@ -60,6 +61,7 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
     app.add_middleware(Observe, metrics=measured)
     for router in (sites, funding, supply, tenants, reservations, usage, invoices, reports, audit):
         app.include_router(router)
+    app.include_router(commercial)  # contracts, credits, on-demand rates (issue 19)
     app.add_api_route("/health", health, methods=["GET"], tags=["health"], response_model=Health,
                       summary="Liveness: the process is up and serving (no auth, no database)")
     metrics.install(app, measured, ready_max_lag_events=settings.ready_max_lag_events)

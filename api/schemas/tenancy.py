@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -53,6 +53,8 @@ class ReservationCreate(Strict):
     start: UtcDateTime = Field(description="On a whole UTC hour")
     end: UtcDateTime = Field(description="On a whole UTC hour, after start")
     rate_per_gpu_hour: DecimalText | None = Field(None, description="Negotiated rate (operators only)")
+    pricing: Literal["reserved", "on_demand"] = Field("reserved", description="reserved: billed on booked GPU-hours; "
+                                                      "on_demand: on metered GPU-hours at the on-demand rate")
 
 
 class ReservationExtension(Strict):
@@ -75,6 +77,7 @@ class ReservationPublic(BaseModel):
     cancellation_fee: str
     confirmed_at: AwareDatetime
     cancelled_at: AwareDatetime | None
+    pricing: str = "reserved"
 
     @classmethod
     def of(cls, r: Reservation) -> ReservationPublic:
@@ -82,7 +85,7 @@ class ReservationPublic(BaseModel):
                    start=r.start, end=r.end, status=r.status, rate_per_gpu_hour=text_of(r.rate_per_gpu_hour),
                    currency=r.currency, gpu_hours_booked=r.gpu_hours_booked, gpu_hours_used=text_of(r.gpu_hours_used),
                    cancellation_fee=text_of(r.cancellation_fee), confirmed_at=r.confirmed_at,
-                   cancelled_at=r.cancelled_at)
+                   cancelled_at=r.cancelled_at, pricing=r.pricing)
 
 
 class UsageRecordCreate(Strict):

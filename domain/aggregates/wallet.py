@@ -21,7 +21,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from eventsourcing.domain import Aggregate, event
 
 from domain.checks import text
-from domain.errors import InvalidInput
+from domain.errors import Conflict, InvalidInput
 from domain.money import check_amount, check_currency
 from domain.timeutil import check_utc
 
@@ -112,7 +112,7 @@ class Wallet(Aggregate):
     def add(self, *, grant_id: UUID, paid: bool, amount: object, priority: object, expires_at: object,
             note: object, now: datetime) -> None:
         if grant_id in self.grants:
-            raise InvalidInput(f"grant_id: grant {grant_id} is already in the wallet", field="grant_id")
+            raise Conflict(f"grant_id: grant {grant_id} is already in the wallet", field="grant_id")
         value = check_amount(amount, self.currency, field="amount")
         rank = check_priority(priority)
         expiry = None if expires_at is None else check_utc(expires_at, field="expires_at")
