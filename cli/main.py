@@ -27,7 +27,7 @@ from typing import Annotated, Any
 import typer
 
 from bootstrap import describe, init_store, is_database_error, one_line, settings_problem
-from cli import audit, config, projections, report, serve
+from cli import audit, commercial, config, projections, report, serve
 from cli.options import DEFAULT_DATABASE, DbOption, stderr_console, stdout_console
 from domain.errors import LedgerError
 
@@ -102,6 +102,7 @@ projections.register(app)
 serve.register(app)
 audit.register(app)
 config.register(app)
+commercial.register(app)  # contract, credits (issue 19)
 
 
 def tidy_help(command: Any, ctx: Any = None) -> None:
