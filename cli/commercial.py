@@ -62,25 +62,25 @@ def sign_command(
 def amend_command(
     contract_id: Annotated[str, typer.Argument(help="Contract id")],
     amount: AmountOption,
-    effective_from: Annotated[str, typer.Option("--from", help="A future period start, YYYY-MM")],
+    effective_month: Annotated[str, typer.Option("--from", help="A future period start, YYYY-MM")],
     discount: Annotated[str, typer.Option(help="Discount on the plan's rates, 0 to 0.9")] = "0",
     db: DbOption = DEFAULT_DATABASE,
 ) -> None:
     """Change the commitment (and discount) from a future period on."""
     with opened_ledger(db) as ledger:
-        written = ledger.amend_contract(contract_id, effective_from=effective_from, amount=amount, discount=discount)
+        written = ledger.amend_contract(contract_id, effective_month=effective_month, amount=amount, discount=discount)
     _written("amended contract", written.id, written.position)
 
 
 def terminate_command(
     contract_id: Annotated[str, typer.Argument(help="Contract id")],
-    effective_from: Annotated[str, typer.Option("--from", help="A future period start: the term ends before it")],
+    effective_month: Annotated[str, typer.Option("--from", help="A future period start: the term ends before it")],
     fee: Annotated[str, typer.Option(help="Early-termination fee, billed with the last period")] = "0",
     db: DbOption = DEFAULT_DATABASE,
 ) -> None:
     """End a contract early at a future period start."""
     with opened_ledger(db) as ledger:
-        written = ledger.terminate_contract(contract_id, effective_from=effective_from, fee=fee)
+        written = ledger.terminate_contract(contract_id, effective_month=effective_month, fee=fee)
     _written("terminated contract", written.id, written.position)
 
 

@@ -60,7 +60,8 @@ def get_contract(contract_id: UUID, ledger: LedgerDep, principal: TenantReader) 
 def amend_contract(contract_id: UUID, body: ContractAmendment, ledger: LedgerDep, _: OperatorOrFinance,
                    response: Response) -> ContractPublic:
     """New amount and discount from a future period start."""
-    written = ledger.amend_contract(contract_id, **body.model_dump(mode="json"))
+    written = ledger.amend_contract(contract_id, effective_month=body.effective_month, amount=body.amount,
+                                    discount=body.discount)
     mark_position(response, written.position)
     return ContractPublic.of(ledger.get_contract(written.id))
 
@@ -69,7 +70,7 @@ def amend_contract(contract_id: UUID, body: ContractAmendment, ledger: LedgerDep
 def terminate_contract(contract_id: UUID, body: ContractTermination, ledger: LedgerDep, _: OperatorOrFinance,
                        response: Response) -> ContractPublic:
     """End the term early at a future period start, with an optional fee."""
-    written = ledger.terminate_contract(contract_id, **body.model_dump(mode="json"))
+    written = ledger.terminate_contract(contract_id, effective_month=body.effective_month, fee=body.fee)
     mark_position(response, written.position)
     return ContractPublic.of(ledger.get_contract(written.id))
 

@@ -21,13 +21,13 @@ class ContractCreate(Strict):
 
 
 class ContractAmendment(Strict):
-    effective_from: Month = Field(description="A future period start of the contract")
+    effective_month: Month = Field(description="A future period start of the contract")
     amount: DecimalText
     discount: DecimalText = "0"
 
 
 class ContractTermination(Strict):
-    effective_from: Month = Field(description="A future period start: the term ends the month before")
+    effective_month: Month = Field(description="A future period start: the term ends the month before")
     fee: DecimalText = Field("0", description="Early-termination fee, billed with the last period's true-up")
 
 

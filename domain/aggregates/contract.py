@@ -173,10 +173,10 @@ class Contract(Aggregate):
 
     # ---- amendments and termination -----------------------------------------------------------
 
-    def amend(self, *, effective_from: object, amount: object, discount: object, now: datetime) -> None:
+    def amend(self, *, effective_month: object, amount: object, discount: object, now: datetime) -> None:
         if self.terminated_from is not None:
             raise InvalidTransition("contract is terminated and cannot be amended")
-        start = self._check_future_period_start(effective_from, field="effective_from", now=now)
+        start = self._check_future_period_start(effective_month, field="effective_month", now=now)
         self._amended(start, check_amount(amount, self.currency, field="amount"), check_discount(discount), now)
 
     class Amended(Aggregate.Event):
@@ -191,12 +191,13 @@ class Contract(Aggregate):
         self.terms = [t for t in self.terms if month_index(str(t[0])) < month_index(effective_from)]
         self.terms.append([effective_from, amount, discount])
 
-    def terminate(self, *, effective_from: object, fee: object, now: datetime) -> None:
+    def terminate(self, *, effective_month: object, fee: object, now: datetime) -> None:
         if self.terminated_from is not None:
             raise InvalidTransition("contract is already terminated")
-        start = self._check_future_period_start(effective_from, field="effective_from", now=now)
+        start = self._check_future_period_start(effective_month, field="effective_month", now=now)
         if start == self.term_start:
-            raise InvalidInput("effective_from: a contract cannot end before its first period", field="effective_from")
+            raise InvalidInput("effective_month: a contract cannot end before its first period",
+                               field="effective_month")
         self._terminated(start, check_amount(fee, self.currency, field="fee", allow_zero=True), now)
 
     class Terminated(Aggregate.Event):

@@ -120,14 +120,14 @@ class CommercialCommands(LedgerCore):
             return Written(contract.id, self._save(contract, tenant))
         return self._retrying(unit)
 
-    def amend_contract(self, contract_id: object, *, effective_from: object, amount: object,
+    def amend_contract(self, contract_id: object, *, effective_month: object, amount: object,
                        discount: object = ZERO) -> Written:
         return self._update(lambda: self._contract_for_update(contract_id), lambda contract: contract.amend(
-            effective_from=effective_from, amount=amount, discount=discount, now=self.now()))
+            effective_month=effective_month, amount=amount, discount=discount, now=self.now()))
 
-    def terminate_contract(self, contract_id: object, *, effective_from: object, fee: object = ZERO) -> Written:
+    def terminate_contract(self, contract_id: object, *, effective_month: object, fee: object = ZERO) -> Written:
         return self._update(lambda: self._contract_for_update(contract_id), lambda contract: contract.terminate(
-            effective_from=effective_from, fee=fee, now=self.now()))
+            effective_month=effective_month, fee=fee, now=self.now()))
 
     def _contract_for_update(self, contract_id: object) -> Contract:
         return self._get(Contract, contract_id, what="contract", field="contract_id", for_update=True)

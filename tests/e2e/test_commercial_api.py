@@ -28,10 +28,10 @@ def test_contracts_sign_amend_terminate_and_isolation(any_api: Api) -> None:
     assert POSITION in signed.headers and contract["currency"] == "USD" and contract["status"] == "active"
     assert ok(c.post("/v1/contracts", headers=bearer(finance, "sign-1"), json=body)) == contract  # idempotent
     amended = ok(c.post(f"/v1/contracts/{contract['id']}/amendments", headers=bearer(op),
-                        json={"effective_from": next_month(4), "amount": "60000.00", "discount": "0.1"}), 200)
+                        json={"effective_month": next_month(4), "amount": "60000.00", "discount": "0.1"}), 200)
     assert [t["amount"] for t in amended["terms"]] == ["50000.00", "60000.00"]
     ended = ok(c.post(f"/v1/contracts/{contract['id']}/termination", headers=bearer(op),
-                      json={"effective_from": next_month(7), "fee": "25000.00"}), 200)
+                      json={"effective_month": next_month(7), "fee": "25000.00"}), 200)
     assert ended["status"] == "terminated" and ended["last_month"] == next_month(6)
     mine, theirs = any_api.tenant_token(tenant["id"]), any_api.tenant_token(other["id"])
     assert ok(c.get(f"/v1/contracts/{contract['id']}", headers=bearer(mine)), 200)["id"] == contract["id"]

@@ -63,7 +63,7 @@ def test_quarterly_commitment_true_up_amendment_and_discount(database_url: str) 
         f = fleet(s.ledger, gpus=8, rate="2.50")
         contract = s.ledger.sign_contract(tenant_id=f.tenant_id, period="quarter", term_start="2026-01",
                                           term_end="2026-06", amount="1000.00", discount="0.10").id
-        s.ledger.amend_contract(contract, effective_from="2026-04", amount="400.00", discount="0.10")
+        s.ledger.amend_contract(contract, effective_month="2026-04", amount="400.00", discount="0.10")
         january = reserve(f, 2, 0, 100)  # 200 GPU-hours x 2.25 (2.50 less 10 %) = 450.00
         assert s.ledger.get_reservation(january).rate_per_gpu_hour == D("2.25")
         s.clock.set(at(2))
@@ -91,8 +91,8 @@ def test_quarterly_commitment_true_up_amendment_and_discount(database_url: str) 
         revenue = {r["month"]: r for r in s.report("revenue", tenant_id=str(f.tenant_id))}
         assert revenue["2026-03"]["true_up"] == D("550.00") and revenue["2026-03"]["recognised"] == D("550.00")
         # After the term: no discount, and nothing to amend.
-        with refused(s.ledger, InvalidInput, "effective_from"):
-            s.ledger.amend_contract(contract, effective_from="2026-04", amount="1", discount="0")
+        with refused(s.ledger, InvalidInput, "effective_month"):
+            s.ledger.amend_contract(contract, effective_month="2026-04", amount="1", discount="0")
 
 
 def test_termination_fee_and_true_up_on_the_last_remaining_period(database_url: str) -> None:
@@ -104,9 +104,9 @@ def test_termination_fee_and_true_up_on_the_last_remaining_period(database_url: 
             s.ledger.sign_contract(tenant_id=f.tenant_id, period="month", term_start="2026-06",
                                    term_end="2026-06", amount="1")
         reserve(f, 1, 0, 100)  # 250.00 in January
-        s.ledger.terminate_contract(contract, effective_from="2026-03", fee="1000.00")
+        s.ledger.terminate_contract(contract, effective_month="2026-03", fee="1000.00")
         with refused(s.ledger, InvalidTransition):
-            s.ledger.terminate_contract(contract, effective_from="2026-04", fee="0")
+            s.ledger.terminate_contract(contract, effective_month="2026-04", fee="0")
         s.clock.set(at(2))
         assert amount_of(s.issue(f.tenant_id, "2026-01"), "true_up") == D("50.00")
         s.clock.set(at(3))
@@ -132,7 +132,7 @@ def test_contract_refusals_record_nothing(database_url: str) -> None:
             with refused(s.ledger, InvalidInput, name):
                 s.ledger.sign_contract(tenant_id=f.tenant_id, **terms)
         with refused(s.ledger, NotFound, "contract_id"):
-            s.ledger.amend_contract(uuid4(), effective_from="2026-04", amount="1")
+            s.ledger.amend_contract(uuid4(), effective_month="2026-04", amount="1")
 
 
 def test_credits_apply_by_priority_then_expiry_then_age_and_expire_with_breakage(database_url: str) -> None:

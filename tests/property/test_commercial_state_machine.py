@@ -130,9 +130,9 @@ class CommercialMachine(RuleBasedStateMachine):
         starts = [p.start for p in contract.periods() if month_index(p.start) > now_month]
         if not starts:
             with pytest.raises(InvalidInput):
-                self.ledger.amend_contract(self.contract, effective_from=month_at(now_month + 1), amount="1")
+                self.ledger.amend_contract(self.contract, effective_month=month_at(now_month + 1), amount="1")
             return
-        self.ledger.amend_contract(self.contract, effective_from=starts[0], amount=f"{amount}.00")
+        self.ledger.amend_contract(self.contract, effective_month=starts[0], amount=f"{amount}.00")
         self.commitments = {k: v for k, v in self.commitments.items() if month_index(k) < month_index(starts[0])}
         self.commitments[starts[0]] = Decimal(amount)
 

@@ -35,6 +35,8 @@ VALUES: dict[str, Any] = {
 # An id field or path parameter -> the key of ``ids`` that holds it.
 ID_OF = {"tenant_id": "tenant", "site_id": "site", "funding_round_id": "round", "round_id": "round",
          "order_id": "order", "reservation_id": "reservation", "invoice_id": "invoice", "aggregate_id": "tenant"}
+# A path id the world has none of (e.g. a contract): well-formed, so the route is reached (404).
+MISSING_ID = "00000000-0000-4000-8000-000000000000"
 
 
 @dataclass
@@ -64,7 +66,7 @@ class Operation:
         url = self.path
         for param in self.params:
             if param.location == "path":
-                value = path_values.get(param.name, ids.get(ID_OF.get(param.name, ""), ""))
+                value = path_values.get(param.name, ids.get(ID_OF.get(param.name, ""), MISSING_ID))
                 url = url.replace("{" + param.name + "}", value)
         return url
 
