@@ -14,6 +14,7 @@ from rich.console import Console
 
 from cli.demo.cast import INVESTORS, USD_TO
 from cli.demo.history import DemoSummary, month_text
+from cli.demo.terms_report import print_terms_sections
 from cli.names import Names
 from cli.render import Format, group_sum, render
 from domain import Ledger
@@ -147,6 +148,7 @@ def print_demo_reports(projections: Any, names: Names, summary: DemoSummary, out
                labels={"equity_percent": "Equity %"})
     render(capex_pools(capex, names), table, console=out,
            title="Capex per site and GPU model (unit prices illustrative, incl. system share)")
+    print_terms_sections(projections, names, first, last, out)  # Commitments, Credits, Revenue recognition
 
 
 def _last_month(summary: DemoSummary) -> str:
