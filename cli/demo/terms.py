@@ -88,7 +88,7 @@ def _prepay(history: DemoHistory, tenant_id: UUID, copies: int) -> None:
     def amount(value: str) -> Decimal:
         return (Decimal(value) / copies).quantize(Decimal("0.01"))
 
-    ledger.purchase_credits(tenant_id, amount=amount("1000000"), priority=50, note="prepaid compute (annual plan)")
+    ledger.purchase_credits(tenant_id, amount=amount("1250000"), priority=50, note="prepaid compute (annual plan)")
     ledger.grant_credits(tenant_id, amount=amount("25000"), priority=10, note="start-up programme")
     # Paid, applied last and expiring after three months: it lapses unused (breakage, recognised
     # at expiry; the next invoice's issue records the expiry).

@@ -20,7 +20,7 @@ from eventsourcing.domain import Aggregate, event
 
 from domain.checks import decimal_in_range
 from domain.errors import InvalidInput, InvalidTransition
-from domain.money import check_amount, check_currency
+from domain.money import check_amount, check_currency, quantize
 from domain.timeutil import check_month
 
 PERIOD_MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "year": 12}
@@ -220,8 +220,9 @@ class Contract(Aggregate):
         if period.start in self.settled:
             raise InvalidTransition(f"period {period.start}..{period.end} is already settled")
         commitment = self.terms_at(period.start)[0]
-        true_up = max(ZERO, commitment - eligible_spend)
-        fee = self.termination_fee if self.terminated_from is not None and period.end == self.last_month else ZERO
+        true_up = quantize(max(ZERO, commitment - eligible_spend), self.currency)
+        last = self.terminated_from is not None and period.end == self.last_month
+        fee = quantize(self.termination_fee if last else ZERO, self.currency)
         self._settled(period.start, period.end, commitment, eligible_spend, true_up, fee, invoice_id)
         return self.settled[period.start]
 
