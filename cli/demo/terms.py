@@ -3,9 +3,10 @@ prepaid wallet, and tenants on on-demand pricing. All through the ledger's comma
 simulation's timeline (so every event is recorded when it happened); no randomness is drawn,
 so the rest of the history (its random choices) is the same with or without them.
 
-- The anchor ("Helixa AI") signs a two-year quarterly commitment at the start of the history
-  with a 5 % discount on its plan rates. Its first quarter is a ramp-up while GPUs arrive, so it
-  falls short and a ``true_up`` is billed; later quarters clear the commitment.
+- The anchor ("Helixa AI") signs a two-year commitment of a monthly amount at the start of the
+  history, with a 5 % discount on its plan rates. Its first months are a ramp-up while GPUs
+  arrive, so they fall short and a ``true_up`` is billed; later months clear the commitment.
+  (Monthly periods, so that even a two-month demo settles some.)
 - The start-up ("Meridian Legal AI") prepays credits (paid: deferred revenue), gets a
   start-up-programme grant, and later a promotional grant that expires unused mid-history
   (its expiry is recorded on the day); a small paid pilot pack, applied last, lapses unused
@@ -30,8 +31,8 @@ ANCHOR = "Helixa AI"
 START_UP = "Meridian Legal AI"
 ON_DEMAND = ("Sable Media Studios", "Kestrel Games")
 ON_DEMAND_MARKUP = Decimal("1.35")
-# Per quarter, in USD, for the small scale (larger scales split each tenant into copies).
-ANCHOR_COMMITMENT_USD = Decimal("14000000")
+# Per month, in USD, for the small scale (larger scales split each tenant into copies).
+ANCHOR_COMMITMENT_USD = Decimal("4500000")
 ANCHOR_DISCOUNT = Decimal("0.05")
 TERM_MONTHS = 24
 
@@ -65,7 +66,7 @@ def set_up_terms(history: DemoHistory) -> DemoTerms:
             last = start.year * 12 + start.month - 1 + TERM_MONTHS - 1
             amount = (ANCHOR_COMMITMENT_USD / copies).quantize(Decimal("1000"), rounding=ROUND_HALF_EVEN).quantize(
                 Decimal("0.01"))
-            written = ledger.sign_contract(tenant_id=state.tenant_id, period="quarter", term_start=month_text(start),
+            written = ledger.sign_contract(tenant_id=state.tenant_id, period="month", term_start=month_text(start),
                                            term_end=f"{last // 12:04d}-{last % 12 + 1:02d}", amount=amount,
                                            discount=ANCHOR_DISCOUNT)
             terms.contracts[state.tenant_id] = written.id
