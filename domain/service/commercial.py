@@ -28,6 +28,7 @@ from eventsourcing.domain import Aggregate
 
 from domain.aggregates import Contract, Invoice, Tenant, Wallet, invoice_id, wallet_id
 from domain.aggregates.contract import month_index
+from domain.aggregates.reservation import PRICING_MODES
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.service.core import LedgerCore
 from domain.service.receipts import Written
@@ -233,8 +234,6 @@ class CommercialCommands(LedgerCore):
 
 
 def check_pricing(value: object) -> str:
-    from domain.aggregates.reservation import PRICING_MODES
-
     if not isinstance(value, str) or value not in PRICING_MODES:
         raise InvalidInput(f"pricing: expected one of {', '.join(PRICING_MODES)}, got {value!r}", field="pricing")
     return value
