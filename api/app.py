@@ -23,6 +23,7 @@ from api.routes.audit import audit
 from api.routes.billing import invoices, usage
 from api.routes.capacity import funding, sites, supply
 from api.routes.changes import site_changes, tenant_changes
+from api.routes.commercial import commercial
 from api.routes.corrections import invoice_changes
 from api.routes.fx import fx_rates
 from api.routes.reports import reports
@@ -67,6 +68,7 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
     app.include_router(fx_rates)
     for router in (site_changes, tenant_changes, invoice_changes):
         app.include_router(router)
+    app.include_router(commercial)  # contracts, credits, on-demand rates (issue 19)
     app.add_api_route("/health", health, methods=["GET"], tags=["health"], response_model=Health,
                       summary="Liveness: the process is up and serving (no auth, no database)")
     metrics.install(app, measured, ready_max_lag_events=settings.ready_max_lag_events)

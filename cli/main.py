@@ -27,7 +27,7 @@ from typing import Annotated, Any
 import typer
 
 from bootstrap import describe, init_store, is_database_error, one_line, settings_problem
-from cli import audit, commands, config, fx, projections, report, serve
+from cli import audit, commands, commercial, config, fx, projections, report, serve
 from cli.options import DEFAULT_DATABASE, DbOption, stderr_console, stdout_console
 from domain.errors import LedgerError
 
@@ -104,6 +104,7 @@ audit.register(app)
 config.register(app)
 fx.register(app)
 commands.register(app)  # the recording commands, one group per noun (cli/commands/)
+commercial.register(app)  # contract, credits (issue 19)
 
 
 def tidy_help(command: Any, ctx: Any = None) -> None:

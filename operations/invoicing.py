@@ -14,7 +14,7 @@ invoiced is counted as already issued (the ledger holds one invoice per tenant a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
@@ -88,18 +88,21 @@ class MonthIssued:
 
 
 def issue_month(ledger: Ledger, billing: BillingReads, month: object, *,
-                on_tenant: Callable[[int, int], None] | None = None) -> MonthIssued:
+                on_tenant: Callable[[int, int], None] | None = None, also: Iterable[UUID] = ()) -> MonthIssued:
     """Issue the invoice of every tenant with billing lines in the closed ``month`` that has none
-    yet (see the module's policy). Idempotent: a second run issues nothing. ``on_tenant(done,
-    total)`` reports progress."""
+    yet (see the module's policy), and of the tenants in ``also`` even without lines (e.g. a
+    committed-spend tenant whose period ends this month). Idempotent: a second run issues
+    nothing. ``on_tenant(done, total)`` reports progress."""
     month_text = check_closed(ledger, month)
     billing.wait_for(ledger.max_position())
     rows = billing.month_totals(month_text)
     result = MonthIssued(month_text)
-    candidates = [r for r in rows if r.get("invoice_id") is None and int(r.get("lines") or 0) > 0]
-    result.already_issued.extend(UUID(str(r["tenant_id"])) for r in rows if r.get("invoice_id") is not None)
-    for done, row in enumerate(candidates, 1):
-        tenant = UUID(str(row["tenant_id"]))
+    invoiced = {UUID(str(r["tenant_id"])) for r in rows if r.get("invoice_id") is not None}
+    candidates = [UUID(str(r["tenant_id"])) for r in rows
+                  if r.get("invoice_id") is None and int(r.get("lines") or 0) > 0]
+    candidates += [t for t in dict.fromkeys(also) if t not in invoiced and t not in candidates]
+    result.already_issued.extend(invoiced)
+    for done, tenant in enumerate(candidates, 1):
         try:
             written = issue_invoice(ledger, billing, tenant_id=tenant, month=month_text)
         except InvoiceAlreadyIssued:  # issued meanwhile by someone else (the route, another run)

@@ -164,7 +164,7 @@ class Projections:
 
     def capex(self) -> dict[str, list[dict[str, Any]]]:
         return {"rounds": self.report("funding_rounds"), "pools": self.report("capex"),
-                "revenue": self.report("revenue")}
+                "revenue": self.report("site_revenue")}
 
     def invoice_lines(self, tenant_id: Any, month: str) -> tuple[list[dict[str, Any]], int]:
         """The lines to put on ``tenant_id``'s invoice for ``month`` and the billing position

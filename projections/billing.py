@@ -18,6 +18,13 @@ Rules (stated in the README):
   (``projections.billing_carbon``, ``projections.carbon``). Usage (or a factor revision
   re-pricing it) after its month was invoiced goes on the ``adjustment`` line of that
   reservation and month, like hours. Credit notes carry none.
+- On-demand reservations (``pricing`` ``on_demand``) are billed on metered GPU-hours: one
+  ``on_demand`` line per reservation per month (the same ``reservation:<id>`` key), metered
+  GPU-hours x the on-demand rate locked at confirmation, rounded at the line; booked hours make
+  no line. Usage metered after the month's invoice is an ``adjustment`` line, as above.
+- Lines an invoice gets from its commercial terms at issue (``true_up``, ``termination_fee``,
+  ``credits_applied``: domain.service.commercial) are frozen with it but are never reconciled
+  into adjustments: they are not computed here.
 """
 
 from __future__ import annotations
@@ -30,12 +37,22 @@ from typing import Any
 
 from domain.aggregates import Invoice, Reservation, Site
 from domain.money import quantize
+from domain.service.commercial import TERMS_LINE_KINDS
 from projections.billing_carbon import FACTORS, USAGE, LineCarbon
 from projections.carbon import PRECISION, Carbon
 from projections.db import Database
 from projections.projection import Batch, Positioned, Projection, text_id
 from projections.rows import RowSet, Table
-from projections.timeaxis import hour_floor, hour_of_iso, hours_by_month, micro, micro_of_text, month_of, next_month
+from projections.timeaxis import (
+    hour_floor,
+    hour_of_iso,
+    hours_by_month,
+    micro,
+    micro_of_text,
+    month_of,
+    month_of_hour,
+    next_month,
+)
 
 ZERO = Decimal(0)
 
@@ -49,6 +66,7 @@ class ReservationTerms:
     currency: str
     gpus: int
     rate: Decimal
+    pricing: str = "reserved"  # reserved | on_demand
 
 
 @dataclass(slots=True)
@@ -69,7 +87,8 @@ class LineRow:
     tenant_id: str
     month: str
     line_key: str
-    kind: str  # reservation | cancellation_fee | adjustment | credit
+    kind: str  # reservation | on_demand | cancellation_fee | adjustment | credit | true_up | termination_fee |
+    # credits_applied
     reservation_id: str | None
     origin_month: str | None  # the month an adjustment or credit corrects
     currency: str
@@ -148,7 +167,8 @@ class BillingBatch(Batch):
         its own line, or an adjustment on the next open month once ``month`` is invoiced."""
         target = self.open_month(terms.tenant_id, month)
         if target == month:
-            return target, f"reservation:{terms.reservation_id}", "reservation", None
+            kind = "on_demand" if terms.pricing == "on_demand" else "reservation"
+            return target, f"reservation:{terms.reservation_id}", kind, None
         return target, f"adjustment:{terms.reservation_id}:{month}", "adjustment", month
 
     def add_carbon(self, reservation: str, month: str, carbon: Carbon) -> None:
@@ -193,7 +213,8 @@ class Billing(Projection):
     def _confirmed(self, event: Reservation.Confirmed, batch: BillingBatch) -> None:
         terms = batch.terms.put(ReservationTerms(text_id(event.originator_id), text_id(event.tenant_id),
                                                  text_id(event.site_id), event.model, event.currency,
-                                                 int(event.gpus), Decimal(event.rate_per_gpu_hour)))
+                                                 int(event.gpus), Decimal(event.rate_per_gpu_hour),
+                                                 str(getattr(event, "pricing", "reserved"))))
         self._hours(batch, terms, hour_floor(event.start), hour_floor(event.end), 1)
 
     @handle.register(Reservation.Extended)
@@ -220,6 +241,8 @@ class Billing(Projection):
 
     @staticmethod
     def _hours(batch: BillingBatch, terms: ReservationTerms, first: int, last: int, sign: int) -> None:
+        if terms.pricing == "on_demand":
+            return  # billed on metered hours (_metered), not on booked ones
         for month, hours in hours_by_month(first, last):
             target, key, kind, origin = batch.target(terms, month)
             line = batch.line(terms.tenant_id, target, key, kind, terms.reservation_id, origin, terms.currency,
@@ -228,18 +251,35 @@ class Billing(Projection):
             line.amount = quantize(line.gpu_hours * terms.rate, terms.currency)
             batch.save(line)
 
-    # ---- carbon of metered usage -------------------------------------------------------------
+    # ---- metered usage: its carbon on every line, and the on-demand lines' GPU-hours ----------
 
     @handle.register(Reservation.UsageBatchRecorded)
     def _usage_batch(self, event: Reservation.UsageBatchRecorded, batch: BillingBatch) -> None:
         terms = batch.terms_of(event.originator_id)
-        for _, hour_text, gpu_hours in event.records:
-            batch.carbon.use(terms.reservation_id, terms.site_id, hour_of_iso(hour_text), micro_of_text(gpu_hours))
+        on_demand: dict[str, Decimal] = {}
+        for _record, hour_text, gpu_hours in event.records:
+            hour = hour_of_iso(hour_text)
+            batch.carbon.use(terms.reservation_id, terms.site_id, hour, micro_of_text(gpu_hours))
+            if terms.pricing == "on_demand":
+                month = month_of_hour(hour)
+                on_demand[month] = on_demand.get(month, ZERO) + Decimal(gpu_hours)
+        for month, metered in sorted(on_demand.items()):
+            self._metered(batch, terms, month, metered)
 
     @handle.register(Reservation.UsageRecorded)
     def _usage(self, event: Reservation.UsageRecorded, batch: BillingBatch) -> None:
         terms = batch.terms_of(event.originator_id)
         batch.carbon.use(terms.reservation_id, terms.site_id, hour_floor(event.hour), micro(event.gpu_hours))
+        if terms.pricing == "on_demand":
+            self._metered(batch, terms, month_of(event.hour), Decimal(event.gpu_hours))
+
+    @staticmethod
+    def _metered(batch: BillingBatch, terms: ReservationTerms, month: str, gpu_hours: Decimal) -> None:
+        target, key, kind, origin = batch.target(terms, month)
+        line = batch.line(terms.tenant_id, target, key, kind, terms.reservation_id, origin, terms.currency, terms.rate)
+        line.gpu_hours += gpu_hours
+        line.amount = quantize(line.gpu_hours * terms.rate, terms.currency)
+        batch.save(line)
 
     @handle.register(Site.Registered)
     def _site_registered(self, event: Site.Registered, batch: BillingBatch) -> None:
@@ -269,6 +309,8 @@ class Billing(Projection):
         target = batch.open_month(tenant, month)
         for key in sorted(set(live) | set(frozen)):
             now, was = live.get(key), frozen.get(key)
+            if now is None and was is not None and was.kind in TERMS_LINE_KINDS:
+                continue  # the invoice's own terms lines: never live, nothing to reconcile
             d_amount = (now.amount if now else ZERO) - (was.amount if was else ZERO)
             d_hours = (now.gpu_hours if now else ZERO) - (was.gpu_hours if was else ZERO)
             d_carbon = Carbon(*((getattr(now, c) if now else ZERO) - (getattr(was, c) if was else ZERO)

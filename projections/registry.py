@@ -14,6 +14,7 @@ import pkgutil
 from projections import reports as _reports_package
 from projections.billing import Billing
 from projections.capex import Capex
+from projections.commercial import Commercial
 from projections.fx import Fx
 from projections.projection import Projection
 from projections.reports.base import Report
@@ -21,7 +22,7 @@ from projections.sustainability import Sustainability
 from projections.tenant_index import TenantIndex
 from projections.utilisation import Utilisation
 
-PROJECTIONS: tuple[type[Projection], ...] = (Utilisation, Billing, Sustainability, Capex, TenantIndex, Fx)
+PROJECTIONS: tuple[type[Projection], ...] = (Utilisation, Billing, Sustainability, Capex, TenantIndex, Fx, Commercial)
 PROJECTION_NAMES: tuple[str, ...] = tuple(p.name for p in PROJECTIONS)
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
@@ -55,6 +55,8 @@ class ReservationCreate(Strict):
     rate_per_gpu_hour: DecimalText | None = Field(None, description="Negotiated rate (operators only)")
     backfill: bool = Field(False, description="Operators only: record a reservation whose start has passed "
                                               "(refused otherwise with a 422 naming `start`)")
+    pricing: Literal["reserved", "on_demand"] = Field("reserved", description="reserved: billed on booked GPU-hours; "
+                                                      "on_demand: on metered GPU-hours at the on-demand rate")
 
 
 class ReservationExtension(Strict):
@@ -78,6 +80,7 @@ class ReservationPublic(BaseModel):
     confirmed_at: AwareDatetime
     cancelled_at: AwareDatetime | None
     backfill: bool = Field(False, description="Recorded after its start by an operator")
+    pricing: str = "reserved"
 
     @classmethod
     def of(cls, r: Reservation) -> ReservationPublic:
@@ -85,7 +88,7 @@ class ReservationPublic(BaseModel):
                    start=r.start, end=r.end, status=r.status, rate_per_gpu_hour=text_of(r.rate_per_gpu_hour),
                    currency=r.currency, gpu_hours_booked=r.gpu_hours_booked, gpu_hours_used=text_of(r.gpu_hours_used),
                    cancellation_fee=text_of(r.cancellation_fee), confirmed_at=r.confirmed_at,
-                   cancelled_at=r.cancelled_at, backfill=r.backfill)
+                   cancelled_at=r.cancelled_at, backfill=r.backfill, pricing=r.pricing)
 
 
 class UsageRecordCreate(Strict):

@@ -34,6 +34,7 @@ from cli.demo.cast import (
     USD_TO,
     TenantProfile,
 )
+from cli.demo.terms import DemoTerms, pricing_for, set_up_terms
 from domain import Ledger, LedgerError, UsageRecord
 from domain.errors import NotFound
 from domain.reference import GRID_REFERENCES
@@ -159,6 +160,7 @@ class DemoHistory:
         self.tenants: list[TenantState] = []
         self.reservations: list[SimReservation] = []
         self.orders: dict[UUID, Any] = {}
+        self.terms: DemoTerms | None = None  # commercial terms (cli.demo.terms), set up with the tenants
 
     # ---- the timeline ---------------------------------------------------------------------
 
@@ -245,6 +247,7 @@ class DemoHistory:
                 # Late joiners: a third of the tenants arrive during the first months.
                 if self.rng.random() < 0.33:
                     state.paused_until = start + timedelta(days=self.rng.randint(20, 75))
+        self.terms = set_up_terms(self)
         # A volume deal renegotiated mid-history (new rates apply to new reservations only).
         lab = self.tenants[0]
         self.at(add_months(start, 3) + timedelta(days=4, hours=11), lambda: self._renegotiate(lab))
@@ -366,7 +369,7 @@ class DemoHistory:
         # (Not passing reservation_id: Reservation.__init__ does not accept an explicit id yet.)
         reservation_id = self.ledger.confirm_reservation(
             tenant_id=state.tenant_id, site_id=self.summary.site_ids[state.site_key], model=profile.model,
-            gpus=size, start=start, end=end).id
+            gpus=size, start=start, end=end, pricing=pricing_for(self.terms, state.tenant_id)).id
         reservation = SimReservation(reservation_id, state, state.site_key, profile.model, size, start, end)
         state.reservations.append(reservation)
         self.reservations.append(reservation)
@@ -456,7 +459,10 @@ class DemoHistory:
             return
         self.invoices.catch_up()
         # The one way invoices are issued (the route and `ledger invoice issue --month` too):
-        # every tenant with billing lines in the month gets its invoice.
-        issued = issue_month(self.ledger, ProjectionsBilling(self.invoices), month)
+        # every tenant with billing lines in the month gets its invoice, and so does every tenant
+        # with a committed-spend contract (a period may end this month with a true-up due).
+        also = [s.tenant_id for s in self.tenants
+                if s.tenant_id is not None and self.terms is not None and self.terms.invoiced_always(s.tenant_id)]
+        issued = issue_month(self.ledger, ProjectionsBilling(self.invoices), month, also=also)
         self.summary.bump("invoices", len(issued.issued))
         self.summary.months_invoiced.append(month)

@@ -14,6 +14,7 @@ from rich.console import Console
 
 from cli.demo.cast import INVESTORS, USD_TO
 from cli.demo.history import DemoSummary, month_text
+from cli.demo.terms_report import print_terms_sections
 from cli.names import Names
 from cli.render import Format, group_sum, render
 from domain import Ledger
@@ -177,6 +178,7 @@ def print_demo_reports(projections: Any, names: Names, summary: DemoSummary, out
     render(capex_payback(capex, names), table, console=out,
            title="Capex payback per round, site and GPU model (round currency; revenue in every billing "
                  "currency consolidated at the FX rates above)", labels={"fx_note": "FX note (missing rates)"})
+    print_terms_sections(projections, names, first, last, out)  # Commitments, Credits, Revenue recognition
 
 
 def _last_month(summary: DemoSummary) -> str:

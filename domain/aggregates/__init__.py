@@ -1,6 +1,7 @@
 """The ledger's aggregates. Each event class has an explicit, stable topic ('ledger:...'), so
 moving or renaming a module never orphans stored events."""
 
+from domain.aggregates.contract import Contract
 from domain.aggregates.funding import FundingRound
 from domain.aggregates.fx import FxRate
 from domain.aggregates.invoice import Invoice, invoice_id
@@ -9,6 +10,9 @@ from domain.aggregates.reservation import Reservation
 from domain.aggregates.site import Site
 from domain.aggregates.supply import SupplyOrder
 from domain.aggregates.tenant import Tenant
+from domain.aggregates.wallet import Wallet, wallet_id
 
-__all__ = ["FundingRound", "FxRate", "GpuPool", "Invoice", "Reservation", "Site", "SupplyOrder", "Tenant",
+__all__ = ["Contract", "FundingRound", "FxRate", "GpuPool", "Invoice", "Reservation", "Site", "SupplyOrder",
+           "Tenant",
            "invoice_id", "pool_id"]
+__all__ += ["Wallet", "wallet_id"]

@@ -1,7 +1,9 @@
 """Reservation: a tenant's GPUs of one model at one site for [start, end) on whole UTC hours.
 
-The rate per GPU-hour and the cancellation fee share are locked at confirmation. Billing is
-on booked GPU-hours; metered usage (per hour, <= the reserved GPUs, inside the window) feeds
+The rate per GPU-hour and the cancellation fee share are locked at confirmation. A ``reserved``
+reservation is billed on booked GPU-hours; an ``on_demand`` one holds capacity the same way but
+is billed on metered GPU-hours at the on-demand rate locked at confirmation (and has no
+cancellation fee). Metered usage (per hour, <= the reserved GPUs, inside the window) feeds
 utilisation and carbon reports.
 """
 
@@ -18,6 +20,8 @@ from domain.checks import positive_int
 from domain.errors import DuplicateUsage, InvalidInput, InvalidTransition, UsageOutsideReservation
 from domain.money import quantize, to_decimal
 from domain.timeutil import check_on_the_hour, hour_index, hour_index_ceil, hour_start
+
+PRICING_MODES = ("reserved", "on_demand")
 
 # A reservation longer than this is a contract, not a reservation; refuse typos like 2062.
 MAX_WINDOW_HOURS = 24 * 366 * 3
@@ -58,6 +62,9 @@ class Reservation(Aggregate):
         cancellation_fee_share: Decimal
         confirmed_at: datetime
         backfill: bool
+        # Added after version 1 with a default, so Confirmed events stored before it load as
+        # ``reserved`` (billed on booked GPU-hours); ``on_demand`` is billed on metered GPU-hours.
+        pricing: str = "reserved"
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, object]) -> None:
@@ -67,6 +74,7 @@ class Reservation(Aggregate):
     def __init__(self, tenant_id: UUID, pool_id: UUID, site_id: UUID, model: str, gpus: int,
                  start: datetime, end: datetime, rate_per_gpu_hour: Decimal, currency: str,
                  cancellation_fee_share: Decimal, confirmed_at: datetime, backfill: bool = False,
+                 pricing: str = "reserved",
                  id: UUID | None = None) -> None:
         # ``id``: the caller's choice (an idempotent retry derives it from its key), else a new
         # uuid4. The library takes it as the aggregate's id when ``__init__`` names it; it is not
@@ -83,6 +91,7 @@ class Reservation(Aggregate):
         self.cancellation_fee_share = cancellation_fee_share
         self.confirmed_at = confirmed_at
         self.backfill = backfill
+        self.pricing = pricing
         self.cancelled_at: datetime | None = None
         self.cancellation_fee = Decimal(0)
         self.usage: dict[int, list[object]] = {}  # hour index -> [record id hex, GPU-hours]

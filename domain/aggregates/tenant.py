@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
@@ -57,6 +58,8 @@ class Tenant(Aggregate):
         self.rates = rates
         self.cancellation_fee_share = cancellation_fee_share
         self.suspended = False
+        self.on_demand_rates: dict[str, Decimal] = {}
+        self.contract_ids: list[UUID] = []
 
     @classmethod
     def register(cls, *, name: object, billing_currency: object, rates: object,
@@ -110,3 +113,38 @@ class Tenant(Aggregate):
     @event(Reinstated)
     def _reinstated(self) -> None:
         self.suspended = False
+
+    # ---- commercial terms (on-demand rates, contracts) -------------------------------------
+
+    def set_on_demand_rates(self, *, rates: object) -> None:
+        """The plan's second rate table: on-demand rates per GPU-hour, locked at confirmation of
+        an on-demand reservation (confirmed ones keep theirs)."""
+        if not isinstance(rates, Mapping) or not rates:
+            raise InvalidInput("on_demand_rates: give a rate per GPU-hour for at least one GPU model",
+                               field="on_demand_rates")
+        checked = {gpu_model(model, field="on_demand_rates").code: check_rate(rate, field=f"on_demand_rates.{model}")
+                   for model, rate in rates.items()}
+        self._on_demand_rates_set(checked)
+
+    class OnDemandRatesSet(Aggregate.Event):
+        TOPIC = "ledger:Tenant.OnDemandRatesSet"
+        rates: dict[str, Decimal]
+
+    @event(OnDemandRatesSet)
+    def _on_demand_rates_set(self, rates: dict[str, Decimal]) -> None:
+        self.on_demand_rates = rates
+
+    def on_demand_rate_for(self, model: str) -> Decimal:
+        try:
+            return self.on_demand_rates[model]
+        except KeyError:
+            raise InvalidInput(f"pricing: tenant {self.name!r}'s plan has no on-demand rate for {model}",
+                               field="pricing") from None
+
+    class ContractSigned(Aggregate.Event):
+        TOPIC = "ledger:Tenant.ContractSigned"
+        contract_id: UUID
+
+    @event(ContractSigned)
+    def contract_signed(self, contract_id: UUID) -> None:
+        self.contract_ids = [*self.contract_ids, contract_id]

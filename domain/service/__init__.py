@@ -9,7 +9,9 @@ returns a :class:`Written` receipt with the log position of its last event, for 
 
 Modules: ``core`` (loading, saving, the retry loop, readers), ``capacity`` (sites, funding,
 supply, pools), ``tenancy`` (tenants, reservations, usage), ``billing`` (invoices),
-``receipts`` (what commands take and return) and ``ledger`` (the application itself).
+``receipts`` (what commands take and return) and ``ledger`` (the application itself);
+``commercial`` (on-demand rates, contracts, credits, and the true-ups and credits an invoice
+gets at issue) is a base of ``billing``.
 """
 
 from domain.service.billing import MONTH_PATTERN, check_month

@@ -9,7 +9,7 @@ from decimal import Decimal
 from domain.aggregates import Invoice, invoice_id
 from domain.errors import InvalidInput, InvoiceAlreadyIssued
 from domain.money import check_signed_amount, to_decimal
-from domain.service.core import LedgerCore
+from domain.service.commercial import CommercialCommands
 from domain.service.receipts import Written
 from domain.timeutil import MONTH_PATTERN, UTC, check_month
 
@@ -18,12 +18,13 @@ __all__ = ["MONTH_PATTERN", "BillingCommands", "check_month"]
 # Carbon an invoice line may carry (from the billing projection); the invoice stores their totals.
 CARBON_FIELDS = ("energy_kwh", "location_kgco2e", "market_kgco2e")
 
-class BillingCommands(LedgerCore):
+class BillingCommands(CommercialCommands):
     def issue_invoice(self, *, tenant_id: object, month: object, lines: Iterable[Mapping[str, object]],
                       billed_through_position: int) -> Written:
         """Issue the invoice of a closed month from billing lines computed by the billing
         projection. Each line needs ``amount`` (Decimal in the tenant's currency); the total is
-        their sum. At most one invoice per tenant and month."""
+        their sum, plus the lines of the tenant's commercial terms (true-ups, then credits
+        applied: see ``domain.service.commercial``). At most one invoice per tenant and month."""
         tenant = self.get_tenant(tenant_id)
         month_text = check_month(month)
         year, mon = int(month_text[:4]), int(month_text[5:])
@@ -48,10 +49,13 @@ class BillingCommands(LedgerCore):
             if ident in self.repository:
                 raise InvoiceAlreadyIssued(f"month: tenant {tenant.name!r} already has an invoice for {month_text}",
                                            field="month")
-            invoice = Invoice(tenant.id, month_text, tenant.billing_currency, checked_lines, total, self.now(),
-                              billed_through_position, carbon["energy_kwh"], carbon["location_kgco2e"],
-                              carbon["market_kgco2e"])
-            return Written(invoice.id, self._save(invoice))
+            # Commercial terms (domain.service.commercial): true-ups of contract periods ending
+            # this month, then prepaid credits; saved with the invoice in one transaction.
+            terms = self.invoice_terms(tenant, month_text, checked_lines, ident)
+            invoice = Invoice(tenant.id, month_text, tenant.billing_currency, checked_lines + terms.lines,
+                              total + terms.total, self.now(), billed_through_position, carbon["energy_kwh"],
+                              carbon["location_kgco2e"], carbon["market_kgco2e"])
+            return Written(invoice.id, self._save(invoice, *terms.aggregates))
         return self._retrying(unit)
 
     def void_invoice(self, invoice_ref: object, *, reason: object) -> Written:

@@ -14,8 +14,10 @@ from domain.checks import uuid_of
 from domain.errors import Conflict, InsufficientCapacity, InvalidInput, LedgerError, NotFound, TenantSuspended
 from domain.money import check_rate
 from domain.reference import gpu_model
+from domain.service.commercial import check_pricing, contract_discount, discounted
 from domain.service.core import LedgerCore
 from domain.service.receipts import MAX_USAGE_BATCH, UsageReceipt, UsageRecord, Written
+from domain.timeutil import month_of
 
 
 class TenancyCommands(LedgerCore):
@@ -41,16 +43,20 @@ class TenancyCommands(LedgerCore):
 
     def confirm_reservation(self, *, tenant_id: object, site_id: object, model: object, gpus: object,
                             start: object, end: object, rate_per_gpu_hour: object = None,
-                            reservation_id: UUID | None = None, backfill: object = False) -> Written:
+                            reservation_id: UUID | None = None, backfill: object = False,
+                            pricing: object = "reserved") -> Written:
         """Book ``gpus`` of ``model`` at a site for [start, end) and lock the rate (the tenant's
         plan rate unless one is negotiated). Pool and reservation are saved together; refused
         with InsufficientCapacity if any hour lacks free GPUs. ``reservation_id`` is the
         caller's choice of id (an idempotent retry derives it from its key); refused with
-        Conflict if taken.
+        Conflict if taken. ``pricing``: ``reserved`` (billed on booked hours) or ``on_demand``
+        (billed on metered hours at the plan's on-demand rate, no cancellation fee); a contract
+        covering the start month discounts the plan rate (see ``domain.service.commercial``).
 
         Time rule: a window whose ``start`` has passed (by the ledger's clock) is refused
         (InvalidInput naming ``start``) unless ``backfill`` is true: a past reservation recorded
         on purpose, which the Confirmed event records (who may ask for it is the edge's rule)."""
+        mode = check_pricing(pricing)
         count = check_gpus(gpus)
         window_start, window_end = check_window(start, end)
         code = gpu_model(model).code
@@ -74,7 +80,12 @@ class TenancyCommands(LedgerCore):
         if tenant.suspended:
             raise TenantSuspended(f"tenant_id: tenant {tenant.name!r} is suspended and cannot reserve",
                                   field="tenant_id")
-        rate = rate_override if rate_override is not None else tenant.rate_for(code)
+        if rate_override is not None:
+            rate = rate_override
+        else:
+            plan_rate = tenant.on_demand_rate_for(code) if mode == "on_demand" else tenant.rate_for(code)
+            rate = discounted(plan_rate, contract_discount(self, tenant, month_of(window_start)))
+        fee_share = Decimal(0) if mode == "on_demand" else tenant.cancellation_fee_share
 
         def unit() -> Written:
             if getattr(self._local, "retrying", False):  # lost a race: perhaps to a writer of this id
@@ -88,7 +99,7 @@ class TenancyCommands(LedgerCore):
             reservation = Reservation(
                 tenant_id=tenant.id, pool_id=pool.id, site_id=site, model=code, gpus=count, start=window_start,
                 end=window_end, rate_per_gpu_hour=rate, currency=tenant.billing_currency,
-                cancellation_fee_share=tenant.cancellation_fee_share, confirmed_at=self.now(), backfill=backfill,
+                cancellation_fee_share=fee_share, confirmed_at=self.now(), backfill=backfill, pricing=mode,
                 id=reservation_id)
             pool.book(reservation_id=reservation.id, start=window_start, end=window_end, gpus=count)
             return Written(reservation.id, self._save(pool, reservation))

@@ -1,43 +1,63 @@
-"""Booked revenue per site, GPU model and currency: the billing lines (rounded at the line, as
-invoiced) of reservations there, cancellation fees included and credit notes excluded."""
+"""Revenue recognition per tenant and month, in the tenant's currency (rules: projections.commercial).
+
+``recognised`` = amount due + paid credits consumed + breakage; ``deferred_closing`` = paid
+credits purchased - consumed - expired to the end of the month (the liability). Per tenant,
+sum(recognised) + closing deferred = sum(amounts due) + paid credits purchased, to the cent.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from projections.db import Database
-from projections.reports.base import Column, Filter, Params, Report, Row, exact_sums, where
+from projections.reports.base import Column, Params, Report, Row, where
+from projections.reports.billing import FROM, TENANT, TO
 
-
-def revenue_sums(db: Database, params: Params, limit: int) -> list[tuple[str, str, str, object, object]]:
-    filters, values = where(params, month_column=None, site=True, model=True, alias="t")
-    rows = exact_sums(db, group=["t.site_id", "t.model", "l.currency"], sums=["l.gpu_hours", "l.amount"],
-                      source="bil_lines l JOIN bil_reservations t ON t.reservation_id = l.reservation_id",
-                      where_sql=filters, params=values, limit=limit)
-    return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+MONEY = ("billed", "true_up", "granted_credits_applied", "paid_credits_applied", "amount_due", "breakage",
+         "credits_purchased")
 
 
 def query(db: Database, params: Params, limit: int) -> list[Row]:
-    from decimal import Decimal
+    from projections.commercial import REVENUE
 
-    from domain.money import quantize
-
+    # The closing deferred balance is a running sum from the tenant's first month: read from the
+    # start, keep the asked range.
+    filters, values = where(Params(tenant_id=params.tenant_id, end=params.end), tenant=True)
+    rows = db.fetchall(f"SELECT {', '.join(REVENUE.column_names)} FROM {REVENUE.name} WHERE {filters} "
+                       "ORDER BY tenant_id, month", values)
     out: list[Row] = []
-    for site, model, currency, gpu_hours, amount in revenue_sums(db, params, limit):
-        hours, booked = Decimal(str(gpu_hours)), Decimal(str(amount))
-        out.append({"site_id": site, "model": model, "currency": currency, "booked_gpu_hours": hours,
-                    "revenue_booked": booked,
-                    "revenue_per_gpu_hour": quantize(booked / hours, currency) if hours else None})
+    deferred: dict[str, Decimal] = {}
+    for row in map(REVENUE.from_db, rows):
+        balance = deferred.get(row.tenant_id, Decimal(0)) + row.credits_purchased - row.paid_credits_applied \
+            - row.breakage
+        deferred[row.tenant_id] = balance
+        if params.month_from is not None and row.month < params.month_from:
+            continue
+        out.append({"tenant_id": row.tenant_id, "month": row.month, "currency": row.currency,
+                    **{name: getattr(row, name) for name in MONEY},
+                    "recognised": row.amount_due + row.paid_credits_applied + row.breakage,
+                    "deferred_closing": balance})
+        if len(out) >= limit:
+            break
     return out
 
 
 REPORT = Report(
     name="revenue",
-    title="Booked revenue per site, GPU model and currency",
-    projections=("billing",),
-    filters=(Filter("site", "Site id"), Filter("model", "GPU model code")),
-    columns=(Column("site_id", "", "Site"), Column("model", "", "GPU model"),
-             Column("currency", "ISO 4217", "The tenants' billing currency"),
-             Column("booked_gpu_hours", "GPU-hours", "Booked GPU-hours billed"),
-             Column("revenue_booked", "currency", "Sum of the billing lines (rounded at the line)"),
-             Column("revenue_per_gpu_hour", "currency per GPU-hour", "Revenue / booked GPU-hours")),
+    title="Revenue recognition per tenant and month",
+    projections=("commercial",),
+    filters=(TENANT, FROM, TO),
+    columns=(Column("tenant_id", "", "Tenant"), Column("month", "", "Month YYYY-MM"),
+             Column("currency", "ISO 4217", "The tenant's billing currency"),
+             Column("billed", "currency", "The month's invoice: charge lines (usage, fees, adjustments, credit "
+                                          "notes), before true-up and credits"),
+             Column("true_up", "currency", "Committed-spend shortfall billed on the month's invoice"),
+             Column("granted_credits_applied", "currency", "Free credits consumed: a discount, not revenue"),
+             Column("paid_credits_applied", "currency", "Paid credits consumed: recognised now"),
+             Column("amount_due", "currency", "The invoice's total after credits"),
+             Column("breakage", "currency", "Paid credits expired unused in the month: recognised at expiry"),
+             Column("credits_purchased", "currency", "Paid credits bought: deferred revenue (a liability)"),
+             Column("recognised", "currency", "amount_due + paid_credits_applied + breakage"),
+             Column("deferred_closing", "currency", "Paid credits not yet consumed or expired, at the month's end")),
     query=query,
 )

@@ -35,7 +35,8 @@ def test_the_demo_prints_the_four_reports_and_the_next_commands(demo_db: tuple[P
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for title in ("Fleet utilisation per site and month", "Top tenants' bills for 2026-10",
-                  "Sustainability per site and tenant", "Capex position of the round"):
+                  "Sustainability per site and tenant", "Capex position of the round",
+                  "Commitments", "Credits", "Revenue recognition"):
         assert title in out
     for name in ("Thames Estuary AI Campus", "Nordfjord Hydro Campus", "Series B", "1,100,000,000"):
         assert name in out

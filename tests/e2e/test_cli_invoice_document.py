@@ -41,8 +41,9 @@ def test_refusals_are_one_line_and_write_nothing(sqlite_url: str, tmp_path: Path
     issued = issue_january(sqlite_url)
     issued.ledger.close()
     out = tmp_path / "x.pdf"
-    assert "invoice_id" in one_line(ledger("invoice", "show", str(uuid4()), "--format", "pdf", "--out", str(out), "--db", sqlite_url))
-    assert "invoice_id" in one_line(ledger("invoice", "show", "not-an-id", "--format", "pdf", "--out", str(out), "--db", sqlite_url))
+    pdf = ("--format", "pdf", "--out", str(out), "--db", sqlite_url)
+    assert "invoice_id" in one_line(ledger("invoice", "show", str(uuid4()), *pdf))
+    assert "invoice_id" in one_line(ledger("invoice", "show", "not-an-id", *pdf))
     assert "out:" in one_line(ledger("invoice", "show", str(issued.invoice_id), "--format", "pdf", "--out",
                                      str(tmp_path / "missing" / "x.pdf"), "--db", sqlite_url))
     one_line(ledger("invoice", "show", str(issued.invoice_id), "--format", "docx", "--db", sqlite_url))

@@ -35,6 +35,8 @@ VALUES: dict[str, Any] = {
 # An id field or path parameter -> the key of ``ids`` that holds it.
 ID_OF = {"tenant_id": "tenant", "site_id": "site", "funding_round_id": "round", "round_id": "round",
          "order_id": "order", "reservation_id": "reservation", "invoice_id": "invoice", "aggregate_id": "tenant"}
+# A path id the world has none of (e.g. a contract): well-formed, so the route is reached (404).
+MISSING_ID = "00000000-0000-4000-8000-000000000000"
 
 
 @dataclass
@@ -67,7 +69,7 @@ class Operation:
                 if param.name in path_values:
                     value = path_values[param.name]
                 elif param.name in ID_OF:
-                    value = ids.get(ID_OF[param.name], "")
+                    value = ids.get(ID_OF[param.name], MISSING_ID)
                 else:  # a path parameter that is no id (a pool's GPU model): its meaningful value
                     value = str(VALUES.get(param.name, ""))
                 url = url.replace("{" + param.name + "}", value)

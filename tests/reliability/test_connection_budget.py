@@ -80,7 +80,7 @@ def test_one_process_holds_at_most_its_budget_under_64_clients(postgres_url: str
                200)
         paths = ["/v1/reports/capex", "/v1/reports/utilisation?granularity=day", "/v1/reports/billing",
                  "/v1/reports/billing_totals", "/v1/reports/sustainability", "/v1/reports/funding_rounds",
-                 "/v1/reports/revenue", f"/v1/tenants/{tenant['id']}/reservations"]
+                 "/v1/reports/site_revenue", f"/v1/tenants/{tenant['id']}/reservations"]
         statuses: list[int] = []
         lock = threading.Lock()
         start = threading.Barrier(CLIENTS)

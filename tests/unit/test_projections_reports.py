@@ -195,5 +195,5 @@ def test_capex_revenue_is_the_sum_of_the_lines_rounded_at_the_line(world: World)
     assert [line["amount"] for line in lines] == [d("4.12"), d("2.06")]
     [pool] = p.capex()["pools"]
     assert pool["revenue_booked"] == sum(line["amount"] for line in lines) == d("6.18")
-    [revenue] = p.report("revenue")
+    [revenue] = p.report("site_revenue")
     assert revenue["revenue_booked"] == d("6.18") and revenue["booked_gpu_hours"] == 3

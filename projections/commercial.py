@@ -1,0 +1,240 @@
+"""Commercial terms: revenue recognition per tenant and month, wallet traces, settled commitments.
+
+Recognition rules (stated in the README, *Commercial terms*), in the tenant's currency:
+- ``billed``: an invoice's charge lines (usage, fees, adjustments, credit-note lines, a
+  termination fee) -- everything but ``true_up`` and ``credits_applied``; ``true_up``: its
+  true-up lines; ``amount_due``: its total (after credits). All in the invoice's month.
+- Credits consumed on an invoice, split by grant: paid credits are recognised then (they were
+  deferred revenue when bought), granted credits are a discount (never revenue).
+- Buying credits is a liability (deferred revenue), not revenue: ``credits_purchased`` in the
+  month of purchase.
+- Breakage: paid credits that expire unused are recognised in the month of their expiry;
+  expired granted credits are nothing.
+- ``recognised`` = amount due + paid credits consumed + breakage, and the closing deferred
+  revenue = paid credits purchased - consumed - expired to date; so per tenant, to the cent,
+  sum(recognised) + deferred = sum(amounts due) + paid credits purchased.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import singledispatchmethod
+from uuid import UUID
+
+from domain.aggregates import Contract, Invoice, Wallet
+from projections.db import Database
+from projections.projection import Batch, Positioned, Projection, text_id
+from projections.rows import RowSet, Table
+from projections.timeaxis import month_of
+
+ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class RevenueRow:
+    tenant_id: str
+    month: str
+    currency: str
+    billed: Decimal = ZERO
+    true_up: Decimal = ZERO
+    granted_credits_applied: Decimal = ZERO
+    paid_credits_applied: Decimal = ZERO
+    amount_due: Decimal = ZERO
+    breakage: Decimal = ZERO
+    credits_purchased: Decimal = ZERO
+
+
+@dataclass(slots=True)
+class WalletRow:
+    wallet_id: str
+    tenant_id: str
+    currency: str
+    balance: Decimal
+    paid_balance: Decimal
+
+
+@dataclass(slots=True)
+class GrantRow:
+    grant_id: str
+    wallet_id: str
+    paid: int  # 1 paid (purchased), 0 granted
+
+
+@dataclass(slots=True)
+class TraceRow:
+    tenant_id: str
+    sequence: int  # the wallet event's version: the trace's order
+    month: str  # when it was recorded (an expiry: when the grant lapsed)
+    recorded_at: str
+    kind: str  # purchased | granted | applied | expired
+    grant_id: str | None
+    invoice_month: str | None
+    currency: str
+    amount: Decimal  # signed change of the balance
+    paid_amount: Decimal  # the part of it in paid credits
+    balance: Decimal  # after this entry
+    paid_balance: Decimal
+    note: str | None
+
+
+@dataclass(slots=True)
+class ContractRow:
+    contract_id: str
+    tenant_id: str
+    currency: str
+
+
+@dataclass(slots=True)
+class SettlementRow:
+    tenant_id: str
+    contract_id: str
+    period_start: str
+    period_end: str
+    currency: str
+    commitment: Decimal
+    eligible_spend: Decimal
+    true_up: Decimal
+    termination_fee: Decimal
+    invoice_id: str
+
+
+REVENUE = Table("com_revenue", RevenueRow, key=("tenant_id", "month"))
+WALLETS = Table("com_wallets", WalletRow, key=("wallet_id",))
+GRANTS = Table("com_grants", GrantRow, key=("grant_id",))
+TRACE = Table("com_wallet_trace", TraceRow, key=("tenant_id", "sequence"))
+CONTRACTS = Table("com_contracts", ContractRow, key=("contract_id",))
+SETTLEMENTS = Table("com_settlements", SettlementRow, key=("contract_id", "period_start"),
+                    indexes=(("tenant_id",),))
+
+
+@dataclass
+class CommercialBatch(Batch):
+    revenue: RowSet[RevenueRow]
+    wallets: RowSet[WalletRow]
+    grants: RowSet[GrantRow]
+    trace: RowSet[TraceRow]
+    contracts: RowSet[ContractRow]
+    settlements: RowSet[SettlementRow]
+
+    def flush(self) -> None:
+        for rows in (self.revenue, self.wallets, self.grants, self.trace, self.contracts, self.settlements):
+            rows.flush()
+
+    def month_row(self, tenant: str, month: str, currency: str) -> RevenueRow:
+        row = self.revenue.get((tenant, month))
+        if row is None:
+            row = self.revenue.put(RevenueRow(tenant, month, currency))
+        else:
+            self.revenue.changed(row)
+        return row
+
+    def wallet(self, wallet_id: object) -> WalletRow:
+        row = self.wallets.require((text_id(wallet_id),), f"commercial: no Wallet.Opened seen for {wallet_id}")
+        self.wallets.changed(row)
+        return row
+
+    def trace_entry(self, wallet: WalletRow, sequence: int, month: str, recorded_at: object, kind: str,
+                    grant_id: str | None, invoice_month: str | None, amount: Decimal, paid_amount: Decimal,
+                    note: str | None) -> None:
+        wallet.balance += amount
+        wallet.paid_balance += paid_amount
+        self.trace.put(TraceRow(wallet.tenant_id, sequence, month, str(recorded_at), kind, grant_id, invoice_month,
+                                wallet.currency, amount, paid_amount, wallet.balance, wallet.paid_balance, note))
+
+
+class Commercial(Projection):
+    name = "commercial"
+    title = "Revenue recognition, prepaid-credit wallets and settled commitments per tenant"
+    tables = (REVENUE, WALLETS, GRANTS, TRACE, CONTRACTS, SETTLEMENTS)
+
+    def begin(self, db: Database, events: Sequence[Positioned]) -> CommercialBatch:
+        return CommercialBatch(self.rows(db, REVENUE), self.rows(db, WALLETS), self.rows(db, GRANTS),
+                               self.rows(db, TRACE), self.rows(db, CONTRACTS), self.rows(db, SETTLEMENTS))
+
+    @singledispatchmethod
+    def handle(self, event: object, batch: CommercialBatch) -> None:
+        """Events without a handler are ignored."""
+
+    # ---- invoices -----------------------------------------------------------------------------
+
+    @handle.register(Invoice.Issued)
+    def _issued(self, event: Invoice.Issued, batch: CommercialBatch) -> None:
+        row = batch.month_row(text_id(event.tenant_id), event.month, event.currency)
+        for line in event.lines or []:
+            kind, amount = line.get("kind"), Decimal(str(line["amount"]))
+            if kind == "true_up":
+                row.true_up += amount
+            elif kind != "credits_applied":
+                row.billed += amount
+        row.amount_due += Decimal(event.total)
+
+    # ---- wallets ------------------------------------------------------------------------------
+
+    @handle.register(Wallet.Opened)
+    def _opened(self, event: Wallet.Opened, batch: CommercialBatch) -> None:
+        batch.wallets.put(WalletRow(text_id(event.originator_id), text_id(event.tenant_id), event.currency, ZERO,
+                                    ZERO))
+
+    @handle.register(Wallet.CreditsPurchased)
+    def _purchased(self, event: Wallet.CreditsPurchased, batch: CommercialBatch) -> None:
+        self._added(event, batch, paid=True)
+
+    @handle.register(Wallet.CreditsGranted)
+    def _granted(self, event: Wallet.CreditsGranted, batch: CommercialBatch) -> None:
+        self._added(event, batch, paid=False)
+
+    @staticmethod
+    def _added(event: Wallet.CreditsPurchased | Wallet.CreditsGranted, batch: CommercialBatch, *,
+               paid: bool) -> None:
+        wallet = batch.wallet(event.originator_id)
+        amount, month = Decimal(event.amount), month_of(event.recorded_at)
+        batch.grants.put(GrantRow(text_id(event.grant_id), wallet.wallet_id, int(paid)))
+        if paid:
+            batch.month_row(wallet.tenant_id, month, wallet.currency).credits_purchased += amount
+        batch.trace_entry(wallet, int(event.originator_version), month, event.recorded_at.isoformat(),
+                          "purchased" if paid else "granted", text_id(event.grant_id), None, amount,
+                          amount if paid else ZERO, event.note)
+
+    @handle.register(Wallet.CreditsApplied)
+    def _applied(self, event: Wallet.CreditsApplied, batch: CommercialBatch) -> None:
+        wallet = batch.wallet(event.originator_id)
+        paid = granted = ZERO
+        for grant_hex, amount in event.applications:
+            grant = batch.grants.require((text_id(UUID(grant_hex)),), f"commercial: no grant {grant_hex}")
+            if grant.paid:
+                paid += Decimal(amount)
+            else:
+                granted += Decimal(amount)
+        row = batch.month_row(wallet.tenant_id, event.month, wallet.currency)
+        row.paid_credits_applied += paid
+        row.granted_credits_applied += granted
+        batch.trace_entry(wallet, int(event.originator_version), month_of(event.recorded_at),
+                          event.recorded_at.isoformat(), "applied", None, event.month, -(paid + granted), -paid,
+                          None)
+
+    @handle.register(Wallet.CreditsExpired)
+    def _expired(self, event: Wallet.CreditsExpired, batch: CommercialBatch) -> None:
+        wallet = batch.wallet(event.originator_id)
+        grant = batch.grants.require((text_id(event.grant_id),), f"commercial: no grant {event.grant_id}")
+        amount, month = Decimal(event.amount), month_of(event.expired_at)
+        if grant.paid:
+            batch.month_row(wallet.tenant_id, month, wallet.currency).breakage += amount
+        batch.trace_entry(wallet, int(event.originator_version), month, event.recorded_at.isoformat(), "expired",
+                          grant.grant_id, None, -amount, -amount if grant.paid else ZERO, None)
+
+    # ---- contracts ----------------------------------------------------------------------------
+
+    @handle.register(Contract.Signed)
+    def _signed(self, event: Contract.Signed, batch: CommercialBatch) -> None:
+        batch.contracts.put(ContractRow(text_id(event.originator_id), text_id(event.tenant_id), event.currency))
+
+    @handle.register(Contract.PeriodSettled)
+    def _settled(self, event: Contract.PeriodSettled, batch: CommercialBatch) -> None:
+        contract = batch.contracts.require((text_id(event.originator_id),),
+                                           f"commercial: no Contract.Signed seen for {event.originator_id}")
+        batch.settlements.put(SettlementRow(contract.tenant_id, contract.contract_id, event.period_start,
+                                            event.period_end, contract.currency, Decimal(event.commitment),
+                                            Decimal(event.eligible_spend), Decimal(event.true_up),
+                                            Decimal(event.termination_fee), text_id(event.invoice_id)))

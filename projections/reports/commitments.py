@@ -1,0 +1,34 @@
+"""Committed-spend contracts: every settled period with its commitment, eligible spend and true-up."""
+
+from __future__ import annotations
+
+from projections.db import Database
+from projections.reports.base import Column, Params, Report, Row, where
+from projections.reports.billing import FROM, TENANT, TO
+
+
+def query(db: Database, params: Params, limit: int) -> list[Row]:
+    from projections.commercial import SETTLEMENTS
+
+    filters, values = where(params, tenant=True, month_column="period_end")
+    rows = db.fetchall(f"SELECT {', '.join(SETTLEMENTS.column_names)} FROM {SETTLEMENTS.name} WHERE {filters} "
+                       "ORDER BY tenant_id, contract_id, period_start LIMIT ?", [*values, limit])
+    return [{c: getattr(entry, c) for c in SETTLEMENTS.column_names} for entry in map(SETTLEMENTS.from_db, rows)]
+
+
+REPORT = Report(
+    name="commitments",
+    title="Settled periods of committed-spend contracts",
+    projections=("commercial",),
+    filters=(TENANT, FROM, TO),
+    columns=(Column("tenant_id", "", "Tenant"), Column("contract_id", "", "Contract"),
+             Column("period_start", "", "First month of the period"),
+             Column("period_end", "", "Last month of the period (its invoice settles it; from/to filter on it)"),
+             Column("currency", "ISO 4217", "The tenant's billing currency"),
+             Column("commitment", "currency", "Committed spend of the period"),
+             Column("eligible_spend", "currency", "Invoiced spend counting towards it"),
+             Column("true_up", "currency", "max(0, commitment - eligible spend), billed on the period's last invoice"),
+             Column("termination_fee", "currency", "Early-termination fee billed with the last period"),
+             Column("invoice_id", "", "The invoice that settled the period")),
+    query=query,
+)
