@@ -102,7 +102,7 @@ def contract_rows(contract: Contract) -> list[dict[str, Any]]:
 def list_command(tenant: TenantOption, fmt: FormatOption = Format.table, db: DbOption = DEFAULT_DATABASE) -> None:
     """The tenant's contracts, period by period."""
     with opened_ledger(db) as ledger:
-        rows = [row for contract in ledger.contracts_of(tenant) for row in contract_rows(contract)]
+        rows = [row for contract in ledger.get_contracts_of(tenant) for row in contract_rows(contract)]
     render(rows, fmt, console=stdout_console(), title="Contracts", empty="no contracts")
 
 

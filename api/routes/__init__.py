@@ -18,7 +18,8 @@ def resource_router(prefix: str, tag: str) -> APIRouter:
 POST_DEPENDENCIES = [Depends(idempotency_key)]
 
 
-def command(name: str) -> dict[str, object]:
+def command(*names: str) -> dict[str, object]:
     """``openapi_extra`` of a write route: the ``Ledger`` command it runs, as ``x-ledger-command``
-    (tests/e2e/test_command_surface.py checks every public command has a route)."""
-    return {"x-ledger-command": name}
+    (a list when the body chooses between several, e.g. purchased or granted credits);
+    tests/e2e/test_command_surface.py checks every public command has a route."""
+    return {"x-ledger-command": names[0] if len(names) == 1 else list(names)}

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 
 from api.access import hidden, visible_tenant
 from api.deps import LedgerDep, OperatorOrFinance, TenantReader
-from api.routes import POST_DEPENDENCIES, resource_router
+from api.routes import POST_DEPENDENCIES, command, resource_router
 from api.routes.written import mark_position
 from api.schemas.commercial import (
     ContractAmendment,
@@ -43,7 +43,7 @@ def visible_contract(ledger: Ledger, principal: Principal, contract_id: UUID) ->
     return contract
 
 
-@contracts.post("", status_code=201, dependencies=POST_DEPENDENCIES)
+@contracts.post("", status_code=201, dependencies=POST_DEPENDENCIES, openapi_extra=command("sign_contract"))
 def sign_contract(body: ContractCreate, ledger: LedgerDep, _: OperatorOrFinance, response: Response) -> ContractPublic:
     """Sign a committed-spend contract in the tenant's billing currency (terms may not overlap)."""
     written = ledger.sign_contract(**body.model_dump(mode="json"))
@@ -56,7 +56,8 @@ def get_contract(contract_id: UUID, ledger: LedgerDep, principal: TenantReader) 
     return ContractPublic.of(visible_contract(ledger, principal, contract_id))
 
 
-@contracts.post("/{contract_id}/amendments", dependencies=POST_DEPENDENCIES)
+@contracts.post("/{contract_id}/amendments", dependencies=POST_DEPENDENCIES,
+                openapi_extra=command("amend_contract"))
 def amend_contract(contract_id: UUID, body: ContractAmendment, ledger: LedgerDep, _: OperatorOrFinance,
                    response: Response) -> ContractPublic:
     """New amount and discount from a future period start."""
@@ -66,7 +67,8 @@ def amend_contract(contract_id: UUID, body: ContractAmendment, ledger: LedgerDep
     return ContractPublic.of(ledger.get_contract(written.id))
 
 
-@contracts.post("/{contract_id}/termination", dependencies=POST_DEPENDENCIES)
+@contracts.post("/{contract_id}/termination", dependencies=POST_DEPENDENCIES,
+                openapi_extra=command("terminate_contract"))
 def terminate_contract(contract_id: UUID, body: ContractTermination, ledger: LedgerDep, _: OperatorOrFinance,
                        response: Response) -> ContractPublic:
     """End the term early at a future period start, with an optional fee."""
@@ -78,10 +80,11 @@ def terminate_contract(contract_id: UUID, body: ContractTermination, ledger: Led
 @terms.get("/{tenant_id}/contracts")
 def list_contracts(tenant_id: UUID, ledger: LedgerDep, principal: TenantReader) -> list[ContractPublic]:
     visible_tenant(ledger, principal, tenant_id)
-    return [ContractPublic.of(c) for c in ledger.contracts_of(tenant_id)]
+    return [ContractPublic.of(c) for c in ledger.get_contracts_of(tenant_id)]
 
 
-@terms.post("/{tenant_id}/credits", status_code=201, dependencies=POST_DEPENDENCIES)
+@terms.post("/{tenant_id}/credits", status_code=201, dependencies=POST_DEPENDENCIES,
+            openapi_extra=command("purchase_credits", "grant_credits"))
 def add_credits(tenant_id: UUID, body: CreditsCreate, ledger: LedgerDep, principal: OperatorOrFinance,
                 request: Request, response: Response) -> WalletPublic:
     """Sell (``purchase``) or give (``grant``) credits; the tenant's wallet is opened on first use."""
@@ -94,7 +97,7 @@ def add_credits(tenant_id: UUID, body: CreditsCreate, ledger: LedgerDep, princip
     return WalletPublic.of(ledger.get_wallet(tenant_id))
 
 
-@terms.post("/{tenant_id}/credits/expiry", dependencies=POST_DEPENDENCIES)
+@terms.post("/{tenant_id}/credits/expiry", dependencies=POST_DEPENDENCIES, openapi_extra=command("expire_credits"))
 def expire_credits(tenant_id: UUID, ledger: LedgerDep, _: OperatorOrFinance, response: Response) -> WalletPublic:
     """Record the expiry of every grant whose expiry has passed (invoice issue does it too)."""
     written = ledger.expire_credits(tenant_id)
@@ -109,7 +112,8 @@ def get_wallet(tenant_id: UUID, ledger: LedgerDep, principal: TenantReader) -> W
     return WalletPublic.of(ledger.get_wallet(tenant_id))
 
 
-@terms.post("/{tenant_id}/on-demand-rates", dependencies=POST_DEPENDENCIES)
+@terms.post("/{tenant_id}/on-demand-rates", dependencies=POST_DEPENDENCIES,
+            openapi_extra=command("set_on_demand_rates"))
 def set_on_demand_rates(tenant_id: UUID, body: OnDemandRates, ledger: LedgerDep, _: OperatorOrFinance,
                         response: Response) -> OnDemandRatesPublic:
     """The plan's on-demand rate table (reservations with ``pricing: on_demand`` lock it)."""

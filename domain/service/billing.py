@@ -51,7 +51,7 @@ class BillingCommands(CommercialCommands):
                                            field="month")
             # Commercial terms (domain.service.commercial): true-ups of contract periods ending
             # this month, then prepaid credits; saved with the invoice in one transaction.
-            terms = self.invoice_terms(tenant, month_text, checked_lines, ident)
+            terms = self._invoice_terms(tenant, month_text, checked_lines, ident)
             invoice = Invoice(tenant.id, month_text, tenant.billing_currency, checked_lines + terms.lines,
                               total + terms.total, self.now(), billed_through_position, carbon["energy_kwh"],
                               carbon["location_kgco2e"], carbon["market_kgco2e"])

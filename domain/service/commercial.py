@@ -82,7 +82,7 @@ class CommercialCommands(LedgerCore):
     def get_contract(self, contract_id: object) -> Contract:
         return self._get(Contract, contract_id, what="contract", field="contract_id")
 
-    def contracts_of(self, tenant_id: object) -> list[Contract]:
+    def get_contracts_of(self, tenant_id: object) -> list[Contract]:
         tenant = self.get_tenant(tenant_id)
         return [self.get_contract(c) for c in tenant.contract_ids]
 
@@ -184,7 +184,7 @@ class CommercialCommands(LedgerCore):
 
     # ---- at invoice issue -------------------------------------------------------------------
 
-    def invoice_terms(self, tenant: Tenant, month: str, lines: Sequence[Mapping[str, Any]],
+    def _invoice_terms(self, tenant: Tenant, month: str, lines: Sequence[Mapping[str, Any]],
                       invoice: UUID) -> InvoiceTerms:
         """Settle the tenant's contract periods ending in ``month`` and apply its credits to the
         invoice ``invoice`` whose other ``lines`` are given. Called inside the issuing unit of

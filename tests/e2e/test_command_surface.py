@@ -46,8 +46,9 @@ def operations(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[tuple
     found: dict[str, list[tuple[str, str, dict[str, object]]]] = {}
     for path, methods in schema["paths"].items():
         for method, operation in methods.items():
-            if "x-ledger-command" in operation:
-                found.setdefault(operation["x-ledger-command"], []).append((method, path, operation))
+            named = operation.get("x-ledger-command", [])
+            for command in [named] if isinstance(named, str) else named:
+                found.setdefault(command, []).append((method, path, operation))
     return found
 
 

@@ -203,7 +203,7 @@ def test_two_invoices_racing_for_one_wallet_never_spend_the_same_credits(databas
         s.projections.catch_up()
         other.projections.catch_up()
         s.ledger.get_wallet(f.tenant_id)  # warm the first ledger's cache with the wallet
-        original = s.ledger.invoice_terms
+        original = s.ledger._invoice_terms
         raced = []
 
         def racing(*args: object, **kwargs: object) -> object:
@@ -211,7 +211,7 @@ def test_two_invoices_racing_for_one_wallet_never_spend_the_same_credits(databas
                 raced.append(other.issue(f.tenant_id, "2026-02"))  # wins the wallet first
             return original(*args, **kwargs)  # type: ignore[arg-type]
 
-        s.ledger.invoice_terms = racing  # type: ignore[method-assign]
+        s.ledger._invoice_terms = racing  # type: ignore[method-assign]
         january = s.issue(f.tenant_id, "2026-01")
         [february] = raced
         spent = -(amount_of(january, "credits_applied") + amount_of(february, "credits_applied"))
