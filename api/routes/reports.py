@@ -88,6 +88,9 @@ def answer(services: Services, request: Request, report: Report, raw: dict[str, 
 
 def answer_as_of(services: Services, request: Request, principal: Principal, report: Report, raw: dict[str, Any],
                  as_of: str) -> Response:
+    from projections.asof import parse_as_of
+
+    parse_as_of(as_of)  # malformed input is a 422 whoever asks
     if principal.role not in (Role.finance, Role.auditor):
         raise Forbidden(f"as_of: role {principal.role.value!r} may not read reports as of a past position "
                         "(allowed: finance, auditor)", field="as_of")
