@@ -26,6 +26,7 @@ from typing import Annotated, Any
 
 import typer
 
+import cli.usage
 from bootstrap import describe, init_store, is_database_error, one_line, settings_problem
 from cli import audit, config, projections, report, serve
 from cli.options import DEFAULT_DATABASE, DbOption, stderr_console, stdout_console
@@ -102,6 +103,7 @@ projections.register(app)
 serve.register(app)
 audit.register(app)
 config.register(app)
+cli.usage.register(app)
 
 
 def tidy_help(command: Any, ctx: Any = None) -> None:
