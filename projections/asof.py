@@ -41,7 +41,7 @@ from domain.timeutil import check_utc
 from projections import checkpoints
 from projections.checkpoints import CHECKPOINT_EVERY, REGISTRY, Checkpointer
 from projections.db import Database
-from projections.engine import TRACKING_TABLE, Engine, LogReader
+from projections.engine import REBUILD_PAGE, TRACKING_TABLE, Engine, LogReader
 from projections.registry import PROJECTIONS, report
 from projections.store import ddl_lock_key, parse_database_url, quote, with_schema
 
@@ -130,7 +130,10 @@ def report_as_of(url: str | None, app: Application[UUID], name: str, filters: Ma
         engine.checkpoints = Checkpointer(every, frozenset(found.projections)) if from_checkpoints else None
         engine.create_tables()
         start = _restore(db, engine, position, target) if from_checkpoints else dict.fromkeys(engine.live, 0)
-        engine.run(list(engine.live.values()), upto=position)
+        for name, at in start.items():
+            if not at:  # fresh empty tables: every lookup miss is an absent row, no query needed
+                engine.live[name].projection.known_empty((0, 0))
+        engine.run(list(engine.live.values()), upto=position, batch_size=REBUILD_PAGE)
         rows = found.run(db, params)
         if from_checkpoints:
             _publish(db, target, live_key)
