@@ -19,6 +19,7 @@ Checkpoints are never pruned: each costs a copy of the projection's tables at it
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -38,6 +39,11 @@ def checkpointed_names() -> frozenset[str]:
     from projections.registry import REPORTS
 
     return frozenset(p for report in REPORTS.values() for p in report.projections)
+
+
+def is_checkpoint_table(name: str) -> bool:
+    """The registry or a checkpoint's copy of a projection table (``ledger demo --reset`` drops them)."""
+    return name == REGISTRY or re.match(r"^ck[0-9]+_[a-z_]+$", name) is not None
 
 
 def table_name(position: int, table: Table[object] | str) -> str:

@@ -143,3 +143,10 @@ def test_a_rebuild_discards_the_projections_checkpoints(sqlite_url: str) -> None
     finally:
         live.close()
         ledger.close()
+
+
+def test_demo_reset_knows_the_checkpoint_tables() -> None:
+    from cli.demo.database import is_ledger_table
+
+    assert all(is_ledger_table(name) for name in ("read_checkpoints", "ck50000_bil_lines", "ck100_utl_hours"))
+    assert not any(is_ledger_table(name) for name in ("ck_notes", "checkpoints", "ckx_bil_lines"))
