@@ -27,7 +27,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, TypeVar
+from uuid import UUID
 
 from domain.checks import uuid_of
 from domain.errors import InvalidInput, LedgerError
@@ -37,6 +38,7 @@ from domain.timeutil import check_on_the_hour
 
 COLUMNS = ("record_id", "reservation_id", "hour", "gpu_hours")
 DEFAULT_BATCH = 5_000
+T = TypeVar("T")
 RECORD_FIELD = re.compile(r"^records\[(\d+)\]\.?(.*)$")
 
 
@@ -182,31 +184,45 @@ def _batches(reader: Iterator[list[str]], order: list[int], parse: _RowParser,
 
 
 class _RowParser:
-    """One CSV row as a UsageRecord, each field checked by the domain's own checks. Hours repeat
-    on many rows (one per reservation and hour): parsed once each."""
+    """One CSV row as a UsageRecord, each field checked by the domain's own checks. Reservation
+    ids, hours and amounts repeat on many rows: each distinct text is parsed once (bounded memos)."""
+
+    MEMO = 100_000
 
     def __init__(self) -> None:
+        self.reservations: dict[str, UUID] = {}
         self.hours: dict[str, datetime] = {}
+        self.amounts: dict[str, Decimal] = {}
 
     def __call__(self, row: list[str], order: list[int], line: int) -> UsageRecord:
         if len(row) != len(COLUMNS):
             raise _BadRow(line, "row", f"expected {len(COLUMNS)} fields ({','.join(COLUMNS)}), got {len(row)}")
-        record_text, reservation_text, hour_text, amount_text = (row[i].strip() for i in order)
+        record_text, reservation_text = row[order[0]].strip(), row[order[1]].strip()
+        hour_text, amount_text = row[order[2]].strip(), row[order[3]].strip()
         try:
             record_id = uuid_of(record_text, field="record_id")
-            reservation_id = uuid_of(reservation_text, field="reservation_id")
+            reservation_id = self.reservations.get(reservation_text)
+            if reservation_id is None:
+                reservation_id = _remember(self.reservations, reservation_text,
+                                           uuid_of(reservation_text, field="reservation_id"))
             hour = self.hours.get(hour_text)
             if hour is None:
-                hour = check_on_the_hour(hour_text, field="hour")
-                if len(self.hours) > 100_000:
-                    self.hours.clear()
-                self.hours[hour_text] = hour
-            if not amount_text.isascii():
-                raise InvalidInput(f"gpu_hours: {amount_text[:40]!r} is not a decimal number", field="gpu_hours")
-            gpu_hours: Decimal = to_decimal(amount_text, field="gpu_hours")
+                hour = _remember(self.hours, hour_text, check_on_the_hour(hour_text, field="hour"))
+            gpu_hours = self.amounts.get(amount_text)
+            if gpu_hours is None:
+                if not amount_text.isascii():
+                    raise InvalidInput(f"gpu_hours: {amount_text[:40]!r} is not a decimal number", field="gpu_hours")
+                gpu_hours = _remember(self.amounts, amount_text, to_decimal(amount_text, field="gpu_hours"))
         except LedgerError as error:
             raise _BadRow(line, error.field or "row", _without_field(error.message, error.field)) from None
         return UsageRecord(record_id, reservation_id, hour, gpu_hours)
+
+
+def _remember(memo: dict[str, T], text: str, value: T) -> T:
+    if len(memo) >= _RowParser.MEMO:
+        memo.clear()
+    memo[text] = value
+    return value
 
 
 def _commit(ledger: UsageRecorder, batch: _Batch, dry_run: bool) -> BatchResult:
