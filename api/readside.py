@@ -185,6 +185,10 @@ class ReadSide:
         self._reads = PooledProjections(self.pool)
         self._stop = threading.Event()
         self._follower: threading.Thread | None = None
+        # Reports as of a past position build a scratch store on the primary: one at a time per
+        # process (one extra connection), waiting like a read connection.
+        self._as_of_slot = threading.BoundedSemaphore(1)
+        self._as_of_wait = connection_wait_seconds
 
     @property
     def projections(self) -> PooledProjections:
@@ -209,6 +213,20 @@ class ReadSide:
                     f"min_position: projections are at {self._reads.position()}, not yet {position}; retry shortly",
                     field="min_position")
             time.sleep(WAIT_POLL_SECONDS)
+
+    def report_as_of(self, name: str, filters: Mapping[str, Any], as_of: str) -> tuple[list[dict[str, Any]], int]:
+        """A report as it stood at ``as_of`` (a position or a time): its rows and that position.
+        Built in a scratch schema on the primary (``projections.asof``); live tables untouched."""
+        from projections.asof import report_as_of
+
+        if not self._as_of_slot.acquire(timeout=self._as_of_wait):
+            raise DatabaseUnavailable(f"another report as of a past position kept this process busy for "
+                                      f"{self._as_of_wait:g} s; retry shortly")
+        try:
+            answer = report_as_of(self.url, self.ledger, name, filters, as_of)
+        finally:
+            self._as_of_slot.release()
+        return answer.rows, answer.position
 
     def start_following(self, poll_seconds: float) -> None:
         """Run the projection runner in a background thread of this process."""

@@ -48,19 +48,26 @@ def export_events_command(
     start: Annotated[int | None, typer.Option("--from", help="First position (inclusive)")] = None,
     stop: Annotated[int | None, typer.Option("--to", help="Last position (inclusive)")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Write to FILE (default: stdout)")] = None,
+    allow_unchained: Annotated[bool, typer.Option(
+        "--allow-unchained", help="Do not chain first: events not chained yet are exported with a null link")] = False,
 ) -> None:
-    """Write the log (or a position range) as JSON Lines, streaming in constant memory."""
-    from projections.audit.export import export_events, export_range_total
+    """Write the log (or a position range) as JSON Lines, streaming in constant memory. The hash
+    chain is extended to the range's end first, so every line carries its link."""
+    from projections.audit.export import chain_for_export, export_events, export_range_total
     from projections.audit.store import position_range
 
+    position_range(start, stop)  # a bad range is refused before anything is chained
     with opened_ledger(db) as ledger:
+        if not allow_unchained:
+            stop = chain_for_export(ledger, stop)
         total = export_range_total(ledger, start, stop)
         after = position_range(start, stop)[0]
         target = out.open("w", encoding="utf-8") if out else sys.stdout
         try:
             with _progress(total, "exporting") as advance:
                 count = export_events(ledger, target, start=start, stop=stop,
-                                      on_progress=lambda position: advance(position - after))
+                                      on_progress=lambda position: advance(position - after),
+                                      require_links=not allow_unchained)
         finally:
             if out:
                 target.close()

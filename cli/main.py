@@ -26,6 +26,7 @@ from typing import Annotated, Any
 
 import typer
 
+import cli.usage
 from bootstrap import describe, init_store, is_database_error, one_line, settings_problem
 from cli import audit, commands, commercial, config, fx, projections, report, serve
 from cli.options import DEFAULT_DATABASE, DbOption, stderr_console, stdout_console
@@ -105,6 +106,7 @@ config.register(app)
 fx.register(app)
 commands.register(app)  # the recording commands, one group per noun (cli/commands/)
 commercial.register(app)  # contract, credits (issue 19)
+cli.usage.register(app)
 
 
 def tidy_help(command: Any, ctx: Any = None) -> None:

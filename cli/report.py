@@ -88,23 +88,14 @@ def filters_for(found: Report, given: dict[str, str | None], names: Names) -> di
 
 
 def run_report(db: str, name: str, given: dict[str, str | None], fmt: Format, *, out: Console,
-               err: Console) -> int:
+               err: Console, as_of: str | None = None) -> int:
     found = report(name)
     checked(db)  # the one --db policy: no ledger, no report (and nothing created)
     with opened_ledger(db) as ledger:
-        projections = open_projections(db)
-        try:
-            names = known_names(ledger, projections) if (given.get("site") or given.get("tenant")) else Names()
-            raw = filters_for(found, given, names)
-            if found.filter("currency") is not None and not raw.get("currency"):
-                raw["currency"] = reporting_currency()
-            found.parse(raw)  # a bad filter is refused before any work
-            with progress_bar(err) as bar:
-                task = bar.add_task("Bringing the projections up to date", total=None)
-                projections.catch_up(progress=lambda done, total: bar.update(task, completed=done, total=total))
-            rows = projections.report(found.name, raw)
-        finally:
-            projections.close()
+        if as_of is not None:
+            rows = _rows_as_of(db, ledger, found, given, as_of, err)
+        else:
+            rows = _rows_now(db, ledger, found, given, err)
         rows = with_names(rows, Names.for_rows(ledger, rows))  # names next to ids, in every format
         declared = [c.name for c in found.columns]
         named = [c for c in ("site", "tenant") if any(c in r for r in rows)]
@@ -117,6 +108,49 @@ def run_report(db: str, name: str, given: dict[str, str | None], fmt: Format, *,
         else:
             render(by_name(typed_rows(rows, found.columns)), fmt, console=out, columns=named + declared)
     return 0
+
+
+def _rows_as_of(db: str, ledger: Ledger, found: Report, given: dict[str, str | None], as_of: str,
+                err: Console) -> list[dict[str, Any]]:
+    """The report as it stood at ``as_of`` (projections.asof: a scratch copy; live tables untouched)."""
+    from projections.asof import parse_as_of, report_as_of
+
+    parse_as_of(as_of)  # a bad --as-of is refused before any work
+    names = Names()
+    if given.get("site") or given.get("tenant"):
+        projections = open_projections(db)
+        try:
+            names = known_names(ledger, projections)
+        finally:
+            projections.close()
+    raw = with_reporting_currency(found, filters_for(found, given, names))
+    found.parse(raw)
+    answer = report_as_of(db, ledger, found.name, raw, as_of)
+    err.print(f"as of log position {answer.position:,} (from the checkpoint at {answer.checkpoint:,}; "
+              f"{answer.replayed:,} positions replayed in {answer.seconds:.2f} s)", soft_wrap=True, highlight=False)
+    return answer.rows
+
+
+def _rows_now(db: str, ledger: Ledger, found: Report, given: dict[str, str | None],
+              err: Console) -> list[dict[str, Any]]:
+    projections = open_projections(db)
+    try:
+        names = known_names(ledger, projections) if (given.get("site") or given.get("tenant")) else Names()
+        raw = with_reporting_currency(found, filters_for(found, given, names))
+        found.parse(raw)  # a bad filter is refused before any work
+        with progress_bar(err) as bar:
+            task = bar.add_task("Bringing the projections up to date", total=None)
+            projections.catch_up(progress=lambda done, total: bar.update(task, completed=done, total=total))
+        return projections.report(found.name, raw)
+    finally:
+        projections.close()
+
+
+def with_reporting_currency(found: Report, raw: dict[str, Any]) -> dict[str, Any]:
+    """A consolidated report's ``currency`` defaults to the setting (LEDGER_REPORTING_CURRENCY)."""
+    if found.filter("currency") is not None and not raw.get("currency"):
+        raw["currency"] = reporting_currency()
+    return raw
 
 
 # ---- the `ledger report` command -----------------------------------------------------------
@@ -138,12 +172,15 @@ def report_command(
     currency: Annotated[str | None, typer.Option(help="Consolidated reports: the reporting currency "
                                                       "(default LEDGER_REPORTING_CURRENCY, USD)")] = None,
     fmt: FormatOption = Format.table,
+    as_of: Annotated[str | None, typer.Option(
+        "--as-of", help="The report as it stood at this log position, or at the last event recorded at or "
+                        "before this ISO 8601 time (with a UTC offset)", show_default=False)] = None,
     db: DbOption = DEFAULT_DATABASE,
 ) -> None:
-    """Print a report from the projections (brought up to date first)."""
+    """Print a report from the projections (brought up to date first), or as of a past point."""
     given = {"site": site, "model": model, "tenant": tenant, "from": from_, "to": to,
              "granularity": granularity.value if granularity else None, "currency": currency}
-    raise typer.Exit(run_report(db, name, given, fmt, out=stdout_console(), err=stderr_console()))
+    raise typer.Exit(run_report(db, name, given, fmt, out=stdout_console(), err=stderr_console(), as_of=as_of))
 
 
 def register(app: typer.Typer) -> None:

@@ -28,6 +28,8 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
+from projections import checkpoints
+from projections.checkpoints import Checkpointer
 from projections.db import Database
 from projections.projection import Positioned, Projection
 from projections.rows import Table
@@ -125,6 +127,9 @@ class Engine:
         # Read-only (a read replica): reads positions and rows only; every method that would
         # create tables or process events raises ReadOnlyProjections before touching the database.
         self.read_only = read_only
+        # Checkpoints of the live tables every CHECKPOINT_EVERY events (projections.checkpoints);
+        # None: never taken.
+        self.checkpoints: Checkpointer | None = None if read_only else Checkpointer()
 
     def check_writable(self, doing: str) -> None:
         if self.read_only:
@@ -159,6 +164,7 @@ class Engine:
                     continue
                 self._recreate(self.live[name], cls.layout())
                 self.live[name].projection.forget()
+                checkpoints.discard(self.db, name)
 
     # ---- positions --------------------------------------------------------------------------
 
@@ -212,8 +218,10 @@ class Engine:
                     progress(min(at.values(), default=top), top)
                 if not behind:
                     return min(at.values(), default=top)
+                low = min(at[k] for k in behind)
+                stop = top if self.checkpoints is None else min(top, self.checkpoints.next_boundary(low))
                 try:
-                    self._batch([by_key[k] for k in behind], min(at[k] for k in behind), top, batch_size)
+                    self._batch([by_key[k] for k in behind], low, stop, batch_size)
                 except Moved:
                     continue
 
@@ -236,6 +244,8 @@ class Engine:
                     mine = projection.classes
                     projection.apply(self.db, [(p, e) for p, e in events if p > position and type(e) in mine])
                     self.db.execute(f"UPDATE {TRACKING_TABLE} SET position = ? WHERE name = ?", (reached, slot.key))
+                    if self.checkpoints is not None and self.checkpoints.due(slot.key, projection, reached):
+                        self.checkpoints.take(self.db, projection, reached)
                     applied.append((slot, generation))
         except BaseException:
             for slot in slots:
@@ -294,6 +304,7 @@ class Engine:
                             self.db.replace_table(table, live.t(table), slot.projection.t(table))
                         self.db.execute(f"UPDATE {TRACKING_TABLE} SET position = ?, generation = ? WHERE name = ?",
                                         (target, tracked[name][1] + 1, name))
+                        checkpoints.discard(self.db, name)  # taken by the code before this rebuild
                 for name in chosen:
                     self.live[name].projection.forget()
                 return target

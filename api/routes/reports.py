@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model
 from api.access import hidden
 from api.csvout import csv_response, wants_csv
 from api.deps import ServicesDep, allow
+from api.problems import Forbidden
 from api.routes import resource_router
 from api.schemas.common import plain
 from api.schemas.reads import ReportPublic
@@ -28,6 +29,9 @@ CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {
 
 MinPosition = Annotated[int | None, Query(ge=0, le=2**62, description="Wait until projections reach this position")]
 MinPositionHeader = Annotated[int | None, Header(alias="Ledger-Min-Position", ge=0, le=2**62)]
+AsOf = Annotated[str | None, Query(max_length=64, description=(
+    "The report as it stood at this log position, or at the last event recorded at or before this "
+    "ISO 8601 time (with a UTC offset). Finance and auditor tokens only."))]
 BOUND = r"^[0-9]{4}-[0-9]{2}(-[0-9]{2}([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?)?$"
 
 
@@ -85,18 +89,38 @@ def answer(services: Services, request: Request, report: Report, raw: dict[str, 
                     media_type="application/json")
 
 
+def answer_as_of(services: Services, request: Request, principal: Principal, report: Report, raw: dict[str, Any],
+                 as_of: str) -> Response:
+    from projections.asof import parse_as_of
+
+    parse_as_of(as_of)  # malformed input is a 422 whoever asks
+    if principal.role not in (Role.finance, Role.auditor):
+        raise Forbidden(f"as_of: role {principal.role.value!r} may not read reports as of a past position "
+                        "(allowed: finance, auditor)", field="as_of")
+    report.parse(raw)
+    rows, position = services.readside.report_as_of(report.name, raw, as_of)
+    plain_rows = [plain(row) for row in rows]
+    if wants_csv(request):
+        return csv_response(plain_rows, report.name, [c.name for c in report.columns])
+    return Response(ReportPublic(report=report.name, position=position, rows=plain_rows).model_dump_json(),
+                    media_type="application/json")
+
+
 def add_route(report: Report) -> None:
     model = filters_model(report)
     roles = (Role.operator, Role.finance, Role.auditor) + ((Role.tenant,) if report.tenant_scoped else ())
     Reader = Annotated[Principal, Depends(allow(*roles))]
 
     def endpoint(services: ServicesDep, request: Request, principal: Reader, filters: Annotated[model, Query()],  # type: ignore[valid-type]
-                 min_position: MinPosition = None, header: MinPositionHeader = None) -> ReportPublic:
+                 min_position: MinPosition = None, header: MinPositionHeader = None,
+                 as_of: AsOf = None) -> ReportPublic:
         raw = {f.name: getattr(filters, _attribute(f)) for f in report.filters}
         if report.tenant_scoped:
             raw["tenant_id"] = _own_tenant(principal, raw.get("tenant_id"))
         if report.filter("currency") is not None and not raw.get("currency"):
             raw["currency"] = services.settings.reporting_currency
+        if as_of is not None:
+            return answer_as_of(services, request, principal, report, raw, as_of)  # type: ignore[return-value]
         return answer(services, request, report, raw, max(min_position or 0, header or 0))  # type: ignore[return-value]
 
     endpoint.__name__ = f"report_{report.name}"

@@ -21,12 +21,13 @@ LEDGER_TABLE_PREFIXES = ("ledger_", "utl_", "bil_", "sus_", "cap_", "proj_", "sc
 
 
 def is_ledger_table(name: str) -> bool:
+    from projections.checkpoints import is_checkpoint_table
     from projections.engine import SCRATCH
     from projections.registry import table_names
 
     read_side = table_names()
     return (name == "stored_events" or name.startswith(LEDGER_TABLE_PREFIXES) or name in read_side
-            or name.removeprefix(SCRATCH) in read_side)
+            or name.removeprefix(SCRATCH) in read_side or is_checkpoint_table(name))
 
 
 def reset(url: str) -> list[str]:

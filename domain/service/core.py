@@ -9,6 +9,7 @@ run by :meth:`LedgerCore._retrying`; one that changes a single aggregate is just
 from __future__ import annotations
 
 import copy
+import functools
 import random
 import threading
 import time
@@ -22,7 +23,9 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
+from domain import aggregates
 from domain.aggregates import FundingRound, GpuPool, Invoice, Reservation, Site, SupplyOrder, Tenant, pool_id
+from domain.aggregates.stamping import stamp_events, stamped_by
 from domain.checks import uuid_of
 from domain.errors import ConcurrencyConflict, InvalidInput, NotFound
 from domain.reference import gpu_model
@@ -32,6 +35,20 @@ from domain.timeutil import UTC
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
+
+# Events carry the time of the ledger's clock (domain.aggregates.stamping): every aggregate the
+# domain exports, so a new aggregate is stamped by being exported.
+stamp_events(*(member for member in vars(aggregates).values()
+               if isinstance(member, type) and issubclass(member, Aggregate) and member is not Aggregate))
+
+
+def _stamped(command: Callable[..., T]) -> Callable[..., T]:
+    """``command`` with the events it creates stamped by its ledger's clock."""
+    @functools.wraps(command)
+    def run(self: LedgerCore, *args: object, **kwargs: object) -> T:
+        with stamped_by(self.now):
+            return command(self, *args, **kwargs)
+    return run
 
 
 class LedgerCore(Application[UUID]):
@@ -43,6 +60,15 @@ class LedgerCore(Application[UUID]):
     # loser is a stale cached copy, and the retry reloads it.
     backoff_first_seconds = 0.001
     backoff_max_seconds = 0.050
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        """Every public command of a command family (and of ``Ledger``) stamps its events with
+        the ledger's clock: plain functions only (not class methods or properties)."""
+        super().__init_subclass__(**kwargs)
+        for name, value in list(vars(cls).items()):
+            if not name.startswith("_") and not name.startswith("get_") and callable(value) \
+                    and type(value).__name__ == "function":
+                setattr(cls, name, _stamped(value))
 
     def __init__(self, env: Mapping[str, str] | None = None, *, clock: Callable[[], datetime] = system_clock,
                  command_lock: CommandLock | None = None) -> None:

@@ -93,14 +93,28 @@ def iter_event_records(ledger: Ledger, *, start: int | None = None, stop: int | 
             return
 
 
+def chain_for_export(ledger: Ledger, stop: int | None) -> int:
+    """Extend the hash chain through ``stop`` (default: the log's end now) so that an export of
+    the range carries every link; returns the export's last position. Events appended after this
+    call are not exported (the range ends at the chained head)."""
+    head = AuditChain(ledger).catch_up(upto=stop)
+    return head.position if stop is None else stop
+
+
 def export_events(ledger: Ledger, out: IO[str], *, start: int | None = None, stop: int | None = None,
-                  on_progress: Callable[[int], None] | None = None, page_size: int = DEFAULT_PAGE_SIZE) -> int:
+                  on_progress: Callable[[int], None] | None = None, page_size: int = DEFAULT_PAGE_SIZE,
+                  require_links: bool = False) -> int:
     """Write the events in [start, stop] to ``out`` as JSON Lines; return how many.
-    ``on_progress`` gets the position of each page's last event (for a progress bar)."""
+    ``on_progress`` gets the position of each page's last event (for a progress bar).
+    ``require_links``: an event without a chain link is refused (InvalidInput) instead of being
+    written with ``"link": null`` (chain first: ``chain_for_export``)."""
     count = 0
     dumps = json.JSONEncoder(default=to_json_value, separators=(",", ":"), ensure_ascii=False).encode
     buffer: list[str] = []
     for record in iter_event_records(ledger, start=start, stop=stop, page_size=page_size):
+        if require_links and record["link"] is None:
+            raise InvalidInput(f"position {record['position']}: not chained yet; run `ledger audit head` first, "
+                               "or export with --allow-unchained", field="link")
         buffer.append(dumps(record))
         count += 1
         if len(buffer) >= page_size:
@@ -204,5 +218,5 @@ def _uuid(value: object) -> UUID:
     return value if isinstance(value, UUID) else UUID(str(value))
 
 
-__all__ = ["ImportReport", "aggregate_type", "event_record", "export_events", "export_range_total",
+__all__ = ["ImportReport", "aggregate_type", "chain_for_export", "event_record", "export_events", "export_range_total",
            "import_events", "insert_events", "iter_event_records", "to_json_value"]

@@ -4,7 +4,6 @@ and projections rebuilt for a past position leave the live store alone."""
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,10 +25,13 @@ def ledger(database_url: str) -> Iterator[Ledger]:
     ledger.close()
 
 
-def now() -> datetime:
-    time.sleep(0.01)  # keep each moment strictly between two events' recorded timestamps
-    moment = datetime.now(UTC)
-    time.sleep(0.01)
+def now(ledger: Ledger) -> datetime:
+    """A moment strictly between the events recorded before and after: events carry the time of
+    the ledger's (simulated) clock."""
+    clock: Any = ledger.clock
+    clock.advance(timedelta(seconds=1))
+    moment: datetime = clock.now
+    clock.advance(timedelta(seconds=1))
     return moment
 
 
@@ -39,7 +41,7 @@ def test_a_tenant_as_of_each_past_moment_equals_what_was_recorded_then(ledger: L
 
     def record() -> None:
         tenant = ledger.get_tenant(tenant_id)
-        seen.append((now(), tenant.version, copy.deepcopy(public_state(tenant))))
+        seen.append((now(ledger), tenant.version, copy.deepcopy(public_state(tenant))))
 
     record()
     ledger.change_plan(tenant_id, rates={"H100-SXM": "2.10", "B200": "4.00"}, cancellation_fee_share="0.5")
@@ -66,7 +68,7 @@ def test_a_reservation_as_of_a_version_replays_only_that_far(ledger: Ledger) -> 
 
 
 def test_before_its_first_event_an_aggregate_is_not_found(ledger: Ledger) -> None:
-    moment = now()
+    moment = now(ledger)
     tenant_id = ledger.register_tenant(name="Lab", billing_currency="USD", rates={"H100-SXM": "2.50"}).id
     with pytest.raises(NotFound, match="as of"):
         aggregate_as_of(ledger, tenant_id, moment)
