@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.storage import DEFAULT_DATABASE
@@ -53,3 +53,6 @@ class Settings(BaseSettings):
     # Log lines as text or one JSON object a line (LEDGER_LOG_FORMAT; `ledger serve --log-format`);
     # auto: text when stderr is a terminal, else json.
     log_format: Literal["auto", "text", "json"] = "auto"
+    # The key that signs the dashboard's session cookies (LEDGER_UI_SECRET); unset: a random key
+    # per process (sessions end when the server restarts; give one key to every API process).
+    ui_secret: SecretStr | None = None
