@@ -77,7 +77,8 @@ def utilisation(services: Services, principal: Principal, query: Mapping[str, st
     if raw["granularity"] != "month" and not raw.get("from") and not raw.get("to"):
         months = read(services, principal, report, {**raw, "granularity": "month"})
         if months:  # by default the last month with data
-            raw["from"] = raw["to"] = max(str(r["period"]) for r in months)
+            used = [str(r["period"]) for r in months if Decimal(str(r["used_gpu_hours"])) > 0]
+            raw["from"] = raw["to"] = max(used or [str(r["period"]) for r in months])
     rows = read(services, principal, report, raw)
     chart = chart_for("chart-utilisation", "Booked vs used vs in service (GPU-hours)", report.columns, rows,
                       values=("in_service_gpu_hours", "booked_gpu_hours", "used_gpu_hours"))
