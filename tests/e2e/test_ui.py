@@ -184,6 +184,7 @@ def test_bad_filters_are_refused_pages_naming_the_field(sqlite_api: Api) -> None
                         (f"/ui/audit?aggregate_id={uuid4()}", "aggregate_id")):
         answer = c.get(path)
         assert answer.status_code in (404, 422), path
+        assert f"<code>{field}</code>" in answer.text, path
 
 
 def test_verify_now_needs_csrf_and_reports_the_chain(any_api: Api) -> None:
