@@ -1,4 +1,4 @@
-"""Benchmarks: `python -m bench all|reservations|usage|rebuild|reports|api|memory --db URL [--quick]`.
+"""Benchmarks: `python -m bench all|reservations|usage|rebuild|reports|api|memory|ui --db URL [--quick]`.
 
 Prints a table and writes bench/results.json. Every figure is a median of several runs, shown
 as a ratio against its baseline measured in the same run.
@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SUITES = ("reservations", "usage", "rebuild", "reports", "api", "memory")
+SUITES = ("reservations", "usage", "rebuild", "reports", "api", "memory", "ui")
 MODULES = {"api": "api_load"}  # suite name -> module under bench/ when they differ
 
 
