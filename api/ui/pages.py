@@ -54,20 +54,42 @@ def _names(report: Report) -> set[str]:
     return {f.name for f in report.filters}
 
 
-def finance(services: Services, principal: Principal, query: Mapping[str, str]) -> list[Section]:
+@dataclass
+class FinancePage:
+    query: dict[str, str]  # the filters in force (the defaults filled in)
+    sections: list[Section]
+
+
+def finance(services: Services, principal: Principal, query: Mapping[str, str]) -> FinancePage:
+    """Without ``from``/``to`` the page shows the last month with usage (day by day), or with
+    ``granularity=month`` the twelve months up to it: a page's cost follows what it shows."""
     check_role(principal, *READERS)
+    effective = {k: v for k, v in query.items() if v}
+    if not effective.get("from") and not effective.get("to") and "utilisation" in REPORTS:
+        months = read(services, principal, REPORTS["utilisation"],
+                      {**filters_of(REPORTS["utilisation"], effective), "granularity": "month"})
+        used = [str(r["period"]) for r in months if Decimal(str(r["used_gpu_hours"])) > 0]
+        last = max(used or [str(r["period"]) for r in months] or [""])
+        if last:
+            effective["to"] = last
+            effective["from"] = months_before(last, 11) if effective.get("granularity") == "month" else last
     sections: list[Section] = []
     if "utilisation" in REPORTS:
-        sections.append(utilisation(services, principal, query, REPORTS["utilisation"]))
+        sections.append(utilisation(services, principal, effective, REPORTS["utilisation"]))
     if "funding_rounds" in REPORTS:
-        sections.append(report_section(services, principal, REPORTS["funding_rounds"], query))
+        sections.append(report_section(services, principal, REPORTS["funding_rounds"], effective))
     if "capex" in REPORTS:
-        sections.append(report_section(services, principal, REPORTS["capex"], query))
+        sections.append(report_section(services, principal, REPORTS["capex"], effective))
     if "billing_totals" in REPORTS:
-        sections.append(billing_by_tenant(services, principal, query, REPORTS["billing_totals"]))
+        sections.append(billing_by_tenant(services, principal, effective, REPORTS["billing_totals"]))
     if "sustainability" in REPORTS:
-        sections.append(carbon(services, principal, query, REPORTS["sustainability"]))
-    return sections
+        sections.append(carbon(services, principal, effective, REPORTS["sustainability"]))
+    return FinancePage(effective, sections)
+
+
+def months_before(month: str, count: int) -> str:
+    index = int(month[:4]) * 12 + int(month[5:7]) - 1 - count
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def utilisation(services: Services, principal: Principal, query: Mapping[str, str], report: Report) -> Section:

@@ -176,20 +176,22 @@ def test_finance_charts_equal_the_report_api(browser: Any, served: dict[str, Any
     try:
         visit.sign_in(token)
         visit.load("/ui/finance?granularity=month")
+        shown = {name: visit.page.input_value(f"form.filters input[name={name}]") for name in ("from", "to")}
+        assert shown["from"] and shown["to"]  # the range the page chose is in its form
         utilisation = series(visit.chart("chart-utilisation"))
         expected: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        for row in api_rows(served, token, "utilisation", granularity="month"):
+        for row in api_rows(served, token, "utilisation", granularity="month", **shown):
             for column in ("in_service_gpu_hours", "booked_gpu_hours", "used_gpu_hours"):
                 expected[column][row["period"]] += Decimal(str(row[column]))
         assert utilisation == expected
         billed = series(visit.chart("chart-billing-tenants"))
         by_tenant: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        for row in api_rows(served, token, "billing_totals"):
+        for row in api_rows(served, token, "billing_totals", **shown):
             by_tenant[f"total ({row['currency']})"][row["tenant_id"]] += Decimal(row["total"])
         assert billed == by_tenant
         carbon = series(visit.chart("chart-carbon"))
         by_site: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-        for row in api_rows(served, token, "sustainability"):
+        for row in api_rows(served, token, "sustainability", **shown):
             for column in ("location_kgco2e", "market_kgco2e"):
                 by_site[f"{column} ({row['site_id']})"][row["month"]] += Decimal(row[column])
         assert carbon == by_site
