@@ -84,10 +84,10 @@ def run(url: str, tmpdir: str, quick: bool = False, fresh: bool = False) -> list
         month = {"from": last_month, "to": last_month}
         fin = tokens["finance"]
         cases: list[tuple[str, str, str, Callable[[], float]]] = [
-            ("finance", "/ui/finance", "utilisation (day, last month) + funding_rounds + capex + billing_totals "
-             "+ sustainability", lambda: sum(api_p95(fin, n, f) for n, f in (
+            ("finance", "/ui/finance", "utilisation (by month; by day, last month) + funding_rounds + capex + "
+             "billing_totals + sustainability (last month)", lambda: sum(api_p95(fin, n, f) for n, f in (
                  ("utilisation", {"granularity": "month"}), ("utilisation", {**month, "granularity": "day"}),
-                 ("funding_rounds", {}), ("capex", {}), ("billing_totals", {}), ("sustainability", {})))),
+                 ("funding_rounds", {}), ("capex", {}), ("billing_totals", month), ("sustainability", month)))),
             ("finance", f"/ui/finance?from={last_month}&to={last_month}", "the same reports, one month",
              lambda: sum(api_p95(fin, n, f) for n, f in (
                  ("utilisation", {**month, "granularity": "day"}), ("funding_rounds", {}), ("capex", {}),

@@ -10,7 +10,7 @@ in the page as JSON with exact decimal strings, and the same figures fill the ta
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 from projections.reports.base import Column
 
 PERIOD_COLUMNS = ("period", "month", "day")
-NOT_SUMMED = {"", "UTC", "ISO 4217", "ratio"}
+NOT_SUMMED = {"", "UTC", "ISO 4217", "ratio", "count"}
 MAX_SERIES = 12  # more would be unreadable; the table keeps every figure
 
 
@@ -61,7 +61,8 @@ def text(value: Decimal) -> str:
 
 
 def numeric_columns(columns: Sequence[Column]) -> list[Column]:
-    return [c for c in columns if c.unit not in NOT_SUMMED]
+    """Columns whose sum over rows means something: not labels, times, ratios, rates or counts."""
+    return [c for c in columns if c.unit not in NOT_SUMMED and " per " not in c.unit and "/" not in c.unit]
 
 
 def x_column(columns: Sequence[Column]) -> Column | None:
@@ -76,8 +77,11 @@ def label_columns(columns: Sequence[Column]) -> list[Column]:
 
 
 def sum_by(rows: Iterable[Mapping[str, Any]], key_of: Any, value_columns: Sequence[str],
-           split: str | None) -> tuple[list[str], dict[str, dict[str, Decimal]]]:
-    """Exact sums per (series label, x): series label is the column, with ``(split value)``."""
+           split: str | None, split_columns: Collection[str] | None = None
+           ) -> tuple[list[str], dict[str, dict[str, Decimal]]]:
+    """Exact sums per (series label, x): the label is the column, with ``(its split value)`` for
+    ``split_columns`` (default: every column)."""
+    split_columns = value_columns if split_columns is None else split_columns
     xs: list[str] = []
     seen: set[str] = set()
     sums: dict[str, dict[str, Decimal]] = {}
@@ -90,7 +94,7 @@ def sum_by(rows: Iterable[Mapping[str, Any]], key_of: Any, value_columns: Sequen
             value = decimal_of(row.get(name))
             if value is None:
                 continue
-            label = f"{name} ({row.get(split)})" if split and row.get(split) else name
+            label = f"{name} ({row.get(split)})" if split and row.get(split) and name in split_columns else name
             per_x = sums.setdefault(label, {})
             per_x[x] = per_x.get(x, Decimal(0)) + value
     return xs, sums
@@ -116,7 +120,7 @@ def chart_for(chart_id: str, title: str, columns: Sequence[Column], rows: Sequen
 
         def key_of(row: Mapping[str, Any]) -> str:
             return " / ".join(str(row.get(n, "")) for n in labels)
-    xs, sums = sum_by(rows, key_of, numeric, split if money & set(numeric) else None)
+    xs, sums = sum_by(rows, key_of, numeric, split, money)
     if period is not None:
         xs = sorted(xs)
     series = [Series(label, [text(per_x[x]) if x in per_x else None for x in xs])

@@ -29,9 +29,9 @@
     new uPlot({
       title: chart.title, width: width, height: 300, series: series,
       scales: { x: { time: false, range: function (u, min, max) { return [min - 0.5, max + 0.5]; } } },
-      axes: [{ rotate: isBar && chart.x.length > 6 ? -30 : 0, size: isBar && chart.x.length > 6 ? 80 : 50,
+      axes: [{ space: 90, rotate: isBar && chart.x.length > 6 ? -30 : 0, size: isBar && chart.x.length > 6 ? 80 : 50,
                values: function (u, ticks) { return ticks.map(function (t) { return Number.isInteger(t) && chart.x[t] !== undefined ? short(chart.x[t]) : ""; }); } },
-             { size: 70 }]
+             { size: 90 }]
     }, data, el);
     el.setAttribute("data-drawn", "true");
   }
