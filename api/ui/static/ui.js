@@ -28,7 +28,10 @@
     var width = Math.max(320, el.clientWidth || 600);
     new uPlot({
       title: chart.title, width: width, height: 300, series: series,
-      scales: { x: { time: false, range: function (u, min, max) { return [min - 0.5, max + 0.5]; } } },
+      scales: { x: { time: false, range: function (u, min, max) { return [min - 0.5, max + 0.5]; } },
+                y: { range: function (u, min, max) {  /* from zero, so bars and levels compare */
+                  var lo = Math.min(0, min), hi = Math.max(0, max);
+                  return [lo, hi === lo ? lo + 1 : hi + (hi - lo) * 0.05]; } } },
       axes: [{ space: 90, rotate: isBar && chart.x.length > 6 ? -30 : 0, size: isBar && chart.x.length > 6 ? 80 : 50,
                values: function (u, ticks) { return ticks.map(function (t) { return Number.isInteger(t) && chart.x[t] !== undefined ? short(chart.x[t]) : ""; }); } },
              { size: 90 }]
