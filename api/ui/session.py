@@ -61,7 +61,11 @@ def new_csrf() -> str:
 
 
 def same_secret(given: str | None, expected: str | None) -> bool:
-    return bool(given) and bool(expected) and hmac.compare_digest(str(given), str(expected))
+    """Constant-time equality of a submitted secret and the expected one (any text, as UTF-8 bytes)."""
+    if not given or not expected:
+        return False
+    return hmac.compare_digest(str(given).encode("utf-8", "surrogatepass"),
+                               str(expected).encode("utf-8", "surrogatepass"))
 
 
 def secure(request: Request) -> bool:

@@ -210,3 +210,13 @@ def test_docs_and_redoc_load_nothing_from_outside(sqlite_api: Api) -> None:
             assert source.startswith("/"), (path, source)
             assert c.get(source).status_code == 200, source
         assert "cdn." not in page.text and "fonts.googleapis" not in page.text
+
+
+def test_a_non_ascii_csrf_value_is_refused_not_a_crash(sqlite_api: Api) -> None:
+    sign_in(sqlite_api, sqlite_api.tokens["auditor"])
+    for path in ("/ui/audit/verify", "/ui/logout"):
+        assert sqlite_api.client.post(path, data={"csrf": "\x80é"}, follow_redirects=False).status_code == 403
+    sqlite_api.client.cookies.clear()
+    sqlite_api.client.get("/ui/login")
+    answer = sqlite_api.client.post("/ui/login", data={"token": "x", "csrf": "\u00e9"}, follow_redirects=False)
+    assert answer.status_code == 403
