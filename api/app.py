@@ -14,7 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
-from api import metrics, problems
+from api import metrics, problems, ui
 from api.deps import allow
 from api.limits import BodyLimit
 from api.middleware import CatchAll, Deadline
@@ -52,6 +52,7 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
                 opened.close()
 
     app = FastAPI(title="GPU capacity and billing ledger", version="1", lifespan=lifespan,
+                  docs_url=None, redoc_url=None,  # served with local assets by api.ui.docs
                   description="Event-sourced ledger of GPU capacity, funding and billing. "
                               "Errors are RFC 9457 problem+json; writes answer with `Ledger-Position`.")
     problems.install(app)
@@ -72,6 +73,7 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
     app.add_api_route("/health", health, methods=["GET"], tags=["health"], response_model=Health,
                       summary="Liveness: the process is up and serving (no auth, no database)")
     metrics.install(app, measured, ready_max_lag_events=settings.ready_max_lag_events)
+    ui.install(app, settings)  # the dashboard under /ui, / -> /ui, /docs and /redoc with local assets
     app.openapi = lambda: problem_media_types(app)  # type: ignore[method-assign]
     return app
 

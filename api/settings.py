@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from documents.model import DEFAULT_SELLER_ADDRESS, DEFAULT_SELLER_NAME
@@ -61,3 +61,6 @@ class Settings(BaseSettings):
     # LEDGER_SELLER_ADDRESS); the defaults are the demo's fictional company.
     seller_name: str = Field(default=DEFAULT_SELLER_NAME, min_length=1, max_length=200)
     seller_address: str = Field(default=DEFAULT_SELLER_ADDRESS, max_length=400)
+    # The key that signs the dashboard's session cookies (LEDGER_UI_SECRET); unset: a random key
+    # per process (sessions end when the server restarts; give one key to every API process).
+    ui_secret: SecretStr | None = None

@@ -183,7 +183,10 @@ class TokenBook:
 
     def principal(self, token: str) -> Principal | None:
         """The caller of a valid token; None for an unknown, revoked or expired one."""
-        digest = token_hash(token)
+        return self.principal_of_hash(token_hash(token))
+
+    def principal_of_hash(self, digest: str) -> Principal | None:
+        """The caller of the token whose SHA-256 is ``digest`` (what a dashboard session keeps)."""
         wall = wall_clock()
         if not FRESH_LOOKUP.get():
             self._drop_cache_if_revoked()

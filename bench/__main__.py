@@ -1,4 +1,5 @@
-"""Benchmarks: `python -m bench all|reservations|usage|rebuild|reports|api|memory|asof|usage-import --db URL [--quick]`.
+"""Benchmarks: `python -m bench all|reservations|usage|rebuild|reports|api|memory|asof|usage-import|ui
+--db URL [--quick]`.
 
 Prints a table and writes bench/results.json. Every figure is a median of several runs, shown
 as a ratio against its baseline measured in the same run.
@@ -19,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SUITES = ("reservations", "usage", "rebuild", "reports", "api", "memory", "asof", "usage-import")
+SUITES = ("reservations", "usage", "rebuild", "reports", "api", "memory", "asof", "usage-import", "ui")
 MODULES = {"api": "api_load", "usage-import": "usage_import"}  # suite name -> module under bench/ when they differ
 
 

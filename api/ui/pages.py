@@ -1,0 +1,189 @@
+"""The data of each dashboard page, built from registry reports (read side only) and, for the
+auditor, the log itself. Sections name the reports they read; a report missing from the registry
+leaves its section out. Every other report has its own generic page (``report_section``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import partial
+from typing import Any
+from urllib.parse import urlencode
+from uuid import UUID
+
+from api.services import Services
+from api.tokens import Principal, Role
+from api.ui.charts import Chart, chart_for, chart_of, sum_by
+from api.ui.reading import READERS, Heatmap, check_role, filters_of, heatmap, own_tenant, read
+from projections.registry import REPORTS
+from projections.reports.base import Column, Report
+
+USAGE_BATCHES = 500  # metering batches summed per page of the tenant's usage per day
+PARALLEL_READS = 3  # of a page's report reads at once (the read pool has LEDGER_READ_CONNECTIONS)
+
+
+@dataclass
+class Section:
+    """One report on a page: its rows (the table), a chart of them, and the CSV of exactly those rows."""
+
+    report: Report
+    title: str
+    rows: list[dict[str, Any]]
+    columns: tuple[Column, ...]
+    csv_url: str
+    chart: Chart | None = None
+    heatmap: Heatmap | None = None
+    extra_tables: list[Chart] = field(default_factory=list)
+
+
+def csv_url(report: Report, raw: Mapping[str, Any]) -> str:
+    given = {k: v for k, v in raw.items() if v}
+    return f"/ui/csv/{report.name}" + (f"?{urlencode(given)}" if given else "")
+
+
+def report_section(services: Services, principal: Principal, report: Report, query: Mapping[str, str],
+                   **fixed: str | None) -> Section:
+    raw: dict[str, Any] = {**filters_of(report, query), **{k: v for k, v in fixed.items() if k in _names(report)}}
+    rows = read(services, principal, report, raw)
+    if report.tenant_scoped:
+        raw["tenant_id"] = own_tenant(principal, raw.get("tenant_id"))
+    return Section(report, report.title, rows, report.columns, csv_url(report, raw),
+                   chart=chart_for(f"chart-{report.name}", report.title, report.columns, rows))
+
+
+def _names(report: Report) -> set[str]:
+    return {f.name for f in report.filters}
+
+
+@dataclass
+class FinancePage:
+    query: dict[str, str]  # the filters in force (the defaults filled in)
+    sections: list[Section]
+
+
+def finance(services: Services, principal: Principal, query: Mapping[str, str]) -> FinancePage:
+    """Without ``from``/``to`` the page shows the last month with usage (day by day), or with
+    ``granularity=month`` the twelve months up to it: a page's cost follows what it shows."""
+    check_role(principal, *READERS)
+    effective = {k: v for k, v in query.items() if v}
+    if not effective.get("from") and not effective.get("to") and "utilisation" in REPORTS:
+        months = read(services, principal, REPORTS["utilisation"],
+                      {**filters_of(REPORTS["utilisation"], effective), "granularity": "month"})
+        used = [str(r["period"]) for r in months if Decimal(str(r["used_gpu_hours"])) > 0]
+        last = max(used or [str(r["period"]) for r in months] or [""])
+        if last:
+            effective["to"] = last
+            effective["from"] = months_before(last, 11) if effective.get("granularity") == "month" else last
+    builders: list[Callable[[], Section]] = []
+    for name, build in (("utilisation", utilisation), ("funding_rounds", None), ("capex", None),
+                        ("billing_totals", billing_by_tenant), ("sustainability", carbon)):
+        report = REPORTS.get(name)
+        if report is not None:
+            builders.append(partial(build, services, principal, effective, report) if build is not None
+                            else partial(report_section, services, principal, report, effective))
+    # The sections' reads run side by side on the read pool's connections (PARALLEL_READS at most).
+    with ThreadPoolExecutor(max_workers=PARALLEL_READS, thread_name_prefix="ui-page") as pool:
+        sections = list(pool.map(lambda build: build(), builders))
+    return FinancePage(effective, sections)
+
+
+def months_before(month: str, count: int) -> str:
+    index = int(month[:4]) * 12 + int(month[5:7]) - 1 - count
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def utilisation(services: Services, principal: Principal, query: Mapping[str, str], report: Report) -> Section:
+    """Heatmap of utilisation (site x model x day or month) and booked vs used vs in service over time."""
+    raw: dict[str, Any] = filters_of(report, query)
+    raw["granularity"] = raw.get("granularity") or "day"
+    if raw["granularity"] != "month" and not raw.get("from") and not raw.get("to"):
+        months = read(services, principal, report, {**raw, "granularity": "month"})
+        if months:  # by default the last month with data
+            used = [str(r["period"]) for r in months if Decimal(str(r["used_gpu_hours"])) > 0]
+            raw["from"] = raw["to"] = max(used or [str(r["period"]) for r in months])
+    rows = read(services, principal, report, raw)
+    chart = chart_for("chart-utilisation", "Booked vs used vs in service (GPU-hours)", report.columns, rows,
+                      values=("in_service_gpu_hours", "booked_gpu_hours", "used_gpu_hours"))
+    return Section(report, f"Fleet utilisation per {raw['granularity']}", rows, report.columns,
+                   csv_url(report, raw), chart=chart,
+                   heatmap=heatmap(rows, row_keys=("site_id", "model"), period="period", measure="utilisation"))
+
+
+def billing_by_tenant(services: Services, principal: Principal, query: Mapping[str, str],
+                      report: Report) -> Section:
+    raw: dict[str, Any] = filters_of(report, query)
+    rows = read(services, principal, report, raw)
+    tenants, sums = sum_by(rows, lambda r: str(r["tenant_id"]), ["total"], "currency")
+    chart = chart_of("chart-billing-tenants", "Billed per tenant", "bar", "tenant_id", tenants, sums)
+    totals: dict[str, Decimal] = {}
+    for r in rows:
+        totals[str(r["currency"])] = totals.get(str(r["currency"]), Decimal(0)) + Decimal(str(r["total"]))
+    total_table = chart_of("table-billing-totals", "Totals per currency", "bar", "currency", sorted(totals),
+                           {"total": totals})
+    return Section(report, "Billing by tenant", rows, report.columns, csv_url(report, raw), chart=chart,
+                   extra_tables=[total_table])
+
+
+def carbon(services: Services, principal: Principal, query: Mapping[str, str], report: Report) -> Section:
+    raw: dict[str, Any] = filters_of(report, query)
+    rows = read(services, principal, report, raw)
+    if report.tenant_scoped:
+        raw["tenant_id"] = own_tenant(principal, raw.get("tenant_id"))
+    months, sums = sum_by(rows, lambda r: str(r["month"]), ["location_kgco2e", "market_kgco2e"], "site_id")
+    chart = chart_of("chart-carbon", "Carbon by site and month (kgCO2e), location- vs market-based", "line",
+                     "month", sorted(months), sums)
+    return Section(report, "Carbon by site and month", rows, report.columns, csv_url(report, raw), chart=chart)
+
+
+@dataclass(frozen=True)
+class Entry:
+    position: int
+    resource_id: str
+
+
+@dataclass
+class TenantPage:
+    tenant_id: str | None
+    sections: list[Section]
+    reservations: list[Entry]
+    reservations_next: int | None
+    usage: Chart | None
+    usage_next: int | None
+
+
+def tenant(services: Services, principal: Principal, query: Mapping[str, str]) -> TenantPage:
+    check_role(principal, Role.tenant, *READERS)
+    tenant_id = own_tenant(principal, query.get("tenant_id"))
+    if tenant_id is None:
+        return TenantPage(None, [], [], None, None, None)
+    with ThreadPoolExecutor(max_workers=PARALLEL_READS, thread_name_prefix="ui-page") as pool:
+        sections = list(pool.map(lambda r: report_section(services, principal, r, query, tenant_id=tenant_id),
+                                 [r for r in REPORTS.values() if r.tenant_scoped]))
+    after = _cursor(query.get("reservations_after"), "reservations_after")
+    found = services.readside.projections.tenant_page(UUID(tenant_id), "reservation", after, 100)
+    reservations = [Entry(e.position, e.resource_id) for e in found]
+    usage_after = _cursor(query.get("usage_after"), "usage_after")
+    batches = services.readside.projections.tenant_page(UUID(tenant_id), "usage", usage_after, USAGE_BATCHES)
+    per_day: dict[str, Decimal] = {}
+    for batch in batches:
+        for record in batch.records:
+            day = str(record["hour"])[:10]
+            per_day[day] = per_day.get(day, Decimal(0)) + Decimal(str(record["gpu_hours"]))
+    days = sorted(per_day)
+    usage = chart_of("chart-usage-days", "Usage per day (GPU-hours)", "line", "day", days,
+                     {"gpu_hours": per_day}) if days else None
+    return TenantPage(tenant_id, sections, reservations, found[-1].position if len(found) == 100 else None,
+                      usage, batches[-1].position if len(batches) == USAGE_BATCHES else None)
+
+
+def _cursor(value: str | None, name: str) -> int:
+    from domain.errors import InvalidInput
+
+    if not value:
+        return 0
+    if not value.isascii() or not value.isdigit() or len(value) > 18:
+        raise InvalidInput(f"{name}: expected a log position (digits), got {value[:40]!r}", field=name)
+    return int(value)
+

@@ -1,0 +1,103 @@
+"""What the dashboard reads: registry reports through the API's read side, with the API's roles
+and tenant isolation (a tenant's reads are always filtered to itself), and the heatmap shape."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from api.access import hidden
+from api.deps import allow
+from api.schemas.common import plain
+from api.services import Services
+from api.tokens import Principal, Role
+from domain.errors import InvalidInput
+from projections.registry import REPORTS
+from projections.reports.base import Report
+
+Row = dict[str, Any]
+READERS = (Role.operator, Role.finance, Role.auditor)  # who reads every report (api.routes.reports)
+HEAT_LEVELS = 10
+
+
+def report_roles(report: Report) -> tuple[Role, ...]:
+    return READERS + ((Role.tenant,) if report.tenant_scoped else ())
+
+
+def visible_reports(principal: Principal) -> list[Report]:
+    return [r for r in REPORTS.values() if principal.role in report_roles(r)]
+
+
+def check_role(principal: Principal, *roles: Role) -> None:
+    """Forbidden unless the principal has one of ``roles`` (the API's own check)."""
+    allow(*roles)(principal)
+
+
+def own_tenant(principal: Principal, tenant_id: str | None) -> str | None:
+    """A tenant reads only itself; asking for another tenant is 'not found', as in the API."""
+    given: UUID | None = None
+    if tenant_id:
+        try:
+            given = UUID(tenant_id.strip())
+        except ValueError:
+            raise InvalidInput(f"tenant_id: expected a UUID, got {tenant_id[:60]!r}", field="tenant_id") from None
+    if principal.role is Role.tenant:
+        if given is not None and given != principal.tenant_id:
+            raise hidden("tenant_id", "tenant", given)
+        return str(principal.tenant_id)
+    return str(given) if given else None
+
+
+def filters_of(report: Report, query: Mapping[str, str]) -> dict[str, str | None]:
+    """The report's filters from a page's query string (other parameters are the page's own)."""
+    return {f.name: (query.get(f.name) or None) for f in report.filters}
+
+
+def read(services: Services, principal: Principal, report: Report, raw: Mapping[str, Any]) -> list[Row]:
+    """The report's rows exactly as ``GET /v1/reports/NAME`` answers them (plain JSON values)."""
+    check_role(principal, *report_roles(report))
+    scoped = dict(raw)
+    if report.tenant_scoped:
+        scoped["tenant_id"] = own_tenant(principal, scoped.get("tenant_id"))
+    report.parse(scoped)
+    rows, _ = services.readside.projections.report_at(report.name, scoped)
+    return [plain(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class HeatCell:
+    value: str | None  # the ratio as the report gives it
+    level: int  # 0..HEAT_LEVELS, for the cell's colour class
+
+
+@dataclass(frozen=True)
+class HeatRow:
+    label: str
+    cells: list[HeatCell]
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    measure: str
+    periods: list[str]
+    rows: list[HeatRow]
+
+
+def heatmap(rows: Sequence[Mapping[str, Any]], *, row_keys: Sequence[str], period: str, measure: str) -> Heatmap:
+    """A table coloured by ``measure`` (a ratio 0..1): one row per ``row_keys`` value, one column per period."""
+    periods = sorted({str(r[period]) for r in rows})
+    grid: dict[str, dict[str, str]] = {}
+    for r in rows:
+        grid.setdefault(" / ".join(str(r[k]) for k in row_keys), {})[str(r[period])] = str(r[measure])
+    out: list[HeatRow] = []
+    for label in sorted(grid):
+        cells = []
+        for p in periods:
+            value = grid[label].get(p)
+            level = 0 if value is None else max(0, min(HEAT_LEVELS, int(Decimal(value) * HEAT_LEVELS)))
+            cells.append(HeatCell(value, level))
+        out.append(HeatRow(label, cells))
+    return Heatmap(measure, periods, out)
