@@ -20,9 +20,11 @@ from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+from api.access import visible_invoice
 from api.audit import aggregate_as_of, events_after
 from api.csvout import csv_response
 from api.deps import services as services_of
+from api.invoice_documents import HTML, PDF, document_response
 from api.problems import Forbidden
 from api.services import Services
 from api.tokens import Principal, Role
@@ -204,6 +206,26 @@ def report_page(request: Request, name: str) -> Response:
         return pages.report_section(services, principal, report, query)
 
     return page(request, "report.html", build)
+
+
+@ui.get("/invoices/{invoice_id}")
+def invoice_document(request: Request, invoice_id: str) -> Response:
+    """An invoice's document (``?format=pdf``, the default, or ``html``): what ``GET
+    /v1/invoices/{id}`` answers with ``Accept: application/pdf``, for the signed-in user, with the
+    same visibility (another tenant's invoice is a 404)."""
+    session = session_of(request)
+    if session is None:
+        return sign_in_redirect()
+    kind = request.query_params.get("format", "pdf")
+    if kind not in ("pdf", "html"):
+        raise InvalidInput("format: expected pdf or html", field="format")
+    try:
+        ident = UUID(invoice_id)
+    except ValueError:
+        raise InvalidInput("invoice_id: expected a UUID", field="invoice_id") from None
+    services = services_of(request)
+    invoice = visible_invoice(services.ledger, session.principal, ident)
+    return document_response(services.ledger, invoice, services.settings, PDF if kind == "pdf" else HTML)
 
 
 @ui.get("/csv/{name}")

@@ -5,6 +5,7 @@ API's, and /docs and /redoc with local assets. On SQLite (TestClient) and Postgr
 from __future__ import annotations
 
 import re
+import time
 from typing import Any
 from uuid import uuid4
 
@@ -41,7 +42,8 @@ def world(api: Api) -> dict[str, Any]:
     for name in ("A", "B"):
         tenant = register_tenant(c, op, name)
         token = api.tenant_token(tenant["id"])
-        booked = reserve(c, token, site["id"], gpus=1, day=1 if name == "A" else 2)
+        booked = reserve(c, op, site["id"], gpus=1, day=1 if name == "A" else 2, tenant_id=tenant["id"],
+                         backfill=True)  # hours of a closed month, to meter and invoice
         hour = "2025-03-01T00:00:00Z" if name == "A" else "2025-03-02T00:00:00Z"
         ok(c.post("/v1/usage", headers=bearer(api.tokens["meter"]), json={"records": [
             {"record_id": str(uuid4()), "reservation_id": booked["id"], "hour": hour, "gpu_hours": "1"}]}), 200)
@@ -220,3 +222,27 @@ def test_a_non_ascii_csrf_value_is_refused_not_a_crash(sqlite_api: Api) -> None:
     sqlite_api.client.get("/ui/login")
     answer = sqlite_api.client.post("/ui/login", data={"token": "x", "csrf": "\u00e9"}, follow_redirects=False)
     assert answer.status_code == 403
+
+
+def test_invoice_documents_behind_the_session(any_api: Api) -> None:
+    """The billing totals page links each invoice's document; a tenant gets its own PDF, and
+    another tenant's invoice is a 404, as over /v1."""
+    w = world(any_api)
+    c = any_api.client
+    invoice = ok(c.post("/v1/invoices", headers=bearer(any_api.tokens["finance"], str(uuid4())),
+                        json={"tenant_id": w["A"]["id"], "month": "2025-03"}))
+    assert sign_in(any_api, w["A"]["token"]).status_code == 303
+    pdf = c.get(f"/ui/invoices/{invoice['id']}")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    html = c.get(f"/ui/invoices/{invoice['id']}?format=html")
+    assert html.status_code == 200 and "INVOICE" in html.text.upper()
+    assert c.get(f"/ui/invoices/{invoice['id']}?format=docx").status_code == 422
+    assert sign_in(any_api, w["B"]["token"]).status_code == 303
+    assert c.get(f"/ui/invoices/{invoice['id']}").status_code == 404
+    assert sign_in(any_api, any_api.tokens["finance"]).status_code == 303
+    link = f"/ui/invoices/{invoice['id']}?format=pdf"
+    deadline = time.monotonic() + 10  # pages read the projections, which follow the log
+    while link not in (page := c.get("/ui/reports/billing_totals?from=2025-03&to=2025-03")).text:
+        assert page.status_code == 200 and time.monotonic() < deadline, page.text[:300]
+        time.sleep(0.1)
