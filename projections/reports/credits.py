@@ -22,7 +22,7 @@ REPORT = Report(
     projections=("commercial",),
     filters=(TENANT, FROM, TO),
     columns=(Column("tenant_id", "", "Tenant"),
-             Column("sequence", "", "Order of the entry in the tenant's wallet (its event version)"),
+             Column("sequence", "count", "Order of the entry in the tenant's wallet (its event version)"),
              Column("month", "", "Month of the entry YYYY-MM (an expiry: when the grant lapsed)"),
              Column("recorded_at", "", "When it was recorded (UTC)"),
              Column("kind", "", "purchased, granted, applied or expired"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tests.e2e.conftest import Api
-from tests.e2e.scenario import MODEL, bearer, build_capacity, ok, register_tenant
+from tests.e2e.scenario import FUTURE_YEAR, MODEL, bearer, build_capacity, ok, register_tenant
 
 POSITION = "Ledger-Position"
 
@@ -91,8 +91,8 @@ def test_on_demand_reservations_over_http(any_api: Api) -> None:
     site = build_capacity(c, op, gpus=8)["site"]
     tenant = register_tenant(c, op)
     token = any_api.tenant_token(tenant["id"])
-    body = {"site_id": site["id"], "model": MODEL, "gpus": 1, "start": "2025-03-01T00:00:00Z",
-            "end": "2025-03-02T00:00:00Z", "pricing": "on_demand"}
+    body = {"site_id": site["id"], "model": MODEL, "gpus": 1, "start": f"{FUTURE_YEAR}-03-01T00:00:00Z",
+            "end": f"{FUTURE_YEAR}-03-02T00:00:00Z", "pricing": "on_demand"}
     refused = c.post("/v1/reservations", headers=bearer(token), json=body)
     assert refused.status_code == 422 and refused.json()["field"] == "pricing"
     rates = ok(c.post(f"/v1/tenants/{tenant['id']}/on-demand-rates", headers=bearer(op),

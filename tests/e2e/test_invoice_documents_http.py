@@ -19,7 +19,7 @@ def invoiced(api: Api) -> tuple[dict[str, Any], dict[str, Any], str]:
     world = build_capacity(c, op, gpus=8)
     tenant = register_tenant(c, op, "A")
     token = api.tenant_token(tenant["id"])
-    reserve(c, token, world["site"]["id"], gpus=2, day=1)
+    reserve(c, op, world["site"]["id"], gpus=2, day=1, tenant_id=tenant["id"], backfill=True)  # a closed month
     invoice = ok(c.post("/v1/invoices", headers=bearer(api.tokens["finance"], str(uuid4())),
                         json={"tenant_id": tenant["id"], "month": "2025-03"}))
     return tenant, invoice, token

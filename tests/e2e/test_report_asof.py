@@ -18,7 +18,7 @@ def test_a_report_as_of_a_past_position_is_what_it_was_then(any_api: Api) -> Non
     before = int(c.get("/ready").json()["head"])
     booked = c.post("/v1/reservations", headers=bearer(any_api.operator, "r-1"), json={
         "site_id": site, "tenant_id": tenant, "model": "H100-SXM", "gpus": 2, "start": "2026-03-01T00:00:00Z",
-        "end": "2026-03-02T00:00:00Z"})
+        "end": "2026-03-02T00:00:00Z", "backfill": True})
     after = int(booked.headers["Ledger-Position"])
     now = c.get("/v1/reports/billing", headers=bearer(finance), params={"min_position": after}).json()
     assert now["rows"], now
