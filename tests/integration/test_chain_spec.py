@@ -52,7 +52,7 @@ def test_a_verifier_written_from_the_readme_reproduces_the_head(database_url: st
         f = fleet(ledger)
         for i in range(5):
             clock.advance(timedelta(minutes=7))
-            reserve(f, 1, 10 * i, 10 * i + 5)
+            reserve(f, 1, 10 * i + 1, 10 * i + 5)  # hours ahead of the clock
         stop = chain_for_export(ledger, None)
         out = io.StringIO()
         export_events(ledger, out, stop=stop, require_links=True)
