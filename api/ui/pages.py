@@ -77,8 +77,11 @@ def finance(services: Services, principal: Principal, query: Mapping[str, str]) 
             effective["to"] = last
             effective["from"] = months_before(last, 11) if effective.get("granularity") == "month" else last
     builders: list[Callable[[], Section]] = []
+    from api.ui.payback import payback
+
     for name, build in (("utilisation", utilisation), ("funding_rounds", None), ("capex", None),
-                        ("billing_totals", billing_by_tenant), ("sustainability", carbon)):
+                        ("revenue_consolidated", payback), ("billing_totals", billing_by_tenant),
+                        ("sustainability", carbon)):
         report = REPORTS.get(name)
         if report is not None:
             builders.append(partial(build, services, principal, effective, report) if build is not None
