@@ -90,7 +90,7 @@ def test_as_of_a_time_is_as_of_the_last_event_recorded_at_or_before_it(database_
         marks: list[tuple[datetime, int]] = []  # (a moment, the head then)
         for i in range(6):
             clock.advance(timedelta(hours=1))
-            reserve(f, 1, 10 * i, 10 * i + 5)
+            reserve(f, 1, 10 * i + 3, 10 * i + 5)  # hours ahead of the clock
             marks.append((clock.now + timedelta(minutes=30), ledger.max_position()))
             clock.advance(timedelta(hours=1))
         assert resolve(ledger, "2025-12-31T23:59:59+00:00") == 0
@@ -134,7 +134,7 @@ def test_a_rebuild_discards_the_projections_checkpoints(sqlite_url: str) -> None
         live.engine.checkpoints = Checkpointer(5)
         f = fleet(ledger)
         for i in range(4):
-            reserve(f, 1, 10 * i, 10 * i + 5)
+            reserve(f, 1, 10 * i + 3, 10 * i + 5)  # hours ahead of the clock
         live.catch_up()
         assert {c.name for c in checkpoints.listed(live.db)} >= {"billing"}
         live.rebuild("billing")

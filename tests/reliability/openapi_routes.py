@@ -70,8 +70,10 @@ class Operation:
                     value = path_values[param.name]
                 elif param.name in ID_OF:
                     value = ids.get(ID_OF[param.name], MISSING_ID)
-                else:  # a path parameter that is no id (a pool's GPU model): its meaningful value
-                    value = str(VALUES.get(param.name, ""))
+                elif param.name in VALUES:  # a path parameter that is no id (a pool's GPU model)
+                    value = str(VALUES[param.name])
+                else:  # an id the world has none of (a contract): well-formed, so the route is reached
+                    value = MISSING_ID
                 url = url.replace("{" + param.name + "}", value)
         return url
 
