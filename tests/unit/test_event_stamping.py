@@ -22,7 +22,7 @@ def test_every_event_of_a_command_carries_the_ledgers_clock() -> None:
     try:
         f = fleet(ledger)
         clock.advance(timedelta(days=3))
-        reserve(f, 2, 10, 20)
+        reserve(f, 2, 10, 20, backfill=True)  # hours of T0 (2026), before the clock
         found = stamps(ledger)
         assert found[0] == datetime(2030, 5, 1, tzinfo=UTC)
         assert found[-2:] == [datetime(2030, 5, 4, tzinfo=UTC)] * 2  # pool booking + reservation, one save
