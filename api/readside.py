@@ -280,3 +280,6 @@ class ReadSideBilling:
 
     def month_totals(self, month: str) -> list[dict[str, Any]]:
         return self.readside.projections.report("billing_totals", {"from": month, "to": month})
+
+    def contract_tenants(self) -> list[UUID]:
+        return list(dict.fromkeys(UUID(str(r["tenant_id"])) for r in self.readside.projections.report("contracts")))

@@ -42,6 +42,10 @@ class BillingReads(Protocol):
         """The ``billing_totals`` report's rows for ``month`` (one per tenant with lines or an invoice)."""
         ...
 
+    def contract_tenants(self) -> list[UUID]:
+        """Tenants with a committed-spend contract (the ``contracts`` report)."""
+        ...
+
 
 def check_closed(ledger: Ledger, month: object) -> str:
     """``month`` as YYYY-MM, refused (naming ``month``) unless it has ended by the ledger's clock."""
@@ -97,6 +101,7 @@ def issue_month(ledger: Ledger, billing: BillingReads, month: object, *,
     billing.wait_for(ledger.max_position())
     rows = billing.month_totals(month_text)
     result = MonthIssued(month_text)
+    also = [*billing.contract_tenants(), *also]  # a true-up may be due without a line
     invoiced = {UUID(str(r["tenant_id"])) for r in rows if r.get("invoice_id") is not None}
     candidates = [UUID(str(r["tenant_id"])) for r in rows
                   if r.get("invoice_id") is None and int(r.get("lines") or 0) > 0]
@@ -134,7 +139,8 @@ class ProjectionsBilling:
         self.timeout_seconds = timeout_seconds
 
     def wait_for(self, position: int) -> None:
-        if position > 0 and not self.projections.wait_for(position, self.timeout_seconds, names=["billing"]):
+        names = ["billing", "commercial"]  # the lines, and the contracts (the month close reads both)
+        if position > 0 and not self.projections.wait_for(position, self.timeout_seconds, names=names):
             raise InvalidInput(f"the billing projection did not reach position {position} within "
                                f"{self.timeout_seconds:g} s", field="month")
 
@@ -143,3 +149,6 @@ class ProjectionsBilling:
 
     def month_totals(self, month: str) -> list[dict[str, Any]]:
         return self.projections.report("billing_totals", {"from": month, "to": month})
+
+    def contract_tenants(self) -> list[UUID]:
+        return list(dict.fromkeys(UUID(str(r["tenant_id"])) for r in self.projections.report("contracts")))

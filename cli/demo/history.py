@@ -461,8 +461,6 @@ class DemoHistory:
         # The one way invoices are issued (the route and `ledger invoice issue --month` too):
         # every tenant with billing lines in the month gets its invoice, and so does every tenant
         # with a committed-spend contract (a period may end this month with a true-up due).
-        also = [s.tenant_id for s in self.tenants
-                if s.tenant_id is not None and self.terms is not None and self.terms.invoiced_always(s.tenant_id)]
-        issued = issue_month(self.ledger, ProjectionsBilling(self.invoices), month, also=also)
+        issued = issue_month(self.ledger, ProjectionsBilling(self.invoices), month)
         self.summary.bump("invoices", len(issued.issued))
         self.summary.months_invoiced.append(month)

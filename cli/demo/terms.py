@@ -45,9 +45,6 @@ class DemoTerms:
     wallets: set[UUID] = field(default_factory=set)
     on_demand: set[UUID] = field(default_factory=set)
 
-    def invoiced_always(self, tenant_id: UUID | None) -> bool:
-        """Tenants whose month is invoiced even without lines (a commitment period may end)."""
-        return tenant_id in self.contracts
 
 
 def month_text(moment: datetime) -> str:

@@ -231,3 +231,24 @@ def test_old_events_load_as_reserved(database_url: str) -> None:
         stored = s.ledger.get_reservation(reservation)
         assert stored.pricing == "reserved"
         assert T0 + timedelta(hours=10) == stored.end
+
+
+def test_the_month_close_invoices_a_contract_tenant_without_usage(database_url: str) -> None:
+    """`ledger invoice issue --month` / the demo's month close: a committed tenant that booked
+    nothing that month still gets its invoice, carrying the true-up; a second run issues nothing."""
+    from operations.invoicing import ProjectionsBilling, issue_month
+
+    with opened(database_url) as s:
+        f = fleet(s.ledger, gpus=8, rate="2.50")
+        idle = s.ledger.register_tenant(name=f"Idle Committed {uuid4().hex[:6]}", billing_currency="USD",
+                                        rates={f.model: "2.50"}, cancellation_fee_share="0.5").id
+        s.ledger.sign_contract(tenant_id=idle, period="month", term_start="2026-01", term_end="2026-03",
+                               amount="400.00")
+        reserve(f, 1, 1, 11)  # the other tenant: 10 GPU-hours in January (a line)
+        s.clock.set(at(2))
+        first = issue_month(s.ledger, ProjectionsBilling(s.projections), "2026-01")
+        assert {i.tenant_id for i in first.issued} == {f.tenant_id, idle}
+        invoice = s.ledger.get_invoice(next(i.invoice_id for i in first.issued if i.tenant_id == idle))
+        assert amount_of(invoice, "true_up") == D("400.00") and invoice.total == D("400.00")
+        again = issue_month(s.ledger, ProjectionsBilling(s.projections), "2026-01")
+        assert again.issued == [] and set(again.already_issued) == {f.tenant_id, idle}

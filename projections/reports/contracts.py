@@ -1,0 +1,28 @@
+"""Committed-spend contracts per tenant (signed; amendments and terminations are in the ledger):
+what the month close reads to invoice a contract tenant that has no billing line that month."""
+
+from __future__ import annotations
+
+from projections.db import Database
+from projections.reports.base import Column, Params, Report, Row, where
+from projections.reports.billing import TENANT
+
+
+def query(db: Database, params: Params, limit: int) -> list[Row]:
+    from projections.commercial import CONTRACTS
+
+    filters, values = where(params, tenant=True, month_column=None)
+    rows = db.fetchall(f"SELECT {', '.join(CONTRACTS.column_names)} FROM {CONTRACTS.name} WHERE {filters} "
+                       "ORDER BY tenant_id, contract_id LIMIT ?", [*values, limit])
+    return [{c: getattr(entry, c) for c in CONTRACTS.column_names} for entry in map(CONTRACTS.from_db, rows)]
+
+
+REPORT = Report(
+    name="contracts",
+    title="Committed-spend contracts per tenant",
+    projections=("commercial",),
+    filters=(TENANT,),
+    columns=(Column("contract_id", "", "Contract"), Column("tenant_id", "", "Tenant"),
+             Column("currency", "ISO 4217", "The tenant's billing currency")),
+    query=query,
+)
