@@ -282,4 +282,4 @@ class ReadSideBilling:
         return self.readside.projections.report("billing_totals", {"from": month, "to": month})
 
     def contract_tenants(self) -> list[UUID]:
-        return list(dict.fromkeys(UUID(str(r["tenant_id"])) for r in self.readside.projections.report("contracts")))
+        return [UUID(str(r["tenant_id"])) for r in self.readside.projections.report("contracts")]

@@ -14,7 +14,7 @@ invoiced is counted as already issued (the ledger holds one invoice per tenant a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
@@ -43,7 +43,7 @@ class BillingReads(Protocol):
         ...
 
     def contract_tenants(self) -> list[UUID]:
-        """Tenants with a committed-spend contract (the ``contracts`` report)."""
+        """Tenants with a committed-spend contract (the ``contracts`` report; one per contract)."""
         ...
 
 
@@ -92,20 +92,19 @@ class MonthIssued:
 
 
 def issue_month(ledger: Ledger, billing: BillingReads, month: object, *,
-                on_tenant: Callable[[int, int], None] | None = None, also: Iterable[UUID] = ()) -> MonthIssued:
+                on_tenant: Callable[[int, int], None] | None = None) -> MonthIssued:
     """Issue the invoice of every tenant with billing lines in the closed ``month`` that has none
-    yet (see the module's policy), and of the tenants in ``also`` even without lines (e.g. a
-    committed-spend tenant whose period ends this month). Idempotent: a second run issues
-    nothing. ``on_tenant(done, total)`` reports progress."""
+    yet (see the module's policy), and of every tenant with a committed-spend contract even
+    without lines (a period may end this month with a true-up due). Idempotent: a second run
+    issues nothing. ``on_tenant(done, total)`` reports progress."""
     month_text = check_closed(ledger, month)
     billing.wait_for(ledger.max_position())
     rows = billing.month_totals(month_text)
     result = MonthIssued(month_text)
-    also = [*billing.contract_tenants(), *also]  # a true-up may be due without a line
     invoiced = {UUID(str(r["tenant_id"])) for r in rows if r.get("invoice_id") is not None}
     candidates = [UUID(str(r["tenant_id"])) for r in rows
                   if r.get("invoice_id") is None and int(r.get("lines") or 0) > 0]
-    candidates += [t for t in dict.fromkeys(also) if t not in invoiced and t not in candidates]
+    candidates += [t for t in dict.fromkeys(billing.contract_tenants()) if t not in invoiced and t not in candidates]
     result.already_issued.extend(invoiced)
     for done, tenant in enumerate(candidates, 1):
         try:
@@ -151,4 +150,4 @@ class ProjectionsBilling:
         return self.projections.report("billing_totals", {"from": month, "to": month})
 
     def contract_tenants(self) -> list[UUID]:
-        return list(dict.fromkeys(UUID(str(r["tenant_id"])) for r in self.projections.report("contracts")))
+        return [UUID(str(r["tenant_id"])) for r in self.projections.report("contracts")]
