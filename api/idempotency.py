@@ -1,11 +1,21 @@
 """Idempotency-Key on POST: a retry with the same key and body gets the first response back.
 
-The key is *claimed first*: a row (caller scope, key) is inserted before the command runs, under
-a unique constraint, so concurrent retries cannot both run it; they wait for the first one to
-finish and then replay its stored status, body and Ledger-Position. The same key with another
-body is 409. Responses below 500 are stored (a refusal recorded nothing, and is replayed as
-such); a 5xx or crash releases the key so the client can retry. Rows live in the ledger's
-database, so replays survive a restart.
+One commit per keyed write. The key's row, holding the response it answers, is saved in the
+ledger's own transaction, with the command's events (``domain/attachments.py``,
+``domain/recorders.py``): the key is either absent (nothing was written: a crash, a 5xx) or
+complete (written once, with its answer), never pending. The response is rendered from the
+aggregates the command saves (:mod:`api.answers`), so the stored body is the one sent.
+
+* A concurrent duplicate waits on the key row's lock inside the database, then its transaction
+  fails on the key (``AttachmentTaken``): nothing of it is recorded, and it replays the first.
+* A request that wrote nothing (a refusal below 500, or a command with nothing to record)
+  stores its answer in one short transaction of its own; if the key is there already, the
+  stored answer wins and is replayed.
+* The same key with another body is 409 (``idempotency-key-reused``); nothing is written.
+* Reservations confirmed under a key also get an id derived from (caller, key)
+  (``api/routes/tenancy.py``): a second line of defence should the key's row ever be lost.
+
+Rows live in the ledger's database, so replays survive a restart.
 """
 
 from __future__ import annotations
@@ -13,24 +23,30 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from eventsourcing.domain import Aggregate
 from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.deps import authenticate, bearer, services
+from api.answers import Answer, Saved, answer_for
+from api.deps import services
 from api.problems import IdempotencyInProgress, IdempotencyKeyReused, problem_for
 from api.store import ApiStore
+from api.tokens import Principal
+from domain.attachments import ATTACH, Attachment, AttachmentTaken
 from domain.errors import InvalidInput, LedgerError
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
-LEASE_SECONDS = 120.0  # a claim older than this belongs to a crashed request and may be taken over
+TABLE = "api_idempotency"
+KEY_COLUMNS = ("scope", "key")
+JSON = "application/json"
 
 
 @dataclass(frozen=True)
@@ -39,6 +55,7 @@ class StoredResponse:
     content_type: str
     position: int | None
     body: str
+    fingerprint: str = ""
 
 
 def fingerprint(request: Request, body: bytes) -> str:
@@ -53,47 +70,41 @@ def fingerprint(request: Request, body: bytes) -> str:
 
 
 class KeyBook:
+    """The key rows a request reads or writes outside the ledger's transaction."""
+
     def __init__(self, store: ApiStore) -> None:
         self.store = store
 
-    def claim(self, scope: str, key: str, print_: str, wait_seconds: float) -> StoredResponse | None:
-        """None when this request now owns the key; the stored response when a first request
-        with the same body completed; raises on another body or a first request still running."""
-        deadline = time.monotonic() + wait_seconds
-        while True:
-            now = time.time()
-            with self.store.transaction() as tx:
-                if tx.execute("INSERT INTO api_idempotency (scope, key, fingerprint, state, claimed_at) "
-                              "VALUES (?, ?, ?, 'pending', ?) ON CONFLICT (scope, key) DO NOTHING",
-                              (scope, key, print_, now)) == 1:
-                    return None
-                row = tx.one("SELECT fingerprint, state, claimed_at, status, content_type, position, body "
-                             "FROM api_idempotency WHERE scope = ? AND key = ?", (scope, key))
-                if (row is not None and row[0] == print_ and row[1] == "pending" and now - row[2] > LEASE_SECONDS
-                        and tx.execute("UPDATE api_idempotency SET claimed_at = ? WHERE scope = ? AND key = ? "
-                                       "AND state = 'pending' AND claimed_at = ?", (now, scope, key, row[2])) == 1):
-                    return None  # a stale claim with our body: take it over
-            if row is None:
-                continue  # released between our insert and select: try again
-            if row[0] != print_:
-                raise IdempotencyKeyReused(f"{HEADER}: this key was used with a different request body",
-                                           field=HEADER)
-            if row[1] == "done":
-                return StoredResponse(int(row[3]), str(row[4]), None if row[5] is None else int(row[5]), str(row[6]))
-            if time.monotonic() > deadline:
-                raise IdempotencyInProgress(f"{HEADER}: a request with this key is still running; retry later",
-                                            field=HEADER)
-            time.sleep(0.05)
-
-    def complete(self, scope: str, key: str, response: StoredResponse) -> None:
+    def find(self, scope: str, key: str) -> StoredResponse | None:
         with self.store.transaction() as tx:
-            tx.execute("UPDATE api_idempotency SET state = 'done', status = ?, content_type = ?, position = ?, "
-                       "body = ? WHERE scope = ? AND key = ?",
-                       (response.status, response.content_type, response.position, response.body, scope, key))
+            row = tx.one("SELECT fingerprint, state, status, content_type, position, body FROM api_idempotency "
+                         "WHERE scope = ? AND key = ?", (scope, key))
+        if row is None:
+            return None
+        if row[1] != "done":  # a claim of the earlier design, left by a crash (dropped at startup: api/store.py)
+            raise IdempotencyInProgress(f"{HEADER}: a request with this key is still running; retry later",
+                                        field=HEADER)
+        return StoredResponse(int(row[2]), str(row[3]), None if row[4] is None else int(row[4]), str(row[5]),
+                              str(row[0]))
 
-    def release(self, scope: str, key: str) -> None:
+    def store_first(self, scope: str, key: str, print_: str, response: StoredResponse) -> StoredResponse | None:
+        """Store ``response`` unless the key has one; None if stored, else the stored one."""
         with self.store.transaction() as tx:
-            tx.execute("DELETE FROM api_idempotency WHERE scope = ? AND key = ? AND state = 'pending'", (scope, key))
+            if tx.execute("INSERT INTO api_idempotency (scope, key, fingerprint, state, claimed_at, status, "
+                          "content_type, position, body) VALUES (?, ?, ?, 'done', ?, ?, ?, ?, ?) "
+                          "ON CONFLICT (scope, key) DO NOTHING",
+                          (scope, key, print_, time.time(), response.status, response.content_type,
+                           response.position, response.body)) == 1:
+                return None
+        return self.find(scope, key)
+
+
+def json_object(raw: bytes) -> Mapping[str, Any]:
+    try:
+        parsed = json.loads(raw) if raw else {}
+    except (ValueError, RecursionError):
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
 
 
 def _check_key(key: str) -> str:
@@ -102,11 +113,56 @@ def _check_key(key: str) -> str:
     return key
 
 
-def replay(stored: StoredResponse) -> Response:
+def replay(stored: StoredResponse, print_: str) -> Response:
+    if stored.fingerprint and stored.fingerprint != print_:
+        raise IdempotencyKeyReused(f"{HEADER}: this key was used with a different request body", field=HEADER)
     headers = {"Idempotent-Replayed": "true"}
     if stored.position is not None:
         headers["Ledger-Position"] = str(stored.position)
     return Response(stored.body, status_code=stored.status, media_type=stored.content_type, headers=headers)
+
+
+def sent(stored: StoredResponse) -> Response:
+    """The first answer, exactly as stored."""
+    headers = {"Ledger-Position": str(stored.position)} if stored.position is not None else {}
+    return Response(stored.body, status_code=stored.status, media_type=stored.content_type, headers=headers)
+
+
+class KeyedWrite:
+    """The attachment factory of one keyed request: the key's row, answered from what the
+    command saves, goes into the ledger's transaction."""
+
+    def __init__(self, request: Request, key: str, print_: str, status: int, answer: Answer,
+                 body: Mapping[str, Any]) -> None:
+        self.request, self.key, self.print_, self.status, self.answer = request, key, print_, status, answer
+        self.body = body
+        self.attachments: list[Attachment] = []
+        self.stored: StoredResponse | None = None
+
+    def scope(self) -> str | None:
+        principal: Principal | None = getattr(self.request.state, "principal", None)
+        return principal.scope if principal is not None else None
+
+    def __call__(self, aggregates: Sequence[Aggregate]) -> Attachment:
+        scope = self.scope()
+        assert scope is not None, "a keyed write runs after authentication"
+        events = tuple(event for aggregate in aggregates for event in aggregate.pending_events)
+
+        def complete(position: int) -> dict[str, object]:
+            saved = Saved(tuple(aggregates), events, position, self.body, dict(self.request.path_params))
+            body = self.answer(saved).model_dump_json(by_alias=True)
+            self.stored = StoredResponse(self.status, JSON, position, body)
+            return {"body": body, "position": position}
+
+        attachment = Attachment(TABLE, KEY_COLUMNS, {
+            "scope": scope, "key": self.key, "fingerprint": self.print_, "state": "done",
+            "claimed_at": time.time(), "status": self.status, "content_type": JSON, "body": ""}, complete)
+        self.attachments.append(attachment)
+        return attachment
+
+    @property
+    def saved(self) -> StoredResponse | None:
+        return self.stored if any(a.saved for a in self.attachments) else None
 
 
 class IdempotentRoute(APIRoute):
@@ -114,33 +170,40 @@ class IdempotentRoute(APIRoute):
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
+        answer = answer_for(self)
+        status = self.status_code or 200
 
         async def handler(request: Request) -> Response:
             raw_key = request.headers.get(HEADER)
             if request.method != "POST" or raw_key is None:
                 return await original(request)
             key = _check_key(raw_key)
-            principal = authenticate(request, await bearer(request))
+            raw = await request.body()
+            print_ = fingerprint(request, raw)
+            keyed = KeyedWrite(request, key, print_, status, answer, json_object(raw)) if answer is not None else None
             book = KeyBook(services(request).store)
-            print_ = fingerprint(request, await request.body())
-            wait = services(request).settings.idempotency_wait_seconds
-            stored = await run_in_threadpool(book.claim, principal.scope, key, print_, wait)
-            if stored is not None:
-                return replay(stored)
+            marker = ATTACH.set(keyed)
             try:
                 response = await original(request)
+            except AttachmentTaken:  # a first request with this key committed while we ran
+                scope = keyed.scope() if keyed is not None else None
+                assert scope is not None
+                stored = await run_in_threadpool(book.find, scope, key)
+                assert stored is not None, "the key that was taken is there"
+                return replay(stored, print_)
             except (LedgerError, RequestValidationError, StarletteHTTPException) as exc:
                 response = problem_for(request, exc)
-            except BaseException:
-                await run_in_threadpool(book.release, principal.scope, key)
-                raise
-            if response.status_code >= 500:
-                await run_in_threadpool(book.release, principal.scope, key)
-                return response
+            finally:
+                ATTACH.reset(marker)
+            if keyed is not None and keyed.saved is not None:
+                return sent(keyed.saved)
+            principal: Principal | None = getattr(request.state, "principal", None)
+            if response.status_code >= 500 or principal is None:
+                return response  # nothing stored: a retry runs again (unauthenticated: not the caller's key)
             position = response.headers.get("ledger-position")
-            result = StoredResponse(response.status_code, response.headers.get("content-type", "application/json"),
-                                    int(position) if position else None, bytes(response.body).decode("utf-8"))
-            await run_in_threadpool(book.complete, principal.scope, key, result)
-            return response
+            mine = StoredResponse(response.status_code, response.headers.get("content-type", JSON),
+                                  int(position) if position else None, bytes(response.body).decode("utf-8"))
+            earlier = await run_in_threadpool(book.store_first, principal.scope, key, print_, mine)
+            return response if earlier is None else replay(earlier, print_)
 
         return handler

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
@@ -94,6 +95,11 @@ class ApiStore:
                 tx.execute("SELECT pg_advisory_xact_lock(?)", (ddl_lock_key(config, "api"),))
             for statement in SCHEMA:
                 tx.execute(statement)
+            # Keys are saved complete, in the ledger's transaction (api/idempotency.py); a
+            # 'pending' claim is what the earlier design (claim first, complete later) left
+            # behind after a crash: dropped once older than two minutes.
+            tx.execute("DELETE FROM api_idempotency WHERE state = 'pending' AND claimed_at < ?",
+                       (time.time() - 120.0,))
             for table, column, kind in ADDED_COLUMNS:
                 if config.is_postgres:  # looked up first: no DDL (and no table lock) when present
                     present = tx.one("SELECT 1 FROM information_schema.columns WHERE table_schema = "

@@ -132,7 +132,7 @@ def wrk_load(url: str, *, method: str, headers: dict[str, str], body: str | None
         lines.append(f"wrk.body = [[{body}]]")
     lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
     script.write_text("\n".join(lines) + "\n" + (WRK_SCRIPT if vary_key else ""))
-    out = subprocess.run(["wrk", "-t", "2", "-c", str(concurrency), "-d", f"{seconds}s", "--latency", "-s",
+    out = subprocess.run(["wrk", "-t", str(min(2, concurrency)), "-c", str(concurrency), "-d", f"{seconds}s", "--latency", "-s",
                           str(script), url], check=True, capture_output=True, text=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
@@ -205,7 +205,7 @@ def startup_seconds(tmpdir: str, runs: int) -> dict[str, float]:
         for path, out in (("/health", health), ("/openapi.json", openapi)):
             where = tempfile.mkdtemp(dir=tmpdir)
             began = time.perf_counter()
-            proc, base = start_server([ledger, "serve"], cwd=where)
+            proc, base = start_server([ledger, "serve", "--create"], cwd=where)
             try:
                 out.append(wait_ready(base, path, proc, began))
             finally:
@@ -227,7 +227,7 @@ def seeded_server(url: str, tmpdir: str) -> tuple[subprocess.Popen[bytes], str, 
     from tests.e2e.scenario import build_capacity, register_tenant
 
     began = time.perf_counter()
-    proc, base = start_server([sys.executable, "-c", "from cli.main import main; main()", "serve", "--db", url])
+    proc, base = start_server([sys.executable, "-c", "from cli.main import main; main()", "serve", "--db", url, "--create"])
     wait_ready(base, "/health", proc, began)
     operator = issue(url, "operator")
     with httpx.Client(base_url=base, timeout=60) as client:

@@ -9,6 +9,7 @@ from fastapi import Query, Request, Response
 
 import operations.invoicing
 from api.access import visible_invoice, visible_reservation, visible_tenant
+from api.answers import Saved, answered_by
 from api.deps import Finance, LedgerDep, Meter, ServicesDep, TenantReader
 from api.invoice_documents import DOCUMENT_RESPONSES, JSON, document_response, wanted
 from api.readside import ReadSideBilling
@@ -25,6 +26,7 @@ from api.schemas.tenancy import (
     UsageReceiptPublic,
 )
 from api.services import Services
+from domain.aggregates import Reservation
 from projections.tenant_index import TenantEntry
 
 usage = resource_router("/v1/usage", "usage")
@@ -34,7 +36,16 @@ Cursor = Annotated[int, Query(ge=0, le=2**62, description="Log position to conti
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
+def usage_answer(saved: Saved) -> UsageReceiptPublic:
+    """The receipt of a batch from its saved events: one batch event per reservation."""
+    recorded = sum(len(e.records) for e in saved.events_of(Reservation.UsageBatchRecorded)) \
+        + len(saved.events_of(Reservation.UsageRecorded))
+    return UsageReceiptPublic(recorded=recorded, duplicates=len(saved.body.get("records", ())) - recorded,
+                              position=saved.position)
+
+
 @usage.post("", dependencies=POST_DEPENDENCIES, openapi_extra=command("record_usage"))
+@answered_by(usage_answer)
 def record_usage(body: UsageBatchCreate, ledger: LedgerDep, _: Meter, response: Response) -> UsageReceiptPublic:
     """A batch of per-hour records in one transaction: all or nothing; retried records are skipped."""
     receipt = ledger.record_usage([record.model_dump(mode="json") for record in body.records])

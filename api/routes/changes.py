@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import Response
 
+from api.answers import Saved, answered_by
 from api.deps import LedgerDep, Operator, OperatorOrFinance
 from api.routes import POST_DEPENDENCIES, command, resource_router
 from api.routes.written import mark_position
@@ -14,6 +15,7 @@ from api.schemas.capacity import SitePublic
 from api.schemas.changes import DecommissionedPublic, DecommissioningCreate, PlanChange, SiteRevisionCreate, Suspension
 from api.schemas.common import GpuModelCode
 from api.schemas.tenancy import TenantPublic
+from domain.aggregates import GpuPool
 
 site_changes = resource_router("/v1/sites", "capacity")
 tenant_changes = resource_router("/v1/tenants", "tenants")
@@ -29,8 +31,16 @@ def revise_site(site_id: UUID, body: SiteRevisionCreate, ledger: LedgerDep, _: O
     return SitePublic.of(ledger.get_site(written.id))
 
 
+def decommissioned(saved: Saved) -> DecommissionedPublic:
+    pool = saved.one(GpuPool)
+    (event,) = saved.events_of(GpuPool.Decommissioned)
+    return DecommissionedPublic(pool_id=str(pool.id), site_id=str(pool.site_id), model=pool.model,
+                                quantity=event.quantity, at=event.at)
+
+
 @site_changes.post("/{site_id}/pools/{model}/decommissioning", status_code=201, dependencies=POST_DEPENDENCIES,
                    openapi_extra=command("decommission"))
+@answered_by(decommissioned)
 def decommission(site_id: UUID, model: GpuModelCode, body: DecommissioningCreate, ledger: LedgerDep, _: Operator,
                  response: Response) -> DecommissionedPublic:
     """Take GPUs of the site's pool out of service from `at` on; refused (409) if that would overbook."""

@@ -11,6 +11,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 from fastapi import APIRouter, Request, Response
 
 from api.access import hidden, visible_tenant
+from api.answers import answered_by
 from api.deps import LedgerDep, OperatorOrFinance, TenantReader
 from api.routes import POST_DEPENDENCIES, command, resource_router
 from api.routes.written import mark_position
@@ -26,7 +27,7 @@ from api.schemas.commercial import (
 )
 from api.tokens import Principal
 from domain import Ledger
-from domain.aggregates import Contract
+from domain.aggregates import Contract, Tenant
 
 # Credits added under an Idempotency-Key get a grant id derived from (caller, key): a retry after
 # a lost response cannot add the same credits twice (the wallet refuses a grant id it holds).
@@ -112,16 +113,20 @@ def get_wallet(tenant_id: UUID, ledger: LedgerDep, principal: TenantReader) -> W
     return WalletPublic.of(ledger.get_wallet(tenant_id))
 
 
+def on_demand_rates(tenant: Tenant) -> OnDemandRatesPublic:
+    return OnDemandRatesPublic(tenant_id=str(tenant.id),
+                               on_demand_rates={m: format(r, "f") for m, r in tenant.on_demand_rates.items()})
+
+
 @terms.post("/{tenant_id}/on-demand-rates", dependencies=POST_DEPENDENCIES,
             openapi_extra=command("set_on_demand_rates"))
+@answered_by(lambda saved: on_demand_rates(saved.one(Tenant)))
 def set_on_demand_rates(tenant_id: UUID, body: OnDemandRates, ledger: LedgerDep, _: OperatorOrFinance,
                         response: Response) -> OnDemandRatesPublic:
     """The plan's on-demand rate table (reservations with ``pricing: on_demand`` lock it)."""
     written = ledger.set_on_demand_rates(tenant_id, rates=body.model_dump(mode="json")["rates"])
     mark_position(response, written.position)
-    tenant = ledger.get_tenant(written.id)
-    return OnDemandRatesPublic(tenant_id=str(tenant.id), on_demand_rates={m: format(r, "f")
-                                                                          for m, r in tenant.on_demand_rates.items()})
+    return on_demand_rates(ledger.get_tenant(written.id))
 
 
 commercial = APIRouter()

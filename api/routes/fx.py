@@ -8,10 +8,12 @@ from typing import Annotated
 from fastapi import Query, Response
 from pydantic import BaseModel, Field, StringConstraints
 
+from api.answers import Saved, answered_by
 from api.deps import Finance, ReportReader, ServicesDep
 from api.routes import POST_DEPENDENCIES, command, resource_router
 from api.routes.written import mark_position
 from api.schemas.common import Currency, Name, Strict, plain, text_of
+from domain.aggregates.fx import FxRate
 
 fx_rates = resource_router("/v1/fx-rates", "fx")
 
@@ -45,7 +47,17 @@ class FxRatesPublic(BaseModel):
     items: list[dict[str, object]]
 
 
+def recorded_rate(saved: Saved) -> FxRatePublic:
+    """A rate saved now: new (its Recorded event is among the saved) or a correction."""
+    rate = saved.one(FxRate)
+    status = "recorded" if saved.events_of(FxRate.Recorded) else "corrected"
+    return FxRatePublic(id=str(rate.id), base=rate.base, quote=rate.quote, rate=text_of(rate.rate),
+                        effective_date=rate.effective_date, source=rate.source, status=status,
+                        position=saved.position)
+
+
 @fx_rates.post("", status_code=201, dependencies=POST_DEPENDENCIES, openapi_extra=command("record_fx_rates"))
+@answered_by(recorded_rate)
 def record_fx_rate(body: FxRateCreate, services: ServicesDep, _: Finance, response: Response) -> FxRatePublic:
     """Record a rate for a pair and date; the same rate again records nothing; another rate for
     that date is a correction (a new event)."""

@@ -26,6 +26,7 @@ from eventsourcing.persistence import IntegrityError
 from domain import aggregates
 from domain.aggregates import FundingRound, GpuPool, Invoice, Reservation, Site, SupplyOrder, Tenant, pool_id
 from domain.aggregates.stamping import stamp_events, stamped_by
+from domain.attachments import ATTACH
 from domain.checks import uuid_of
 from domain.errors import ConcurrencyConflict, InvalidInput, NotFound
 from domain.reference import gpu_model
@@ -168,7 +169,13 @@ class LedgerCore(Application[UUID]):
         return aggregate
 
     def _save(self, *aggregates: Aggregate) -> int | None:
-        recordings = self.save(*aggregates)
+        """Save in one transaction; with an attachment factory in this context (``ATTACH``), its
+        row goes into that transaction too (``domain/attachments.py``)."""
+        factory = ATTACH.get()
+        if factory is None:
+            recordings = self.save(*aggregates)
+        else:
+            recordings = self.save(*aggregates, attachment=factory(aggregates))
         cache = self.repository.cache
         if cache is not None:
             # The library leaves the cache to fast-forward on the next get; keep our own writes

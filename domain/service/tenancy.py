@@ -75,7 +75,9 @@ class TenancyCommands(LedgerCore):
         # Read before the pool's lock is taken: the lock is held for the pool's load, the booking
         # and the save only (with several processes on one pool, what is done under the lock
         # bounds the pool's rate). The tenant is only read, never written, by this command.
-        self._refuse_taken(reservation_id)
+        # A caller-chosen ``reservation_id`` that is taken is not looked up first (a round trip
+        # on every keyed booking): the save of its first event then conflicts, and the retry
+        # refuses it (``_refuse_taken`` below) having recorded nothing.
         tenant = self.get_tenant(tenant_id)
         if tenant.suspended:
             raise TenantSuspended(f"tenant_id: tenant {tenant.name!r} is suspended and cannot reserve",

@@ -1,0 +1,81 @@
+"""A write route's answer, rendered from what its command saves.
+
+A keyed write stores its response in the ledger's own transaction (``api/idempotency.py``), so
+the response has to be made from what the command is saving, before the commit: the saved
+aggregates, their new events and the log position of the last one (:class:`Saved`). Routes
+whose response is ``Model.of(aggregate)`` get that for free (:data:`SOURCES`); the others name
+their answer with :func:`answered_by`. ``tests/e2e/test_command_surface.py`` checks that every
+command route has one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from eventsourcing.domain import Aggregate
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+
+from api.schemas.capacity import FundingRoundPublic, SitePublic, SupplyOrderPublic
+from api.schemas.commercial import ContractPublic, WalletPublic
+from api.schemas.tenancy import InvoicePublic, ReservationPublic, TenantPublic
+from domain.aggregates import Contract, FundingRound, Invoice, Reservation, Site, SupplyOrder, Tenant, Wallet
+
+A = TypeVar("A", bound=Aggregate)
+E = TypeVar("E")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What one save of a command holds: its aggregates, their new events, the last event's log
+    position, and the request's JSON body and path parameters."""
+
+    aggregates: tuple[Aggregate, ...]
+    events: tuple[object, ...]
+    position: int
+    body: Mapping[str, Any] = field(default_factory=dict)
+    path: Mapping[str, str] = field(default_factory=dict)
+
+    def one(self, cls: type[A]) -> A:
+        found = [a for a in self.aggregates if isinstance(a, cls)]
+        if len(found) != 1:
+            raise LookupError(f"expected one {cls.__name__} among the saved aggregates, found {len(found)}")
+        return found[0]
+
+    def events_of(self, cls: type[E]) -> list[E]:
+        return [e for e in self.events if isinstance(e, cls)]
+
+
+Answer = Callable[[Saved], BaseModel]
+
+# Response models made by ``Model.of(aggregate)`` from one saved aggregate of this class.
+SOURCES: dict[type[BaseModel], type[Aggregate]] = {
+    SitePublic: Site, FundingRoundPublic: FundingRound, SupplyOrderPublic: SupplyOrder, TenantPublic: Tenant,
+    ContractPublic: Contract, WalletPublic: Wallet, InvoicePublic: Invoice, ReservationPublic: Reservation,
+}
+
+
+def answered_by(answer: Answer) -> Callable[[F], F]:
+    """Name the answer of a write route whose response is not ``Model.of(aggregate)``."""
+    def mark(endpoint: F) -> F:
+        endpoint.ledger_answer = answer  # type: ignore[attr-defined]
+        return endpoint
+    return mark
+
+
+def answer_for(route: APIRoute) -> Answer | None:
+    """The route's answer from saved aggregates, or None (a route that saves nothing)."""
+    explicit: Answer | None = getattr(route.endpoint, "ledger_answer", None)
+    if explicit is not None:
+        return explicit
+    model = route.response_model
+    source = SOURCES.get(model) if isinstance(model, type) else None
+    if source is None:
+        return None
+    of: Callable[[Aggregate], BaseModel] = model.of
+    return lambda saved: of(saved.one(source))
+
+

@@ -1,0 +1,46 @@
+"""Rows saved in the same transaction as a command's events: attachments.
+
+The HTTP API's idempotency keys use this (``api/idempotency.py``): a write under an
+Idempotency-Key stores the key, with the response it answers, in the ledger's own transaction,
+so the key is either absent (nothing was written) or complete (written once, with its answer),
+never pending. The domain knows rows and columns only, never HTTP.
+
+An edge sets :data:`ATTACH` to a factory for the duration of one command; the command's save
+(``LedgerCore._save``) calls it with the aggregates it saves, and hands the attachment to the
+library's ``Application.save`` as a keyword argument, which passes it to the recorder
+(``domain/recorders.py``). The recorder inserts the ``claim`` row before the events (a second
+writer of the same key waits on that row's lock, then fails) and sets the ``complete`` columns
+once the events' log position is known, in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+from eventsourcing.domain import Aggregate
+
+
+class AttachmentTaken(Exception):
+    """The claim row's key is already in its table: another write with that key committed first.
+    Nothing of this command was recorded. (Not an IntegrityError: retrying cannot help.)"""
+
+
+@dataclass
+class Attachment:
+    """A row of ``table``: ``claim`` (column -> value, the first ``key_columns`` are its unique
+    key) inserted before the events, then updated with ``complete(position)`` (the log position
+    of the command's last event)."""
+
+    table: str
+    key_columns: tuple[str, ...]
+    claim: Mapping[str, object]
+    complete: Callable[[int], Mapping[str, object]]
+    saved: bool = False  # set by the recorder once the row went in with the events
+
+
+AttachmentFactory = Callable[[Sequence[Aggregate]], Attachment]
+
+# The attachment factory of the command now running in this context (None: none).
+ATTACH: ContextVar[AttachmentFactory | None] = ContextVar("ledger_attachment", default=None)

@@ -1,0 +1,106 @@
+"""The library's application recorders, with attachments saved in the events' transaction.
+
+Named by ``APPLICATION_RECORDER_TOPIC`` in the event store's environment
+(``domain.storage.StoreConfig.event_store_env``). Without an ``attachment`` keyword argument
+they are exactly the library's recorders. With one (``domain/attachments.py``), the same
+transaction also inserts the attachment's claim row and completes it with the log position of
+the last event, through the hooks the library's recorders call inside that transaction (its
+own process recorders save tracking records the same way):
+
+* PostgreSQL: ``_insert_events`` (before the events, in the same pipeline) inserts the claim,
+  ``_fetch_ids_after_insert_events`` (after the events, before the commit) completes it;
+* SQLite: ``_insert_events`` does both around the library's insert.
+
+A unique-key violation of the claim becomes :class:`~domain.attachments.AttachmentTaken`, not
+the library's ``IntegrityError`` (which the ledger's retry loop would retry).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import psycopg
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from psycopg import sql
+from psycopg.rows import DictRow
+
+from domain.attachments import Attachment, AttachmentTaken
+
+
+def _claimed_twice(error: BaseException, attachment: Attachment) -> bool:
+    cause = error.__cause__
+    if isinstance(cause, psycopg.errors.UniqueViolation):
+        return cause.diag.table_name == attachment.table
+    if isinstance(cause, sqlite3.IntegrityError):
+        return f"UNIQUE constraint failed: {attachment.table}." in str(cause)
+    return False
+
+
+class _Attaching:
+    """What both recorders share: the translation of a taken claim, and the saved flag."""
+
+    def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
+        attachment: Attachment | None = kwargs.get("attachment")
+        try:
+            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)  # type: ignore[misc]
+        except IntegrityError as error:
+            if attachment is not None and _claimed_twice(error, attachment):
+                raise AttachmentTaken(str(error)) from error
+            raise
+        if attachment is not None:
+            attachment.saved = True
+        return ids
+
+
+class PostgresAttachingRecorder(_Attaching, PostgresApplicationRecorder):
+    def _table(self, attachment: Attachment) -> sql.Composed:
+        return sql.SQL("{}.{}").format(sql.Identifier(self.datastore.schema), sql.Identifier(attachment.table))
+
+    def _insert_events(self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> None:
+        super()._insert_events(curs, stored_events, **kwargs)
+        attachment: Attachment | None = kwargs.get("attachment")
+        if attachment is not None:
+            columns = list(attachment.claim)
+            curs.execute(sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                self._table(attachment), sql.SQL(", ").join(map(sql.Identifier, columns)),
+                sql.SQL(", ").join(sql.Placeholder() * len(columns))), [attachment.claim[c] for c in columns])
+
+    def _fetch_ids_after_insert_events(self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        attachment: Attachment | None = kwargs.get("attachment")
+        if attachment is not None and ids:
+            _complete(curs.connection.cursor(), attachment, ids[-1], self._table(attachment))
+        return ids
+
+
+class SQLiteAttachingRecorder(_Attaching, SQLiteApplicationRecorder):
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> Sequence[int] | None:
+        attachment: Attachment | None = kwargs.get("attachment")
+        if attachment is not None:
+            columns = list(attachment.claim)
+            c.execute(f"INSERT INTO {attachment.table} ({', '.join(columns)}) "
+                      f"VALUES ({', '.join('?' * len(columns))})", [attachment.claim[k] for k in columns])
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        if attachment is not None and ids:
+            values = attachment.complete(ids[-1])
+            assignments = ", ".join(f"{column} = ?" for column in values)
+            where = " AND ".join(f"{column} = ?" for column in attachment.key_columns)
+            c.execute(f"UPDATE {attachment.table} SET {assignments} WHERE {where}",
+                      [*values.values(), *(attachment.claim[k] for k in attachment.key_columns)])
+        return ids
+
+
+def _complete(cursor: psycopg.Cursor[Any], attachment: Attachment, position: int, table: sql.Composed) -> None:
+    values: Mapping[str, object] = attachment.complete(position)
+    statement = sql.SQL("UPDATE {} SET {} WHERE {}").format(
+        table, sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in values),
+        sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in attachment.key_columns))
+    with cursor:
+        cursor.execute(statement, [*values.values(), *(attachment.claim[k] for k in attachment.key_columns)])
