@@ -38,6 +38,7 @@ class Attachment:
     claim: Mapping[str, object]
     complete: Callable[[int], Mapping[str, object]]
     saved: bool = False  # set by the recorder once the row went in with the events
+    failure: BaseException | None = None  # what ``complete`` raised (the transaction was rolled back)
 
 
 AttachmentFactory = Callable[[Sequence[Aggregate]], Attachment]

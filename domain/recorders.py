@@ -8,7 +8,8 @@ the last event, through the hooks the library's recorders call inside that trans
 own process recorders save tracking records the same way):
 
 * PostgreSQL: ``_insert_events`` (before the events, in the same pipeline) inserts the claim,
-  ``_fetch_ids_after_insert_events`` (after the events, before the commit) completes it;
+  ``_fetch_ids_after_insert_events`` (after the events, before the commit) completes it; if
+  completing fails, the transaction is aborted (tests/e2e/test_keyed_writes.py);
 * SQLite: ``_insert_events`` does both around the library's insert.
 
 A unique-key violation of the claim becomes :class:`~domain.attachments.AttachmentTaken`, not
@@ -51,6 +52,10 @@ class _Attaching:
             if attachment is not None and _claimed_twice(error, attachment):
                 raise AttachmentTaken(str(error)) from error
             raise
+        except Exception as error:
+            if attachment is not None and attachment.failure is not None and attachment.failure is not error:
+                raise attachment.failure from error  # what failed, not how the rollback was forced
+            raise
         if attachment is not None:
             attachment.saved = True
         return ids
@@ -75,7 +80,17 @@ class PostgresAttachingRecorder(_Attaching, PostgresApplicationRecorder):
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
         attachment: Attachment | None = kwargs.get("attachment")
         if attachment is not None and ids:
-            _complete(curs.connection.cursor(), attachment, ids[-1], self._table(attachment))
+            try:
+                _complete(curs.connection.cursor(), attachment, ids[-1], self._table(attachment))
+            except Exception as error:
+                # The library's recorder catches what is raised here and still leaves its
+                # transaction block normally (a database error has aborted the transaction by
+                # then; a Python error has not): abort it, so it cannot commit the events without
+                # their attachment. The error then surfaces from insert_events.
+                attachment.failure = error
+                with curs.connection.cursor() as abort:
+                    abort.execute("SELECT 1 / 0")
+                raise
         return ids
 
 

@@ -1,0 +1,175 @@
+"""One commit per keyed write: an Idempotency-Key and its answer are saved with the ledger's events.
+
+The key's row is either absent (nothing was written) or complete (written once, with the
+answer the client got); concurrent duplicates wait on it and replay the first answer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import api.answers
+import domain.recorders
+from api.answers import answer_for
+from api.idempotency import KeyBook
+from bootstrap import create_app, open_api_store
+from tests.e2e.conftest import Api, settings_for
+from tests.e2e.scenario import FUTURE_YEAR, MODEL, bearer, build_capacity, register_tenant
+from tests.e2e.test_idempotency import log_length
+
+
+def key_row(api: Api, key: str) -> tuple[Any, ...] | None:
+    store = open_api_store(api.url)
+    try:
+        with store.transaction() as tx:
+            return tx.one("SELECT state, status, position, body FROM api_idempotency WHERE key = ?", (key,))
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
+    """Counts the ledger's event transactions and the key rows stored on their own."""
+    seen: Counter[str] = Counter()
+    ledger_insert = domain.recorders._Attaching.insert_events
+    store_first = KeyBook.store_first
+
+    def counting_insert(self: Any, *args: Any, **kwargs: Any) -> Any:
+        seen["ledger" if kwargs.get("attachment") is None else "ledger+key"] += 1
+        return ledger_insert(self, *args, **kwargs)
+
+    def counting_store(self: KeyBook, *args: Any, **kwargs: Any) -> Any:
+        seen["key alone"] += 1
+        return store_first(self, *args, **kwargs)
+
+    monkeypatch.setattr(domain.recorders._Attaching, "insert_events", counting_insert)
+    monkeypatch.setattr(KeyBook, "store_first", counting_store)
+    yield seen
+
+
+def booking(world: dict[str, Any], tenant: dict[str, Any], gpus: int = 1) -> dict[str, Any]:
+    return {"tenant_id": tenant["id"], "site_id": world["site"]["id"], "model": MODEL, "gpus": gpus,
+            "start": f"{FUTURE_YEAR}-05-01T00:00:00Z", "end": f"{FUTURE_YEAR}-05-02T00:00:00Z"}
+
+
+def test_a_keyed_write_is_one_commit_holding_its_answer(any_api: Api, writes: Counter[str]) -> None:
+    c, op = any_api.client, any_api.operator
+    world = build_capacity(c, op, gpus=4)
+    tenant = register_tenant(c, op)
+    writes.clear()
+    first = c.post("/v1/reservations", headers=bearer(op, "one-commit"), json=booking(world, tenant))
+    assert first.status_code == 201
+    assert writes == Counter({"ledger+key": 1})  # no claim before, no completion after
+    state, status, position, body = key_row(any_api, "one-commit") or ()
+    assert (state, status, position) == ("done", 201, int(first.headers["Ledger-Position"]))
+    assert body == first.text  # the stored answer is the one sent
+    # A retry is not looked up first (that would cost every first request a round trip): its
+    # command runs, its transaction fails on the key and rolls back, and the first answer is sent.
+    logged = log_length(any_api)
+    writes.clear()
+    again = c.post("/v1/reservations", headers=bearer(op, "one-commit"), json=booking(world, tenant))
+    assert (again.status_code, again.text, again.headers["Idempotent-Replayed"]) == (201, first.text, "true")
+    assert writes["ledger"] == writes["key alone"] == 0
+    assert log_length(any_api) == logged
+
+
+def test_a_failure_inside_the_transaction_leaves_no_key_and_no_events(
+        any_api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The answer is rendered inside the ledger's transaction: if that fails, the events and the
+    key go together, and a retry with the same key books once."""
+    c, op = any_api.client, any_api.operator
+    world = build_capacity(c, op, gpus=4)
+    tenant = register_tenant(c, op)
+    before = log_length(any_api)
+
+    def broken(self: api.answers.Saved, cls: type) -> Any:
+        raise RuntimeError("the answer could not be rendered")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(api.answers.Saved, "one", broken)
+        if isinstance(c, TestClient):
+            c = TestClient(c.app, raise_server_exceptions=False)
+        failed = c.post("/v1/reservations", headers=bearer(op, "atomic"), json=booking(world, tenant, gpus=3))
+    assert failed.status_code == 500
+    assert key_row(any_api, "atomic") is None
+    assert log_length(any_api) == before
+    retry = any_api.client.post("/v1/reservations", headers=bearer(op, "atomic"), json=booking(world, tenant, gpus=3))
+    assert retry.status_code == 201 and "Idempotent-Replayed" not in retry.headers
+    assert log_length(any_api) == before + 2  # the pool's booking and the reservation, once
+    rest = any_api.client.post("/v1/reservations", headers=bearer(op), json=booking(world, tenant, gpus=2))
+    assert rest.status_code == 409  # 3 of 4 GPUs are booked, once
+
+
+def test_concurrent_duplicates_of_a_random_id_command_write_once(served_api: Api) -> None:
+    """Registering a tenant has no id derived from the key: only the key's row stops the
+    duplicates, which wait on it inside the database and then replay the first answer."""
+    c, op = served_api.client, served_api.operator
+    body = {"name": f"Burst {uuid.uuid4().hex[:6]}", "billing_currency": "USD", "rates": {MODEL: "2.50"}}
+    before = log_length(served_api)
+
+    def post(_: int) -> Any:
+        return c.post("/v1/tenants", headers=bearer(op, f"tenant-{body['name']}"), json=body)
+
+    with ThreadPoolExecutor(8) as pool:
+        responses = list(pool.map(post, range(16)))
+    assert {r.status_code for r in responses} == {201}, [r.text for r in responses if r.status_code != 201]
+    assert len({r.text for r in responses}) == 1
+    assert log_length(served_api) == before + 1
+
+
+def test_every_command_route_answers_from_what_it_saves(sqlite_url: str) -> None:
+    app = create_app(settings_for(sqlite_url))
+    routes: list[APIRoute] = []
+    stack: list[Any] = list(app.routes)
+    while stack:  # included routers keep their own routes
+        route = stack.pop()
+        if isinstance(route, APIRoute):
+            routes.append(route)
+        stack.extend(getattr(getattr(route, "original_router", None), "routes", ()))
+    commands = [r for r in routes if "x-ledger-command" in (r.openapi_extra or {})]
+    documented = [op for path in app.openapi()["paths"].values() for op in path.values()
+                  if "x-ledger-command" in op]
+    assert len(commands) == len(documented) > 20
+    assert [r.path for r in commands if answer_for(r) is None] == []
+
+
+BODIES = {
+    "a": {"billing_currency": "USD", "rates": {MODEL: "2.50"}},
+    "b": {"billing_currency": "EUR", "rates": {MODEL: "3.10"}},
+    "bad": {"billing_currency": "XXX", "rates": {MODEL: "2.50"}},  # refused (422): stored, replayed
+}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(["k1", "k2", "k3"]), st.sampled_from(sorted(BODIES))), max_size=10))
+def test_replays_follow_the_first_request_of_each_key(sqlite_api: Api, calls: list[tuple[str, str]]) -> None:
+    """Whatever the order of keys and bodies: the first request of a key decides its answer; the
+    same body again replays it (nothing new recorded), another body is 409 key-reused; one
+    tenant per key whose first body was valid."""
+    c, op = sqlite_api.client, sqlite_api.operator
+    run = uuid.uuid4().hex[:8]
+    first: dict[str, tuple[str, int, str]] = {}
+    before = log_length(sqlite_api)
+    for key, variant in calls:
+        body = {"name": f"P {run} {key}", **BODIES[variant]}
+        response = c.post("/v1/tenants", headers=bearer(op, f"{run}-{key}"), json=body)
+        if key not in first:
+            first[key] = (variant, response.status_code, response.text)
+            assert response.status_code == (422 if variant == "bad" else 201)
+        elif variant == first[key][0]:
+            assert (response.status_code, response.text) == first[key][1:]
+            assert response.headers["Idempotent-Replayed"] == "true"
+        else:
+            assert response.status_code == 409
+            assert response.json()["type"].endswith("/idempotency-key-reused")
+    assert log_length(sqlite_api) == before + sum(1 for variant, _, _ in first.values() if variant != "bad")
