@@ -69,11 +69,14 @@ class allow:
     def __init__(self, *roles: Role) -> None:
         self.roles = roles
 
-    async def __call__(self, principal: CurrentPrincipal) -> Principal:
+    def check(self, principal: Principal) -> Principal:
         if principal.role not in self.roles:
             allowed = ", ".join(r.value for r in self.roles)
             raise Forbidden(f"role {principal.role.value!r} may not do this (allowed: {allowed})")
         return principal
+
+    async def __call__(self, principal: CurrentPrincipal) -> Principal:  # inline: no thread hop
+        return self.check(principal)
 
 
 async def idempotency_key(key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,

@@ -33,7 +33,7 @@ def visible_reports(principal: Principal) -> list[Report]:
 
 def check_role(principal: Principal, *roles: Role) -> None:
     """Forbidden unless the principal has one of ``roles`` (the API's own check)."""
-    allow(*roles)(principal)
+    allow(*roles).check(principal)
 
 
 def own_tenant(principal: Principal, tenant_id: str | None) -> str | None:
