@@ -30,8 +30,6 @@ class Settings(BaseSettings):
     # workers run separately).
     run_projector: bool = True
     projector_poll_seconds: float = 0.2
-    # How long a retry waits for a concurrent first request with the same Idempotency-Key.
-    idempotency_wait_seconds: float = 30.0
     # The longest a request waits for a database connection (pool checkout, connect) before it
     # is answered 503 database-unavailable with Retry-After (LEDGER_DB_TIMEOUT_SECONDS).
     db_timeout_seconds: float = 5.0
