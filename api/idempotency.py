@@ -25,13 +25,14 @@ import json
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from eventsourcing.domain import Aggregate
 from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.answers import Answer, Saved, answer_for
@@ -163,6 +164,17 @@ class KeyedWrite:
     @property
     def saved(self) -> StoredResponse | None:
         return self.stored if any(a.saved for a in self.attachments) else None
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def saved_answer(model: type[M]) -> M | None:
+    """The answer this request's keyed write saved with its events, if it did: the handler
+    sends that one, so a route can skip reading back what it wrote."""
+    keyed = ATTACH.get()
+    stored = keyed.saved if isinstance(keyed, KeyedWrite) else None
+    return model.model_validate_json(stored.body) if stored is not None else None
 
 
 class IdempotentRoute(APIRoute):

@@ -1,4 +1,4 @@
-"""Benchmarks: `python -m bench all|reservations|usage|rebuild|reports|api|memory|asof|usage-import|ui
+"""Benchmarks: `python -m bench all|reservations|usage|rebuild|reports|api|write|memory|asof|usage-import|ui
 --db URL [--quick]`.
 
 Prints a table and writes bench/results.json. Every figure is a median of several runs, shown
@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-SUITES = ("reservations", "usage", "rebuild", "reports", "api", "memory", "asof", "usage-import", "ui")
-MODULES = {"api": "api_load", "usage-import": "usage_import"}  # suite name -> module under bench/ when they differ
+SUITES = ("reservations", "usage", "rebuild", "reports", "api", "write", "memory", "asof", "usage-import", "ui")
+# suite name -> module under bench/ when they differ
+MODULES = {"api": "api_load", "usage-import": "usage_import", "write": "write_path"}
 
 
 def main(argv: list[str] | None = None) -> int:

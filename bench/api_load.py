@@ -132,7 +132,8 @@ def wrk_load(url: str, *, method: str, headers: dict[str, str], body: str | None
         lines.append(f"wrk.body = [[{body}]]")
     lines += [f'wrk.headers["{k}"] = "{v}"' for k, v in headers.items()]
     script.write_text("\n".join(lines) + "\n" + (WRK_SCRIPT if vary_key else ""))
-    out = subprocess.run(["wrk", "-t", str(min(2, concurrency)), "-c", str(concurrency), "-d", f"{seconds}s", "--latency", "-s",
+    threads = str(min(2, concurrency))  # wrk wants at least one connection per thread
+    out = subprocess.run(["wrk", "-t", threads, "-c", str(concurrency), "-d", f"{seconds}s", "--latency", "-s",
                           str(script), url], check=True, capture_output=True, text=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"\s50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
@@ -227,7 +228,8 @@ def seeded_server(url: str, tmpdir: str) -> tuple[subprocess.Popen[bytes], str, 
     from tests.e2e.scenario import build_capacity, register_tenant
 
     began = time.perf_counter()
-    proc, base = start_server([sys.executable, "-c", "from cli.main import main; main()", "serve", "--db", url, "--create"])
+    proc, base = start_server([sys.executable, "-c", "from cli.main import main; main()", "serve", "--db", url,
+                               "--create"])
     wait_ready(base, "/health", proc, began)
     operator = issue(url, "operator")
     with httpx.Client(base_url=base, timeout=60) as client:
@@ -240,7 +242,7 @@ def seeded_server(url: str, tmpdir: str) -> tuple[subprocess.Popen[bytes], str, 
             client.post("/v1/reservations", headers={"Authorization": f"Bearer {token}"}, json={
                 "site_id": site, "model": MODEL, "gpus": 8, "start": start.isoformat(),
                 "end": (start + timedelta(days=2)).isoformat()}).raise_for_status()
-    return proc, base, {"site": site, "tenant": token, "finance": issue(url, "finance")}
+    return proc, base, {"site": site, "tenant": token, "tenant_id": tenant["id"], "finance": issue(url, "finance")}
 
 
 def run(url: str, tmpdir: str, quick: bool = False, concurrency: int = 16) -> list[dict[str, Any]]:

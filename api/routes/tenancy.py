@@ -8,6 +8,7 @@ from fastapi import Request, Response
 
 from api.access import hidden, visible_reservation, visible_tenant
 from api.deps import Booker, LedgerDep, OperatorOrFinance, TenantReader
+from api.idempotency import saved_answer
 from api.problems import Forbidden
 from api.routes import POST_DEPENDENCIES, command, resource_router
 from api.routes.written import mark_position
@@ -68,7 +69,7 @@ def confirm_reservation(body: ReservationCreate, ledger: LedgerDep, principal: B
         fields["reservation_id"] = uuid5(RESERVATION_KEY_NAMESPACE, f"{principal.scope}\n{key}")
     written = ledger.confirm_reservation(**fields)
     mark_position(response, written.position)
-    return ReservationPublic.of(ledger.get_reservation(written.id))
+    return saved_answer(ReservationPublic) or ReservationPublic.of(ledger.get_reservation(written.id))
 
 
 @reservations.get("/{reservation_id}")
