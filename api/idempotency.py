@@ -77,7 +77,7 @@ class KeyBook:
         self.store = store
 
     def find(self, scope: str, key: str) -> StoredResponse | None:
-        with self.store.transaction() as tx:
+        with self.store.read() as tx:
             row = tx.one("SELECT fingerprint, state, status, content_type, position, body FROM api_idempotency "
                          "WHERE scope = ? AND key = ?", (scope, key))
         if row is None:

@@ -154,6 +154,26 @@ class ApiStore:
         finally:
             conn.close()
 
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        """Single-statement reads, no transaction block: on PostgreSQL one round trip (a
+        transaction costs three: BEGIN, the statement, COMMIT), on SQLite no write lock."""
+        if self.config.is_postgres:
+            with self._postgres_pool().connection() as conn:
+                conn.autocommit = True
+                try:
+                    with conn.cursor() as cursor:
+                        yield Tx(cursor, postgres=True)
+                finally:
+                    if not conn.closed:  # a broken connection is dropped by the pool
+                        conn.autocommit = False
+            return
+        conn = sqlite3.connect(self.config.sqlite_path, timeout=max(self.timeout, 15.0), isolation_level=None)
+        try:
+            yield Tx(conn.cursor(), postgres=False)
+        finally:
+            conn.close()
+
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()

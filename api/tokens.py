@@ -196,7 +196,7 @@ class TokenBook:
                 return found if expires is None or wall < expires else None
         generation = self._generation
         now = time.monotonic()
-        with self.store.transaction() as tx:
+        with self.store.read() as tx:
             row = tx.one("SELECT role, tenant_id, expires_at, revoked_at FROM api_tokens WHERE token_hash = ?",
                          (digest,))
         if row is None or row[3] is not None:
