@@ -3,13 +3,16 @@
 Named by ``APPLICATION_RECORDER_TOPIC`` in the event store's environment
 (``domain.storage.StoreConfig.event_store_env``). Without an ``attachment`` keyword argument
 they are exactly the library's recorders. With one (``domain/attachments.py``), the same
-transaction also inserts the attachment's claim row and completes it with the log position of
-the last event, through the hooks the library's recorders call inside that transaction (its
+transaction also inserts the attachment's row, completed with the log position of the last
+event, through the hooks the library's recorders call inside that transaction (its
 own process recorders save tracking records the same way):
 
-* PostgreSQL: ``_insert_events`` (before the events, in the same pipeline) inserts the claim,
-  ``_fetch_ids_after_insert_events`` (after the events, before the commit) completes it; if
-  completing fails, the transaction is aborted (tests/e2e/test_keyed_writes.py);
+* PostgreSQL: ``_fetch_ids_after_insert_events`` (after the events, before the commit) inserts
+  the whole row, last in the transaction's pipeline: a statement that fails in a psycopg
+  pipeline makes the server skip what follows it, prepared statements included, so the row goes
+  after the library's statements, not before (a duplicate then waits on the events table's
+  lock, held by the first writer until it commits); if rendering the row fails, the transaction
+  is aborted (tests/e2e/test_keyed_writes.py);
 * SQLite: ``_insert_events`` does both around the library's insert.
 
 A unique-key violation of the claim becomes :class:`~domain.attachments.AttachmentTaken`, not
@@ -70,33 +73,18 @@ class PostgresAttachingRecorder(_Attaching, PostgresApplicationRecorder):
         self.insert_events_statement = self.insert_events_statement.as_string()  # type: ignore[assignment]
         self.lock_table_statements = [s.as_string() if isinstance(s, sql.Composable) else s
                                       for s in self.lock_table_statements]
-        self._statements: dict[tuple[str, tuple[str, ...], tuple[str, ...]], str] = {}
+        self._statements: dict[tuple[str, tuple[str, ...]], str] = {}
 
-    def _sql(self, verb: str, attachment: Attachment, columns: tuple[str, ...]) -> str:
-        """The claim's INSERT or the completion's UPDATE, as text, made once per shape."""
-        shape = (verb, (attachment.table, *attachment.key_columns), columns)
+    def _insert(self, attachment: Attachment, columns: tuple[str, ...]) -> str:
+        """The attachment's INSERT, as text, made once per table and columns."""
+        shape = (attachment.table, columns)
         found = self._statements.get(shape)
         if found is None:
             table = sql.SQL("{}.{}").format(sql.Identifier(self.datastore.schema), sql.Identifier(attachment.table))
-            if verb == "insert":
-                statement = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-                    table, sql.SQL(", ").join(map(sql.Identifier, columns)),
-                    sql.SQL(", ").join(sql.Placeholder() * len(columns)))
-            else:
-                statement = sql.SQL("UPDATE {} SET {} WHERE {}").format(
-                    table, sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(c)) for c in columns),
-                    sql.SQL(" AND ").join(sql.SQL("{} = %s").format(sql.Identifier(c))
-                                          for c in attachment.key_columns))
-            found = self._statements[shape] = statement.as_string()
+            found = self._statements[shape] = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
+                table, sql.SQL(", ").join(map(sql.Identifier, columns)),
+                sql.SQL(", ").join(sql.Placeholder() * len(columns))).as_string()
         return found
-
-    def _insert_events(self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent],
-                       **kwargs: Any) -> None:
-        super()._insert_events(curs, stored_events, **kwargs)
-        attachment: Attachment | None = kwargs.get("attachment")
-        if attachment is not None:
-            columns = tuple(attachment.claim)
-            curs.execute(self._sql("insert", attachment, columns), [attachment.claim[c] for c in columns])
 
     def _fetch_ids_after_insert_events(self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:
@@ -104,10 +92,7 @@ class PostgresAttachingRecorder(_Attaching, PostgresApplicationRecorder):
         attachment: Attachment | None = kwargs.get("attachment")
         if attachment is not None and ids:
             try:
-                values = attachment.complete(ids[-1])
-                with curs.connection.cursor() as update:
-                    update.execute(self._sql("update", attachment, tuple(values)),
-                                   [*values.values(), *(attachment.claim[k] for k in attachment.key_columns)])
+                row = {**attachment.claim, **attachment.complete(ids[-1])}
             except Exception as error:
                 # The library's recorder catches what is raised here and still leaves its
                 # transaction block normally (a database error has aborted the transaction by
@@ -115,8 +100,13 @@ class PostgresAttachingRecorder(_Attaching, PostgresApplicationRecorder):
                 # their attachment. The error then surfaces from insert_events.
                 attachment.failure = error
                 with curs.connection.cursor() as abort:
-                    abort.execute("SELECT 1 / 0")
+                    abort.execute("SELECT 1 / 0", prepare=False)
                 raise
+            # Last in the pipeline: if the key is taken (a duplicate committed first), only the
+            # COMMIT after it is skipped, and the error surfaces as the transaction ends.
+            columns = tuple(row)
+            with curs.connection.cursor() as insert:
+                insert.execute(self._insert(attachment, columns), [row[c] for c in columns], prepare=False)
         return ids
 
 
