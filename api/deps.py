@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from api.problems import Forbidden, Unauthenticated
 from api.services import Services
-from api.tokens import Principal, Role
+from api.tokens import FRESH_LOOKUP, Principal, Role
 from domain import Ledger
 
 bearer = HTTPBearer(auto_error=False, description="A token from `ledger token create`.")
@@ -55,9 +57,37 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
     return principal
 
 
-def current_principal(request: Request,
-                      credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Principal:
-    return authenticate(request, credentials)
+# Set by IdempotentRoute for a POST whose endpoint looks its token up afresh itself, in the
+# endpoint's worker thread (api.idempotency.fresh_token_first): the dependency may then answer
+# from the token cache, inline, and the write still never runs on a token revoked before it arrived.
+FRESH_IN_ENDPOINT: ContextVar[bool] = ContextVar("fresh_token_in_endpoint", default=False)
+
+
+async def current_principal(request: Request,
+                            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+                            ) -> Principal:
+    """The caller: from the token cache inline when it can tell (reads; and writes that look the
+    token up afresh in their endpoint's thread), else in a worker thread (a database read)."""
+    if credentials is not None and credentials.scheme.lower() == "bearer" and credentials.credentials \
+            and (not FRESH_LOOKUP.get() or FRESH_IN_ENDPOINT.get()):
+        found = services(request).tokens.cached(credentials.credentials)
+        if found is not None:
+            request.state.principal_role = found.role.value
+            request.state.principal = found
+            return found
+    return await run_in_threadpool(authenticate, request, credentials)
+
+
+def fresh_authentication(request: Request) -> Principal:
+    """The token looked up in the database, ignoring the cache (a write about to run)."""
+    credentials = request.headers.get("authorization", "")
+    scheme, _, token = credentials.partition(" ")
+    principal = services(request).tokens.principal(token.strip()) if scheme.lower() == "bearer" else None
+    if principal is None:
+        request.state.principal = None  # no caller: nothing is stored under its Idempotency-Key
+        raise Unauthenticated("Authorization: unknown token", field="Authorization")
+    request.state.principal = principal
+    return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -20,10 +20,13 @@ Rows live in the ledger's database, so replays survive a restart.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import json
 import time
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -36,7 +39,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.answers import Answer, Saved, answer_for
-from api.deps import services
+from api.deps import FRESH_IN_ENDPOINT, fresh_authentication, services
 from api.problems import IdempotencyInProgress, IdempotencyKeyReused, problem_for
 from api.store import ApiStore
 from api.tokens import Principal
@@ -177,28 +180,63 @@ def saved_answer(model: type[M]) -> M | None:
     return model.model_validate_json(stored.body) if stored is not None else None
 
 
+# The request a POST endpoint is running for (read in its worker thread: contextvars follow).
+REQUEST: ContextVar[Request | None] = ContextVar("ledger_request", default=None)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def fresh_token_first(endpoint: F) -> F:
+    """``endpoint``, looking its caller's token up in the database first, in the same worker
+    thread: a write never runs on a token revoked before it arrived, and the dependencies before
+    it answer from the token cache without a thread hop of their own (api.deps.current_principal)."""
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        request = REQUEST.get()
+        if request is not None:
+            fresh_authentication(request)
+        return endpoint(*args, **kwargs)
+    return run  # type: ignore[return-value]
+
+
 class IdempotentRoute(APIRoute):
-    """An APIRoute whose POSTs honour the Idempotency-Key header."""
+    """An APIRoute whose POSTs honour the Idempotency-Key header, in one worker-thread hop."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        methods = kwargs.get("methods") or ()
+        self.fresh_in_endpoint = "POST" in methods and not inspect.iscoroutinefunction(endpoint)
+        super().__init__(path, fresh_token_first(endpoint) if self.fresh_in_endpoint else endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         original = super().get_route_handler()
         answer = answer_for(self)
         status = self.status_code or 200
+        fresh_in_endpoint = self.fresh_in_endpoint
 
         async def handler(request: Request) -> Response:
+            if request.method != "POST":
+                return await original(request)
+            request_marker = REQUEST.set(request)
+            fresh_marker = FRESH_IN_ENDPOINT.set(fresh_in_endpoint)
+            try:
+                return await keyed(request)
+            finally:
+                FRESH_IN_ENDPOINT.reset(fresh_marker)
+                REQUEST.reset(request_marker)
+
+        async def keyed(request: Request) -> Response:
             raw_key = request.headers.get(HEADER)
-            if request.method != "POST" or raw_key is None:
+            if raw_key is None:
                 return await original(request)
             key = _check_key(raw_key)
             raw = await request.body()
             print_ = fingerprint(request, raw)
-            keyed = KeyedWrite(request, key, print_, status, answer, json_object(raw)) if answer is not None else None
+            write = KeyedWrite(request, key, print_, status, answer, json_object(raw)) if answer is not None else None
             book = KeyBook(services(request).store)
-            marker = ATTACH.set(keyed)
+            marker = ATTACH.set(write)
             try:
                 response = await original(request)
             except AttachmentTaken:  # a first request with this key committed while we ran
-                scope = keyed.scope() if keyed is not None else None
+                scope = write.scope() if write is not None else None
                 assert scope is not None
                 stored = await run_in_threadpool(book.find, scope, key)
                 assert stored is not None, "the key that was taken is there"
@@ -207,8 +245,8 @@ class IdempotentRoute(APIRoute):
                 response = problem_for(request, exc)
             finally:
                 ATTACH.reset(marker)
-            if keyed is not None and keyed.saved is not None:
-                return sent(keyed.saved)
+            if write is not None and write.saved is not None:
+                return sent(write.saved)
             principal: Principal | None = getattr(request.state, "principal", None)
             if response.status_code >= 500 or principal is None:
                 return response  # nothing stored: a retry runs again (unauthenticated: not the caller's key)

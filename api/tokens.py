@@ -185,6 +185,18 @@ class TokenBook:
         """The caller of a valid token; None for an unknown, revoked or expired one."""
         return self.principal_of_hash(token_hash(token))
 
+    def cached(self, token: str) -> Principal | None:
+        """The caller from the cache alone, without any database read (None: the cache cannot
+        tell, because the token is not in it, or revocations are due to be looked at). What it
+        returns is what :meth:`principal` would return outside a write."""
+        if time.monotonic() - self._checked_at >= self.check_seconds:
+            return None
+        cached = self._cache.get(token_hash(token))
+        if cached is None or cached[0] <= time.monotonic():
+            return None
+        found, expires = cached[1], cached[2]
+        return found if expires is None or wall_clock() < expires else None
+
     def principal_of_hash(self, digest: str) -> Principal | None:
         """The caller of the token whose SHA-256 is ``digest`` (what a dashboard session keeps)."""
         wall = wall_clock()
