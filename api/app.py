@@ -43,11 +43,6 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = services or open_services(settings)
         app.state.services = opened
-        import os
-
-        import anyio.to_thread
-        if os.environ.get("LEDGER_THREADS"):
-            anyio.to_thread.current_default_thread_limiter().total_tokens = int(os.environ["LEDGER_THREADS"])
         if settings.run_projector:
             opened.readside.start_following(settings.projector_poll_seconds)
         try:

@@ -44,9 +44,6 @@ def serve(db: DbOption = DEFAULT_DATABASE, host: str = "127.0.0.1",
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--log-format") from None
     sock = listening_socket(host, port)  # a port in use is one line, before the app starts
-    import os
-    import sys
-    sys.setswitchinterval(float(os.environ.get("LEDGER_SWITCH_INTERVAL", "0.005")))
     # log_config=None: uvicorn keeps the logging set up above; access_log=False: ours logs each request.
     server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level=log_level.value, proxy_headers=False,
                                           log_config=None, access_log=False))
