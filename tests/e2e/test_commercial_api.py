@@ -65,9 +65,10 @@ def test_credits_purchase_grant_wallet_and_reports(any_api: Api) -> None:
     assert ok(bought)["balance"] == "1000.00" and POSITION in bought.headers
     again = ok(c.post(path, headers=bearer(finance, "buy-1"), json={"kind": "purchase", "amount": "1000.00"}))
     assert again["balance"] == "1000.00"  # a retry adds nothing
-    granted = ok(c.post(path, headers=bearer(op, "grant-1"), json={
+    grant = c.post(path, headers=bearer(op, "grant-1"), json={
         "kind": "grant", "amount": "250.00", "priority": 10, "expires_at": "2099-01-01T00:00:00Z",
-        "note": "start-up programme"}))
+        "note": "start-up programme"})
+    granted = ok(grant)
     assert (granted["balance"], granted["paid_balance"]) == ("1250.00", "1000.00")
     assert [g["paid"] for g in granted["grants"]] == [False, True]  # priority 10 applies first
     bad = c.post(path, headers=bearer(op), json={"kind": "grant", "amount": "1.001"})
@@ -77,7 +78,7 @@ def test_credits_purchase_grant_wallet_and_reports(any_api: Api) -> None:
     assert c.get(f"/v1/tenants/{tenant['id']}/wallet", headers=bearer(theirs)).status_code == 404
     assert c.post(path, headers=bearer(mine), json={"kind": "grant", "amount": "5"}).status_code == 403
     assert c.get(f"/v1/tenants/{other['id']}/wallet", headers=bearer(op)).status_code == 404  # no wallet yet
-    position = bought.headers[POSITION]
+    position = grant.headers[POSITION]  # the last write the reports below must include
     trace = ok(c.get(f"/v1/reports/credits?min_position={position}", headers=bearer(mine)), 200)
     rows = trace["rows"] if isinstance(trace, dict) and "rows" in trace else trace
     assert [r["kind"] for r in rows] == ["purchased", "granted"]

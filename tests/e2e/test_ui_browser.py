@@ -103,18 +103,43 @@ class Visit:
         self.page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url} {r.failure}"))
         self.page.on("request", lambda r: r.url.startswith((base, "data:", f"blob:{base}"))
                      or self.problems.append(f"external: {r.url}"))
+        self.in_flight: set[Any] = set()  # requests the page started that have not ended yet
+        self.page.on("request", lambda r: self.in_flight.add(r))
+        self.page.on("requestfinished", lambda r: self.in_flight.discard(r))
+        self.page.on("requestfailed", lambda r: self.in_flight.discard(r))
+
+    def settle(self) -> None:
+        """Wait until the page is done loading.
+
+        The dashboard's pages (/ui/...) are server-rendered: their chart data is inline, their
+        scripts are synchronous and make no requests (no fetch, no timer; the icon is a data:
+        URL), so once the load event has fired (page.goto and expect_navigation wait for it)
+        nothing more is to come but requests already started: wait until none is in flight.
+        Other pages (/docs, /redoc) fetch after loading: for them, wait for the network to be
+        idle for 500 ms (Playwright's networkidle).
+        """
+        if not self.page.url.startswith(f"{self.base}/ui/"):
+            self.page.wait_for_load_state("networkidle")
+            return
+        self.page.wait_for_load_state("load")
+        for _ in range(1000):  # at most ~20 s
+            self.page.evaluate("0")  # a round trip: the browser's pending events reach us first
+            if not self.in_flight:
+                return
+            self.page.wait_for_timeout(20)
+        raise AssertionError(f"requests still in flight: {[r.url for r in self.in_flight]}")
 
     def sign_in(self, token: str) -> str:
         self.page.goto(f"{self.base}/ui/login")
         self.page.fill("input[name=token]", token)
         with self.page.expect_navigation():
             self.page.click("form.login button[type=submit]")
-        self.page.wait_for_load_state("networkidle")
+        self.settle()
         return str(self.page.url)
 
     def load(self, path: str, shot: Path | None = None) -> Any:
         answer = self.page.goto(f"{self.base}{path}")
-        self.page.wait_for_load_state("networkidle")
+        self.settle()
         assert answer is not None and answer.status == 200, (path, answer and answer.status)
         drawn = self.page.evaluate("[document.querySelectorAll('[data-chart]').length, "
                                    "document.querySelectorAll('[data-drawn=true] canvas').length]")

@@ -24,31 +24,10 @@ import pytest
 from tests.conftest import postgres_admin_url
 from tests.e2e.conftest import free_port
 from tests.postgres_server import schema_url, scratch_schema
+from tests.reliability.startup_worker import open_services
 
 PROCESSES = 6
 TRIES = 5
-
-
-def open_services(url: str, at: float, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    """In a child process: wait for the shared instant, open everything, report, close."""
-    from api.settings import Settings
-    from bootstrap import open_services
-    from projections import Projections  # noqa: F401 - imported before the instant, not during
-
-    late = time.time() - at
-    time.sleep(max(0.0, -late))
-    try:
-        services = open_services(Settings(database_url=url, run_projector=False))
-        try:
-            with services.store.transaction() as tx:  # every group of tables is there
-                tx.one("SELECT count(*) FROM api_tokens")
-            services.ledger.max_position()
-            results.put(("ok", os.getpid(), f"late {late:.2f} s"))
-        finally:
-            services.close()
-    except BaseException as error:
-        results.put(("failed", os.getpid(), f"{type(error).__name__}: {str(error)[:300]}"))
-        raise
 
 
 @pytest.fixture
@@ -68,8 +47,10 @@ def test_processes_opening_services_at_once_all_succeed(fresh_schemas: list[str]
     failures: list[str] = []
     for url in fresh_schemas:
         results = context.Queue()
-        at = time.time() + 8.0  # spawned interpreters need a moment to import; then all at once
-        workers = [context.Process(target=open_services, args=(url, at, results)) for _ in range(PROCESSES)]
+        # Spawned interpreters need a moment to import; the barrier lets them all go at once when
+        # the last one is ready (rather than at an instant guessed to be late enough).
+        ready = context.Barrier(PROCESSES)
+        workers = [context.Process(target=open_services, args=(url, ready, results)) for _ in range(PROCESSES)]
         for worker in workers:
             worker.start()
         for worker in workers:
