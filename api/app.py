@@ -44,7 +44,8 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
         opened = services or open_services(settings)
         app.state.services = opened
         if settings.run_projector:
-            opened.readside.start_following(settings.projector_poll_seconds)
+            opened.readside.start_following(settings.projector_poll_seconds,
+                                            child_process=settings.projector_process)
         try:
             yield
         finally:

@@ -41,6 +41,7 @@ from api.timeouts import set_statement_timeout
 from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
+    from api.projector import ProjectorProcess
     from projections import Projections
 
 log = logging.getLogger("api")
@@ -185,6 +186,7 @@ class ReadSide:
         self._reads = PooledProjections(self.pool)
         self._stop = threading.Event()
         self._follower: threading.Thread | None = None
+        self._child: ProjectorProcess | None = None
         # Reports as of a past position build a scratch store on the primary: one at a time per
         # process (one extra connection), waiting like a read connection.
         self._as_of_slot = threading.BoundedSemaphore(1)
@@ -228,39 +230,25 @@ class ReadSide:
             self._as_of_slot.release()
         return answer.rows, answer.position
 
-    def start_following(self, poll_seconds: float) -> None:
-        """Run the projection runner in a background thread of this process."""
-        from projections.db import Database
-        from projections.engine import Engine, LogReader
-        from projections.registry import PROJECTIONS
+    def start_following(self, poll_seconds: float, *, child_process: bool = False) -> None:
+        """Run the projection follower in a background thread of this process, or with
+        ``child_process`` in a child process of its own (``api.projector``)."""
+        from api.projector import ProjectorProcess, follow_log
 
-        def follow() -> None:
-            # A lost database connection ends one follow(); the next one reconnects and resumes
-            # from the tracking positions (rows and position commit together: exactly once).
-            while not self._stop.is_set():
-                db: Database | None = None
-                try:
-                    db = Database(self.url)
-                    engine = Engine(db, LogReader(self.ledger), PROJECTIONS)
-                    engine.create_tables()
-                    engine.follow(self._stop, poll_interval=poll_seconds)
-                except Exception as error:
-                    log.warning("projection follower: %s; retrying", str(error).strip()[:200])
-                    self._stop.wait(1.0)
-                finally:
-                    if db is not None:
-                        try:
-                            db.close()
-                        except Exception as error:
-                            log.debug("closing the follower's connection: %s", error)
-
-        self._follower = threading.Thread(target=follow, name="projector", daemon=True)
+        if child_process:
+            self._child = ProjectorProcess(self.url, poll_seconds)
+            self._child.start()
+            return
+        self._follower = threading.Thread(target=follow_log, args=(self.url, self.ledger, self._stop, poll_seconds),
+                                          name="projector", daemon=True)
         self._follower.start()
 
     def close(self) -> None:
         self._stop.set()
         if self._follower is not None:
             self._follower.join(timeout=10)
+        if self._child is not None:
+            self._child.close()
         self.pool.close()
 
 

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     # Follow the log with the projection runner in the API process (off when `ledger project`
     # workers run separately).
     run_projector: bool = True
+    # ... in a child process of its own rather than a thread (LEDGER_PROJECTOR_PROCESS): the
+    # follower's CPU then does not compete with requests for this process's GIL. `ledger serve`
+    # turns it on for PostgreSQL (api/projector.py).
+    projector_process: bool = False
     projector_poll_seconds: float = 0.2
     # The longest a request waits for a database connection (pool checkout, connect) before it
     # is answered 503 database-unavailable with Retry-After (LEDGER_DB_TIMEOUT_SECONDS).
