@@ -8,7 +8,7 @@ never pending. The domain knows rows and columns only, never HTTP.
 An edge sets :data:`ATTACH` to a factory for the duration of one command; the command's save
 (``LedgerCore._save``) calls it with the aggregates it saves, and hands the attachment to the
 library's ``Application.save`` as a keyword argument, which passes it to the recorder
-(``domain/recorders.py``). The recorder inserts the ``claim`` row before the events (a second
+(``projections/recorders.py``). The recorder inserts the ``claim`` row before the events (a second
 writer of the same key waits on that row's lock, then fails) and sets the ``complete`` columns
 once the events' log position is known, in the same transaction.
 """

@@ -37,8 +37,7 @@ class StoreConfig:
             return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
         if self.kind == "sqlite":
             return {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": self.sqlite_path,
-                    "SQLITE_LOCK_TIMEOUT": "10",
-                    "APPLICATION_RECORDER_TOPIC": "domain.recorders:SQLiteAttachingRecorder"}
+                    "SQLITE_LOCK_TIMEOUT": "10"}
         options = dict(self.options)
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -51,8 +50,6 @@ class StoreConfig:
             # Kept off on purpose: in eventsourcing 9.5.6 the DB functions write to the wrong
             # table and skip tracking records.
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
-            # The library's recorder, plus rows saved in the events' transaction (domain/recorders.py).
-            "APPLICATION_RECORDER_TOPIC": "domain.recorders:PostgresAttachingRecorder",
         }
         if self.schema:
             env["POSTGRES_SCHEMA"] = self.schema

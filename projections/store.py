@@ -184,10 +184,17 @@ def open_event_store(url: str | StoreConfig | None, *, clock: Any = None,
 
     config = parse_database_url(url)
     apply_libpq_environment(config)
+    # The library's recorder, plus rows saved in the events' transaction (projections/recorders.py).
+    env = {"APPLICATION_RECORDER_TOPIC": RECORDERS[config.kind]} if config.kind in RECORDERS else {}
+    env.update(extra_env or {})
     with serialised_ddl(config, "ledger"):  # the library creates its tables when it opens
         if clock is None:
-            return Ledger.open(config, extra_env=extra_env)
-        return Ledger.open(config, clock=clock, extra_env=extra_env)
+            return Ledger.open(config, extra_env=env)
+        return Ledger.open(config, clock=clock, extra_env=env)
+
+
+RECORDERS = {"postgres": "projections.recorders:PostgresAttachingRecorder",
+             "sqlite": "projections.recorders:SQLiteAttachingRecorder"}
 
 
 # ---- the SQL dialect --------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import api.answers
-import domain.recorders
+import projections.recorders
 from api.answers import answer_for
 from api.idempotency import KeyBook
 from bootstrap import create_app, open_api_store
@@ -41,7 +41,7 @@ def key_row(api: Api, key: str) -> tuple[Any, ...] | None:
 def writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
     """Counts the ledger's event transactions and the key rows stored on their own."""
     seen: Counter[str] = Counter()
-    ledger_insert = domain.recorders._Attaching.insert_events
+    ledger_insert = projections.recorders._Attaching.insert_events
     store_first = KeyBook.store_first
 
     def counting_insert(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -52,7 +52,7 @@ def writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
         seen["key alone"] += 1
         return store_first(self, *args, **kwargs)
 
-    monkeypatch.setattr(domain.recorders._Attaching, "insert_events", counting_insert)
+    monkeypatch.setattr(projections.recorders._Attaching, "insert_events", counting_insert)
     monkeypatch.setattr(KeyBook, "store_first", counting_store)
     yield seen
 

@@ -1,7 +1,7 @@
 """The library's application recorders, with attachments saved in the events' transaction.
 
 Named by ``APPLICATION_RECORDER_TOPIC`` in the event store's environment
-(``domain.storage.StoreConfig.event_store_env``). Without an ``attachment`` keyword argument
+(``projections.store.open_event_store``). Without an ``attachment`` keyword argument
 they are exactly the library's recorders. With one (``domain/attachments.py``), the same
 transaction also inserts the attachment's row, completed with the log position of the last
 event, through the hooks the library's recorders call inside that transaction (its
