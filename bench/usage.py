@@ -26,9 +26,9 @@ def _records(reservations: list[uuid.UUID], hour_offset: int, count: int) -> lis
     return rows
 
 
-def run(url: str, tmpdir: str, quick: bool = False) -> list[dict[str, Any]]:
-    batch, runs = (1000, 3) if quick else (5000, 5)
-    store = fresh_url(url, tmpdir)
+def service_rate(store: str, batch: int, runs: int, *, warm_up: bool = False) -> float:
+    """Records/s of ``Ledger.record_usage`` in batches of ``batch`` over 50 reservations of a new
+    fleet at ``store`` (median of ``runs``; ``warm_up``: one untimed batch first)."""
     fleet = seeded_fleet(store)
     start = datetime(2027, 1, 1, tzinfo=UTC)
     reservations = [fleet.ledger.confirm_reservation(
@@ -43,14 +43,23 @@ def run(url: str, tmpdir: str, quick: bool = False) -> list[dict[str, Any]]:
         assert receipt.recorded == batch
         return batch
 
-    service_rate, _ = median_rate(runs, service)
+    if warm_up:
+        service()
+    rate, _ = median_rate(runs, service)
     fleet.ledger.close()
+    return rate
+
+
+def run(url: str, tmpdir: str, quick: bool = False) -> list[dict[str, Any]]:
+    batch, runs = (1000, 3) if quick else (5000, 5)
+    store = fresh_url(url, tmpdir)
+    rate = service_rate(store, batch, runs)
     baseline = _raw_rate(store, batch, runs)
     drop_url(store)
     return [
         {"benchmark": "usage", "case": f"raw insert of {batch} rows (baseline)", "rate_per_s": baseline, "ratio": 1.0},
-        {"benchmark": "usage", "case": f"service record_usage, batches of {batch}", "rate_per_s": service_rate,
-         "ratio": service_rate / baseline, "target": ">= 10,000 records/s", "met": service_rate >= 10_000},
+        {"benchmark": "usage", "case": f"service record_usage, batches of {batch}", "rate_per_s": rate,
+         "ratio": rate / baseline, "target": ">= 10,000 records/s", "met": rate >= 10_000},
     ]
 
 

@@ -27,9 +27,10 @@ from typing import Any
 import httpx
 
 from bench import api_load
-from bench.common import drop_url, fresh_url, median_rate, seeded_fleet
+from bench.common import drop_url, fresh_url, median_rate
 from bench.reservations import service_rate
-from bench.usage import HOURS, _raw_rate, _records
+from bench.usage import HOURS, _raw_rate
+from bench.usage import service_rate as usage_service_rate
 
 USAGE_START = datetime(datetime.now(UTC).year - 1, 1, 1, tzinfo=UTC)  # metered hours must have passed
 
@@ -99,24 +100,10 @@ def _http_usage(url: str, tmpdir: str, batch: int, runs: int) -> float:
 
 def _service_usage(url: str, tmpdir: str, batch: int, runs: int) -> float:
     store = fresh_url(url, tmpdir)
-    fleet = seeded_fleet(store)
-    start = datetime(2027, 1, 1, tzinfo=UTC)
-    reservations = [fleet.ledger.confirm_reservation(
-        tenant_id=fleet.tenant_id, site_id=fleet.site_id, model=fleet.model, gpus=1,
-        start=start, end=start + timedelta(hours=HOURS), backfill=True).id for _ in range(50)]
-    offset = [0]
-
-    def service() -> int:
-        records = _records(reservations, offset[0], batch)
-        offset[0] += batch // len(reservations)
-        assert fleet.ledger.record_usage(records).recorded == batch
-        return batch
-
-    service()  # warm-up, as for HTTP
-    rate, _ = median_rate(runs, service)
-    fleet.ledger.close()
-    drop_url(store)
-    return rate
+    try:
+        return usage_service_rate(store, batch, runs, warm_up=True)  # warmed up, as for HTTP
+    finally:
+        drop_url(store)
 
 
 def run(url: str, tmpdir: str, quick: bool = False) -> list[dict[str, Any]]:
