@@ -4,7 +4,7 @@ A keyed write stores its response in the ledger's own transaction (``api/idempot
 the response has to be made from what the command is saving, before the commit: the saved
 aggregates, their new events and the log position of the last one (:class:`Saved`). Routes
 whose response is ``Model.of(aggregate)`` get that for free (:data:`SOURCES`); the others name
-their answer with :func:`answered_by`. ``tests/e2e/test_command_surface.py`` checks that every
+their answer with :func:`answered_by`. ``tests/e2e/test_keyed_writes.py`` checks that every
 command route has one.
 """
 
@@ -31,13 +31,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 @dataclass(frozen=True)
 class Saved:
     """What one save of a command holds: its aggregates, their new events, the last event's log
-    position, and the request's JSON body and path parameters."""
+    position, and the request's JSON body."""
 
     aggregates: tuple[Aggregate, ...]
     events: tuple[object, ...]
     position: int
     body: Mapping[str, Any] = field(default_factory=dict)
-    path: Mapping[str, str] = field(default_factory=dict)
 
     def one(self, cls: type[A]) -> A:
         found = [a for a in self.aggregates if isinstance(a, cls)]

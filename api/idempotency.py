@@ -6,8 +6,9 @@ ledger's own transaction, with the command's events (``domain/attachments.py``,
 complete (written once, with its answer), never pending. The response is rendered from the
 aggregates the command saves (:mod:`api.answers`), so the stored body is the one sent.
 
-* A concurrent duplicate waits on the key row's lock inside the database, then its transaction
-  fails on the key (``AttachmentTaken``): nothing of it is recorded, and it replays the first.
+* A concurrent duplicate waits inside the database for the first to commit (on PostgreSQL, on
+  the events table's lock every writer takes), then its transaction fails on the key
+  (``AttachmentTaken``): nothing of it is recorded, and it replays the first.
 * A request that wrote nothing (a refusal below 500, or a command with nothing to record)
   stores its answer in one short transaction of its own; if the key is there already, the
   stored answer wins and is replayed.
@@ -49,7 +50,6 @@ from domain.errors import InvalidInput, LedgerError
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 200
 TABLE = "api_idempotency"
-KEY_COLUMNS = ("scope", "key")
 JSON = "application/json"
 
 
@@ -152,15 +152,14 @@ class KeyedWrite:
         assert scope is not None, "a keyed write runs after authentication"
         events = tuple(event for aggregate in aggregates for event in aggregate.pending_events)
 
-        def complete(position: int) -> dict[str, object]:
-            saved = Saved(tuple(aggregates), events, position, self.body, dict(self.request.path_params))
-            body = self.answer(saved).model_dump_json(by_alias=True)
+        def row(position: int) -> dict[str, object]:
+            body = self.answer(Saved(tuple(aggregates), events, position, self.body)).model_dump_json(by_alias=True)
             self.stored = StoredResponse(self.status, JSON, position, body)
-            return {"body": body, "position": position}
+            return {"scope": scope, "key": self.key, "fingerprint": self.print_, "state": "done",
+                    "claimed_at": time.time(), "status": self.status, "content_type": JSON, "position": position,
+                    "body": body}
 
-        attachment = Attachment(TABLE, KEY_COLUMNS, {
-            "scope": scope, "key": self.key, "fingerprint": self.print_, "state": "done",
-            "claimed_at": time.time(), "status": self.status, "content_type": JSON, "body": ""}, complete)
+        attachment = Attachment(TABLE, row)
         self.attachments.append(attachment)
         return attachment
 

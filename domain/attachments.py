@@ -8,9 +8,9 @@ never pending. The domain knows rows and columns only, never HTTP.
 An edge sets :data:`ATTACH` to a factory for the duration of one command; the command's save
 (``LedgerCore._save``) calls it with the aggregates it saves, and hands the attachment to the
 library's ``Application.save`` as a keyword argument, which passes it to the recorder
-(``projections/recorders.py``). The recorder inserts the ``claim`` row before the events (a second
-writer of the same key waits on that row's lock, then fails) and sets the ``complete`` columns
-once the events' log position is known, in the same transaction.
+(``projections/recorders.py``). The recorder inserts the attachment's row after the events, once
+their log position is known, in the same transaction; a unique key of that row already taken
+(a duplicate that committed first) rolls the whole transaction back.
 """
 
 from __future__ import annotations
@@ -23,22 +23,19 @@ from eventsourcing.domain import Aggregate
 
 
 class AttachmentTaken(Exception):
-    """The claim row's key is already in its table: another write with that key committed first.
+    """The attachment row's key is already in its table: another write with that key committed first.
     Nothing of this command was recorded. (Not an IntegrityError: retrying cannot help.)"""
 
 
 @dataclass
 class Attachment:
-    """A row of ``table``: ``claim`` (column -> value, the first ``key_columns`` are its unique
-    key) inserted before the events, then updated with ``complete(position)`` (the log position
-    of the command's last event)."""
+    """A row of ``table``, made by ``row(position)`` from the log position of the command's last
+    event, and inserted in the transaction of the events."""
 
     table: str
-    key_columns: tuple[str, ...]
-    claim: Mapping[str, object]
-    complete: Callable[[int], Mapping[str, object]]
+    row: Callable[[int], Mapping[str, object]]
     saved: bool = False  # set by the recorder once the row went in with the events
-    failure: BaseException | None = None  # what ``complete`` raised (the transaction was rolled back)
+    failure: BaseException | None = None  # what ``row`` raised (the transaction was rolled back)
 
 
 AttachmentFactory = Callable[[Sequence[Aggregate]], Attachment]

@@ -13,10 +13,11 @@ own process recorders save tracking records the same way):
   after the library's statements, not before (a duplicate then waits on the events table's
   lock, held by the first writer until it commits); if rendering the row fails, the transaction
   is aborted (tests/e2e/test_keyed_writes.py);
-* SQLite: ``_insert_events`` does both around the library's insert.
+* SQLite: ``_insert_events`` inserts it after the library's insert.
 
-A unique-key violation of the claim becomes :class:`~domain.attachments.AttachmentTaken`, not
-the library's ``IntegrityError`` (which the ledger's retry loop would retry).
+A unique-key violation of the attachment's row becomes
+:class:`~domain.attachments.AttachmentTaken`, not the library's ``IntegrityError`` (which the
+ledger's retry loop would retry).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from psycopg.rows import DictRow
 from domain.attachments import Attachment, AttachmentTaken
 
 
-def _claimed_twice(error: BaseException, attachment: Attachment) -> bool:
+def _key_taken(error: BaseException, attachment: Attachment) -> bool:
     cause = error.__cause__
     if isinstance(cause, psycopg.errors.UniqueViolation):
         return cause.diag.table_name == attachment.table
@@ -45,14 +46,14 @@ def _claimed_twice(error: BaseException, attachment: Attachment) -> bool:
 
 
 class _Attaching:
-    """What both recorders share: the translation of a taken claim, and the saved flag."""
+    """What both recorders share: the translation of a taken key, and the saved flag."""
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         attachment: Attachment | None = kwargs.get("attachment")
         try:
             ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)  # type: ignore[misc]
         except IntegrityError as error:
-            if attachment is not None and _claimed_twice(error, attachment):
+            if attachment is not None and _key_taken(error, attachment):
                 raise AttachmentTaken(str(error)) from error
             raise
         except Exception as error:
@@ -92,7 +93,7 @@ class PostgresAttachingRecorder(_Attaching, PostgresApplicationRecorder):
         attachment: Attachment | None = kwargs.get("attachment")
         if attachment is not None and ids:
             try:
-                row = {**attachment.claim, **attachment.complete(ids[-1])}
+                row = attachment.row(ids[-1])
             except Exception as error:
                 # The library's recorder catches what is raised here and still leaves its
                 # transaction block normally (a database error has aborted the transaction by
@@ -113,17 +114,10 @@ class PostgresAttachingRecorder(_Attaching, PostgresApplicationRecorder):
 class SQLiteAttachingRecorder(_Attaching, SQLiteApplicationRecorder):
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
-        attachment: Attachment | None = kwargs.get("attachment")
-        if attachment is not None:
-            columns = list(attachment.claim)
-            c.execute(f"INSERT INTO {attachment.table} ({', '.join(columns)}) "
-                      f"VALUES ({', '.join('?' * len(columns))})", [attachment.claim[k] for k in columns])
         ids = super()._insert_events(c, stored_events, **kwargs)
+        attachment: Attachment | None = kwargs.get("attachment")
         if attachment is not None and ids:
-            values = attachment.complete(ids[-1])
-            assignments = ", ".join(f"{column} = ?" for column in values)
-            where = " AND ".join(f"{column} = ?" for column in attachment.key_columns)
-            c.execute(f"UPDATE {attachment.table} SET {assignments} WHERE {where}",
-                      [*values.values(), *(attachment.claim[k] for k in attachment.key_columns)])
+            row = attachment.row(ids[-1])  # raising here rolls the library's transaction back
+            c.execute(f"INSERT INTO {attachment.table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+                      list(row.values()))
         return ids
-
