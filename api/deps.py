@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security.utils import get_authorization_scheme_param
 
 from api.problems import Forbidden, Unauthenticated
 from api.services import Services
@@ -31,10 +32,6 @@ async def _services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(_services)]
 
 
-def ledger(request: Request) -> Ledger:
-    return services(request).ledger
-
-
 async def _ledger(request: Request) -> Ledger:
     return services(request).ledger
 
@@ -42,18 +39,23 @@ async def _ledger(request: Request) -> Ledger:
 LedgerDep = Annotated[Ledger, Depends(_ledger)]
 
 
+def _known(request: Request, principal: Principal | None) -> None:
+    """Who the request is from, for the access log (api.observability) and for whose
+    Idempotency-Key it is (api.idempotency; None: nothing is stored under the key)."""
+    request.state.principal = principal
+    if principal is not None:
+        request.state.principal_role = principal.role.value
+
+
 def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    """The caller of the bearer token (from the database when FRESH_LOOKUP is set: a write)."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        _known(request, None)
         raise Unauthenticated("Authorization: send 'Bearer <token>'", field="Authorization")
-    known: tuple[str, Principal] | None = getattr(request.state, "authenticated", None)
-    if known is not None and known[0] == credentials.credentials:
-        return known[1]  # looked up once per request
     principal = services(request).tokens.principal(credentials.credentials)
+    _known(request, principal)
     if principal is None:
         raise Unauthenticated("Authorization: unknown token", field="Authorization")
-    request.state.principal_role = principal.role.value  # for the access log (api.observability)
-    request.state.principal = principal  # whose Idempotency-Key this is (api.idempotency)
-    request.state.authenticated = (credentials.credentials, principal)
     return principal
 
 
@@ -72,22 +74,16 @@ async def current_principal(request: Request,
             and (not FRESH_LOOKUP.get() or FRESH_IN_ENDPOINT.get()):
         found = services(request).tokens.cached(credentials.credentials)
         if found is not None:
-            request.state.principal_role = found.role.value
-            request.state.principal = found
+            _known(request, found)
             return found
     return await run_in_threadpool(authenticate, request, credentials)
 
 
 def fresh_authentication(request: Request) -> Principal:
-    """The token looked up in the database, ignoring the cache (a write about to run)."""
-    credentials = request.headers.get("authorization", "")
-    scheme, _, token = credentials.partition(" ")
-    principal = services(request).tokens.principal(token.strip()) if scheme.lower() == "bearer" else None
-    if principal is None:
-        request.state.principal = None  # no caller: nothing is stored under its Idempotency-Key
-        raise Unauthenticated("Authorization: unknown token", field="Authorization")
-    request.state.principal = principal
-    return principal
+    """The caller looked up in the database (a write about to run, in its worker thread, where
+    FRESH_LOOKUP is set by api.tokens.FreshTokensForWrites)."""
+    scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
+    return authenticate(request, HTTPAuthorizationCredentials(scheme=scheme, credentials=token) if token else None)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -118,17 +118,17 @@ def _check_key(key: str) -> str:
 
 
 def replay(stored: StoredResponse, print_: str) -> Response:
+    """The stored answer again, for a request with the same key and body."""
     if stored.fingerprint and stored.fingerprint != print_:
         raise IdempotencyKeyReused(f"{HEADER}: this key was used with a different request body", field=HEADER)
-    headers = {"Idempotent-Replayed": "true"}
+    return sent(stored, {"Idempotent-Replayed": "true"})
+
+
+def sent(stored: StoredResponse, headers: dict[str, str] | None = None) -> Response:
+    """The answer exactly as stored, with its Ledger-Position."""
+    headers = dict(headers or {})
     if stored.position is not None:
         headers["Ledger-Position"] = str(stored.position)
-    return Response(stored.body, status_code=stored.status, media_type=stored.content_type, headers=headers)
-
-
-def sent(stored: StoredResponse) -> Response:
-    """The first answer, exactly as stored."""
-    headers = {"Ledger-Position": str(stored.position)} if stored.position is not None else {}
     return Response(stored.body, status_code=stored.status, media_type=stored.content_type, headers=headers)
 
 
