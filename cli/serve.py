@@ -34,7 +34,6 @@ def serve(db: DbOption = DEFAULT_DATABASE, host: str = "127.0.0.1",
     Logs go to stderr, one line per record (one access line per request: request id, method,
     route, status, latency, role); uvicorn's own access log is off."""
     import logging
-    import os
 
     import uvicorn
 
@@ -43,7 +42,7 @@ def serve(db: DbOption = DEFAULT_DATABASE, host: str = "127.0.0.1",
     ready(db, create=create)
     settings = api_settings(database_url=db, run_projector=projector)
     if settings.run_projector and parse_database_url(settings.database_url).is_postgres \
-            and "LEDGER_PROJECTOR_PROCESS" not in os.environ:
+            and "projector_process" not in settings.model_fields_set:  # not set by the environment or .env
         # The follower in a process of its own: it does not take the request threads' GIL
         # (BENCHMARKS.md, *Write path*). SQLite keeps it in a thread (one writer at a time anyway).
         settings = settings.model_copy(update={"projector_process": True})
