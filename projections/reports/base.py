@@ -27,6 +27,7 @@ from domain.money import check_currency
 from domain.reference import gpu_model
 from domain.timeutil import MONTH_PATTERN, check_month, to_utc
 from projections.db import Database
+from projections.rows import Table
 from projections.timeaxis import hour_ceil, hour_floor, month_of_hour, month_start_hour, months_between, next_month
 
 MAX_ROWS = 20_000
@@ -241,6 +242,15 @@ def _monthly(hour: int, upper: bool, monthly: bool) -> int:
 
 def ratio(part: Decimal, whole: int | Decimal) -> Decimal | None:
     return (part / whole).quantize(RATIO, rounding=ROUND_HALF_EVEN) if whole else None
+
+
+def table_rows(db: Database, table: Table[Any], filters: str, values: list[Any], order_by: str,
+               limit: int) -> list[Row]:
+    """Every column of the rows of ``table`` matching ``filters`` (from :func:`where`), in
+    ``order_by`` order, at most ``limit``: the report of a table read as it is."""
+    rows = db.fetchall(f"SELECT {', '.join(table.column_names)} FROM {table.name} WHERE {filters} "
+                       f"ORDER BY {order_by} LIMIT ?", [*values, limit])
+    return [{c: getattr(entry, c) for c in table.column_names} for entry in map(table.from_db, rows)]
 
 
 def where(params: Params, *, month_column: str | None = "month", site: bool = False, tenant: bool = False,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from projections.db import Database
-from projections.reports.base import Column, Filter, Params, Report, Row, where
+from projections.reports.base import Column, Filter, Params, Report, Row, table_rows, where
 from projections.rows import Table
 
 TENANT = Filter("tenant", "Tenant id (a tenant's token always sees only itself)")
@@ -21,9 +21,7 @@ def query(db: Database, params: Params, limit: int) -> list[Row]:
 
 def lines(db: Database, table: Table[Any], params: Params, limit: int) -> list[Row]:
     filters, values = where(params, tenant=True)
-    rows = db.fetchall(f"SELECT {', '.join(table.column_names)} FROM {table.name} WHERE {filters} "
-                       "ORDER BY tenant_id, month, line_key LIMIT ?", [*values, limit])
-    return [{c: getattr(line, c) for c in table.column_names} for line in map(table.from_db, rows)]
+    return table_rows(db, table, filters, values, "tenant_id, month, line_key", limit)
 
 
 REPORT = Report(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from projections.db import Database
-from projections.reports.base import Column, Params, Report, Row, where
+from projections.reports.base import Column, Params, Report, Row, table_rows, where
 from projections.reports.billing import FROM, TENANT, TO
 
 
@@ -11,9 +11,7 @@ def query(db: Database, params: Params, limit: int) -> list[Row]:
     from projections.commercial import SETTLEMENTS
 
     filters, values = where(params, tenant=True, month_column="period_end")
-    rows = db.fetchall(f"SELECT {', '.join(SETTLEMENTS.column_names)} FROM {SETTLEMENTS.name} WHERE {filters} "
-                       "ORDER BY tenant_id, contract_id, period_start LIMIT ?", [*values, limit])
-    return [{c: getattr(entry, c) for c in SETTLEMENTS.column_names} for entry in map(SETTLEMENTS.from_db, rows)]
+    return table_rows(db, SETTLEMENTS, filters, values, "tenant_id, contract_id, period_start", limit)
 
 
 REPORT = Report(

@@ -4,7 +4,7 @@ what the month close reads to invoice a contract tenant that has no billing line
 from __future__ import annotations
 
 from projections.db import Database
-from projections.reports.base import Column, Params, Report, Row, where
+from projections.reports.base import Column, Params, Report, Row, table_rows, where
 from projections.reports.billing import TENANT
 
 
@@ -12,9 +12,7 @@ def query(db: Database, params: Params, limit: int) -> list[Row]:
     from projections.commercial import CONTRACTS
 
     filters, values = where(params, tenant=True, month_column=None)
-    rows = db.fetchall(f"SELECT {', '.join(CONTRACTS.column_names)} FROM {CONTRACTS.name} WHERE {filters} "
-                       "ORDER BY tenant_id, contract_id LIMIT ?", [*values, limit])
-    return [{c: getattr(entry, c) for c in CONTRACTS.column_names} for entry in map(CONTRACTS.from_db, rows)]
+    return table_rows(db, CONTRACTS, filters, values, "tenant_id, contract_id", limit)
 
 
 REPORT = Report(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from projections.db import Database
-from projections.reports.base import Column, Params, Report, Row, where
+from projections.reports.base import Column, Params, Report, Row, table_rows, where
 from projections.reports.billing import FROM, TENANT, TO
 
 
@@ -11,9 +11,7 @@ def query(db: Database, params: Params, limit: int) -> list[Row]:
     from projections.commercial import TRACE
 
     filters, values = where(params, tenant=True)
-    rows = db.fetchall(f"SELECT {', '.join(TRACE.column_names)} FROM {TRACE.name} WHERE {filters} "
-                       "ORDER BY tenant_id, sequence LIMIT ?", [*values, limit])
-    return [{c: getattr(entry, c) for c in TRACE.column_names} for entry in map(TRACE.from_db, rows)]
+    return table_rows(db, TRACE, filters, values, "tenant_id, sequence", limit)
 
 
 REPORT = Report(
