@@ -10,8 +10,10 @@ command route has one.
 
 from __future__ import annotations
 
+import functools
+import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from eventsourcing.domain import Aggregate
@@ -31,12 +33,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 @dataclass(frozen=True)
 class Saved:
     """What one save of a command holds: its aggregates, their new events, the last event's log
-    position, and the request's JSON body."""
+    position, and the request's body (parsed only by an answer that reads it)."""
 
     aggregates: tuple[Aggregate, ...]
     events: tuple[object, ...]
     position: int
-    body: Mapping[str, Any] = field(default_factory=dict)
+    raw: bytes = b""
+
+    @functools.cached_property
+    def body(self) -> Mapping[str, Any]:
+        """The request's JSON object ({} when the body is not one)."""
+        try:
+            parsed = json.loads(self.raw) if self.raw else {}
+        except (ValueError, RecursionError):
+            return {}
+        return parsed if isinstance(parsed, dict) else {}
 
     def one(self, cls: type[A]) -> A:
         found = [a for a in self.aggregates if isinstance(a, cls)]

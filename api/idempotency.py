@@ -26,7 +26,7 @@ import hashlib
 import inspect
 import json
 import time
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -103,14 +103,6 @@ class KeyBook:
         return self.find(scope, key)
 
 
-def json_object(raw: bytes) -> Mapping[str, Any]:
-    try:
-        parsed = json.loads(raw) if raw else {}
-    except (ValueError, RecursionError):
-        return {}
-    return parsed if isinstance(parsed, dict) else {}
-
-
 def _check_key(key: str) -> str:
     if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
         raise InvalidInput(f"{HEADER}: 1 to {MAX_KEY_LENGTH} printable characters", field=HEADER)
@@ -137,9 +129,9 @@ class KeyedWrite:
     command saves, goes into the ledger's transaction."""
 
     def __init__(self, request: Request, key: str, print_: str, status: int, answer: Answer,
-                 body: Mapping[str, Any]) -> None:
+                 raw: bytes) -> None:
         self.request, self.key, self.print_, self.status, self.answer = request, key, print_, status, answer
-        self.body = body
+        self.raw = raw
         self.attachments: list[Attachment] = []
         self.stored: StoredResponse | None = None
 
@@ -153,7 +145,7 @@ class KeyedWrite:
         events = tuple(event for aggregate in aggregates for event in aggregate.pending_events)
 
         def row(position: int) -> dict[str, object]:
-            body = self.answer(Saved(tuple(aggregates), events, position, self.body)).model_dump_json(by_alias=True)
+            body = self.answer(Saved(tuple(aggregates), events, position, self.raw)).model_dump_json(by_alias=True)
             self.stored = StoredResponse(self.status, JSON, position, body)
             return {"scope": scope, "key": self.key, "fingerprint": self.print_, "state": "done",
                     "claimed_at": time.time(), "status": self.status, "content_type": JSON, "position": position,
@@ -229,7 +221,7 @@ class IdempotentRoute(APIRoute):
             key = _check_key(raw_key)
             raw = await request.body()
             print_ = fingerprint(request, raw)
-            write = KeyedWrite(request, key, print_, status, answer, json_object(raw)) if answer is not None else None
+            write = KeyedWrite(request, key, print_, status, answer, raw) if answer is not None else None
             book = KeyBook(services(request).store)
             marker = ATTACH.set(write)
             try:
