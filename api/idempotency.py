@@ -36,7 +36,6 @@ from fastapi import Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.answers import Answer, Saved, answer_for
@@ -139,13 +138,13 @@ class KeyedWrite:
         principal: Principal | None = getattr(self.request.state, "principal", None)
         return principal.scope if principal is not None else None
 
-    def __call__(self, aggregates: Sequence[Aggregate]) -> Attachment:
+    def __call__(self, aggregates: Sequence[Aggregate], events: Sequence[object]) -> Attachment:
         scope = self.scope()
         assert scope is not None, "a keyed write runs after authentication"
-        events = tuple(event for aggregate in aggregates for event in aggregate.pending_events)
 
         def row(position: int) -> dict[str, object]:
-            body = self.answer(Saved(tuple(aggregates), events, position, self.raw)).model_dump_json(by_alias=True)
+            body = self.answer(Saved(tuple(aggregates), tuple(events), position, self.raw)).model_dump_json(
+                by_alias=True)
             self.stored = StoredResponse(self.status, JSON, position, body)
             return {"scope": scope, "key": self.key, "fingerprint": self.print_, "state": "done",
                     "claimed_at": time.time(), "status": self.status, "content_type": JSON, "position": position,
@@ -160,15 +159,13 @@ class KeyedWrite:
         return self.stored if any(a.saved for a in self.attachments) else None
 
 
-M = TypeVar("M", bound=BaseModel)
-
-
-def saved_answer(model: type[M]) -> M | None:
-    """The answer this request's keyed write saved with its events, if it did: the handler
-    sends that one, so a route can skip reading back what it wrote."""
+def saved_answer() -> Response | None:
+    """The answer this request's keyed write saved with its events, if it did, as it is sent:
+    a route returns it instead of reading back what it wrote (and FastAPI passes a Response
+    through without validating and serialising the body again)."""
     keyed = ATTACH.get()
     stored = keyed.saved if isinstance(keyed, KeyedWrite) else None
-    return model.model_validate_json(stored.body) if stored is not None else None
+    return sent(stored) if stored is not None else None
 
 
 # The request a POST endpoint is running for (read in its worker thread: contextvars follow).

@@ -71,8 +71,9 @@ def _values(request: Request, location: str, name: str) -> list[str]:
     return [value] if isinstance(value, str) else []
 
 
-def check_parameters(request: Request) -> None:
-    """A dependency of every resource router (see ``api.routes.resource_router``)."""
+async def check_parameters(request: Request) -> None:
+    """A dependency of every resource router (see ``api.routes.resource_router``). ``async``
+    (it only reads the request): a plain ``def`` would cost every request a thread hop."""
     route = request.scope.get("route")
     if route is None:
         return

@@ -7,12 +7,14 @@ events (``?schema=`` in the URL).
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any, Protocol
+from weakref import WeakKeyDictionary
 
 from api.timeouts import statement_timeout_option
 from domain.storage import StoreConfig
@@ -43,6 +45,31 @@ ADDED_COLUMNS = [
     ("api_tokens", "expires_at", "TEXT"),  # ISO 8601 UTC; NULL: never expires
     ("api_tokens", "revoked_at", "TEXT"),  # ISO 8601 UTC; NULL: not revoked
 ]
+
+
+# A connection handed back to the pool less than this many seconds ago is handed out again
+# without the liveness check's round trip (BENCHMARKS.md, *Write path*): under load every
+# connection is that fresh, and a connection the server dropped meanwhile fails its statement,
+# is answered 503 and is discarded by the pool, like one that broke during a statement.
+CHECK_AFTER_IDLE_SECONDS = 1.0
+
+
+class LivenessCheck:
+    """The pool's ``check``: psycopg_pool's round trip, for connections idle a while only."""
+
+    def __init__(self, idle_seconds: float = CHECK_AFTER_IDLE_SECONDS) -> None:
+        self.idle_seconds = idle_seconds
+        self._returned: WeakKeyDictionary[Any, float] = WeakKeyDictionary()
+
+    def returned(self, conn: Any) -> None:
+        """The pool's ``reset``: note when the connection came back."""
+        self._returned[conn] = time.monotonic()
+
+    def check(self, conn: Any) -> None:
+        from psycopg_pool import ConnectionPool
+
+        if time.monotonic() - self._returned.get(conn, -math.inf) >= self.idle_seconds:
+            ConnectionPool.check_connection(conn)
 
 
 class Cursor(Protocol):
@@ -125,11 +152,13 @@ class ApiStore:
                            f"-c search_path={self.config.schema}" if self.config.schema else ""]
                 if any(options):
                     kwargs["options"] = " ".join(part for part in options if part)
-                # check: a connection broken by a database restart is replaced, not handed out;
-                # open(wait=False): a server that is down at startup does not block the process.
+                # check: a connection broken by a database restart while it sat idle is replaced,
+                # not handed out; open(wait=False): a server that is down at startup does not
+                # block the process.
+                liveness = LivenessCheck()
                 self._pool = ConnectionPool(conninfo(self.config), min_size=1, max_size=self.max_connections,
-                                            kwargs=kwargs,
-                                            open=False, timeout=self.timeout, check=ConnectionPool.check_connection,
+                                            kwargs=kwargs, open=False, timeout=self.timeout,
+                                            check=liveness.check, reset=liveness.returned,
                                             reconnect_timeout=24 * 3600)
                 self._pool.open(wait=False)
             return self._pool

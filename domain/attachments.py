@@ -6,11 +6,13 @@ so the key is either absent (nothing was written) or complete (written once, wit
 never pending. The domain knows rows and columns only, never HTTP.
 
 An edge sets :data:`ATTACH` to a factory for the duration of one command; the command's save
-(``LedgerCore._save``) calls it with the aggregates it saves, and hands the attachment to the
-library's ``Application.save`` as a keyword argument, which passes it to the recorder
-(``projections/recorders.py``). The recorder inserts the attachment's row after the events, once
-their log position is known, in the same transaction; a unique key of that row already taken
-(a duplicate that committed first) rolls the whole transaction back.
+(``LedgerCore._save``) calls it with the aggregates it saves and their new events, and hands the
+attachments to the library's ``Application.save`` as a keyword argument, which passes them to
+the recorder (``projections/recorders.py``). The recorder inserts each attachment's row after
+the events, once their log positions are known, in the same transaction; a unique key of that
+row already taken (a duplicate that committed first) rolls the whole transaction back. A
+transaction of several commands (group commit: ``domain/service/batching.py``) carries one
+attachment per command, each completed with the position of its own command's last event.
 """
 
 from __future__ import annotations
@@ -34,11 +36,13 @@ class Attachment:
 
     table: str
     row: Callable[[int], Mapping[str, object]]
+    last: int = -1  # the index of the command's last event among the transaction's events
     saved: bool = False  # set by the recorder once the row went in with the events
     failure: BaseException | None = None  # what ``row`` raised (the transaction was rolled back)
 
 
-AttachmentFactory = Callable[[Sequence[Aggregate]], Attachment]
+# Called with the command's aggregates and the new events it saves.
+AttachmentFactory = Callable[[Sequence[Aggregate], Sequence[object]], Attachment]
 
 # The attachment factory of the command now running in this context (None: none).
 ATTACH: ContextVar[AttachmentFactory | None] = ContextVar("ledger_attachment", default=None)

@@ -1,14 +1,14 @@
 """The library's application recorders, with attachments saved in the events' transaction.
 
 Named by ``APPLICATION_RECORDER_TOPIC`` in the event store's environment
-(``projections.store.open_event_store``). Without an ``attachment`` keyword argument
-they are exactly the library's recorders. With one (``domain/attachments.py``), the same
-transaction also inserts the attachment's row, completed with the log position of the last
-event, through the hooks the library's recorders call inside that transaction (its
-own process recorders save tracking records the same way):
+(``projections.store.open_event_store``). Without an ``attachments`` keyword argument
+they are exactly the library's recorders. With it (``domain/attachments.py``), the same
+transaction also inserts each attachment's row, completed with the log position of its
+command's last event, through the hooks the library's recorders call inside that transaction
+(its own process recorders save tracking records the same way):
 
 * PostgreSQL: ``_fetch_ids_after_insert_events`` (after the events, before the commit) inserts
-  the whole row, last in the transaction's pipeline: a statement that fails in a psycopg
+  the rows, last in the transaction's pipeline: a statement that fails in a psycopg
   pipeline makes the server skip what follows it, prepared statements included, so the row goes
   after the library's statements, not before (a duplicate then waits on the events table's
   lock, held by the first writer until it commits); if rendering the row fails, the transaction
@@ -36,31 +36,33 @@ from psycopg.rows import DictRow
 from domain.attachments import Attachment, AttachmentTaken
 
 
-def _key_taken(error: BaseException, attachment: Attachment) -> bool:
+def _key_taken(error: BaseException, attachments: Sequence[Attachment]) -> bool:
     cause = error.__cause__
+    tables = {attachment.table for attachment in attachments}
     if isinstance(cause, psycopg.errors.UniqueViolation):
-        return cause.diag.table_name == attachment.table
+        return cause.diag.table_name in tables
     if isinstance(cause, sqlite3.IntegrityError):
-        return f"UNIQUE constraint failed: {attachment.table}." in str(cause)
+        return any(f"UNIQUE constraint failed: {table}." in str(cause) for table in tables)
     return False
 
 
 class _Attaching:
-    """What both recorders share: the translation of a taken key, and the saved flag."""
+    """What both recorders share: the translation of a taken key, and the saved flags."""
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
-        attachment: Attachment | None = kwargs.get("attachment")
+        attachments: Sequence[Attachment] = kwargs.get("attachments", ())
         try:
             ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)  # type: ignore[misc]
         except IntegrityError as error:
-            if attachment is not None and _key_taken(error, attachment):
+            if _key_taken(error, attachments):
                 raise AttachmentTaken(str(error)) from error
             raise
         except Exception as error:
-            if attachment is not None and attachment.failure is not None and attachment.failure is not error:
-                raise attachment.failure from error  # what failed, not how the rollback was forced
+            failure = next((a.failure for a in attachments if a.failure is not None), None)
+            if failure is not None and failure is not error:
+                raise failure from error  # what failed, not how the rollback was forced
             raise
-        if attachment is not None:
+        for attachment in attachments:
             attachment.saved = True
         return ids
 
@@ -90,10 +92,13 @@ class PostgresAttachingRecorder(_Attaching, PostgresApplicationRecorder):
     def _fetch_ids_after_insert_events(self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        attachment: Attachment | None = kwargs.get("attachment")
-        if attachment is not None and ids:
+        attachments: Sequence[Attachment] = kwargs.get("attachments", ())
+        if not attachments or not ids:
+            return ids
+        rows = []
+        for attachment in attachments:
             try:
-                row = attachment.row(ids[-1])
+                rows.append((attachment, attachment.row(ids[attachment.last])))
             except Exception as error:
                 # The library's recorder catches what is raised here and still leaves its
                 # transaction block normally (a database error has aborted the transaction by
@@ -103,10 +108,11 @@ class PostgresAttachingRecorder(_Attaching, PostgresApplicationRecorder):
                 with curs.connection.cursor() as abort:
                     abort.execute("SELECT 1 / 0", prepare=False)
                 raise
-            # Last in the pipeline: if the key is taken (a duplicate committed first), only the
-            # COMMIT after it is skipped, and the error surfaces as the transaction ends.
-            columns = tuple(row)
-            with curs.connection.cursor() as insert:
+        # Last in the pipeline: if a key is taken (a duplicate committed first), only what
+        # follows it is skipped, and the error surfaces as the transaction ends.
+        with curs.connection.cursor() as insert:
+            for attachment, row in rows:
+                columns = tuple(row)
                 insert.execute(self._insert(attachment, columns), [row[c] for c in columns], prepare=False)
         return ids
 
@@ -115,9 +121,11 @@ class SQLiteAttachingRecorder(_Attaching, SQLiteApplicationRecorder):
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
         ids = super()._insert_events(c, stored_events, **kwargs)
-        attachment: Attachment | None = kwargs.get("attachment")
-        if attachment is not None and ids:
-            row = attachment.row(ids[-1])  # raising here rolls the library's transaction back
+        attachments: Sequence[Attachment] = kwargs.get("attachments", ())
+        for attachment in attachments:
+            if not ids:
+                break  # nothing was inserted (no events): nothing to attach to
+            row = attachment.row(ids[attachment.last])  # raising here rolls the library's transaction back
             c.execute(f"INSERT INTO {attachment.table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
                       list(row.values()))
         return ids

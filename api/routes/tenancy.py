@@ -59,9 +59,10 @@ def booking_tenant(principal: Principal, body: ReservationCreate) -> UUID:
     return uuid_of(body.tenant_id, field="tenant_id")
 
 
-@reservations.post("", status_code=201, dependencies=POST_DEPENDENCIES, openapi_extra=command("confirm_reservation"))
+@reservations.post("", status_code=201, dependencies=POST_DEPENDENCIES, openapi_extra=command("confirm_reservation"),
+                   response_model=ReservationPublic)
 def confirm_reservation(body: ReservationCreate, ledger: LedgerDep, principal: Booker, request: Request,
-                        response: Response) -> ReservationPublic:
+                        response: Response) -> ReservationPublic | Response:
     fields = body.model_dump(mode="json")
     fields["tenant_id"] = booking_tenant(principal, body)
     key = request.headers.get("Idempotency-Key")
@@ -69,7 +70,7 @@ def confirm_reservation(body: ReservationCreate, ledger: LedgerDep, principal: B
         fields["reservation_id"] = uuid5(RESERVATION_KEY_NAMESPACE, f"{principal.scope}\n{key}")
     written = ledger.confirm_reservation(**fields)
     mark_position(response, written.position)
-    return saved_answer(ReservationPublic) or ReservationPublic.of(ledger.get_reservation(written.id))
+    return saved_answer() or ReservationPublic.of(ledger.get_reservation(written.id))
 
 
 @reservations.get("/{reservation_id}")

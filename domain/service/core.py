@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -26,10 +26,11 @@ from eventsourcing.persistence import IntegrityError
 from domain import aggregates
 from domain.aggregates import FundingRound, GpuPool, Invoice, Reservation, Site, SupplyOrder, Tenant, pool_id
 from domain.aggregates.stamping import stamp_events, stamped_by
-from domain.attachments import ATTACH
+from domain.attachments import ATTACH, Attachment, AttachmentTaken
 from domain.checks import uuid_of
 from domain.errors import ConcurrencyConflict, InvalidInput, NotFound
 from domain.reference import gpu_model
+from domain.service.batching import Job, Queues
 from domain.service.locks import CommandLock, StripedLocks
 from domain.service.receipts import Written, system_clock
 from domain.timeutil import UTC
@@ -72,7 +73,7 @@ class LedgerCore(Application[UUID]):
                 setattr(cls, name, _stamped(value))
 
     def __init__(self, env: Mapping[str, str] | None = None, *, clock: Callable[[], datetime] = system_clock,
-                 command_lock: CommandLock | None = None) -> None:
+                 command_lock: CommandLock | None = None, group_commit: bool = True) -> None:
         super().__init__(env)
         self.clock = clock
         # Commands on the same pool from threads of one process queue on a striped lock
@@ -82,6 +83,9 @@ class LedgerCore(Application[UUID]):
         self.command_lock = command_lock
         self._local = threading.local()
         self._sleep: Callable[[float], None] = time.sleep
+        # Bookings queued on one pool share a transaction (domain/service/batching.py).
+        self.group_commit = group_commit
+        self._queues = Queues()
 
     def use_command_lock(self, command_lock: CommandLock | None) -> None:
         """Serialise commands on one pool across processes with ``command_lock`` (replacing,
@@ -175,14 +179,18 @@ class LedgerCore(Application[UUID]):
         if factory is None:
             recordings = self.save(*aggregates)
         else:
-            recordings = self.save(*aggregates, attachment=factory(aggregates))
+            events = tuple(event for aggregate in aggregates for event in aggregate.pending_events)
+            recordings = self.save(*aggregates, attachments=(factory(aggregates, events),))
+        self._cached(aggregates)
+        return recordings[-1].notification.id if recordings else None
+
+    def _cached(self, aggregates: tuple[Aggregate, ...]) -> None:
         cache = self.repository.cache
         if cache is not None:
             # The library leaves the cache to fast-forward on the next get; keep our own writes
             # in it so that the next command's first attempt starts from them.
             for aggregate in aggregates:
                 cache.put(aggregate.id, aggregate)
-        return recordings[-1].notification.id if recordings else None
 
     def _retrying(self, unit: Callable[[], T], *, pool: UUID | None = None) -> T:
         """Run ``unit`` (which loads, decides and saves) until its save wins the race.
@@ -220,17 +228,103 @@ class LedgerCore(Application[UUID]):
         with self._pool_locks.hold(pool):
             self._local.holding = pool
             try:
-                if self.command_lock is None:
+                with self._shared(pool):
                     yield
-                    return
-                with self.command_lock.hold(pool):
-                    self._local.shared = True
-                    try:
-                        yield
-                    finally:
-                        self._local.shared = False
             finally:
                 self._local.holding = None
+
+    @contextmanager
+    def _shared(self, pool: UUID) -> Iterator[None]:
+        """The pool's cross-process lock, if one is configured (the in-process one is held)."""
+        if self.command_lock is None:
+            yield
+            return
+        with self.command_lock.hold(pool):
+            self._local.shared = True
+            try:
+                yield
+            finally:
+                self._local.shared = False
+
+    # ---- group commit (domain/service/batching.py) ----------------------------------------
+
+    def _booking(self, pool: UUID, decide: Callable[[GpuPool], Aggregate], alone: Callable[[], Written]) -> Written:
+        """A command on ``pool`` that ``decide``s on the loaded pool and returns the one aggregate
+        it creates (saved with the pool), or runs ``alone`` (a unit of work, as ``_retrying``
+        runs it). With group commit, the bookings queued on the pool meanwhile share one
+        transaction; the outcome is the one running them alone, in queue order, gives."""
+        if not self.group_commit or getattr(self._local, "holding", None) is not None:
+            return self._retrying(alone, pool=pool)
+        job: Job[Written] = Job(decide, alone)
+        self._queues.join(pool, job)
+        with self._pool_locks.hold(pool):
+            self._local.holding = pool
+            try:
+                while not job.done:  # else a batch before this turn of the lock took it
+                    self._run_batch(pool, self._queues.take(pool))
+            finally:
+                self._local.holding = None
+        return job.outcome()
+
+    def _run_batch(self, pool: UUID, jobs: list[Job[Any]]) -> None:
+        """Settle every job of ``jobs`` (called holding the pool's in-process lock)."""
+        try:
+            with self._shared(pool):
+                if len(jobs) > 1 and self._save_together(pool, jobs):
+                    return
+                for job in jobs:  # one at a time, in order: what the ledger does without group commit
+                    job.settle(functools.partial(self._retrying, job.alone, pool=pool))
+        except BaseException as error:  # the cross-process lock failed: no job may be left waiting
+            for job in jobs:
+                if not job.done:
+                    job.fail(error)
+            raise
+
+    def _save_together(self, pool_id_: UUID, jobs: list[Job[Any]]) -> bool:
+        """Decide ``jobs`` in order on one copy of the pool and save the accepted ones in one
+        transaction. False (nothing recorded, no job settled) when they must run alone instead."""
+        try:
+            pool = self._load(pool_id_, for_update=True)
+        except AggregateNotFoundError:
+            return False  # each alone gives its own answer (no such site, no capacity)
+        assert isinstance(pool, GpuPool)
+        events: list[Any] = []  # the library's domain events, in the order saved
+        accepted: list[tuple[Job[Any], Aggregate, int]] = []  # a job, what it created, its last event's index
+        refused: list[tuple[Job[Any], BaseException]] = []
+        attachments: list[Attachment] = []
+        for job in jobs:
+            version = pool.version
+            try:
+                created = job.context.run(job.decide, pool)
+            except Exception as error:
+                if pool.version != version:
+                    return False  # refused half-way through changing the pool: run each alone
+                refused.append((job, error))
+                continue
+            own = (*pool.collect_events(), *created.collect_events())
+            events.extend(own)
+            accepted.append((job, created, len(events) - 1))
+            factory = job.context.get(ATTACH)
+            if factory is not None:
+                attachment = job.context.run(factory, (pool, created), own)
+                attachment.last = len(events) - 1
+                attachments.append(attachment)
+        if accepted:
+            try:
+                recordings = self.save(*events, attachments=tuple(attachments)) if attachments else self.save(*events)
+            except (IntegrityError, AttachmentTaken):
+                return False  # nothing was recorded: each alone meets the conflict by itself
+            except Exception:
+                if any(a.failure is not None for a in attachments):
+                    return False  # an answer failed to render; the transaction was rolled back
+                raise
+            self._cached((pool, *(created for _, created, _ in accepted)))
+            self._queues.counted(len(accepted))
+            for job, created, last in accepted:
+                job.succeed(Written(created.id, recordings[last].notification.id))
+        for job, refusal in refused:
+            job.fail(refusal)
+        return True
 
     def _backoff(self, attempt: int) -> None:
         """Sleep before ``attempt`` (2, 3, ...): 1 ms, 2 ms, 4 ms ... capped at 50 ms, jittered."""

@@ -89,6 +89,15 @@ class TenancyCommands(LedgerCore):
             rate = discounted(plan_rate, contract_discount(self, tenant, month_of(window_start)))
         fee_share = Decimal(0) if mode == "on_demand" else tenant.cancellation_fee_share
 
+        def book(pool: GpuPool) -> Reservation:
+            reservation = Reservation(
+                tenant_id=tenant.id, pool_id=pool.id, site_id=site, model=code, gpus=count, start=window_start,
+                end=window_end, rate_per_gpu_hour=rate, currency=tenant.billing_currency,
+                cancellation_fee_share=fee_share, confirmed_at=self.now(), backfill=backfill, pricing=mode,
+                id=reservation_id)
+            pool.book(reservation_id=reservation.id, start=window_start, end=window_end, gpus=count)
+            return reservation
+
         def unit() -> Written:
             if getattr(self._local, "retrying", False):  # lost a race: perhaps to a writer of this id
                 self._refuse_taken(reservation_id)
@@ -98,14 +107,10 @@ class TenancyCommands(LedgerCore):
                 self.get_site(site)
                 raise InsufficientCapacity(f"gpus: insufficient capacity: no {code} GPUs in service at site {site}",
                                            field="gpus") from None
-            reservation = Reservation(
-                tenant_id=tenant.id, pool_id=pool.id, site_id=site, model=code, gpus=count, start=window_start,
-                end=window_end, rate_per_gpu_hour=rate, currency=tenant.billing_currency,
-                cancellation_fee_share=fee_share, confirmed_at=self.now(), backfill=backfill, pricing=mode,
-                id=reservation_id)
-            pool.book(reservation_id=reservation.id, start=window_start, end=window_end, gpus=count)
+            reservation = book(pool)
             return Written(reservation.id, self._save(pool, reservation))
-        return self._retrying(unit, pool=pool_id(site, code))
+        # Bookings queued on this pool meanwhile may share one transaction (group commit).
+        return self._booking(pool_id(site, code), book, unit)
 
     def _refuse_taken(self, reservation_id: UUID | None) -> None:
         if reservation_id is not None and reservation_id in self.repository:
