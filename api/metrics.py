@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
@@ -229,6 +229,14 @@ class LedgerCollector:
                          "open": "Connections the pool holds open", "max": "Most connections the pool may open"}
             names = {"in_use": "ledger_db_pool_connections_in_use", "waiting": "ledger_db_pool_requests_waiting",
                      "open": "ledger_db_pool_connections_open", "max": "ledger_db_pool_connections_max"}
+            transactions, bookings = services.ledger.group_commits()
+            batches = CounterMetricFamily("ledger_group_commit_transactions", "Transactions that saved several "
+                                          "bookings of one GPU pool together (group commit)")
+            batches.add_metric([], transactions)
+            yield batches
+            batched = CounterMetricFamily("ledger_group_commit_bookings", "Bookings saved by those transactions")
+            batched.add_metric([], bookings)
+            yield batched
             for key, help_text in described.items():
                 family = GaugeMetricFamily(names[key], help_text, labels=["pool"])
                 for pool, numbers in stats.items():

@@ -29,7 +29,8 @@ SERIES = [
     "ledger_http_requests_total", "ledger_http_request_duration_seconds_bucket", "ledger_http_requests_in_progress",
     "ledger_log_head_position", "ledger_projection_position", "ledger_projection_lag_events",
     "ledger_projection_lag_seconds", "ledger_audit_chain_lag_events", "ledger_idempotency_keys_pending",
-    "ledger_db_pool_connections_in_use", "ledger_metrics_source_up",
+    "ledger_db_pool_connections_in_use", "ledger_metrics_source_up", "ledger_group_commit_transactions_total",
+    "ledger_group_commit_bookings_total",
 ]
 POSTGRES_POOL_SERIES = ["ledger_db_pool_requests_waiting", "ledger_db_pool_connections_open",
                         "ledger_db_pool_connections_max"]

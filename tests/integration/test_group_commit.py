@@ -22,7 +22,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bootstrap import open_ledger
-from domain import Ledger
 from domain.aggregates import pool_id
 from domain.attachments import ATTACH, Attachment, AttachmentTaken
 from domain.errors import Conflict, InsufficientCapacity
@@ -141,8 +140,9 @@ def test_a_batch_gives_each_booking_what_running_them_alone_in_order_gives(
             assert (reservation.gpus, reservation.start, reservation.end) == (
                 b.gpus, hour(first + b.start), hour(first + b.start + b.hours))
             # the booking's position is its own last event's: the reservation's creation
-            assert [n.id for n in auditor.recorder.select_notifications(w.position, 1)][0] == w.position
-            assert auditor.recorder.select_notifications(w.position, 1)[0].originator_id == w.id
+            assert w.position is not None
+            notification = auditor.recorder.select_notifications(w.position, 1)[0]
+            assert (notification.id, notification.originator_id) == (w.position, w.id)
     finally:
         auditor.close()
 
