@@ -258,6 +258,7 @@ def open_services(settings: Settings) -> Services:
     # and the pool discards broken ones (bench/api_load.py, BENCHMARKS.md).
     ledger = open_ledger(settings.database_url, extra_env={"POSTGRES_CONNECT_TIMEOUT": timeout,
                                                            "POSTGRES_PRE_PING": "n"})
+    ledger.group_commit = settings.group_commit
     # eventsourcing retries each PostgreSQL recorder call up to 10 times (0.2 s apart) on a
     # connection error, each attempt waiting the pool's timeout: a tenth of the budget per
     # attempt keeps a request within about db_timeout_seconds + 2 s during an outage.

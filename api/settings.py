@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     # turns it on for PostgreSQL (api/projector.py).
     projector_process: bool = False
     projector_poll_seconds: float = 0.2
+    # Bookings queued on one GPU pool share one transaction (LEDGER_GROUP_COMMIT;
+    # domain/service/batching.py); false: each booking commits alone.
+    group_commit: bool = True
     # The longest a request waits for a database connection (pool checkout, connect) before it
     # is answered 503 database-unavailable with Retry-After (LEDGER_DB_TIMEOUT_SECONDS).
     db_timeout_seconds: float = 5.0

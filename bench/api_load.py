@@ -85,10 +85,11 @@ def wait_ready(base: str, path: str, proc: subprocess.Popen[bytes], began: float
             time.sleep(0.01)
 
 
-def start_server(args: list[str], cwd: str | None = None) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(args: list[str], cwd: str | None = None,
+                 env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     proc = subprocess.Popen([*args, "--port", str(port), "--log-level", "warning"], cwd=cwd,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+                            env={**os.environ, "PYTHONPATH": str(ROOT), **(env or {})})
     return proc, f"http://127.0.0.1:{port}"
 
 
@@ -223,13 +224,14 @@ def startup_seconds(tmpdir: str, runs: int) -> dict[str, float]:
 
 # ---- the suite ------------------------------------------------------------------------------
 
-def seeded_server(url: str, tmpdir: str) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
+def seeded_server(url: str, tmpdir: str,
+                  env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
     sys.path.insert(0, str(ROOT))
     from tests.e2e.scenario import build_capacity, register_tenant
 
     began = time.perf_counter()
     proc, base = start_server([sys.executable, "-c", "from cli.main import main; main()", "serve", "--db", url,
-                               "--create"])
+                               "--create"], env=env)
     wait_ready(base, "/health", proc, began)
     operator = issue(url, "operator")
     with httpx.Client(base_url=base, timeout=60) as client:

@@ -66,9 +66,11 @@ def prefill_pool(fleet: Any, bookings: int) -> None:
         ledger.save(pool)
 
 
-def service_rate(url: str, tmpdir: str, n: int, runs: int, clients: int, history: int = 0) -> float:
+def service_rate(url: str, tmpdir: str, n: int, runs: int, clients: int, history: int = 0,
+                 group_commit: bool = True) -> float:
     store = fresh_url(url, tmpdir)
     fleet = seeded_fleet(store)
+    fleet.ledger.group_commit = group_commit
     if history:
         prefill_pool(fleet, history)
     fleet.ledger.get_pool(fleet.site_id, fleet.model)  # warm the cache, as a running server would be

@@ -5,10 +5,15 @@
 Reservations: ``Ledger.confirm_reservation`` called in-process by 1 and 16 threads (the
 service-level rate: ``bench/reservations.py``'s harness, the ledger opened as ``ledger serve``
 opens it, with the cross-process pool lock) against ``POST /v1/reservations`` with a fresh
-Idempotency-Key per request through ``ledger serve`` (projection follower in-process, the
+Idempotency-Key per request through ``ledger serve`` (projection follower in a child process, the
 default) driven by ``wrk`` with 1 and 16 connections. Each POST books 1 GPU for an hour of the
-same pool, as the service-level case does. Target: HTTP >= 0.6x the service at the same
+same pool, as the service-level case does. Both run with group commit on (the default), so the
+service's queued bookings share transactions exactly as the server's do. Target: HTTP >= 0.6x the service at the same
 concurrency, p99 <= 100 ms at 16 connections.
+
+Group commit (``domain/service/batching.py``): the same bookings with ``LEDGER_GROUP_COMMIT``
+off (each commits alone: the baseline) and on, through the service and over HTTP, at 8 and 32
+clients.
 
 Usage: batches of 5,000 per-hour records: raw psycopg ``COPY`` of the same rows (the floor a
 user could build instead: no checks, no events), ``Ledger.record_usage`` in-process, and
@@ -35,16 +40,17 @@ from bench.usage import service_rate as usage_service_rate
 USAGE_START = datetime(datetime.now(UTC).year - 1, 1, 1, tzinfo=UTC)  # metered hours must have passed
 
 
-def _http_reservations(url: str, tmpdir: str, seconds: float, runs: int) -> dict[int, dict[str, Any]]:
+def _http_reservations(url: str, tmpdir: str, seconds: float, runs: int, connections_list: tuple[int, ...] = (1, 16),
+                       group_commit: bool = True) -> dict[int, dict[str, Any]]:
     store = fresh_url(url, tmpdir)
-    proc, base, seed = api_load.seeded_server(store, tmpdir)
+    proc, base, seed = api_load.seeded_server(store, tmpdir, env={"LEDGER_GROUP_COMMIT": str(group_commit).lower()})
     try:
         headers = {"Authorization": f"Bearer {seed['tenant']}", "Content-Type": "application/json"}
         booked = api_load.START.replace(month=3)
         body = json.dumps({"site_id": seed["site"], "model": api_load.MODEL, "gpus": 1, "start": booked.isoformat(),
                            "end": (booked + timedelta(hours=1)).isoformat()})
         results = {}
-        for connections in (1, 16):
+        for connections in connections_list:
             def work(connections: int = connections) -> dict[str, float]:
                 return api_load.load(f"{base}/v1/reservations", method="POST", headers=headers, body=body,
                                      seconds=seconds, concurrency=connections, vary_key=True, tmpdir=tmpdir)
@@ -106,6 +112,30 @@ def _service_usage(url: str, tmpdir: str, batch: int, runs: int) -> float:
         drop_url(store)
 
 
+GROUP_CLIENTS = (8, 32)
+
+
+def _group_commit_rows(url: str, tmpdir: str, n: int, runs: int, seconds: float) -> list[dict[str, Any]]:
+    """Group commit's gain: the same bookings with it off (the baseline: each commits alone) and
+    on, through the service and over HTTP, at 8 and 32 clients."""
+    rows: list[dict[str, Any]] = []
+    service = {(on, c): service_rate(url, tmpdir, n, runs, c, group_commit=on) for on in (False, True)
+               for c in GROUP_CLIENTS}
+    http = {on: _http_reservations(url, tmpdir, seconds, runs, GROUP_CLIENTS, group_commit=on) for on in (False, True)}
+    for clients in GROUP_CLIENTS:
+        off, on = service[(False, clients)], service[(True, clients)]
+        rows.append({"benchmark": "write", "case": f"group commit off, service, {clients} threads (baseline)",
+                     "rate_per_s": off, "ratio": 1.0, "load": api_load.loadavg()})
+        rows.append({"benchmark": "write", "case": f"group commit on, service, {clients} threads",
+                     "rate_per_s": on, "ratio": on / off, "load": api_load.loadavg()})
+        off_http, on_http = http[False][clients], http[True][clients]
+        rows.append({"benchmark": "write", "case": f"group commit off, POST /v1/reservations, {clients} conns "
+                     "(baseline)", **off_http, "ratio": 1.0, "load": api_load.loadavg()})
+        rows.append({"benchmark": "write", "case": f"group commit on, POST /v1/reservations, {clients} conns",
+                     **on_http, "ratio": on_http["rate_per_s"] / off_http["rate_per_s"], "load": api_load.loadavg()})
+    return rows
+
+
 def run(url: str, tmpdir: str, quick: bool = False) -> list[dict[str, Any]]:
     if not url.startswith("postgres"):
         return []  # PostgreSQL figures only (the production store)
@@ -123,6 +153,7 @@ def run(url: str, tmpdir: str, quick: bool = False) -> list[dict[str, Any]]:
         met = ratio >= 0.6 and (clients == 1 or result["p99_ms"] <= 100)
         rows.append({"benchmark": "write", "case": f"POST /v1/reservations (Idempotency-Key), {clients} conn(s)",
                      **result, "ratio": ratio, "target": target, "met": met, "load": load()})
+    rows += _group_commit_rows(url, tmpdir, n, runs, seconds)
     batch = 1000 if quick else 5000
     usage_runs = runs + 1  # plus one warm-up batch: 5 batches of 100 hours fill the 500-hour windows
     raw = _raw_rate(fresh_url(url, tmpdir), batch, usage_runs)
