@@ -8,8 +8,8 @@ opens it, with the cross-process pool lock) against ``POST /v1/reservations`` wi
 Idempotency-Key per request through ``ledger serve`` (projection follower in a child process, the
 default) driven by ``wrk`` with 1 and 16 connections. Each POST books 1 GPU for an hour of the
 same pool, as the service-level case does. Both run with group commit on (the default), so the
-service's queued bookings share transactions exactly as the server's do. Target: HTTP >= 0.6x the service at the same
-concurrency, p99 <= 100 ms at 16 connections.
+service's queued bookings share transactions exactly as the server's do. Target: HTTP >= 0.6x
+the service at the same concurrency, p99 <= 100 ms at 16 connections.
 
 Group commit (``domain/service/batching.py``): the same bookings with ``LEDGER_GROUP_COMMIT``
 off (each commits alone: the baseline) and on, through the service and over HTTP, at 8 and 32
