@@ -45,7 +45,7 @@ def writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
     store_first = KeyBook.store_first
 
     def counting_insert(self: Any, *args: Any, **kwargs: Any) -> Any:
-        seen["ledger" if kwargs.get("attachment") is None else "ledger+key"] += 1
+        seen["ledger+key" if kwargs.get("attachments") else "ledger"] += 1
         return ledger_insert(self, *args, **kwargs)
 
     def counting_store(self: KeyBook, *args: Any, **kwargs: Any) -> Any:
