@@ -229,7 +229,7 @@ class LedgerCollector:
                          "open": "Connections the pool holds open", "max": "Most connections the pool may open"}
             names = {"in_use": "ledger_db_pool_connections_in_use", "waiting": "ledger_db_pool_requests_waiting",
                      "open": "ledger_db_pool_connections_open", "max": "ledger_db_pool_connections_max"}
-            transactions, bookings = services.ledger.group_commits()
+            transactions, bookings = services.ledger.get_group_commits()
             batches = CounterMetricFamily("ledger_group_commit_transactions", "Transactions that saved several "
                                           "bookings of one GPU pool together (group commit)")
             batches.add_metric([], transactions)

@@ -107,7 +107,7 @@ class LedgerCore(Application[UUID]):
             raise InvalidInput("clock returned a naive datetime")
         return moment.astimezone(UTC)
 
-    def group_commits(self) -> tuple[int, int]:
+    def get_group_commits(self) -> tuple[int, int]:
         """Transactions that saved more than one booking since this ledger opened, and the
         bookings they saved (``domain/service/batching.py``; /metrics shows both)."""
         return self._queues.batches, self._queues.batched
