@@ -123,16 +123,24 @@ def sent(stored: StoredResponse, headers: dict[str, str] | None = None) -> Respo
     return Response(stored.body, status_code=stored.status, media_type=stored.content_type, headers=headers)
 
 
+@dataclass
+class _Rendered:
+    """The answer one attachment's row was made with (set inside the transaction)."""
+
+    stored: StoredResponse | None = None
+
+
 class KeyedWrite:
     """The attachment factory of one keyed request: the key's row, answered from what the
-    command saves, goes into the ledger's transaction."""
+    command saves, goes into the ledger's transaction. (A row's closure refers to no object that
+    refers back to it: a request leaves no reference cycle behind, so what it loaded, a pool's
+    copy included, is freed as soon as the request ends rather than by the garbage collector.)"""
 
     def __init__(self, request: Request, key: str, print_: str, status: int, answer: Answer,
                  raw: bytes) -> None:
         self.request, self.key, self.print_, self.status, self.answer = request, key, print_, status, answer
         self.raw = raw
-        self.attachments: list[Attachment] = []
-        self.stored: StoredResponse | None = None
+        self.attachments: list[tuple[Attachment, _Rendered]] = []
 
     def scope(self) -> str | None:
         principal: Principal | None = getattr(self.request.state, "principal", None)
@@ -141,22 +149,23 @@ class KeyedWrite:
     def __call__(self, aggregates: Sequence[Aggregate], events: Sequence[object]) -> Attachment:
         scope = self.scope()
         assert scope is not None, "a keyed write runs after authentication"
+        answer, status, key, print_, raw = self.answer, self.status, self.key, self.print_, self.raw
+        rendered = _Rendered()
 
         def row(position: int) -> dict[str, object]:
-            body = self.answer(Saved(tuple(aggregates), tuple(events), position, self.raw)).model_dump_json(
-                by_alias=True)
-            self.stored = StoredResponse(self.status, JSON, position, body)
-            return {"scope": scope, "key": self.key, "fingerprint": self.print_, "state": "done",
-                    "claimed_at": time.time(), "status": self.status, "content_type": JSON, "position": position,
-                    "body": body}
+            body = answer(Saved(tuple(aggregates), tuple(events), position, raw)).model_dump_json(by_alias=True)
+            rendered.stored = StoredResponse(status, JSON, position, body)
+            return {"scope": scope, "key": key, "fingerprint": print_, "state": "done", "claimed_at": time.time(),
+                    "status": status, "content_type": JSON, "position": position, "body": body}
 
         attachment = Attachment(TABLE, row)
-        self.attachments.append(attachment)
+        self.attachments.append((attachment, rendered))
         return attachment
 
     @property
     def saved(self) -> StoredResponse | None:
-        return self.stored if any(a.saved for a in self.attachments) else None
+        """The answer saved with the events (None: nothing was saved under the key)."""
+        return next((rendered.stored for attachment, rendered in self.attachments if attachment.saved), None)
 
 
 def saved_answer() -> Response | None:

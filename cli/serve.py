@@ -6,6 +6,7 @@ never imports ``api``.
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated
 
 import typer
@@ -19,6 +20,24 @@ from cli.options import (
     listening_socket,
     ready,
 )
+
+
+def _frozen_after_startup_server() -> type:
+    """uvicorn's Server, freezing the heap once the app has started (services open, sockets
+    bound): what exists then lives as long as the process, and ``gc.freeze`` takes it out of
+    every later collection. Without it a full collection walks the whole app (its routes,
+    schemas, pools): ~100 ms during which no request moves (BENCHMARKS.md, *Write path*)."""
+    import gc
+
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            gc.collect()
+            gc.freeze()
+
+    return Server
 
 
 def serve(db: DbOption = DEFAULT_DATABASE, host: str = "127.0.0.1",
@@ -52,8 +71,8 @@ def serve(db: DbOption = DEFAULT_DATABASE, host: str = "127.0.0.1",
         raise typer.BadParameter(str(error), param_hint="--log-format") from None
     sock = listening_socket(host, port)  # a port in use is one line, before the app starts
     # log_config=None: uvicorn keeps the logging set up above; access_log=False: ours logs each request.
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level=log_level.value, proxy_headers=False,
-                                          log_config=None, access_log=False))
+    server = _frozen_after_startup_server()(uvicorn.Config(create_app(settings), log_level=log_level.value,
+                                                           proxy_headers=False, log_config=None, access_log=False))
     logging.getLogger("uvicorn.error").info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)", host, port)
     try:
         server.run(sockets=[sock])

@@ -6,6 +6,9 @@ answer the client got); concurrent duplicates wait on it and replay the first an
 
 from __future__ import annotations
 
+import asyncio
+import gc
+import json
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -179,3 +182,49 @@ def test_replays_follow_the_first_request_of_each_key(sqlite_api: Api, calls: li
             assert response.status_code == 409
             assert response.json()["type"].endswith("/idempotency-key-reused")
     assert log_length(sqlite_api) == before + sum(1 for variant, _, _ in first.values() if variant != "bad")
+
+
+def test_a_keyed_booking_leaves_no_reference_cycle(sqlite_api: Api) -> None:
+    """Everything a keyed POST made (its request, its key's attachment, the pool's copy it booked
+    on) is freed when it ends, not left for the garbage collector: under load, full collections
+    were the p99 of a POST (BENCHMARKS.md, *Write path*)."""
+    c, op = sqlite_api.client, sqlite_api.operator
+    world = build_capacity(c, op, gpus=1000)
+    tenant = register_tenant(c, op)
+    app = c.app
+    body = json.dumps(booking(world, tenant)).encode()
+
+    async def post(key: str) -> int:
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+                 "scheme": "http", "path": "/v1/reservations", "raw_path": b"/v1/reservations", "query_string": b"",
+                 "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+                 "headers": [(b"host", b"ledger"), (b"authorization", f"Bearer {op}".encode()),
+                             (b"content-type", b"application/json"), (b"idempotency-key", key.encode())]}
+        messages = [{"type": "http.request", "body": body, "more_body": False}]
+        status: list[int] = []
+
+        async def receive() -> dict[str, Any]:
+            return messages.pop() if messages else {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                status.append(message["status"])
+
+        await app(scope, receive, send)  # type: ignore[operator]
+        return status[0]
+
+    async def posts(keys: list[str]) -> list[int]:
+        return [await post(key) for key in keys]
+
+    asyncio.run(posts([f"warm-{i}" for i in range(3)]))  # first-use caches, lazily built state
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        statuses = asyncio.run(posts([f"cycle-{i}" for i in range(20)]))
+        gc.collect()
+        left = [type(o).__qualname__ for o in gc.garbage]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+    assert statuses == [201] * 20
+    assert not left, f"keyed POSTs left reference cycles: {Counter(left).most_common(8)}"
