@@ -40,13 +40,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.answers import Answer, Saved, answer_for
 from api.deps import FRESH_IN_ENDPOINT, fresh_authentication, services
-from api.problems import IdempotencyInProgress, IdempotencyKeyReused, problem_for
+from api.problems import IdempotencyInProgress, IdempotencyKeyReused, Unauthenticated, problem_for
 from api.store import ApiStore
 from api.tokens import Principal
-from domain.attachments import ATTACH, Attachment, AttachmentTaken
+from domain.attachments import ATTACH, Attachment, AttachmentRefused, AttachmentTaken, Guard
 from domain.errors import InvalidInput, LedgerError
 
 HEADER = "Idempotency-Key"
+# A key's row is saved only while the caller's token stands (not revoked), checked inside the
+# ledger's transaction: a keyed write needs no token lookup of its own before its command.
+TOKEN_STANDS = Guard(column="scope", table="api_tokens", key="token_hash", unset="revoked_at")
 MAX_KEY_LENGTH = 200
 TABLE = "api_idempotency"
 JSON = "application/json"
@@ -158,7 +161,7 @@ class KeyedWrite:
             return {"scope": scope, "key": key, "fingerprint": print_, "state": "done", "claimed_at": time.time(),
                     "status": status, "content_type": JSON, "position": position, "body": body}
 
-        attachment = Attachment(TABLE, row)
+        attachment = Attachment(TABLE, row, guard=TOKEN_STANDS)
         self.attachments.append((attachment, rendered))
         return attachment
 
@@ -185,14 +188,21 @@ F = TypeVar("F", bound=Callable[..., Any])
 def fresh_token_first(endpoint: F) -> F:
     """``endpoint``, looking its caller's token up in the database first, in the same worker
     thread: a write never runs on a token revoked before it arrived, and the dependencies before
-    it answer from the token cache without a thread hop of their own (api.deps.current_principal)."""
+    it answer from the token cache without a thread hop of their own (api.deps.current_principal).
+
+    A keyed write skips that lookup: its key's row is saved in the ledger's transaction only
+    while the token stands (:data:`TOKEN_STANDS`), so a revoked token's write rolls back whole
+    (401), and an answer that writes nothing looks the token up before it is stored or sent."""
     @functools.wraps(endpoint)
     def run(*args: Any, **kwargs: Any) -> Any:
         request = REQUEST.get()
-        if request is not None:
+        if request is not None and not isinstance(ATTACH.get(), KeyedWrite):
             fresh_authentication(request)
         return endpoint(*args, **kwargs)
     return run  # type: ignore[return-value]
+
+
+REVOKED = "Authorization: unknown token"  # what a revoked token gets, as from authenticate
 
 
 class IdempotentRoute(APIRoute):
@@ -232,6 +242,8 @@ class IdempotentRoute(APIRoute):
             marker = ATTACH.set(write)
             try:
                 response = await original(request)
+            except AttachmentRefused:  # the token was revoked: nothing was recorded
+                return problem_for(request, Unauthenticated(REVOKED, field="Authorization"))
             except AttachmentTaken:  # a first request with this key committed while we ran
                 scope = write.scope() if write is not None else None
                 assert scope is not None
@@ -250,7 +262,16 @@ class IdempotentRoute(APIRoute):
             position = response.headers.get("ledger-position")
             mine = StoredResponse(response.status_code, response.headers.get("content-type", JSON),
                                   int(position) if position else None, bytes(response.body).decode("utf-8"))
-            earlier = await run_in_threadpool(book.store_first, principal.scope, key, print_, mine)
+
+            def store() -> StoredResponse | None:
+                if write is not None:  # the token was not looked up before the command: now
+                    fresh_authentication(request)
+                return book.store_first(principal.scope, key, print_, mine)
+
+            try:
+                earlier = await run_in_threadpool(store)
+            except Unauthenticated as refused:
+                return problem_for(request, refused)
             return response if earlier is None else replay(earlier, print_)
 
         return handler

@@ -29,6 +29,27 @@ class AttachmentTaken(Exception):
     Nothing of this command was recorded. (Not an IntegrityError: retrying cannot help.)"""
 
 
+class AttachmentRefused(Exception):
+    """The attachment's :class:`Guard` found no row to vouch for it: nothing of this command was
+    recorded (the transaction was rolled back)."""
+
+
+@dataclass(frozen=True)
+class Guard:
+    """A condition the attachment's row is inserted under, checked inside the transaction: the
+    row's ``column`` takes its value from the row of ``table`` whose ``key`` column holds that
+    value and whose ``unset`` column is NULL. With no such row the value is NULL, which the
+    column refuses (it is NOT NULL): the whole transaction rolls back (AttachmentRefused).
+
+    The API uses it for the caller's token (``api_tokens``, not revoked): a keyed write commits
+    only while its token stands, without a round trip of its own before the command."""
+
+    column: str
+    table: str
+    key: str
+    unset: str
+
+
 @dataclass
 class Attachment:
     """A row of ``table``, made by ``row(position)`` from the log position of the command's last
@@ -37,6 +58,7 @@ class Attachment:
     table: str
     row: Callable[[int], Mapping[str, object]]
     last: int = -1  # the index of the command's last event among the transaction's events
+    guard: Guard | None = None
     saved: bool = False  # set by the recorder once the row went in with the events
     failure: BaseException | None = None  # what ``row`` raised (the transaction was rolled back)
 

@@ -33,7 +33,18 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
 from psycopg import sql
 from psycopg.rows import DictRow
 
-from domain.attachments import Attachment, AttachmentTaken
+from domain.attachments import Attachment, AttachmentRefused, AttachmentTaken, Guard
+
+
+def _guard_refused(error: BaseException, attachments: Sequence[Attachment]) -> bool:
+    """A guarded column got NULL: its guard found no row to vouch for the attachment."""
+    cause = error.__cause__
+    guarded = {(a.table, a.guard.column) for a in attachments if a.guard is not None}
+    if isinstance(cause, psycopg.errors.NotNullViolation):
+        return (cause.diag.table_name, cause.diag.column_name) in guarded
+    if isinstance(cause, sqlite3.IntegrityError):
+        return any(f"NOT NULL constraint failed: {table}.{column}" in str(cause) for table, column in guarded)
+    return False
 
 
 def _key_taken(error: BaseException, attachments: Sequence[Attachment]) -> bool:
@@ -54,6 +65,8 @@ class _Attaching:
         try:
             ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)  # type: ignore[misc]
         except IntegrityError as error:
+            if _guard_refused(error, attachments):
+                raise AttachmentRefused(str(error)) from error
             if _key_taken(error, attachments):
                 raise AttachmentTaken(str(error)) from error
             raise
@@ -76,17 +89,28 @@ class PostgresAttachingRecorder(_Attaching, PostgresApplicationRecorder):
         self.insert_events_statement = self.insert_events_statement.as_string()  # type: ignore[assignment]
         self.lock_table_statements = [s.as_string() if isinstance(s, sql.Composable) else s
                                       for s in self.lock_table_statements]
-        self._statements: dict[tuple[str, tuple[str, ...]], str] = {}
+        self._statements: dict[tuple[str, tuple[str, ...], Guard | None], str] = {}
 
     def _insert(self, attachment: Attachment, columns: tuple[str, ...]) -> str:
-        """The attachment's INSERT, as text, made once per table and columns."""
-        shape = (attachment.table, columns)
+        """The attachment's INSERT, as text, made once per table, columns and guard: a
+        placeholder per column, the guarded column's a subquery that yields the value only while
+        the guard's row vouches for it (else NULL, which the column refuses)."""
+        guard = attachment.guard
+        shape = (attachment.table, columns, guard)
         found = self._statements.get(shape)
         if found is None:
-            table = sql.SQL("{}.{}").format(sql.Identifier(self.datastore.schema), sql.Identifier(attachment.table))
-            found = self._statements[shape] = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-                table, sql.SQL(", ").join(map(sql.Identifier, columns)),
-                sql.SQL(", ").join(sql.Placeholder() * len(columns))).as_string()
+            schema = sql.Identifier(self.datastore.schema)
+            values: list[sql.Composable] = []
+            for column in columns:
+                if guard is None or column != guard.column:
+                    values.append(sql.Placeholder())
+                else:
+                    values.append(sql.SQL("(SELECT {k} FROM {s}.{t} WHERE {k} = %s AND {u} IS NULL)").format(
+                        k=sql.Identifier(guard.key), s=schema, t=sql.Identifier(guard.table),
+                        u=sql.Identifier(guard.unset)))
+            found = self._statements[shape] = sql.SQL("INSERT INTO {}.{} ({}) VALUES ({})").format(
+                schema, sql.Identifier(attachment.table), sql.SQL(", ").join(map(sql.Identifier, columns)),
+                sql.SQL(", ").join(values)).as_string()
         return found
 
     def _fetch_ids_after_insert_events(self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent],
@@ -126,6 +150,9 @@ class SQLiteAttachingRecorder(_Attaching, SQLiteApplicationRecorder):
             if not ids:
                 break  # nothing was inserted (no events): nothing to attach to
             row = attachment.row(ids[attachment.last])  # raising here rolls the library's transaction back
-            c.execute(f"INSERT INTO {attachment.table} ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-                      list(row.values()))
+            guard = attachment.guard
+            vouched = "" if guard is None else \
+                f"(SELECT {guard.key} FROM {guard.table} WHERE {guard.key} = ? AND {guard.unset} IS NULL)"
+            values = ", ".join(vouched if guard is not None and column == guard.column else "?" for column in row)
+            c.execute(f"INSERT INTO {attachment.table} ({', '.join(row)}) VALUES ({values})", list(row.values()))
         return ids

@@ -26,7 +26,7 @@ from eventsourcing.persistence import IntegrityError
 from domain import aggregates
 from domain.aggregates import FundingRound, GpuPool, Invoice, Reservation, Site, SupplyOrder, Tenant, pool_id
 from domain.aggregates.stamping import stamp_events, stamped_by
-from domain.attachments import ATTACH, Attachment, AttachmentTaken
+from domain.attachments import ATTACH, Attachment, AttachmentRefused, AttachmentTaken
 from domain.checks import uuid_of
 from domain.errors import ConcurrencyConflict, InvalidInput, NotFound
 from domain.reference import gpu_model
@@ -317,7 +317,7 @@ class LedgerCore(Application[UUID]):
         if accepted:
             try:
                 recordings = self.save(*events, attachments=tuple(attachments)) if attachments else self.save(*events)
-            except (IntegrityError, AttachmentTaken):
+            except (IntegrityError, AttachmentTaken, AttachmentRefused):
                 return False  # nothing was recorded: each alone meets the conflict by itself
             except Exception:
                 if any(a.failure is not None for a in attachments):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ import api.answers
 import projections.recorders
 from api.answers import answer_for
 from api.idempotency import KeyBook
+from api.tokens import Principal, Role, TokenBook, create_token, revoke_token
 from bootstrap import create_app, open_api_store
 from tests.e2e.conftest import Api, settings_for
 from tests.e2e.scenario import FUTURE_YEAR, MODEL, bearer, build_capacity, register_tenant
@@ -228,3 +230,39 @@ def test_a_keyed_booking_leaves_no_reference_cycle(sqlite_api: Api) -> None:
         gc.garbage.clear()
     assert statuses == [201] * 20
     assert not left, f"keyed POSTs left reference cycles: {Counter(left).most_common(8)}"
+
+
+def test_a_keyed_write_on_a_token_revoked_while_cached_records_nothing(any_api: Api,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """A keyed write does not look its token up before its command: the key's row is saved only
+    while the token stands, checked in the ledger's own transaction. A token revoked while the
+    process still trusts its cache gets 401, and nothing is recorded; an answer that writes
+    nothing (a refusal) looks the token up first, so it is 401 too."""
+    c, op = any_api.client, any_api.operator
+    world = build_capacity(c, op, gpus=4)
+    tenant = register_tenant(c, op)
+    store = open_api_store(any_api.url)
+    try:
+        token = create_token(store, Role.operator)
+        assert c.get(f"/v1/tenants/{tenant['id']}", headers=bearer(token)).status_code == 200  # now cached
+        # From here on the server's cache is trusted as if revocations had just been looked at:
+        # only the write's own check can notice the revocation below.
+        cached = TokenBook.cached
+
+        def trusting(book: TokenBook, presented: str) -> Principal | None:
+            book._checked_at = time.monotonic()
+            return cached(book, presented)
+
+        monkeypatch.setattr(TokenBook, "cached", trusting)
+        ok = c.post("/v1/reservations", headers=bearer(token, "before"), json=booking(world, tenant))
+        assert ok.status_code == 201, ok.text
+        revoke_token(store, token)
+    finally:
+        store.close()
+    before = log_length(any_api)
+    for key, body in (("booked", booking(world, tenant)), ("refused", booking(world, tenant, gpus=99))):
+        answer = c.post("/v1/reservations", headers=bearer(token, key), json=body)
+        assert answer.status_code == 401, answer.text
+        assert answer.json()["type"].endswith("/unauthenticated")
+        assert key_row(any_api, key) is None, "a revoked token's key was stored"
+    assert log_length(any_api) == before, "a revoked token's keyed write recorded events"
