@@ -243,6 +243,9 @@ class IdempotentRoute(APIRoute):
             try:
                 response = await original(request)
             except AttachmentRefused:  # the token was revoked: nothing was recorded
+                scope = write.scope() if write is not None else None
+                if scope is not None:  # its reads are refused from now on too, as after a lookup
+                    services(request).tokens.forget(scope)
                 return problem_for(request, Unauthenticated(REVOKED, field="Authorization"))
             except AttachmentTaken:  # a first request with this key committed while we ran
                 scope = write.scope() if write is not None else None

@@ -197,6 +197,10 @@ class TokenBook:
         found, expires = cached[1], cached[2]
         return found if expires is None or wall_clock() < expires else None
 
+    def forget(self, digest: str) -> None:
+        """Drop the token whose SHA-256 is ``digest`` from the cache (found revoked by a write)."""
+        self._cache.pop(digest, None)
+
     def principal_of_hash(self, digest: str) -> Principal | None:
         """The caller of the token whose SHA-256 is ``digest`` (what a dashboard session keeps)."""
         wall = wall_clock()
