@@ -11,6 +11,7 @@ import psycopg
 import pytest
 
 from bootstrap import open_ledger
+from domain.aggregates import pool_id
 from domain.errors import ConcurrencyConflict
 from projections.store import AdvisoryCommandLock, parse_database_url, pool_lock_key, with_schema
 from tests.builders import SimClock, fleet, reserve
@@ -18,12 +19,16 @@ from tests.builders import SimClock, fleet, reserve
 pytestmark = pytest.mark.postgres
 
 
-def held_advisory_locks(url: str) -> int:
+def held_advisory_locks(url: str, key: int) -> int:
+    """Sessions holding the advisory lock ``key`` (a bigint key: its high and low 32 bits are
+    pg_locks' classid and objid; other suites' locks on the same server are not counted)."""
     config = parse_database_url(url)
+    unsigned = key & 0xFFFFFFFFFFFFFFFF
     with psycopg.connect(f"host={config.host} port={config.port} dbname={config.dbname} "
                          f"user={config.user or 'postgres'}") as conn:
         row = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-                           "AND objsubid = 1").fetchone()
+                           "AND objsubid = 1 AND classid::bigint = %s AND objid::bigint = %s",
+                           (unsigned >> 32, unsigned & 0xFFFFFFFF)).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -81,13 +86,15 @@ def test_the_lock_is_released_after_a_refused_or_failed_command(postgres_url: st
     try:
         assert isinstance(ledger.command_lock, AdvisoryCommandLock)
         f = fleet(ledger, gpus=2)
-        before = held_advisory_locks(postgres_url)
+        key = pool_lock_key(parse_database_url(postgres_url), pool_id(f.site_id, f.model))
         from domain.errors import InsufficientCapacity
 
+        with ledger.command_lock.hold(pool_id(f.site_id, f.model)):  # the count sees a held lock
+            assert held_advisory_locks(postgres_url, key) == 1
         with pytest.raises(InsufficientCapacity):
             reserve(f, 3, 1, 2)
         reserve(f, 2, 1, 2)
-        assert held_advisory_locks(postgres_url) == before
+        assert held_advisory_locks(postgres_url, key) == 0
         assert ledger.command_lock.max_connections == 4
     finally:
         ledger.close()
