@@ -70,9 +70,10 @@ async def current_principal(request: Request,
                             ) -> Principal:
     """The caller: from the token cache inline when it can tell (reads; and writes that look the
     token up afresh in their endpoint's thread), else in a worker thread (a database read)."""
+    checked_later = FRESH_IN_ENDPOINT.get()
     if credentials is not None and credentials.scheme.lower() == "bearer" and credentials.credentials \
-            and (not FRESH_LOOKUP.get() or FRESH_IN_ENDPOINT.get()):
-        found = services(request).tokens.cached(credentials.credentials)
+            and (not FRESH_LOOKUP.get() or checked_later):
+        found = services(request).tokens.cached(credentials.credentials, checked_later=checked_later)
         if found is not None:
             _known(request, found)
             return found
@@ -101,7 +102,11 @@ class allow:
             raise Forbidden(f"role {principal.role.value!r} may not do this (allowed: {allowed})")
         return principal
 
-    async def __call__(self, principal: CurrentPrincipal) -> Principal:  # inline: no thread hop
+    async def __call__(self, request: Request, principal: CurrentPrincipal) -> Principal:  # inline: no thread hop
+        if principal.role not in self.roles and FRESH_IN_ENDPOINT.get():
+            # A write's caller may come from a cache whose look at revocations is due: a revoked
+            # token is 401, not 403 (a database lookup, on this refusal path only).
+            await run_in_threadpool(fresh_authentication, request)
         return self.check(principal)
 
 

@@ -185,11 +185,16 @@ class TokenBook:
         """The caller of a valid token; None for an unknown, revoked or expired one."""
         return self.principal_of_hash(token_hash(token))
 
-    def cached(self, token: str) -> Principal | None:
+    def cached(self, token: str, *, checked_later: bool = False) -> Principal | None:
         """The caller from the cache alone, without any database read (None: the cache cannot
         tell, because the token is not in it, or revocations are due to be looked at). What it
-        returns is what :meth:`principal` would return outside a write."""
-        if time.monotonic() - self._checked_at >= self.check_seconds:
+        returns is what :meth:`principal` would return outside a write.
+
+        ``checked_later``: the caller will check the token against revocations itself before
+        anything it does counts (a write: api.idempotency.fresh_token_first), so a cache whose
+        look at revocations is due still answers: a workload of writes alone, which never looks
+        at revocations, would otherwise find the cache stale on every request."""
+        if not checked_later and time.monotonic() - self._checked_at >= self.check_seconds:
             return None
         cached = self._cache.get(token_hash(token))
         if cached is None or cached[0] <= time.monotonic():

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+import math
 import time
 import uuid
 from collections import Counter
@@ -249,9 +250,9 @@ def test_a_keyed_write_on_a_token_revoked_while_cached_records_nothing(any_api: 
         # only the write's own check can notice the revocation below.
         cached = TokenBook.cached
 
-        def trusting(book: TokenBook, presented: str) -> Principal | None:
+        def trusting(book: TokenBook, presented: str, *, checked_later: bool = False) -> Principal | None:
             book._checked_at = time.monotonic()
-            return cached(book, presented)
+            return cached(book, presented, checked_later=checked_later)
 
         monkeypatch.setattr(TokenBook, "cached", trusting)
         ok = c.post("/v1/reservations", headers=bearer(token, "before"), json=booking(world, tenant))
@@ -266,3 +267,45 @@ def test_a_keyed_write_on_a_token_revoked_while_cached_records_nothing(any_api: 
         assert answer.json()["type"].endswith("/unauthenticated")
         assert key_row(any_api, key) is None, "a revoked token's key was stored"
     assert log_length(any_api) == before, "a revoked token's keyed write recorded events"
+
+
+def test_writes_alone_keep_using_the_token_cache(sqlite_api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A workload of writes never looks at revocations (reads do), yet its writes answer their
+    caller from the cache: each write checks its token itself (in its endpoint, or in its
+    transaction when keyed), so a cache whose look at revocations is due still serves them."""
+    c, op = sqlite_api.client, sqlite_api.operator
+    world = build_capacity(c, op, gpus=100)
+    tenant = register_tenant(c, op)
+    lookups: Counter[str] = Counter()
+    looked_up = TokenBook.principal_of_hash
+
+    def counting(book: TokenBook, digest: str) -> Principal | None:
+        lookups["token"] += 1
+        return looked_up(book, digest)
+
+    monkeypatch.setattr(TokenBook, "principal_of_hash", counting)
+    c.post("/v1/reservations", headers=bearer(op, "warm"), json=booking(world, tenant))  # cached now
+    c.app.state.services.tokens._checked_at = -math.inf  # type: ignore[attr-defined]  # the look is overdue
+    lookups.clear()
+    for n in range(5):
+        assert c.post("/v1/reservations", headers=bearer(op, f"write-{n}"), json=booking(world, tenant)
+                      ).status_code == 201
+    assert lookups["token"] == 0, "keyed writes looked their token up before their command"
+    assert c.post("/v1/reservations", headers=bearer(op), json=booking(world, tenant)).status_code == 201
+    assert lookups["token"] == 1, "an unkeyed write looks its token up once, in its endpoint"
+
+
+@pytest.mark.parametrize("key", [None, "wrong-role"])
+def test_a_revoked_cached_token_on_a_route_of_another_role_is_401_not_403(
+        sqlite_api: Api, monkeypatch: pytest.MonkeyPatch, key: str | None) -> None:
+    c = sqlite_api.client
+    store = open_api_store(sqlite_api.url)
+    try:
+        token = create_token(store, Role.operator)
+        assert c.get("/v1/reports/capex", headers=bearer(token)).status_code == 200  # now cached
+        revoke_token(store, token)
+    finally:
+        store.close()
+    c.app.state.services.tokens._checked_at = -math.inf  # type: ignore[attr-defined]  # the look is overdue
+    answer = c.post("/v1/usage", headers=bearer(token, key), json={"records": []})  # a meter's route
+    assert answer.status_code == 401, answer.text
