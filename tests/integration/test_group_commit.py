@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 
 from bootstrap import open_ledger
 from domain.aggregates import pool_id
-from domain.attachments import ATTACH, Attachment, AttachmentTaken
+from domain.attachments import ATTACH, Attachment, AttachmentRefused, AttachmentTaken, Guard
 from domain.errors import Conflict, InsufficientCapacity
 from domain.service.receipts import Written
 from domain.timeutil import hour_index
@@ -251,3 +251,45 @@ def test_without_group_commit_every_booking_saves_alone(pool_fleet: Fleet) -> No
     assert ledger._queues.batches == batches
     assert ledger.get_pool(f.site_id, f.model).booked[hour_index(hour(70))] == IN_SERVICE
     assert len(refusals) == 8 - IN_SERVICE
+
+
+def test_a_guard_refused_within_the_batch_fails_only_its_own_booking(pool_fleet: Fleet, database_url: str) -> None:
+    """A booking whose attachment's guard finds no row (a revoked token, in the API) rolls back
+    the batch; run alone, only that booking is refused (AttachmentRefused), the others book."""
+    f, ledger = pool_fleet, pool_fleet.ledger
+    one = Booking(gpus=1, start=0, hours=1)
+    config = parse_database_url(database_url)
+    ddl = ["CREATE TABLE IF NOT EXISTS vouchers (name TEXT PRIMARY KEY, revoked_at TEXT)",
+           "INSERT INTO vouchers (name, revoked_at) VALUES ('good', NULL), ('revoked', 'yesterday')",
+           "CREATE TABLE IF NOT EXISTS vouched (key TEXT PRIMARY KEY, voucher TEXT NOT NULL, position BIGINT)"]
+    if config.is_postgres:
+        with psycopg.connect(conninfo(config), options=f"-c search_path={config.schema}") as conn:
+            for statement in ddl:
+                conn.execute(statement)
+    else:
+        with sqlite3.connect(config.sqlite_path) as conn:
+            for statement in ddl:
+                conn.execute(statement)
+    guard = Guard(column="voucher", table="vouchers", key="name", unset="revoked_at")
+
+    def vouched(call: Callable[[], Written], key: str, voucher: str) -> Callable[[], Written]:
+        def factory(aggregates: Sequence[object], events: Sequence[object]) -> Attachment:
+            return Attachment("vouched", lambda position: {"key": key, "voucher": voucher, "position": position},
+                              guard=guard)
+
+        def run() -> Written:
+            marker = ATTACH.set(factory)
+            try:
+                return call()
+            finally:
+                ATTACH.reset(marker)
+        return run
+
+    batches = ledger._queues.batches
+    outcomes = queued_together(f, [vouched(booking_call(f, one, 80), "a", "good"),
+                                   vouched(booking_call(f, one, 80), "b", "revoked"),
+                                   vouched(booking_call(f, one, 80), "c", "good")])
+    assert isinstance(outcomes[0], Written) and isinstance(outcomes[2], Written), outcomes
+    assert isinstance(outcomes[1], AttachmentRefused), outcomes
+    assert ledger._queues.batches == batches, "a batch with a refused guard was saved"
+    assert ledger.get_pool(f.site_id, f.model).booked[hour_index(hour(80))] == 2
