@@ -187,11 +187,12 @@ def key_table(url: str) -> Iterator[Callable[[], dict[str, int]]]:
     yield read
 
 
-def keyed(call: Callable[[], Written], key: str) -> Callable[[], Written]:
-    """``call`` with an attachment row (key, position) saved in its transaction."""
+def attached(call: Callable[[], Written], table: str, row: dict[str, object],
+             guard: Guard | None = None) -> Callable[[], Written]:
+    """``call`` with a row of ``table`` (``row`` and the log position) saved in its transaction."""
     def factory(aggregates: Sequence[object], events: Sequence[object]) -> Attachment:
         assert len(events) == 2, "a booking's own events: the pool's and the reservation's"
-        return Attachment("group_keys", lambda position: {"key": key, "position": position})
+        return Attachment(table, lambda position: {**row, "position": position}, guard=guard)
 
     def run() -> Written:
         marker = ATTACH.set(factory)
@@ -200,6 +201,11 @@ def keyed(call: Callable[[], Written], key: str) -> Callable[[], Written]:
         finally:
             ATTACH.reset(marker)
     return run
+
+
+def keyed(call: Callable[[], Written], key: str) -> Callable[[], Written]:
+    """``call`` with an attachment row (key, position) saved in its transaction."""
+    return attached(call, "group_keys", {"key": key})
 
 
 def test_each_booking_of_a_batch_saves_its_own_attachment(pool_fleet: Fleet, database_url: str) -> None:
@@ -273,17 +279,7 @@ def test_a_guard_refused_within_the_batch_fails_only_its_own_booking(pool_fleet:
     guard = Guard(column="voucher", table="vouchers", key="name", unset="revoked_at")
 
     def vouched(call: Callable[[], Written], key: str, voucher: str) -> Callable[[], Written]:
-        def factory(aggregates: Sequence[object], events: Sequence[object]) -> Attachment:
-            return Attachment("vouched", lambda position: {"key": key, "voucher": voucher, "position": position},
-                              guard=guard)
-
-        def run() -> Written:
-            marker = ATTACH.set(factory)
-            try:
-                return call()
-            finally:
-                ATTACH.reset(marker)
-        return run
+        return attached(call, "vouched", {"key": key, "voucher": voucher}, guard)
 
     batches = ledger._queues.batches
     outcomes = queued_together(f, [vouched(booking_call(f, one, 80), "a", "good"),
