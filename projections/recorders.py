@@ -23,7 +23,7 @@ ledger's retry loop would retry).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import psycopg
@@ -55,6 +55,23 @@ def _key_taken(error: BaseException, attachments: Sequence[Attachment]) -> bool:
     if isinstance(cause, sqlite3.IntegrityError):
         return any(f"UNIQUE constraint failed: {table}." in str(cause) for table in tables)
     return False
+
+
+def insert_statement(attachment: Attachment, columns: tuple[str, ...], placeholder: str, *,
+                     table: Callable[[str], str], column: Callable[[str], str]) -> str:
+    """The attachment's INSERT as text, on either store (``table`` and ``column`` render a name):
+    a placeholder per column, the guarded column's a subquery that yields the value only while
+    the guard's row vouches for it (else NULL, which the column refuses)."""
+    guard = attachment.guard
+
+    def value(name: str) -> str:
+        if guard is None or name != guard.column:
+            return placeholder
+        return (f"(SELECT {column(guard.key)} FROM {table(guard.table)} WHERE {column(guard.key)} = {placeholder} "
+                f"AND {column(guard.unset)} IS NULL)")
+
+    return (f"INSERT INTO {table(attachment.table)} ({', '.join(map(column, columns))}) "
+            f"VALUES ({', '.join(map(value, columns))})")
 
 
 class _Attaching:
@@ -92,25 +109,14 @@ class PostgresAttachingRecorder(_Attaching, PostgresApplicationRecorder):
         self._statements: dict[tuple[str, tuple[str, ...], Guard | None], str] = {}
 
     def _insert(self, attachment: Attachment, columns: tuple[str, ...]) -> str:
-        """The attachment's INSERT, as text, made once per table, columns and guard: a
-        placeholder per column, the guarded column's a subquery that yields the value only while
-        the guard's row vouches for it (else NULL, which the column refuses)."""
-        guard = attachment.guard
-        shape = (attachment.table, columns, guard)
+        """The attachment's INSERT (:func:`insert_statement`), made once per table, columns and guard."""
+        shape = (attachment.table, columns, attachment.guard)
         found = self._statements.get(shape)
         if found is None:
-            schema = sql.Identifier(self.datastore.schema)
-            values: list[sql.Composable] = []
-            for column in columns:
-                if guard is None or column != guard.column:
-                    values.append(sql.Placeholder())
-                else:
-                    values.append(sql.SQL("(SELECT {k} FROM {s}.{t} WHERE {k} = %s AND {u} IS NULL)").format(
-                        k=sql.Identifier(guard.key), s=schema, t=sql.Identifier(guard.table),
-                        u=sql.Identifier(guard.unset)))
-            found = self._statements[shape] = sql.SQL("INSERT INTO {}.{} ({}) VALUES ({})").format(
-                schema, sql.Identifier(attachment.table), sql.SQL(", ").join(map(sql.Identifier, columns)),
-                sql.SQL(", ").join(values)).as_string()
+            schema = sql.Identifier(self.datastore.schema).as_string()
+            found = self._statements[shape] = insert_statement(
+                attachment, columns, "%s", table=lambda name: f"{schema}.{sql.Identifier(name).as_string()}",
+                column=lambda name: sql.Identifier(name).as_string())
         return found
 
     def _fetch_ids_after_insert_events(self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent],
@@ -150,9 +156,5 @@ class SQLiteAttachingRecorder(_Attaching, SQLiteApplicationRecorder):
             if not ids:
                 break  # nothing was inserted (no events): nothing to attach to
             row = attachment.row(ids[attachment.last])  # raising here rolls the library's transaction back
-            guard = attachment.guard
-            vouched = "" if guard is None else \
-                f"(SELECT {guard.key} FROM {guard.table} WHERE {guard.key} = ? AND {guard.unset} IS NULL)"
-            values = ", ".join(vouched if guard is not None and column == guard.column else "?" for column in row)
-            c.execute(f"INSERT INTO {attachment.table} ({', '.join(row)}) VALUES ({values})", list(row.values()))
+            c.execute(insert_statement(attachment, tuple(row), "?", table=str, column=str), list(row.values()))
         return ids
