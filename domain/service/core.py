@@ -279,7 +279,7 @@ class LedgerCore(Application[UUID]):
                     return
                 for job in jobs:  # one at a time, in order: what the ledger does without group commit
                     job.settle(functools.partial(self._retrying, job.alone, pool=pool))
-        except BaseException as error:  # the cross-process lock failed: no job may be left waiting
+        except BaseException as error:  # the lock or the batch's save failed: no job may be left waiting
             for job in jobs:
                 if not job.done:
                     job.fail(error)
@@ -308,15 +308,16 @@ class LedgerCore(Application[UUID]):
                 continue
             own = (*pool.collect_events(), *created.collect_events())
             events.extend(own)
-            accepted.append((job, created, len(events) - 1))
+            last = len(events) - 1
+            accepted.append((job, created, last))
             factory = job.context.get(ATTACH)
             if factory is not None:
                 attachment = job.context.run(factory, (pool, created), own)
-                attachment.last = len(events) - 1
+                attachment.last = last
                 attachments.append(attachment)
         if accepted:
             try:
-                recordings = self.save(*events, attachments=tuple(attachments)) if attachments else self.save(*events)
+                recordings = self.save(*events, attachments=tuple(attachments))
             except (IntegrityError, AttachmentTaken, AttachmentRefused):
                 return False  # nothing was recorded: each alone meets the conflict by itself
             except Exception:
