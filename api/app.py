@@ -52,7 +52,11 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
             if services is None:
                 opened.close()
 
+    # FastAPI's own OpenTelemetry layer off: the ledger counts and logs every request itself
+    # (api.observability: request id, Prometheus metrics, access log); left on, it asks the
+    # environment for OpenTelemetry providers on every request (~1 % of a POST's CPU).
     app = FastAPI(title="GPU capacity and billing ledger", version="1", lifespan=lifespan,
+                  telemetry={"tracing": False, "metrics": False, "logs": False},
                   docs_url=None, redoc_url=None,  # served with local assets by api.ui.docs
                   description="Event-sourced ledger of GPU capacity, funding and billing. "
                               "Errors are RFC 9457 problem+json; writes answer with `Ledger-Position`.")

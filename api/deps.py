@@ -65,9 +65,10 @@ def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | N
 FRESH_IN_ENDPOINT: ContextVar[bool] = ContextVar("fresh_token_in_endpoint", default=False)
 
 
-async def current_principal(request: Request,
-                            credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-                            ) -> Principal:
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+async def _principal(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
     """The caller: from the token cache inline when it can tell (reads; and writes that look the
     token up afresh in their endpoint's thread), else in a worker thread (a database read)."""
     checked_later = FRESH_IN_ENDPOINT.get()
@@ -78,6 +79,11 @@ async def current_principal(request: Request,
             _known(request, found)
             return found
     return await run_in_threadpool(authenticate, request, credentials)
+
+
+async def current_principal(request: Request, credentials: Credentials) -> Principal:
+    """The caller, whatever its role."""
+    return await _principal(request, credentials)
 
 
 def fresh_authentication(request: Request) -> Principal:
@@ -102,7 +108,10 @@ class allow:
             raise Forbidden(f"role {principal.role.value!r} may not do this (allowed: {allowed})")
         return principal
 
-    async def __call__(self, request: Request, principal: CurrentPrincipal) -> Principal:  # inline: no thread hop
+    async def __call__(self, request: Request, credentials: Credentials) -> Principal:  # inline: no thread hop
+        # The bearer scheme is this dependency's own (not through ``current_principal``): one
+        # level of dependency solving less on every request (BENCHMARKS.md, *Write path*).
+        principal = await _principal(request, credentials)
         if principal.role not in self.roles and FRESH_IN_ENDPOINT.get():
             # A write's caller may come from a cache whose look at revocations is due: a revoked
             # token is 401, not 403 (a database lookup, on this refusal path only).

@@ -83,6 +83,18 @@ class Observe:
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
+        # The labelled children, looked up once per label set (``labels()`` takes a lock and
+        # checks the names on every call; the label values are bounded: routes, methods, statuses).
+        self._in_progress: dict[str, Any] = {}
+        self._answered: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _children(self, route: str, method: str, status: int) -> tuple[Any, Any]:
+        found = self._answered.get((route, method, status))
+        if found is None:
+            found = (self.metrics.requests.labels(route, method, str(status)),
+                     self.metrics.latency.labels(route, method))
+            self._answered[(route, method, status)] = found
+        return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,15 +117,19 @@ class Observe:
 
         method = scope.get("method", "")
         method_label = method if method in METHODS else "other"
-        self.metrics.in_progress.labels(method_label).inc()
+        in_progress = self._in_progress.get(method_label)
+        if in_progress is None:
+            in_progress = self._in_progress[method_label] = self.metrics.in_progress.labels(method_label)
+        in_progress.inc()
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            self.metrics.in_progress.labels(method_label).dec()
+            in_progress.dec()
             elapsed = time.perf_counter() - started
             route = route_of(scope)
-            self.metrics.requests.labels(route, method_label, str(status)).inc()
-            self.metrics.latency.labels(route, method_label).observe(elapsed)
+            answered, latency = self._children(route, method_label, status)
+            answered.inc()
+            latency.observe(elapsed)
             role = state.get("principal_role")
             if access_log.isEnabledFor(logging.INFO):
                 access_log.info("%s %s %d", method_label, route, status, extra={
