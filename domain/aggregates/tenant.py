@@ -8,6 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from domain.aggregates.copying import copy_containers
 from domain.checks import decimal_in_range, text
 from domain.errors import InvalidInput, InvalidTransition
 from domain.money import check_currency, check_rate
@@ -60,6 +61,12 @@ class Tenant(Aggregate):
         self.suspended = False
         self.on_demand_rates: dict[str, Decimal] = {}
         self.contract_ids: list[UUID] = []
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Tenant:
+        # Every attribute is immutable or a container of immutable values that an event replaces
+        # whole (rates, on-demand rates, contract ids), so copying the containers is a deep copy:
+        # every booking reads its tenant's copy (~4 % of a POST's CPU with the generic deepcopy).
+        return copy_containers(self)
 
     @classmethod
     def register(cls, *, name: object, billing_currency: object, rates: object,
