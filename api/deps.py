@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
@@ -117,13 +117,6 @@ class allow:
             # token is 401, not 403 (a database lookup, on this refusal path only).
             await run_in_threadpool(fresh_authentication, request)
         return self.check(principal)
-
-
-async def idempotency_key(key: Annotated[str | None, Header(alias="Idempotency-Key", max_length=200,
-                    description="Retry-safe key: the same key and body return the first response.")] = None
-                    ) -> str | None:
-    """Declared for OpenAPI; the key itself is handled by :class:`api.idempotency.IdempotentRoute`."""
-    return key
 
 
 Operator = Annotated[Principal, Depends(allow(Role.operator))]

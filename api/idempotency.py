@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import copy
 import functools
 import hashlib
 import inspect
@@ -54,6 +55,14 @@ HEADER = "Idempotency-Key"
 # ledger's transaction: a keyed write needs no token lookup of its own before its command.
 TOKEN_STANDS = Guard(column="scope", table="api_tokens", key="token_hash", unset="revoked_at")
 MAX_KEY_LENGTH = 200
+_KEY_DESCRIPTION = "Retry-safe key: the same key and body return the first response."
+# The header in each POST's OpenAPI operation. It is read by IdempotentRoute's handler, before
+# the route's dependencies are solved; a dependency declaring it would cost every POST one more
+# solve (and a validation) for a value nothing uses.
+KEY_PARAMETER: dict[str, object] = {
+    "name": HEADER, "in": "header", "required": False, "description": _KEY_DESCRIPTION,
+    "schema": {"anyOf": [{"type": "string", "maxLength": MAX_KEY_LENGTH}, {"type": "null"}],
+               "description": _KEY_DESCRIPTION, "title": HEADER}}
 TABLE = "api_idempotency"
 JSON = "application/json"
 
@@ -230,6 +239,9 @@ class IdempotentRoute(APIRoute):
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         methods = kwargs.get("methods") or ()
         self.fresh_in_endpoint = "POST" in methods and not inspect.iscoroutinefunction(endpoint)
+        if "POST" in methods:  # the header is documented here, not declared as a dependency
+            documented = {"parameters": [copy.deepcopy(KEY_PARAMETER)]}
+            kwargs["openapi_extra"] = {**documented, **(kwargs.get("openapi_extra") or {})}
         super().__init__(path, fresh_token_first(endpoint) if self.fresh_in_endpoint else endpoint, **kwargs)
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:

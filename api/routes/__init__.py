@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from api.deps import idempotency_key
 from api.idempotency import IdempotentRoute
 from api.params import check_parameters
 from api.schemas.common import PROBLEM_RESPONSES
@@ -14,8 +13,6 @@ def resource_router(prefix: str, tag: str) -> APIRouter:
     return APIRouter(prefix=prefix, tags=[tag], route_class=IdempotentRoute, responses=PROBLEM_RESPONSES,
                      dependencies=[Depends(check_parameters)])
 
-
-POST_DEPENDENCIES = [Depends(idempotency_key)]
 
 
 def command(*names: str) -> dict[str, object]:

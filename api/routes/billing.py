@@ -13,7 +13,7 @@ from api.answers import Saved, answered_by
 from api.deps import Finance, LedgerDep, Meter, ServicesDep, TenantReader
 from api.invoice_documents import DOCUMENT_RESPONSES, JSON, document_response, wanted
 from api.readside import ReadSideBilling
-from api.routes import POST_DEPENDENCIES, command, resource_router
+from api.routes import command, resource_router
 from api.routes.tenancy import tenants
 from api.routes.written import mark_position
 from api.schemas.common import Page
@@ -44,7 +44,7 @@ def usage_answer(saved: Saved) -> UsageReceiptPublic:
                               position=saved.position)
 
 
-@usage.post("", dependencies=POST_DEPENDENCIES, openapi_extra=command("record_usage"))
+@usage.post("", openapi_extra=command("record_usage"))
 @answered_by(usage_answer)
 def record_usage(body: UsageBatchCreate, ledger: LedgerDep, _: Meter, response: Response) -> UsageReceiptPublic:
     """A batch of per-hour records in one transaction: all or nothing; retried records are skipped."""
@@ -54,7 +54,7 @@ def record_usage(body: UsageBatchCreate, ledger: LedgerDep, _: Meter, response: 
     return UsageReceiptPublic(recorded=receipt.recorded, duplicates=receipt.duplicates, position=receipt.position)
 
 
-@invoices.post("", status_code=201, dependencies=POST_DEPENDENCIES, openapi_extra=command("issue_invoice"))
+@invoices.post("", status_code=201, openapi_extra=command("issue_invoice"))
 def issue_invoice(body: InvoiceCreate, services: ServicesDep, _: Finance, response: Response) -> InvoicePublic:
     """Issue a tenant's closed month from the billing projection, once it has caught up with the log
     (``operations.invoicing.issue_invoice``, which `ledger invoice issue` calls too)."""

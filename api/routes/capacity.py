@@ -7,7 +7,7 @@ from uuid import UUID
 from fastapi import Response
 
 from api.deps import LedgerDep, Operator, ReportReader
-from api.routes import POST_DEPENDENCIES, command, resource_router
+from api.routes import command, resource_router
 from api.routes.written import mark_position
 from api.schemas.capacity import (
     CommissioningCreate,
@@ -27,7 +27,7 @@ funding = resource_router("/v1/funding-rounds", "funding")
 supply = resource_router("/v1/supply-orders", "capacity")
 
 
-@sites.post("", status_code=201, dependencies=POST_DEPENDENCIES, openapi_extra=command("register_site"))
+@sites.post("", status_code=201, openapi_extra=command("register_site"))
 def register_site(body: SiteCreate, ledger: LedgerDep, _: Operator, response: Response) -> SitePublic:
     written = ledger.register_site(**body.model_dump(mode="json"))
     mark_position(response, written.position)
@@ -39,7 +39,7 @@ def get_site(site_id: UUID, ledger: LedgerDep, _: ReportReader) -> SitePublic:
     return SitePublic.of(ledger.get_site(site_id))
 
 
-@funding.post("", status_code=201, dependencies=POST_DEPENDENCIES, openapi_extra=command("open_funding_round"))
+@funding.post("", status_code=201, openapi_extra=command("open_funding_round"))
 def open_funding_round(body: FundingRoundCreate, ledger: LedgerDep, _: Operator,
                        response: Response) -> FundingRoundPublic:
     written = ledger.open_funding_round(**body.model_dump(mode="json"))
@@ -52,7 +52,7 @@ def get_funding_round(round_id: UUID, ledger: LedgerDep, _: ReportReader) -> Fun
     return FundingRoundPublic.of(ledger.get_funding_round(round_id))
 
 
-@funding.post("/{round_id}/commitments", status_code=201, dependencies=POST_DEPENDENCIES,
+@funding.post("/{round_id}/commitments", status_code=201,
               openapi_extra=command("record_commitment"))
 def record_commitment(round_id: UUID, body: CommitmentCreate, ledger: LedgerDep, _: Operator,
                       response: Response) -> FundingRoundPublic:
@@ -61,7 +61,7 @@ def record_commitment(round_id: UUID, body: CommitmentCreate, ledger: LedgerDep,
     return FundingRoundPublic.of(ledger.get_funding_round(written.id))
 
 
-@funding.post("/{round_id}/tranches", status_code=201, dependencies=POST_DEPENDENCIES,
+@funding.post("/{round_id}/tranches", status_code=201,
               openapi_extra=command("record_tranche"))
 def record_tranche(round_id: UUID, body: TrancheCreate, ledger: LedgerDep, _: Operator,
                    response: Response) -> FundingRoundPublic:
@@ -70,7 +70,7 @@ def record_tranche(round_id: UUID, body: TrancheCreate, ledger: LedgerDep, _: Op
     return FundingRoundPublic.of(ledger.get_funding_round(written.id))
 
 
-@supply.post("", status_code=201, dependencies=POST_DEPENDENCIES, openapi_extra=command("place_supply_order"))
+@supply.post("", status_code=201, openapi_extra=command("place_supply_order"))
 def place_supply_order(body: SupplyOrderCreate, ledger: LedgerDep, _: Operator,
                        response: Response) -> SupplyOrderPublic:
     written = ledger.place_supply_order(**body.model_dump(mode="json"))
@@ -83,7 +83,7 @@ def get_supply_order(order_id: UUID, ledger: LedgerDep, _: ReportReader) -> Supp
     return SupplyOrderPublic.of(ledger.get_supply_order(order_id))
 
 
-@supply.post("/{order_id}/deliveries", status_code=201, dependencies=POST_DEPENDENCIES,
+@supply.post("/{order_id}/deliveries", status_code=201,
              openapi_extra=command("record_delivery"))
 def record_delivery(order_id: UUID, body: DeliveryCreate, ledger: LedgerDep, _: Operator,
                     response: Response) -> SupplyOrderPublic:
@@ -92,7 +92,7 @@ def record_delivery(order_id: UUID, body: DeliveryCreate, ledger: LedgerDep, _: 
     return SupplyOrderPublic.of(ledger.get_supply_order(written.id))
 
 
-@supply.post("/{order_id}/commissioning", status_code=201, dependencies=POST_DEPENDENCIES,
+@supply.post("/{order_id}/commissioning", status_code=201,
              openapi_extra=command("commission"))
 def commission(order_id: UUID, body: CommissioningCreate, ledger: LedgerDep, _: Operator,
                response: Response) -> SupplyOrderPublic:

@@ -9,7 +9,7 @@ from fastapi import Response
 
 from api.answers import Saved, answered_by
 from api.deps import LedgerDep, Operator, OperatorOrFinance
-from api.routes import POST_DEPENDENCIES, command, resource_router
+from api.routes import command, resource_router
 from api.routes.written import mark_position
 from api.schemas.capacity import SitePublic
 from api.schemas.changes import DecommissionedPublic, DecommissioningCreate, PlanChange, SiteRevisionCreate, Suspension
@@ -21,7 +21,7 @@ site_changes = resource_router("/v1/sites", "capacity")
 tenant_changes = resource_router("/v1/tenants", "tenants")
 
 
-@site_changes.post("/{site_id}/revisions", status_code=201, dependencies=POST_DEPENDENCIES,
+@site_changes.post("/{site_id}/revisions", status_code=201,
                    openapi_extra=command("revise_site"))
 def revise_site(site_id: UUID, body: SiteRevisionCreate, ledger: LedgerDep, _: Operator,
                 response: Response) -> SitePublic:
@@ -38,7 +38,7 @@ def decommissioned(saved: Saved) -> DecommissionedPublic:
                                 quantity=event.quantity, at=event.at)
 
 
-@site_changes.post("/{site_id}/pools/{model}/decommissioning", status_code=201, dependencies=POST_DEPENDENCIES,
+@site_changes.post("/{site_id}/pools/{model}/decommissioning", status_code=201,
                    openapi_extra=command("decommission"))
 @answered_by(decommissioned)
 def decommission(site_id: UUID, model: GpuModelCode, body: DecommissioningCreate, ledger: LedgerDep, _: Operator,
@@ -50,7 +50,7 @@ def decommission(site_id: UUID, model: GpuModelCode, body: DecommissioningCreate
                                 quantity=body.quantity, at=body.at)
 
 
-@tenant_changes.post("/{tenant_id}/plan", dependencies=POST_DEPENDENCIES, openapi_extra=command("change_plan"))
+@tenant_changes.post("/{tenant_id}/plan", openapi_extra=command("change_plan"))
 def change_plan(tenant_id: UUID, body: PlanChange, ledger: LedgerDep, _: OperatorOrFinance,
                 response: Response) -> TenantPublic:
     """New rates and cancellation fee share for reservations confirmed from now on."""
@@ -59,7 +59,7 @@ def change_plan(tenant_id: UUID, body: PlanChange, ledger: LedgerDep, _: Operato
     return TenantPublic.of(ledger.get_tenant(written.id))
 
 
-@tenant_changes.post("/{tenant_id}/suspension", dependencies=POST_DEPENDENCIES,
+@tenant_changes.post("/{tenant_id}/suspension",
                      openapi_extra=command("suspend_tenant"))
 def suspend_tenant(tenant_id: UUID, body: Suspension, ledger: LedgerDep, _: OperatorOrFinance,
                    response: Response) -> TenantPublic:
@@ -69,7 +69,7 @@ def suspend_tenant(tenant_id: UUID, body: Suspension, ledger: LedgerDep, _: Oper
     return TenantPublic.of(ledger.get_tenant(written.id))
 
 
-@tenant_changes.post("/{tenant_id}/reinstatement", dependencies=POST_DEPENDENCIES,
+@tenant_changes.post("/{tenant_id}/reinstatement",
                      openapi_extra=command("reinstate_tenant"))
 def reinstate_tenant(tenant_id: UUID, ledger: LedgerDep, _: OperatorOrFinance, response: Response) -> TenantPublic:
     """Lift a suspension."""

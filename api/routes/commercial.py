@@ -13,7 +13,7 @@ from fastapi import APIRouter, Request, Response
 from api.access import hidden, visible_tenant
 from api.answers import answered_by
 from api.deps import LedgerDep, OperatorOrFinance, TenantReader
-from api.routes import POST_DEPENDENCIES, command, resource_router
+from api.routes import command, resource_router
 from api.routes.written import mark_position
 from api.schemas.commercial import (
     ContractAmendment,
@@ -44,7 +44,7 @@ def visible_contract(ledger: Ledger, principal: Principal, contract_id: UUID) ->
     return contract
 
 
-@contracts.post("", status_code=201, dependencies=POST_DEPENDENCIES, openapi_extra=command("sign_contract"))
+@contracts.post("", status_code=201, openapi_extra=command("sign_contract"))
 def sign_contract(body: ContractCreate, ledger: LedgerDep, _: OperatorOrFinance, response: Response) -> ContractPublic:
     """Sign a committed-spend contract in the tenant's billing currency (terms may not overlap)."""
     written = ledger.sign_contract(**body.model_dump(mode="json"))
@@ -57,7 +57,7 @@ def get_contract(contract_id: UUID, ledger: LedgerDep, principal: TenantReader) 
     return ContractPublic.of(visible_contract(ledger, principal, contract_id))
 
 
-@contracts.post("/{contract_id}/amendments", dependencies=POST_DEPENDENCIES,
+@contracts.post("/{contract_id}/amendments",
                 openapi_extra=command("amend_contract"))
 def amend_contract(contract_id: UUID, body: ContractAmendment, ledger: LedgerDep, _: OperatorOrFinance,
                    response: Response) -> ContractPublic:
@@ -68,7 +68,7 @@ def amend_contract(contract_id: UUID, body: ContractAmendment, ledger: LedgerDep
     return ContractPublic.of(ledger.get_contract(written.id))
 
 
-@contracts.post("/{contract_id}/termination", dependencies=POST_DEPENDENCIES,
+@contracts.post("/{contract_id}/termination",
                 openapi_extra=command("terminate_contract"))
 def terminate_contract(contract_id: UUID, body: ContractTermination, ledger: LedgerDep, _: OperatorOrFinance,
                        response: Response) -> ContractPublic:
@@ -84,7 +84,7 @@ def list_contracts(tenant_id: UUID, ledger: LedgerDep, principal: TenantReader) 
     return [ContractPublic.of(c) for c in ledger.get_contracts_of(tenant_id)]
 
 
-@terms.post("/{tenant_id}/credits", status_code=201, dependencies=POST_DEPENDENCIES,
+@terms.post("/{tenant_id}/credits", status_code=201,
             openapi_extra=command("purchase_credits", "grant_credits"))
 def add_credits(tenant_id: UUID, body: CreditsCreate, ledger: LedgerDep, principal: OperatorOrFinance,
                 request: Request, response: Response) -> WalletPublic:
@@ -98,7 +98,7 @@ def add_credits(tenant_id: UUID, body: CreditsCreate, ledger: LedgerDep, princip
     return WalletPublic.of(ledger.get_wallet(tenant_id))
 
 
-@terms.post("/{tenant_id}/credits/expiry", dependencies=POST_DEPENDENCIES, openapi_extra=command("expire_credits"))
+@terms.post("/{tenant_id}/credits/expiry", openapi_extra=command("expire_credits"))
 def expire_credits(tenant_id: UUID, ledger: LedgerDep, _: OperatorOrFinance, response: Response) -> WalletPublic:
     """Record the expiry of every grant whose expiry has passed (invoice issue does it too)."""
     written = ledger.expire_credits(tenant_id)
@@ -118,7 +118,7 @@ def on_demand_rates(tenant: Tenant) -> OnDemandRatesPublic:
                                on_demand_rates={m: format(r, "f") for m, r in tenant.on_demand_rates.items()})
 
 
-@terms.post("/{tenant_id}/on-demand-rates", dependencies=POST_DEPENDENCIES,
+@terms.post("/{tenant_id}/on-demand-rates",
             openapi_extra=command("set_on_demand_rates"))
 @answered_by(lambda saved: on_demand_rates(saved.one(Tenant)))
 def set_on_demand_rates(tenant_id: UUID, body: OnDemandRates, ledger: LedgerDep, _: OperatorOrFinance,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from api.answers import Saved, answered_by
 from api.deps import Finance, ReportReader, ServicesDep
-from api.routes import POST_DEPENDENCIES, command, resource_router
+from api.routes import command, resource_router
 from api.routes.written import mark_position
 from api.schemas.common import Currency, Name, Strict, plain, text_of
 from domain.aggregates.fx import FxRate
@@ -56,7 +56,7 @@ def recorded_rate(saved: Saved) -> FxRatePublic:
                         position=saved.position)
 
 
-@fx_rates.post("", status_code=201, dependencies=POST_DEPENDENCIES, openapi_extra=command("record_fx_rates"))
+@fx_rates.post("", status_code=201, openapi_extra=command("record_fx_rates"))
 @answered_by(recorded_rate)
 def record_fx_rate(body: FxRateCreate, services: ServicesDep, _: Finance, response: Response) -> FxRatePublic:
     """Record a rate for a pair and date; the same rate again records nothing; another rate for

@@ -10,7 +10,7 @@ from api.access import hidden, visible_reservation, visible_tenant
 from api.deps import Booker, LedgerDep, OperatorOrFinance, TenantReader
 from api.idempotency import saved_answer
 from api.problems import Forbidden
-from api.routes import POST_DEPENDENCIES, command, resource_router
+from api.routes import command, resource_router
 from api.routes.written import mark_position
 from api.schemas.tenancy import ReservationCreate, ReservationExtension, ReservationPublic, TenantCreate, TenantPublic
 from api.tokens import Principal, Role
@@ -28,7 +28,7 @@ tenants = resource_router("/v1/tenants", "tenants")
 reservations = resource_router("/v1/reservations", "reservations")
 
 
-@tenants.post("", status_code=201, dependencies=POST_DEPENDENCIES, openapi_extra=command("register_tenant"))
+@tenants.post("", status_code=201, openapi_extra=command("register_tenant"))
 def register_tenant(body: TenantCreate, ledger: LedgerDep, _: OperatorOrFinance, response: Response) -> TenantPublic:
     written = ledger.register_tenant(**body.model_dump(mode="json"))
     mark_position(response, written.position)
@@ -59,7 +59,7 @@ def booking_tenant(principal: Principal, body: ReservationCreate) -> UUID:
     return uuid_of(body.tenant_id, field="tenant_id")
 
 
-@reservations.post("", status_code=201, dependencies=POST_DEPENDENCIES, openapi_extra=command("confirm_reservation"),
+@reservations.post("", status_code=201, openapi_extra=command("confirm_reservation"),
                    response_model=ReservationPublic)
 def confirm_reservation(body: ReservationCreate, ledger: LedgerDep, principal: Booker, request: Request,
                         response: Response) -> ReservationPublic | Response:
@@ -78,7 +78,7 @@ def get_reservation(reservation_id: UUID, ledger: LedgerDep, principal: TenantRe
     return ReservationPublic.of(visible_reservation(ledger, principal, reservation_id))
 
 
-@reservations.post("/{reservation_id}/extension", dependencies=POST_DEPENDENCIES,
+@reservations.post("/{reservation_id}/extension",
                    openapi_extra=command("extend_reservation"))
 def extend_reservation(reservation_id: UUID, body: ReservationExtension, ledger: LedgerDep, principal: Booker,
                        response: Response) -> ReservationPublic:
@@ -88,7 +88,7 @@ def extend_reservation(reservation_id: UUID, body: ReservationExtension, ledger:
     return ReservationPublic.of(ledger.get_reservation(written.id))
 
 
-@reservations.post("/{reservation_id}/cancellation", dependencies=POST_DEPENDENCIES,
+@reservations.post("/{reservation_id}/cancellation",
                    openapi_extra=command("cancel_reservation"))
 def cancel_reservation(reservation_id: UUID, ledger: LedgerDep, principal: Booker,
                        response: Response) -> ReservationPublic:
