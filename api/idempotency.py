@@ -44,6 +44,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.answers import Answer, Saved, answer_for
 from api.deps import FRESH_IN_ENDPOINT, fresh_authentication, services
+from api.params import check_parameters
 from api.problems import IdempotencyInProgress, IdempotencyKeyReused, Unauthenticated, problem_for
 from api.store import ApiStore
 from api.tokens import Principal
@@ -251,6 +252,7 @@ class IdempotentRoute(APIRoute):
         fresh_in_endpoint = self.fresh_in_endpoint
 
         async def handler(request: Request) -> Response:
+            check_parameters(request)  # query, path and header values the route declares
             if request.method != "POST":
                 return await original(request)
             request_marker = REQUEST.set(request)

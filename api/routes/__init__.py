@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from api.idempotency import IdempotentRoute
-from api.params import check_parameters
 from api.schemas.common import PROBLEM_RESPONSES
 
 
 def resource_router(prefix: str, tag: str) -> APIRouter:
-    return APIRouter(prefix=prefix, tags=[tag], route_class=IdempotentRoute, responses=PROBLEM_RESPONSES,
-                     dependencies=[Depends(check_parameters)])
-
+    return APIRouter(prefix=prefix, tags=[tag], route_class=IdempotentRoute, responses=PROBLEM_RESPONSES)
 
 
 def command(*names: str) -> dict[str, object]:
