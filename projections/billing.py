@@ -42,7 +42,7 @@ from projections.billing_carbon import FACTORS, USAGE, LineCarbon
 from projections.carbon import PRECISION, Carbon
 from projections.db import Database
 from projections.projection import Batch, Positioned, Projection, text_id
-from projections.rows import RowSet, Table
+from projections.rows import Key, RowSet, Table
 from projections.timeaxis import (
     hour_floor,
     hour_of_iso,
@@ -107,6 +107,12 @@ class LineRow:
         self.energy_kwh += carbon.energy_kwh
         self.location_kgco2e += carbon.location_kg
         self.market_kgco2e += carbon.market_kg
+
+
+def terms_confirmed(event: Reservation.Confirmed) -> ReservationTerms:
+    return ReservationTerms(text_id(event.originator_id), text_id(event.tenant_id), text_id(event.site_id),
+                            event.model, event.currency, int(event.gpus), Decimal(event.rate_per_gpu_hour),
+                            str(getattr(event, "pricing", "reserved")))
 
 
 TERMS = Table("bil_reservations", ReservationTerms, key=("reservation_id",))
@@ -196,7 +202,33 @@ class Billing(Projection):
         batch = BillingBatch(self.rows(db, TERMS), self.rows(db, INVOICES), self.rows(db, LINES),
                              LineCarbon(db, self.prefix))
         batch.terms.prefetch({(text_id(e.originator_id),) for _, e in events if not isinstance(e, Invoice.Event)})
+        batch.lines.prefetch(self._booked_lines(batch, events))
         return batch
+
+    @staticmethod
+    def _booked_lines(batch: BillingBatch, events: Sequence[Positioned]) -> set[Key]:
+        """The keys of the lines the batch's booked hours land on, read in one query rather than
+        one per booking. Worked out as things stand at the batch's start: a line an invoice issued
+        within the batch moves the later hours to is read when met (reads are never wrong, only
+        more or fewer)."""
+        keys: set[Key] = set()
+        for _, event in events:
+            if isinstance(event, Reservation.Confirmed):
+                terms: ReservationTerms | None = terms_confirmed(event)
+                span = (event.start, event.end)
+            elif isinstance(event, Reservation.Extended):
+                terms, span = batch.terms.get((text_id(event.originator_id),)), (event.previous_end, event.end)
+            elif isinstance(event, Reservation.Cancelled):
+                terms, span = batch.terms.get((text_id(event.originator_id),)), (event.released_from,
+                                                                                 event.released_until)
+            else:
+                continue
+            if terms is None or terms.pricing == "on_demand":  # confirmed within this batch; on-demand: metered
+                continue
+            for month, _hours in hours_by_month(hour_floor(span[0]), hour_floor(span[1])):
+                target, key, _kind, _origin = batch.target(terms, month)
+                keys.add((terms.tenant_id, target, key))
+        return keys
 
     def apply(self, db: Database, events: Sequence[Positioned]) -> None:
         with localcontext() as ctx:
@@ -211,10 +243,7 @@ class Billing(Projection):
 
     @handle.register(Reservation.Confirmed)
     def _confirmed(self, event: Reservation.Confirmed, batch: BillingBatch) -> None:
-        terms = batch.terms.put(ReservationTerms(text_id(event.originator_id), text_id(event.tenant_id),
-                                                 text_id(event.site_id), event.model, event.currency,
-                                                 int(event.gpus), Decimal(event.rate_per_gpu_hour),
-                                                 str(getattr(event, "pricing", "reserved"))))
+        terms = batch.terms.put(terms_confirmed(event))
         self._hours(batch, terms, hour_floor(event.start), hour_floor(event.end), 1)
 
     @handle.register(Reservation.Extended)
