@@ -172,6 +172,15 @@ def httpx_load(url: str, *, method: str, headers: dict[str, str], body: str | No
     return asyncio.run(drive())
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) of process ``pid`` so far, from /proc (None where there is none)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def load(*args: Any, **kwargs: Any) -> dict[str, float]:
     return (wrk_load if shutil.which("wrk") else httpx_load)(*args, **kwargs)
 

@@ -67,7 +67,9 @@ def prefill_pool(fleet: Any, bookings: int) -> None:
 
 
 def service_rate(url: str, tmpdir: str, n: int, runs: int, clients: int, history: int = 0,
-                 group_commit: bool = True) -> float:
+                 group_commit: bool = True, cpu_ms: list[float] | None = None) -> float:
+    """Bookings per second (the median of ``runs``); with ``cpu_ms``, each run's CPU per booking
+    (this process, all its threads: the ledger's own cost, without a server's) is appended."""
     store = fresh_url(url, tmpdir)
     fleet = seeded_fleet(store)
     fleet.ledger.group_commit = group_commit
@@ -83,12 +85,16 @@ def service_rate(url: str, tmpdir: str, n: int, runs: int, clients: int, history
                                              gpus=1, backfill=True, **window(counter[0]))
 
     def work() -> int:
+        began = time.process_time()
         threads = [threading.Thread(target=reserve, args=(n // clients,)) for _ in range(clients)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join()
-        return (n // clients) * clients
+        done = (n // clients) * clients
+        if cpu_ms is not None:
+            cpu_ms.append(1000 * (time.process_time() - began) / done)
+        return done
 
     rate, _ = median_rate(runs, work)
     fleet.ledger.close()

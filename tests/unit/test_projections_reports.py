@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from uuid import uuid4
 
@@ -197,3 +197,31 @@ def test_capex_revenue_is_the_sum_of_the_lines_rounded_at_the_line(world: World)
     assert pool["revenue_booked"] == sum(line["amount"] for line in lines) == d("6.18")
     [revenue] = p.report("site_revenue")
     assert revenue["revenue_booked"] == d("6.18") and revenue["booked_gpu_hours"] == 3
+
+
+def test_a_batch_of_bookings_reads_its_billing_lines_in_one_query(world: World,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Catching up on many bookings costs one read of their billing lines per batch, not one per
+    booking (the follower's batches hold hundreds under load), and bills them exactly as before."""
+    from projections.billing import LINES
+    from projections.db import Database
+
+    world.project()  # the set-up's events
+    bookings = 40
+    for i in range(bookings):  # two hours across a month's end (10 month ends, 4 GPUs each)
+        month_end = datetime(2026, 2 + i % 10, 1, tzinfo=UTC)
+        world.reserve(1, month_end - timedelta(hours=1), month_end + timedelta(hours=1))
+    reads: list[int] = []
+    select_keys = Database.select_keys
+
+    def counted(self: Database, table: object, name: str, keys: object) -> list[tuple[object, ...]]:
+        if table is LINES:
+            reads.append(len(keys))  # type: ignore[arg-type]
+        return select_keys(self, table, name, keys)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(Database, "select_keys", counted)
+    world.projections.catch_up(batch_size=5000)
+    assert len(reads) == 1, reads  # one query, for every line the batch's bookings land on
+    assert reads[0] == 2 * bookings  # each booking spans two months: two lines
+    lines = world.projections.db.conn.execute("SELECT count(*) FROM bil_lines").fetchone()
+    assert lines is not None and lines[0] == 2 * bookings
