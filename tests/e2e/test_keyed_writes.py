@@ -309,3 +309,37 @@ def test_a_revoked_cached_token_on_a_route_of_another_role_is_401_not_403(
     c.app.state.services.tokens._checked_at = -math.inf  # type: ignore[attr-defined]  # the look is overdue
     answer = c.post("/v1/usage", headers=bearer(token, key), json={"records": []})  # a meter's route
     assert answer.status_code == 401, answer.text
+
+
+def test_a_write_is_one_worker_thread_hop_keyed_or_not(sqlite_api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each POST does its work in one hop to a worker thread, keyed or not: its caller comes from
+    the token cache inline, and the model it returns is validated on the event loop (FastAPI
+    validates a plain ``def`` endpoint's answer in a second hop)."""
+    import anyio.to_thread
+
+    import api.idempotency
+
+    c, op = sqlite_api.client, sqlite_api.operator
+    world = build_capacity(c, op, gpus=100)
+    tenant = register_tenant(c, op)
+    hops: Counter[str] = Counter()
+    run_sync = anyio.to_thread.run_sync
+    submit = api.idempotency.WRITE_THREADS.submit
+
+    async def counting_run_sync(*args: Any, **kwargs: Any) -> Any:
+        hops["anyio"] += 1
+        return await run_sync(*args, **kwargs)
+
+    def counting_submit(*args: Any, **kwargs: Any) -> Any:
+        hops["write thread"] += 1
+        return submit(*args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting_run_sync)
+    monkeypatch.setattr(api.idempotency.WRITE_THREADS, "submit", counting_submit)
+    writes = [("/v1/reservations", "keyed", booking(world, tenant)), ("/v1/reservations", None, booking(world, tenant)),
+              ("/v1/tenants", "tenant", {"name": "Hop Lab", "billing_currency": "USD", "rates": {MODEL: "2.50"}}),
+              ("/v1/tenants", None, {"name": "Hop Lab 2", "billing_currency": "USD", "rates": {MODEL: "2.50"}})]
+    for path, key, body in writes:
+        hops.clear()
+        assert c.post(path, headers=bearer(op, key), json=body).status_code == 201
+        assert hops == Counter({"write thread": 1}), (path, key, hops)
