@@ -81,19 +81,11 @@ async def _principal(request: Request, credentials: HTTPAuthorizationCredentials
     return await run_in_threadpool(authenticate, request, credentials)
 
 
-async def current_principal(request: Request, credentials: Credentials) -> Principal:
-    """The caller, whatever its role."""
-    return await _principal(request, credentials)
-
-
 def fresh_authentication(request: Request) -> Principal:
     """The caller looked up in the database (a write about to run, in its worker thread, where
     FRESH_LOOKUP is set by api.tokens.FreshTokensForWrites)."""
     scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
     return authenticate(request, HTTPAuthorizationCredentials(scheme=scheme, credentials=token) if token else None)
-
-
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
 
 
 class allow:
@@ -109,8 +101,8 @@ class allow:
         return principal
 
     async def __call__(self, request: Request, credentials: Credentials) -> Principal:  # inline: no thread hop
-        # The bearer scheme is this dependency's own (not through ``current_principal``): one
-        # level of dependency solving less on every request (BENCHMARKS.md, *Write path*).
+        # The bearer scheme is this dependency's own (not that of a dependency it would depend
+        # on): one level of dependency solving less on every request (BENCHMARKS.md, *Write path*).
         principal = await _principal(request, credentials)
         if principal.role not in self.roles and FRESH_IN_ENDPOINT.get():
             # A write's caller may come from a cache whose look at revocations is due: a revoked

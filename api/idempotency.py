@@ -209,7 +209,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def fresh_token_first(endpoint: F) -> F:
     """``endpoint``, looking its caller's token up in the database first, in the same worker
     thread: a write never runs on a token revoked before it arrived, and the dependencies before
-    it answer from the token cache without a thread hop of their own (api.deps.current_principal).
+    it answer from the token cache without a thread hop of their own (api.deps.allow).
 
     A keyed write skips that lookup: its key's row is saved in the ledger's transaction only
     while the token stands (:data:`TOKEN_STANDS`), so a revoked token's write rolls back whole
