@@ -29,7 +29,7 @@ Rules (stated in the README):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 from functools import singledispatchmethod
@@ -109,6 +109,20 @@ class LineRow:
         self.market_kgco2e += carbon.market_kg
 
 
+BOOKING_EVENTS = (Reservation.Confirmed, Reservation.Extended, Reservation.Cancelled)
+
+
+def booked_hours(event: Reservation.Confirmed | Reservation.Extended | Reservation.Cancelled) -> tuple[int, int]:
+    """The hours [first, last) a booking event adds (confirmed, extended) or releases (cancelled)."""
+    if isinstance(event, Reservation.Confirmed):
+        start, end = event.start, event.end
+    elif isinstance(event, Reservation.Extended):
+        start, end = event.previous_end, event.end
+    else:
+        start, end = event.released_from, event.released_until
+    return hour_floor(start), hour_floor(end)
+
+
 def terms_confirmed(event: Reservation.Confirmed) -> ReservationTerms:
     return ReservationTerms(text_id(event.originator_id), text_id(event.tenant_id), text_id(event.site_id),
                             event.model, event.currency, int(event.gpus), Decimal(event.rate_per_gpu_hour),
@@ -177,6 +191,15 @@ class BillingBatch(Batch):
             return target, f"reservation:{terms.reservation_id}", kind, None
         return target, f"adjustment:{terms.reservation_id}:{month}", "adjustment", month
 
+    def booked_lines(self, terms: ReservationTerms, first: int,
+                     last: int) -> Iterator[tuple[int, str, str, str, str | None]]:
+        """(hours, month billed, line key, kind, origin month) for each month of a reservation's
+        booked hours [first, last); none for an on-demand one (billed on metered hours)."""
+        if terms.pricing == "on_demand":
+            return
+        for month, hours in hours_by_month(first, last):
+            yield (hours, *self.target(terms, month))
+
     def add_carbon(self, reservation: str, month: str, carbon: Carbon) -> None:
         terms = self.terms_of(reservation)
         target, key, kind, origin = self.target(terms, month)
@@ -213,20 +236,13 @@ class Billing(Projection):
         more or fewer)."""
         keys: set[Key] = set()
         for _, event in events:
-            if isinstance(event, Reservation.Confirmed):
-                terms: ReservationTerms | None = terms_confirmed(event)
-                span = (event.start, event.end)
-            elif isinstance(event, Reservation.Extended):
-                terms, span = batch.terms.get((text_id(event.originator_id),)), (event.previous_end, event.end)
-            elif isinstance(event, Reservation.Cancelled):
-                terms, span = batch.terms.get((text_id(event.originator_id),)), (event.released_from,
-                                                                                 event.released_until)
-            else:
+            if not isinstance(event, BOOKING_EVENTS):
                 continue
-            if terms is None or terms.pricing == "on_demand":  # confirmed within this batch; on-demand: metered
+            terms = (terms_confirmed(event) if isinstance(event, Reservation.Confirmed)
+                     else batch.terms.get((text_id(event.originator_id),)))
+            if terms is None:  # confirmed within this batch: its lines are new ones
                 continue
-            for month, _hours in hours_by_month(hour_floor(span[0]), hour_floor(span[1])):
-                target, key, _kind, _origin = batch.target(terms, month)
+            for _hours, target, key, _kind, _origin in batch.booked_lines(terms, *booked_hours(event)):
                 keys.add((terms.tenant_id, target, key))
         return keys
 
@@ -244,17 +260,16 @@ class Billing(Projection):
     @handle.register(Reservation.Confirmed)
     def _confirmed(self, event: Reservation.Confirmed, batch: BillingBatch) -> None:
         terms = batch.terms.put(terms_confirmed(event))
-        self._hours(batch, terms, hour_floor(event.start), hour_floor(event.end), 1)
+        self._hours(batch, terms, *booked_hours(event), 1)
 
     @handle.register(Reservation.Extended)
     def _extended(self, event: Reservation.Extended, batch: BillingBatch) -> None:
-        self._hours(batch, batch.terms_of(event.originator_id), hour_floor(event.previous_end),
-                    hour_floor(event.end), 1)
+        self._hours(batch, batch.terms_of(event.originator_id), *booked_hours(event), 1)
 
     @handle.register(Reservation.Cancelled)
     def _cancelled(self, event: Reservation.Cancelled, batch: BillingBatch) -> None:
         terms = batch.terms_of(event.originator_id)
-        self._hours(batch, terms, hour_floor(event.released_from), hour_floor(event.released_until), -1)
+        self._hours(batch, terms, *booked_hours(event), -1)
         fee = Decimal(event.fee)
         if not fee:
             return
@@ -270,10 +285,7 @@ class Billing(Projection):
 
     @staticmethod
     def _hours(batch: BillingBatch, terms: ReservationTerms, first: int, last: int, sign: int) -> None:
-        if terms.pricing == "on_demand":
-            return  # billed on metered hours (_metered), not on booked ones
-        for month, hours in hours_by_month(first, last):
-            target, key, kind, origin = batch.target(terms, month)
+        for hours, target, key, kind, origin in batch.booked_lines(terms, first, last):  # none when on demand
             line = batch.line(terms.tenant_id, target, key, kind, terms.reservation_id, origin, terms.currency,
                               terms.rate)
             line.gpu_hours += sign * terms.gpus * hours
