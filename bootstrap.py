@@ -287,6 +287,17 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     return build(settings or Settings(), open_services=open_services, services=services)
 
 
+def run_api(settings: Settings, sock: object, *, workers: int, log_level: str, log_format: str) -> bool:
+    """Serve the HTTP API on the bound socket ``sock`` until SIGTERM/SIGINT, in this process or
+    in ``workers`` worker processes (``api.serving``); False when the app could not start."""
+    from functools import partial
+
+    from api.serving import run
+
+    return run(settings, sock, workers=workers, log_level=log_level, build=create_app,
+               configure_logging=partial(configure_logging, log_format, log_level))
+
+
 def init_store(url: str) -> tuple[StoreConfig, int]:
     """Create every table of a ledger at ``url`` (events, projections, audit chain, API tables);
     returns the store and how many events it already holds (0 for a new one). Safe to repeat."""

@@ -43,6 +43,7 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = services or open_services(settings)
         app.state.services = opened
+        opened.ledger.observe_group_commits(measured.count_group_commit)
         if settings.run_projector:
             opened.readside.start_following(settings.projector_poll_seconds,
                                             child_process=settings.projector_process)

@@ -2,8 +2,11 @@
 
 Each app has its own :class:`Metrics` (its own ``CollectorRegistry``, so two apps in one process,
 as in the tests, never share or collide). The HTTP series are updated by
-:class:`api.observability.Observe`; everything else is measured **at scrape time** by
-:class:`LedgerCollector`, with cheap queries only:
+:class:`api.observability.Observe`, the group-commit counters by the ledger
+(``Ledger.observe_group_commits``); under ``ledger serve --workers N`` these are kept in
+``prometheus_client``'s multiprocess mode and every worker's add up (``api.serving``).
+Everything else is measured **at scrape time** by :class:`LedgerCollector`, with cheap queries
+only:
 
 - the log head (``max_position()``, an index lookup) and each projection's tracking position (one
   row each): lag in events; lag in seconds is the age of the oldest event a projection has not
@@ -33,9 +36,10 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.gc_collector import GCCollector
+from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from pydantic import BaseModel
@@ -43,6 +47,7 @@ from pydantic import BaseModel
 from api.problems import problem
 from api.schemas.common import Problem
 from api.services import Services
+from api.serving import multiprocess_metrics_directory
 from api.store import ApiStore
 
 log = logging.getLogger("api")
@@ -61,17 +66,36 @@ class Metrics:
                                  "route template and method", ["route", "method"], buckets=LATENCY_BUCKETS,
                                  registry=self.registry)
         self.in_progress = Gauge("ledger_http_requests_in_progress", "HTTP requests being answered now",
-                                 ["method"], registry=self.registry)
+                                 ["method"], registry=self.registry, multiprocess_mode="livesum")
+        self.group_transactions = Counter("ledger_group_commit_transactions", "Transactions that saved several "
+                                          "bookings of one GPU pool together (group commit)", registry=self.registry)
+        self.group_bookings = Counter("ledger_group_commit_bookings", "Bookings saved by those transactions",
+                                      registry=self.registry)
         self.collector = LedgerCollector(services)
         self.registry.register(self.collector)
-        ProcessCollector(registry=self.registry)
-        PlatformCollector(registry=self.registry)
-        GCCollector(registry=self.registry)
+        shared = multiprocess_metrics_directory()
+        if shared is None:
+            ProcessCollector(registry=self.registry)
+            PlatformCollector(registry=self.registry)
+            GCCollector(registry=self.registry)
+            self.exposed = self.registry
+        else:
+            # One of several workers (api.serving): the series above are also written to the
+            # shared directory, and /metrics adds up every worker's from there. The process, GC
+            # and platform series would describe only the worker that answered: left out.
+            self.exposed = CollectorRegistry(auto_describe=True)
+            MultiProcessCollector(self.exposed, path=shared)  # type: ignore[no-untyped-call]
+            self.exposed.register(self.collector)
+
+    def count_group_commit(self, saved: int) -> None:
+        """One transaction saved ``saved`` bookings together (``Ledger.observe_group_commits``)."""
+        self.group_transactions.inc()
+        self.group_bookings.inc(saved)
 
     def exposition(self, accept: str) -> tuple[bytes, str]:
         """The registry in the format the ``Accept`` header asks for (Prometheus text by default)."""
         encoder, content_type = choose_encoder(accept)
-        return encoder(self.registry), content_type
+        return encoder(self.exposed), content_type
 
 
 # ---- what is measured -------------------------------------------------------------------------
@@ -229,14 +253,6 @@ class LedgerCollector:
                          "open": "Connections the pool holds open", "max": "Most connections the pool may open"}
             names = {"in_use": "ledger_db_pool_connections_in_use", "waiting": "ledger_db_pool_requests_waiting",
                      "open": "ledger_db_pool_connections_open", "max": "ledger_db_pool_connections_max"}
-            transactions, bookings = services.ledger.get_group_commits()
-            batches = CounterMetricFamily("ledger_group_commit_transactions", "Transactions that saved several "
-                                          "bookings of one GPU pool together (group commit)")
-            batches.add_metric([], transactions)
-            yield batches
-            batched = CounterMetricFamily("ledger_group_commit_bookings", "Bookings saved by those transactions")
-            batched.add_metric([], bookings)
-            yield batched
             for key, help_text in described.items():
                 family = GaugeMetricFamily(names[key], help_text, labels=["pool"])
                 for pool, numbers in stats.items():

@@ -57,8 +57,10 @@ def follow_log(url: str, ledger: Application[UUID], stop: threading.Event, poll_
 
 def _child(url: str, poll_seconds: float, parent: int) -> None:
     """The child process: follow until SIGTERM or until the parent is gone."""
+    from api.serving import FOLLOWER_NAME, name_this_process
     from projections.store import open_event_store
 
+    name_this_process(FOLLOWER_NAME)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole group: the parent decides

@@ -181,6 +181,26 @@ def process_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def serving_cpu_seconds(pid: int) -> float | None:
+    """CPU time of the processes of ``ledger serve`` (PID ``pid``) that answer requests: the
+    server itself and, under ``--workers N``, its worker children (``ledger-worker``); not its
+    projection follower (``ledger-follower``). None where /proc has none."""
+    total = process_cpu_seconds(pid)
+    if total is None:
+        return None
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return total
+    for child in children:
+        try:
+            if Path(f"/proc/{child}/comm").read_text().strip() == "ledger-worker":
+                total += process_cpu_seconds(int(child)) or 0.0
+        except OSError:
+            continue
+    return total
+
+
 def load(*args: Any, **kwargs: Any) -> dict[str, float]:
     return (wrk_load if shutil.which("wrk") else httpx_load)(*args, **kwargs)
 
@@ -233,14 +253,14 @@ def startup_seconds(tmpdir: str, runs: int) -> dict[str, float]:
 
 # ---- the suite ------------------------------------------------------------------------------
 
-def seeded_server(url: str, tmpdir: str,
-                  env: dict[str, str] | None = None) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
+def seeded_server(url: str, tmpdir: str, env: dict[str, str] | None = None,
+                  workers: int = 1) -> tuple[subprocess.Popen[bytes], str, dict[str, str]]:
     sys.path.insert(0, str(ROOT))
     from tests.e2e.scenario import build_capacity, register_tenant
 
     began = time.perf_counter()
     proc, base = start_server([sys.executable, "-c", "from cli.main import main; main()", "serve", "--db", url,
-                               "--create"], env=env)
+                               "--create", "--workers", str(workers)], env=env)
     wait_ready(base, "/health", proc, began)
     operator = issue(url, "operator")
     with httpx.Client(base_url=base, timeout=60) as client:

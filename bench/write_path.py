@@ -42,9 +42,10 @@ USAGE_START = datetime(datetime.now(UTC).year - 1, 1, 1, tzinfo=UTC)  # metered 
 
 
 def _http_reservations(url: str, tmpdir: str, seconds: float, runs: int, connections_list: tuple[int, ...] = (1, 16),
-                       group_commit: bool = True) -> dict[int, dict[str, Any]]:
+                       group_commit: bool = True, workers: int = 1) -> dict[int, dict[str, Any]]:
     store = fresh_url(url, tmpdir)
-    proc, base, seed = api_load.seeded_server(store, tmpdir, env={"LEDGER_GROUP_COMMIT": str(group_commit).lower()})
+    proc, base, seed = api_load.seeded_server(store, tmpdir, env={"LEDGER_GROUP_COMMIT": str(group_commit).lower()},
+                                              workers=workers)
     try:
         headers = {"Authorization": f"Bearer {seed['tenant']}", "Content-Type": "application/json"}
         booked = api_load.START.replace(month=3)
@@ -53,12 +54,13 @@ def _http_reservations(url: str, tmpdir: str, seconds: float, runs: int, connect
         results = {}
         for connections in connections_list:
             def work(connections: int = connections) -> dict[str, float]:
-                began = api_load.process_cpu_seconds(proc.pid)
+                began = api_load.serving_cpu_seconds(proc.pid)
                 result = api_load.load(f"{base}/v1/reservations", method="POST", headers=headers, body=body,
                                        seconds=seconds, concurrency=connections, vary_key=True, tmpdir=tmpdir)
-                ended = api_load.process_cpu_seconds(proc.pid)
+                ended = api_load.serving_cpu_seconds(proc.pid)
                 if began is not None and ended is not None and result["rate_per_s"]:
-                    # The server process's own CPU (its projection follower is a process of its own).
+                    # The CPU of the processes answering requests (the server, or its workers):
+                    # not the projection follower's, a process of its own.
                     result["cpu_ms"] = 1000 * (ended - began) / (result["rate_per_s"] * seconds)
                 return result
             results[connections] = api_load.median_run(runs, work)

@@ -107,10 +107,10 @@ class LedgerCore(Application[UUID]):
             raise InvalidInput("clock returned a naive datetime")
         return moment.astimezone(UTC)
 
-    def get_group_commits(self) -> tuple[int, int]:
-        """Transactions that saved more than one booking since this ledger opened, and the
-        bookings they saved (``domain/service/batching.py``; /metrics shows both)."""
-        return self._queues.batches, self._queues.batched
+    def observe_group_commits(self, observer: Callable[[int], None]) -> None:
+        """Call ``observer(n)`` after each transaction that saved ``n > 1`` bookings together
+        (``domain/service/batching.py``; /metrics counts them, across worker processes)."""
+        self._queues.observers.append(observer)
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -123,6 +123,12 @@ def test_a_port_out_of_range_is_one_line(tmp_path: Path) -> None:
     assert "--port" in line and "65535" in line
 
 
+def test_several_workers_on_sqlite_are_one_line_and_create_nothing(tmp_path: Path) -> None:
+    line = one_line(ledger("serve", "--db", str(tmp_path / "l.db"), "--workers", "2", "--create"))
+    assert "--workers" in line and "PostgreSQL" in line
+    assert not (tmp_path / "l.db").exists()
+
+
 def test_an_unknown_log_level_lists_the_choices(tmp_path: Path) -> None:
     line = one_line(ledger("serve", "--db", str(tmp_path / "l.db"), "--log-level", "foo"))
     assert "'foo'" in line and "critical" in line and "debug" in line and "Value error" not in line

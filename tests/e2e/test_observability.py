@@ -286,3 +286,15 @@ def test_ledger_serve_refuses_an_unknown_log_format(sqlite_url: str) -> None:
                           capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=os.getcwd()), timeout=60)
     assert done.returncode == 2 and "xml" in done.stderr and "--log-format" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_group_commits_reported_by_the_ledger_are_counted_in_metrics() -> None:
+    from api.metrics import Metrics
+
+    measured = Metrics(lambda: None)
+    for saved in (3, 5):  # what Ledger.observe_group_commits reports after each shared transaction
+        measured.count_group_commit(saved)
+    body, _ = measured.exposition("")
+    samples = {s.name: s.value for f in text_string_to_metric_families(body.decode()) for s in f.samples}
+    assert samples["ledger_group_commit_transactions_total"] == 2
+    assert samples["ledger_group_commit_bookings_total"] == 8

@@ -19,8 +19,10 @@ from tests.e2e.conftest import free_port
 class LedgerServer:
     """`ledger serve` in its own process (so it can be SIGKILLed), restartable on the same port."""
 
-    def __init__(self, url: str, *, projector: bool = True, env: dict[str, str] | None = None) -> None:
+    def __init__(self, url: str, *, projector: bool = True, env: dict[str, str] | None = None,
+                 args: tuple[str, ...] = ()) -> None:
         self.url = url
+        self.args = args
         self.port = free_port()
         self.projector = projector
         self.env = dict(os.environ, PYTHONPATH=os.getcwd(), **(env or {}))
@@ -33,7 +35,7 @@ class LedgerServer:
     def start(self, timeout: float = 60) -> None:
         command = [sys.executable, "-m", "cli", "serve", "--db", self.url, "--port", str(self.port),
                    "--log-level", "warning", "--projector" if self.projector else "--no-projector",
-                   "--create"]  # the schema may be new: create its tables, as `ledger init` would
+                   "--create", *self.args]  # the schema may be new: create its tables, as `ledger init` would
         self.process = subprocess.Popen(command, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + timeout
         while True:

@@ -1,0 +1,184 @@
+"""How ``ledger serve`` runs the app: one process, or several worker processes on one socket.
+
+One process (``--workers 1``, the default) runs uvicorn's ``Server`` on the app. Several
+(``--workers N``, PostgreSQL only) run uvicorn's own supervisor (``uvicorn.supervisors.Multiprocess``):
+the parent binds the socket, spawns N workers that accept on it, replaces a worker that dies or
+stops answering its health check, and stops them all on SIGTERM or SIGINT. What the workers
+share, they share through PostgreSQL, as separate ``ledger serve`` processes on one store
+always could: idempotency keys (row locks), the per-pool command lock (advisory locks), the
+token revocation version, the projections' tracking rows. The parent also runs what there must
+be one of: the projection follower (in a child process of its own), the dashboard's session
+key (one for all workers, so a session signed by one is honoured by the others) and the
+directory where the workers' Prometheus series meet (``prometheus_client``'s multiprocess mode:
+``/metrics``, answered by any worker, adds up every worker's counters and histograms).
+
+Each worker freezes its heap once the app has started (:class:`FrozenAfterStartup`), as the
+single process does.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import gc
+import logging
+import os
+import secrets
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import SecretStr
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.settings import Settings
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client reads it when first imported
+WORKER_NAME = "ledger-worker"  # what ps -o comm, top and /proc/PID/comm show for each worker
+FOLLOWER_NAME = "ledger-follower"  # ... and for the projection follower's process
+
+
+def name_this_process(name: str) -> None:
+    """Set this process's name as the kernel shows it (Linux ``prctl(PR_SET_NAME)``, 15 bytes at
+    most), so that an operator's ``top`` tells the workers and the follower apart; elsewhere, or
+    if the call fails, nothing happens."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # 15: PR_SET_NAME
+    except (OSError, AttributeError):
+        pass
+
+
+class FrozenAfterStartup:
+    """Pure ASGI wrapper: once the app's lifespan startup has completed (services open), collect
+    and ``gc.freeze`` the heap. What exists then lives as long as the process, and freezing takes
+    it out of every later collection; without it a full collection walks the whole app (routes,
+    schemas, pools), ~100 ms during which no request moves (BENCHMARKS.md, *Write path*)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "lifespan":
+            await self.app(scope, receive, send)
+            return
+
+        async def freezing_send(message: Message) -> None:
+            await send(message)
+            if message["type"] == "lifespan.startup.complete":
+                gc.collect()
+                gc.freeze()
+
+        await self.app(scope, receive, freezing_send)
+
+
+class WorkerApp:
+    """The app factory a worker process calls (uvicorn ``factory=True``): pickled to the worker
+    with the parent's settings, it sets up the worker's logging, then builds the app there."""
+
+    def __init__(self, settings: Settings, build: Callable[[Settings], ASGIApp],
+                 configure_logging: Callable[[], object]) -> None:
+        self.settings = settings
+        self.build = build
+        self.configure_logging = configure_logging
+
+    def __call__(self) -> ASGIApp:
+        name_this_process(WORKER_NAME)
+        self.configure_logging()
+        # ... which let uvicorn's access log through again: off, as uvicorn's access_log=False
+        # had set it (api.observability logs each request).
+        access = logging.getLogger("uvicorn.access")
+        access.handlers.clear()
+        access.propagate = False
+        return FrozenAfterStartup(self.build(self.settings))
+
+
+def worker_settings(settings: Settings) -> Settings:
+    """The settings every worker runs with: no projection follower of its own (the parent runs
+    the one follower) and one dashboard session key for all (a fresh one when none is set)."""
+    update: dict[str, Any] = {"run_projector": False}
+    if settings.ui_secret is None:
+        update["ui_secret"] = SecretStr(secrets.token_urlsafe(32))
+    return settings.model_copy(update=update)
+
+
+class SharedMetrics:
+    """The directory where the workers' Prometheus series meet, set in the environment before any
+    worker starts (they inherit it) and removed when the server stops. A stale directory from an
+    earlier run is never reused: each server makes its own."""
+
+    def __init__(self) -> None:
+        self.directory = tempfile.mkdtemp(prefix="ledger-metrics-")
+        self._previous = os.environ.get(MULTIPROC_ENV)
+        os.environ[MULTIPROC_ENV] = self.directory
+
+    def worker_gone(self, pid: int) -> None:
+        """Drop a dead worker's live gauges (requests in progress); its counters stay counted."""
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid, self.directory)  # type: ignore[no-untyped-call]
+
+    def close(self) -> None:
+        if self._previous is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+        else:
+            os.environ[MULTIPROC_ENV] = self._previous
+        shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def multiprocess_metrics_directory() -> str | None:
+    """The shared directory when this process is one of several workers, else None."""
+    return os.environ.get(MULTIPROC_ENV) or None
+
+
+def run(settings: Settings, sock: Any, *, workers: int, log_level: str,
+        build: Callable[[Settings], ASGIApp], configure_logging: Callable[[], object]) -> bool:
+    """Serve on ``sock`` until SIGTERM/SIGINT: in this process (``workers == 1``) or in
+    ``workers`` worker processes. False when the app could not start (its log says why)."""
+    import uvicorn
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    # log_config=None: uvicorn keeps the logging set up by configure_logging; access_log=False:
+    # ours logs each request (api.observability).
+    common: dict[str, Any] = {"log_level": log_level, "proxy_headers": False, "log_config": None,
+                              "access_log": False}
+    if workers == 1:
+        server = uvicorn.Server(uvicorn.Config(FrozenAfterStartup(build(settings)), **common))
+        try:
+            server.run(sockets=[sock])
+        except SystemExit:  # uvicorn gives up when the app cannot start, having logged why
+            return False
+        return True
+
+    from api.projector import ProjectorProcess
+
+    shared = SharedMetrics()
+    follower = ProjectorProcess(settings.database_url, settings.projector_poll_seconds) \
+        if settings.run_projector else None
+    config = uvicorn.Config(WorkerApp(worker_settings(settings), build, configure_logging), factory=True,
+                            workers=workers, **common)
+
+    class Supervisor(Multiprocess):
+        """uvicorn's supervisor, telling the metrics directory which workers it replaced."""
+
+        def keep_subprocess_alive(self) -> None:
+            before = {process.pid for process in self.processes}
+            super().keep_subprocess_alive()
+            for pid in before - {process.pid for process in self.processes}:
+                if pid is not None:
+                    shared.worker_gone(pid)
+
+    supervisor = Supervisor(config, sockets=[sock])
+    try:
+        if follower is not None:
+            follower.start()
+        supervisor.run()
+    finally:
+        if follower is not None:
+            follower.close()
+        shared.close()
+    return not any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
