@@ -26,7 +26,7 @@ import secrets
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import SecretStr
@@ -61,10 +61,11 @@ class FrozenAfterStartup:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # A plain def handing back the app's own coroutine: no frame of its own on each request
+        # (uvicorn is told the interface is ASGI 3, which it cannot tell from a plain def).
         if scope["type"] != "lifespan":
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
 
         async def freezing_send(message: Message) -> None:
             await send(message)
@@ -72,7 +73,7 @@ class FrozenAfterStartup:
                 gc.collect()
                 gc.freeze()
 
-        await self.app(scope, receive, freezing_send)
+        return self.app(scope, receive, freezing_send)
 
 
 class WorkerApp:
@@ -145,7 +146,7 @@ def run(settings: Settings, sock: Any, *, workers: int, log_level: str,
     # log_config=None: uvicorn keeps the logging set up by configure_logging; access_log=False:
     # ours logs each request (api.observability).
     common: dict[str, Any] = {"log_level": log_level, "proxy_headers": False, "log_config": None,
-                              "access_log": False}
+                              "access_log": False, "interface": "asgi3"}
     if workers == 1:
         server = uvicorn.Server(uvicorn.Config(FrozenAfterStartup(build(settings)), **common))
         try:

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from starlette.types import Receive, Scope, Send
 
 from api.serving import FrozenAfterStartup, WorkerApp, worker_settings
 from api.settings import Settings
@@ -26,9 +27,14 @@ def test_the_heap_is_frozen_once_the_app_has_started_not_before() -> None:
 
     app = FastAPI(lifespan=lifespan)
 
+    frozen = FrozenAfterStartup(app)
+
+    async def served(scope: Scope, receive: Receive, send: Send) -> None:  # as uvicorn awaits it (ASGI 3)
+        await frozen(scope, receive, send)
+
     gc.unfreeze()
     try:
-        with TestClient(FrozenAfterStartup(app)) as client:  # type: ignore[arg-type]
+        with TestClient(served) as client:
             assert seen == [0]
             assert gc.get_freeze_count() > 0
             assert client.get("/missing").status_code == 404  # requests pass through untouched
