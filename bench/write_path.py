@@ -6,8 +6,9 @@ Reservations: ``Ledger.confirm_reservation`` called in-process by 1 and 16 threa
 service-level rate: ``bench/reservations.py``'s harness, the ledger opened as ``ledger serve``
 opens it, with the cross-process pool lock) against ``POST /v1/reservations`` with a fresh
 Idempotency-Key per request through ``ledger serve`` (projection follower in a child process, the
-default) driven by ``wrk`` with 1 and 16 connections. Each POST books 1 GPU for an hour of the
-same pool, as the service-level case does. Both run with group commit on (the default), so the
+default) driven by ``wrk`` with 1 and 16 connections; and 16 connections on ``ledger serve
+--workers 2`` (no target: what a second process buys on this machine). Each POST books 1 GPU
+for an hour of the same pool, as the service-level case does. Both run with group commit on (the default), so the
 service's queued bookings share transactions exactly as the server's do. Target: HTTP >= 0.6x
 the service at the same concurrency, p99 <= 100 ms at 16 connections.
 
@@ -166,6 +167,11 @@ def run(url: str, tmpdir: str, quick: bool = False) -> list[dict[str, Any]]:
         met = ratio >= 0.6 and (clients == 1 or result["p99_ms"] <= 100)
         rows.append({"benchmark": "write", "case": f"POST /v1/reservations (Idempotency-Key), {clients} conn(s)",
                      **result, "ratio": ratio, "target": target, "met": met, "load": load()})
+    # The same 16 connections on `ledger serve --workers 2` (two processes accepting on the one
+    # socket): no target of its own, it shows what a second process buys on this machine.
+    workers = _http_reservations(url, tmpdir, seconds, runs, (16,), workers=2)[16]
+    rows.append({"benchmark": "write", "case": "POST /v1/reservations (Idempotency-Key), 16 conn(s), --workers 2",
+                 **workers, "ratio": workers["rate_per_s"] / service[16], "load": load()})
     rows += _group_commit_rows(url, tmpdir, n, runs, seconds)
     batch = 1000 if quick else 5000
     usage_runs = runs + 1  # plus one warm-up batch: 5 batches of 100 hours fill the 500-hour windows
