@@ -24,6 +24,7 @@ import logging
 import os
 import secrets
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -164,7 +165,19 @@ def run(settings: Settings, sock: Any, *, workers: int, log_level: str,
                             workers=workers, **common)
 
     class Supervisor(Multiprocess):
-        """uvicorn's supervisor, telling the metrics directory which workers it replaced."""
+        """uvicorn's supervisor, telling the metrics directory which workers it replaced, and
+        remembering the signal that stopped it (re-raised once all is closed, as uvicorn's
+        single-process server does: SIGTERM exits 143, Ctrl-C 130)."""
+
+        stopped_by: signal.Signals | None = None
+
+        def handle_int(self) -> None:
+            self.stopped_by = signal.SIGINT
+            super().handle_int()
+
+        def handle_term(self) -> None:
+            self.stopped_by = signal.SIGTERM
+            super().handle_term()
 
         def keep_subprocess_alive(self) -> None:
             before = {process.pid for process in self.processes}
@@ -182,4 +195,8 @@ def run(settings: Settings, sock: Any, *, workers: int, log_level: str,
         if follower is not None:
             follower.close()
         shared.close()
+    if supervisor.stopped_by is not None:
+        signal.signal(supervisor.stopped_by, signal.SIG_DFL if supervisor.stopped_by == signal.SIGTERM
+                      else signal.default_int_handler)
+        signal.raise_signal(supervisor.stopped_by)
     return not any(process.exitcode == STARTUP_FAILURE for process in supervisor.processes)
