@@ -14,7 +14,7 @@ TO = Filter("to", "Last month YYYY-MM (included; at most 120 months)")
 
 
 def query(db: Database, params: Params, limit: int) -> list[Row]:
-    from projections.billing import LINES
+    from projections.billing_rows import LINES
 
     return lines(db, LINES, params, limit)
 
