@@ -21,6 +21,7 @@ NOT_COMMANDS = {
     "now",  # the ledger's clock
     "max_position",  # the log's head, for read-your-writes
     "use_command_lock",  # wiring by the composition root
+    "observe_group_commits",  # wiring: /metrics counts the group commits
 }
 
 
