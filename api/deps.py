@@ -5,7 +5,7 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
@@ -14,6 +14,7 @@ from api.problems import Forbidden, Unauthenticated
 from api.services import Services
 from api.tokens import FRESH_LOOKUP, Principal, Role
 from domain import Ledger
+from domain.errors import InvalidInput
 
 bearer = HTTPBearer(auto_error=False, description="A token from `ledger token create`.")
 
@@ -37,6 +38,25 @@ async def _ledger(request: Request) -> Ledger:
 
 
 LedgerDep = Annotated[Ledger, Depends(_ledger)]
+
+PAGE_SIZE_CAP = 10_000  # the most LEDGER_MAX_PAGE_SIZE may be (api.settings)
+
+
+async def _page_limit(request: Request, limit: Annotated[int | None, Query(
+        ge=1, le=PAGE_SIZE_CAP, description="Items per page: by default LEDGER_PAGE_SIZE (100), at most "
+                                            "LEDGER_MAX_PAGE_SIZE (1000)")] = None) -> int:
+    """A list's page size: ``limit`` if given (422 naming it above ``LEDGER_MAX_PAGE_SIZE``),
+    else ``LEDGER_PAGE_SIZE``."""
+    settings = services(request).settings
+    if limit is None:
+        return settings.page_size
+    if limit > settings.max_page_size:
+        raise InvalidInput(f"limit: at most {settings.max_page_size} items a page (LEDGER_MAX_PAGE_SIZE), "
+                           f"not {limit}", field="limit")
+    return limit
+
+
+PageLimit = Annotated[int, Depends(_page_limit)]
 
 
 def _known(request: Request, principal: Principal | None) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from documents.model import DEFAULT_SELLER_ADDRESS, DEFAULT_SELLER_NAME
@@ -51,8 +51,10 @@ class Settings(BaseSettings):
     # Report and tenant-list reads share this many projection connections per process
     # (LEDGER_READ_CONNECTIONS); a request waits up to db_timeout_seconds for one.
     read_connections: int = Field(default=4, ge=1, le=64)
-    page_size: int = 100
-    max_page_size: int = 1000
+    # A list's page when the request names no ``limit`` (LEDGER_PAGE_SIZE), and the largest
+    # ``limit`` a request may name (LEDGER_MAX_PAGE_SIZE; larger is 422 naming ``limit``).
+    page_size: int = Field(default=100, ge=1, le=10_000)
+    max_page_size: int = Field(default=1000, ge=1, le=10_000)  # le: api.deps.PAGE_SIZE_CAP
     # GET /ready answers 503 while any projection is more than this many events behind the log
     # (LEDGER_READY_MAX_LAG_EVENTS).
     ready_max_lag_events: int = Field(default=10_000, ge=0)
@@ -69,3 +71,11 @@ class Settings(BaseSettings):
     # The key that signs the dashboard's session cookies (LEDGER_UI_SECRET); unset: a random key
     # per process (sessions end when the server restarts; give one key to every API process).
     ui_secret: SecretStr | None = None
+
+    @field_validator("max_page_size")
+    @classmethod
+    def _holds_a_default_page(cls, value: int, info: ValidationInfo) -> int:
+        page = info.data.get("page_size")
+        if page is not None and value < page:
+            raise ValueError(f"smaller than LEDGER_PAGE_SIZE ({page}): the default page must be allowed")
+        return value

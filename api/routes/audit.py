@@ -9,7 +9,7 @@ from fastapi import Query
 from pydantic import StringConstraints
 
 from api.audit import aggregate_as_of, events_after
-from api.deps import Auditor, LedgerDep
+from api.deps import Auditor, LedgerDep, PageLimit
 from api.routes import resource_router
 from api.schemas.common import Page, Text, VersionOrTime
 from api.schemas.reads import AggregateAsOfPublic, AuditEventPublic, VerifyCreate, VerifyPublic
@@ -18,9 +18,8 @@ audit = resource_router("/v1/audit", "audit")
 
 
 @audit.get("/events")
-def list_events(ledger: LedgerDep, _: Auditor,
+def list_events(ledger: LedgerDep, _: Auditor, limit: PageLimit,
                 cursor: Annotated[int, Query(ge=0, le=2**62, description="Log position to continue after")] = 0,
-                limit: Annotated[int, Query(ge=1, le=1000)] = 100,
                 topic: Annotated[list[Annotated[Text, StringConstraints(max_length=200)]] | None,
                                  Query(max_length=20, description="Only these event topics")] = None,
                 ) -> Page[AuditEventPublic]:

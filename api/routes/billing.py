@@ -10,7 +10,7 @@ from fastapi import Query, Request, Response
 import operations.invoicing
 from api.access import visible_invoice, visible_reservation, visible_tenant
 from api.answers import Saved, answered_by
-from api.deps import Finance, LedgerDep, Meter, ServicesDep, TenantReader
+from api.deps import Finance, LedgerDep, Meter, PageLimit, ServicesDep, TenantReader
 from api.invoice_documents import DOCUMENT_RESPONSES, JSON, document_response, wanted
 from api.readside import ReadSideBilling
 from api.routes import command, resource_router
@@ -33,7 +33,6 @@ usage = resource_router("/v1/usage", "usage")
 invoices = resource_router("/v1/invoices", "invoices")
 
 Cursor = Annotated[int, Query(ge=0, le=2**62, description="Log position to continue after (next_cursor)")]
-Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 def usage_answer(saved: Saved) -> UsageReceiptPublic:
@@ -92,8 +91,8 @@ def _next(positions: list[int], limit: int) -> int | None:
 
 
 @tenants.get("/{tenant_id}/reservations")
-def list_reservations(tenant_id: UUID, services: ServicesDep, principal: TenantReader, cursor: Cursor = 0,
-                      limit: Limit = 100, min_position: MinPosition = None) -> Page[ReservationPublic]:
+def list_reservations(tenant_id: UUID, services: ServicesDep, principal: TenantReader, limit: PageLimit,
+                      cursor: Cursor = 0, min_position: MinPosition = None) -> Page[ReservationPublic]:
     visible_tenant(services.ledger, principal, tenant_id)
     rows = tenant_page(services, tenant_id, "reservation", cursor, limit, min_position)
     items = [ReservationPublic.of(visible_reservation(services.ledger, principal, UUID(r.resource_id)))
@@ -102,8 +101,8 @@ def list_reservations(tenant_id: UUID, services: ServicesDep, principal: TenantR
 
 
 @tenants.get("/{tenant_id}/usage")
-def list_usage(tenant_id: UUID, services: ServicesDep, principal: TenantReader,
-               cursor: Cursor = 0, limit: Limit = 100, min_position: MinPosition = None) -> Page[UsagePublic]:
+def list_usage(tenant_id: UUID, services: ServicesDep, principal: TenantReader, limit: PageLimit,
+               cursor: Cursor = 0, min_position: MinPosition = None) -> Page[UsagePublic]:
     visible_tenant(services.ledger, principal, tenant_id)
     # A row is one metering batch of one reservation, at one log position. The cursor is a log
     # position, so a page never splits a batch: whole batches are taken until ``limit`` records
@@ -122,8 +121,8 @@ def list_usage(tenant_id: UUID, services: ServicesDep, principal: TenantReader,
 
 
 @tenants.get("/{tenant_id}/invoices")
-def list_invoices(tenant_id: UUID, services: ServicesDep, principal: TenantReader,
-                  cursor: Cursor = 0, limit: Limit = 100, min_position: MinPosition = None) -> Page[InvoicePublic]:
+def list_invoices(tenant_id: UUID, services: ServicesDep, principal: TenantReader, limit: PageLimit,
+                  cursor: Cursor = 0, min_position: MinPosition = None) -> Page[InvoicePublic]:
     visible_tenant(services.ledger, principal, tenant_id)
     rows = tenant_page(services, tenant_id, "invoice", cursor, limit, min_position)
     items = [InvoicePublic.of(visible_invoice(services.ledger, principal, UUID(r.resource_id))) for r in rows]
