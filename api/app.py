@@ -43,13 +43,14 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = services or open_services(settings)
         app.state.services = opened
-        opened.ledger.observe_group_commits(measured.count_group_commit)
+        unobserve = opened.ledger.observe_group_commits(measured.count_group_commit)
         if settings.run_projector:
             opened.readside.start_following(settings.projector_poll_seconds,
                                             child_process=settings.projector_process)
         try:
             yield
         finally:
+            unobserve()  # shared services outlive this app: its metrics stop counting
             if services is None:
                 opened.close()
 

@@ -74,7 +74,7 @@ class Queues:
         self._lock = threading.Lock()
         self._queues: dict[UUID, deque[Job[Any]]] = {}
         # Told the size of every transaction that saved more than one booking (/metrics counts them).
-        self.observers: list[Callable[[int], None]] = []
+        self._observers: tuple[Callable[[int], None], ...] = ()  # replaced, never changed in place
 
     def join(self, pool: UUID, job: Job[Any]) -> None:
         with self._lock:
@@ -91,7 +91,17 @@ class Queues:
                 del self._queues[pool]
             return taken
 
+    def observe(self, observer: Callable[[int], None]) -> Callable[[], None]:
+        """Tell ``observer`` the size of each shared transaction until the function returned is called."""
+        with self._lock:
+            self._observers = (*self._observers, observer)
+
+        def stop() -> None:
+            with self._lock:
+                self._observers = tuple(o for o in self._observers if o is not observer)
+        return stop
+
     def counted(self, saved: int) -> None:
         if saved > 1:
-            for observer in self.observers:
+            for observer in self._observers:
                 observer(saved)

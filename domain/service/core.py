@@ -107,10 +107,11 @@ class LedgerCore(Application[UUID]):
             raise InvalidInput("clock returned a naive datetime")
         return moment.astimezone(UTC)
 
-    def observe_group_commits(self, observer: Callable[[int], None]) -> None:
+    def observe_group_commits(self, observer: Callable[[int], None]) -> Callable[[], None]:
         """Call ``observer(n)`` after each transaction that saved ``n > 1`` bookings together
-        (``domain/service/batching.py``; /metrics counts them, across worker processes)."""
-        self._queues.observers.append(observer)
+        (``domain/service/batching.py``; /metrics counts them, across worker processes) until
+        the function returned is called."""
+        return self._queues.observe(observer)
 
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
