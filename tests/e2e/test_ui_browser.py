@@ -90,6 +90,21 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return where
 
 
+def screenshot(page: Any, path: Path, **options: Any) -> None:
+    """A screenshot for people to look at (not an assertion): Chromium sometimes answers "Unable to
+    capture screenshot" on a loaded machine, so it is tried three times before that fails the test."""
+    from playwright.sync_api import Error
+
+    for attempt in range(3):
+        try:
+            page.screenshot(path=str(path), **options)
+            return
+        except Error as error:
+            if "Unable to capture screenshot" not in str(error) or attempt == 2:
+                raise
+            page.wait_for_timeout(500)
+
+
 class Visit:
     """A browser page that records console errors, failed requests and requests leaving the server."""
 
@@ -145,7 +160,7 @@ class Visit:
                                    "document.querySelectorAll('[data-drawn=true] canvas').length]")
         assert drawn[0] == drawn[1], (path, drawn)
         if shot is not None:
-            self.page.screenshot(path=str(shot), full_page=True)
+            screenshot(self.page, shot, full_page=True)
         assert self.problems == [], (path, self.problems)
         return answer
 
@@ -189,7 +204,7 @@ def test_staff_load_every_page(browser: Any, served: dict[str, Any], shots: Path
             with visit.page.expect_navigation():
                 visit.page.click("text=Verify now")
             assert "Verified:" in visit.page.inner_text("#chain")
-            visit.page.screenshot(path=str(shots / "auditor-verified.png"), full_page=True)
+            screenshot(visit.page, shots / "auditor-verified.png", full_page=True)
             assert visit.problems == []
     finally:
         visit.close()
@@ -270,10 +285,10 @@ def test_docs_pages_render_with_local_assets(browser: Any, served: dict[str, Any
     try:
         visit.load("/docs")
         visit.page.wait_for_selector(".swagger-ui .opblock", timeout=20_000)
-        visit.page.screenshot(path=str(shots / "docs.png"))
+        screenshot(visit.page, shots / "docs.png")
         visit.load("/redoc")
         visit.page.wait_for_selector("redoc .menu-content, .menu-content", timeout=20_000)
-        visit.page.screenshot(path=str(shots / "redoc.png"))
+        screenshot(visit.page, shots / "redoc.png")
         assert visit.problems == []
     finally:
         visit.close()
