@@ -12,6 +12,7 @@ from fastapi.security.utils import get_authorization_scheme_param
 
 from api.problems import Forbidden, Unauthenticated
 from api.services import Services
+from api.settings import PAGE_SIZE_CAP
 from api.tokens import FRESH_LOOKUP, Principal, Role
 from domain import Ledger
 from domain.errors import InvalidInput
@@ -38,9 +39,6 @@ async def _ledger(request: Request) -> Ledger:
 
 
 LedgerDep = Annotated[Ledger, Depends(_ledger)]
-
-PAGE_SIZE_CAP = 10_000  # the most LEDGER_MAX_PAGE_SIZE may be (api.settings)
-
 
 async def _page_limit(request: Request, limit: Annotated[int | None, Query(
         ge=1, le=PAGE_SIZE_CAP, description="Items per page: by default LEDGER_PAGE_SIZE (100), at most "

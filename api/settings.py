@@ -10,6 +10,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from documents.model import DEFAULT_SELLER_ADDRESS, DEFAULT_SELLER_NAME
 from domain.storage import DEFAULT_DATABASE
 
+PAGE_SIZE_CAP = 10_000  # the most LEDGER_PAGE_SIZE and LEDGER_MAX_PAGE_SIZE may be, and a request's limit
+
 
 class Settings(BaseSettings):
     """``LEDGER_DATABASE_URL``, ``LEDGER_MAX_BODY_BYTES``, ... (see the README)."""
@@ -53,8 +55,8 @@ class Settings(BaseSettings):
     read_connections: int = Field(default=4, ge=1, le=64)
     # A list's page when the request names no ``limit`` (LEDGER_PAGE_SIZE), and the largest
     # ``limit`` a request may name (LEDGER_MAX_PAGE_SIZE; larger is 422 naming ``limit``).
-    page_size: int = Field(default=100, ge=1, le=10_000)
-    max_page_size: int = Field(default=1000, ge=1, le=10_000)  # le: api.deps.PAGE_SIZE_CAP
+    page_size: int = Field(default=100, ge=1, le=PAGE_SIZE_CAP)
+    max_page_size: int = Field(default=1000, ge=1, le=PAGE_SIZE_CAP)
     # GET /ready answers 503 while any projection is more than this many events behind the log
     # (LEDGER_READY_MAX_LAG_EVENTS).
     ready_max_lag_events: int = Field(default=10_000, ge=0)
