@@ -6,7 +6,6 @@ workers, and nothing left behind when the server stops."""
 from __future__ import annotations
 
 import os
-import re
 import signal
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,6 +17,7 @@ from api.serving import FOLLOWER_NAME, WORKER_NAME
 from api.tokens import Role, create_token
 from bootstrap import open_api_store
 from tests.e2e.scenario import MODEL, bearer, build_capacity, register_tenant
+from tests.e2e.test_observability import scrape, value
 from tests.e2e.test_ui import csrf_of
 from tests.reliability.process import LedgerServer, logged
 from tests.reliability.test_projector_process import alive, children, wait_until, written_and_projected
@@ -41,12 +41,6 @@ def named(pid: int) -> dict[str, set[int]]:
 def served(server: LedgerServer) -> dict[str, set[int]]:
     assert server.process is not None
     return named(server.process.pid)
-
-
-def requests_counted(metrics: str, route: str) -> float:
-    found = re.search(rf'^ledger_http_requests_total{{method="GET",route="{re.escape(route)}",status="200"}} (\S+)$',
-                      metrics, re.M)
-    return float(found.group(1)) if found else 0.0
 
 
 @pytest.fixture
@@ -81,7 +75,9 @@ def test_workers_and_one_follower_answer_and_a_dead_worker_is_replaced_its_count
     wait_until(lambda: len(served(workers).get(WORKER_NAME, set()) - first) == WORKERS, seconds=30)
     wait_until(lambda: httpx.get(workers.base + "/health", timeout=10).status_code == 200)
     # Every worker that answered those requests is dead; their counts are still there.
-    assert requests_counted(httpx.get(workers.base + "/metrics", timeout=10).text, "/health") >= asked + 1
+    with httpx.Client(base_url=workers.base, timeout=10) as client:
+        counted = value(scrape(client), "ledger_http_requests_total", method="GET", route="/health", status="200")
+    assert counted >= asked + 1
     assert served(workers)[FOLLOWER_NAME] == processes[FOLLOWER_NAME]  # the follower was not touched
 
 
