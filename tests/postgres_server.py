@@ -103,6 +103,19 @@ def embedded_binaries() -> Path | None:
     return None
 
 
+@contextlib.contextmanager
+def private_tmpdir() -> Iterator[Path]:
+    """A TMPDIR of one child run's own, removed afterwards: the server directories found in it are
+    that run's, never those of another suite running on the machine. Readable by all: as root,
+    the server runs as another user, who must reach its directory in here."""
+    private = Path(tempfile.mkdtemp(prefix="lt-", dir="/tmp"))
+    private.chmod(0o755)
+    try:
+        yield private
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))

