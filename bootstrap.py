@@ -38,14 +38,10 @@ from api.errors import DatabaseUnavailable
 from domain import Ledger
 from domain.errors import InvalidInput
 from domain.storage import DEFAULT_DATABASE, StoreConfig
-from projections.store import (
-    AdvisoryCommandLock,
-    conninfo,
-    create_schema,
-    describe_url,
-    open_event_store,
-    parse_database_url,
-)
+from storage.dialect import create_schema
+from storage.event_store import open_event_store
+from storage.locks import AdvisoryCommandLock
+from storage.urls import conninfo, describe_url, parse_database_url
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -219,7 +215,7 @@ def open_ledger(url: str | None = None, *, clock: Callable[[], datetime] | None 
     """The ledger (the event store and its application service), creating its tables if missing.
 
     On PostgreSQL, commands on one GPU pool are serialised across processes by an advisory lock
-    per pool (``projections.store.AdvisoryCommandLock``: up to ``POOL_LOCK_CONNECTIONS`` more
+    per pool (``storage.locks.AdvisoryCommandLock``: up to ``POOL_LOCK_CONNECTIONS`` more
     connections per process, opened on first use, waited for as long as the event store's
     ``POSTGRES_CONNECT_TIMEOUT``); within one process they queue on in-process locks first."""
     ledger: Ledger = open_event_store(url, clock=clock, extra_env=extra_env)
@@ -281,18 +277,30 @@ def open_services(settings: Settings) -> Services:
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     """The HTTP app. Its services open at startup (:func:`open_services`) and close at shutdown;
     pass ``services`` to share open ones (the caller closes them)."""
+    import web
     from api.app import create_app as build
     from api.settings import Settings
+    from server.follower import start_follower
 
-    return build(settings or Settings(), open_services=open_services, services=services)
+    chosen = settings or Settings()
+
+    def background(opened: Services) -> Any:
+        if not chosen.run_projector:
+            return None
+        return start_follower(opened.readside.url, opened.ledger, chosen.projector_poll_seconds,
+                              child_process=chosen.projector_process)
+
+    app = build(chosen, open_services=open_services, services=services, background=background)
+    web.install(app, chosen)
+    return app
 
 
 def run_api(settings: Settings, sock: object, *, workers: int, log_level: str, log_format: str) -> bool:
     """Serve the HTTP API on the bound socket ``sock`` until SIGTERM/SIGINT, in this process or
-    in ``workers`` worker processes (``api.serving``); False when the app could not start."""
+    in ``workers`` worker processes (``server.supervisor``); False when the app could not start."""
     from functools import partial
 
-    from api.serving import run
+    from server.supervisor import run
 
     return run(settings, sock, workers=workers, log_level=log_level, build=create_app,
                configure_logging=partial(configure_logging, log_format, log_level))

@@ -1,1 +1,3 @@
-"""The edges: FastAPI app, pydantic schemas, auth, and the `ledger` command line."""
+"""The HTTP API: the FastAPI app (``api.app``), its routes (``api.routes``), schemas
+(``api.schemas``), auth (``api.tokens``, ``api.deps``) and problem+json errors. The processes that
+serve it are ``server``; the dashboard is ``web``; the command line is ``cli``."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
@@ -14,8 +14,9 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
-from api import metrics, problems, ui
+from api import metrics, problems
 from api.deps import allow
+from api.docs import install_docs
 from api.limits import BodyLimit
 from api.middleware import CatchAll, Deadline
 from api.observability import Observe
@@ -34,22 +35,29 @@ from api.settings import Settings
 from api.tokens import FreshTokensForWrites
 
 
+class Background(Protocol):
+    def close(self) -> None: ...
+
+
 def create_app(settings: Settings, *, open_services: Callable[[Settings], Services],
-               services: Services | None = None) -> FastAPI:
+               services: Services | None = None,
+               background: Callable[[Services], Background | None] | None = None) -> FastAPI:
     """Build the app. ``open_services(settings)`` opens the stores at startup (lifespan) and they
-    close at shutdown; pass open ``services`` instead to share them (the caller closes them)."""
+    close at shutdown; pass open ``services`` instead to share them (the caller closes them).
+    ``background(services)`` starts what runs beside the requests (the projection follower:
+    ``server.follower``), closed at shutdown before the services."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         opened = services or open_services(settings)
         app.state.services = opened
         unobserve = opened.ledger.observe_group_commits(measured.count_group_commit)
-        if settings.run_projector:
-            opened.readside.start_following(settings.projector_poll_seconds,
-                                            child_process=settings.projector_process)
+        running = background(opened) if background is not None else None
         try:
             yield
         finally:
+            if running is not None:
+                running.close()
             unobserve()  # shared services outlive this app: its metrics stop counting
             if services is None:
                 opened.close()
@@ -59,7 +67,7 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
     # environment for OpenTelemetry providers on every request (~1 % of a POST's CPU).
     app = FastAPI(title="GPU capacity and billing ledger", version="1", lifespan=lifespan,
                   telemetry={"tracing": False, "metrics": False, "logs": False},
-                  docs_url=None, redoc_url=None,  # served with local assets by api.ui.docs
+                  docs_url=None, redoc_url=None,  # served with local assets by api.docs
                   description="Event-sourced ledger of GPU capacity, funding and billing. "
                               "Errors are RFC 9457 problem+json; writes answer with `Ledger-Position`.")
     problems.install(app)
@@ -76,11 +84,11 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
     app.include_router(fx_rates)
     for router in (site_changes, tenant_changes, invoice_changes):
         app.include_router(router)
-    app.include_router(commercial)  # contracts, credits, on-demand rates (issue 19)
+    app.include_router(commercial)  # contracts, credits, on-demand rates
     app.add_api_route("/health", health, methods=["GET"], tags=["health"], response_model=Health,
                       summary="Liveness: the process is up and serving (no auth, no database)")
     metrics.install(app, measured, ready_max_lag_events=settings.ready_max_lag_events)
-    ui.install(app, settings)  # the dashboard under /ui, / -> /ui, /docs and /redoc with local assets
+    install_docs(app)  # /docs and /redoc with local assets
     app.openapi = lambda: problem_media_types(app)  # type: ignore[method-assign]
     return app
 

@@ -2,7 +2,7 @@
 
 One commit per keyed write. The key's row, holding the response it answers, is saved in the
 ledger's own transaction, with the command's events (``domain/attachments.py``,
-``projections/recorders.py``): the key is either absent (nothing was written: a crash, a 5xx) or
+``storage/recorders.py``): the key is either absent (nothing was written: a crash, a 5xx) or
 complete (written once, with its answer), never pending. The response is rendered from the
 aggregates the command saves (:mod:`api.answers`), so the stored body is the one sent.
 

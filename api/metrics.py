@@ -4,7 +4,7 @@ Each app has its own :class:`Metrics` (its own ``CollectorRegistry``, so two app
 as in the tests, never share or collide). The HTTP series are updated by
 :class:`api.observability.Observe`, the group-commit counters by the ledger
 (``Ledger.observe_group_commits``); under ``ledger serve --workers N`` these are kept in
-``prometheus_client``'s multiprocess mode and every worker's add up (``api.serving``).
+``prometheus_client``'s multiprocess mode and every worker's add up (``server.supervisor``).
 Everything else is measured **at scrape time** by :class:`LedgerCollector`, with cheap queries
 only:
 
@@ -44,10 +44,10 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 from pydantic import BaseModel
 
+from api.metrics_dir import multiprocess_metrics_directory
 from api.problems import problem
 from api.schemas.common import Problem
 from api.services import Services
-from api.serving import multiprocess_metrics_directory
 from api.store import ApiStore
 
 log = logging.getLogger("api")
@@ -80,7 +80,7 @@ class Metrics:
             GCCollector(registry=self.registry)
             self.exposed = self.registry
         else:
-            # One of several workers (api.serving): the series above are also written to the
+            # One of several workers (server.supervisor): the series above are also written to the
             # shared directory, and /metrics adds up every worker's from there. The process, GC
             # and platform series would describe only the worker that answered: left out.
             self.exposed = CollectorRegistry(auto_describe=True)

@@ -1,5 +1,5 @@
 """The projections seen from the API: a small shared pool of read connections, waited on for
-read-your-writes, and the projection follower of ``ledger serve``.
+read-your-writes. (The projection follower of ``ledger serve`` is ``server.follower``.)
 
 ``Projections`` serialises its calls on one connection. Report and tenant-list reads borrow one
 of ``LEDGER_READ_CONNECTIONS`` instances (opened when first needed) for the length of one call,
@@ -41,7 +41,6 @@ from api.timeouts import set_statement_timeout
 from domain.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from api.projector import ProjectorProcess
     from projections import Projections
 
 log = logging.getLogger("api")
@@ -132,7 +131,7 @@ class ReadPool:
 
 def check_replica_setting(url: str, read_url: str) -> None:
     """A read replica is a PostgreSQL standby of a PostgreSQL primary (checked without connecting)."""
-    from projections.store import parse_database_url
+    from storage.urls import parse_database_url
 
     kinds = parse_database_url(url).kind, parse_database_url(read_url).kind
     if kinds != ("postgres", "postgres"):
@@ -184,9 +183,6 @@ class ReadSide:
         self.pool = ReadPool(self.read_url or url, ledger, size=connections, wait_seconds=connection_wait_seconds,
                              statement_timeout=statement_timeout, read_only=self.read_url is not None)
         self._reads = PooledProjections(self.pool)
-        self._stop = threading.Event()
-        self._follower: threading.Thread | None = None
-        self._child: ProjectorProcess | None = None
         # Reports as of a past position build a scratch store on the primary: one at a time per
         # process (one extra connection), waiting like a read connection.
         self._as_of_slot = threading.BoundedSemaphore(1)
@@ -230,25 +226,7 @@ class ReadSide:
             self._as_of_slot.release()
         return answer.rows, answer.position
 
-    def start_following(self, poll_seconds: float, *, child_process: bool = False) -> None:
-        """Run the projection follower in a background thread of this process, or with
-        ``child_process`` in a child process of its own (``api.projector``)."""
-        from api.projector import ProjectorProcess, follow_log
-
-        if child_process:
-            self._child = ProjectorProcess(self.url, poll_seconds)
-            self._child.start()
-            return
-        self._follower = threading.Thread(target=follow_log, args=(self.url, self.ledger, self._stop, poll_seconds),
-                                          name="projector", daemon=True)
-        self._follower.start()
-
     def close(self) -> None:
-        self._stop.set()
-        if self._follower is not None:
-            self._follower.join(timeout=10)
-        if self._child is not None:
-            self._child.close()
         self.pool.close()
 
 

@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     run_projector: bool = True
     # ... in a child process of its own rather than a thread (LEDGER_PROJECTOR_PROCESS): the
     # follower's CPU then does not compete with requests for this process's GIL. `ledger serve`
-    # turns it on for PostgreSQL (api/projector.py).
+    # turns it on for PostgreSQL (server/follower.py).
     projector_process: bool = False
     projector_poll_seconds: float = 0.2
     # Bookings queued on one GPU pool share one transaction (LEDGER_GROUP_COMMIT;

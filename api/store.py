@@ -18,7 +18,9 @@ from weakref import WeakKeyDictionary
 
 from api.timeouts import statement_timeout_option
 from domain.storage import StoreConfig
-from projections.store import Dialect, conninfo, ddl_lock_key, parse_database_url
+from storage.dialect import Dialect
+from storage.locks import ddl_lock_key
+from storage.urls import conninfo, parse_database_url
 
 POSTGRES = Dialect("postgres")
 
@@ -117,7 +119,7 @@ class ApiStore:
         self._pool: Any = None
         self._lock = threading.Lock()
         with self.transaction() as tx:
-            if config.is_postgres:  # one process at a time creates these tables (projections/store.py)
+            if config.is_postgres:  # one process at a time creates these tables (storage/)
                 tx.execute("SET LOCAL statement_timeout = 0")  # waiting for that lock is not a runaway query
                 tx.execute("SELECT pg_advisory_xact_lock(?)", (ddl_lock_key(config, "api"),))
             for statement in SCHEMA:

@@ -25,7 +25,7 @@ from eventsourcing.domain import Aggregate, event
 
 from bench.common import NOW, drop_url, fresh_url, median_rate, seeded_fleet, window
 from bootstrap import open_ledger
-from projections.store import parse_database_url
+from storage.urls import parse_database_url
 
 
 class BareThing(Aggregate):

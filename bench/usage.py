@@ -12,7 +12,7 @@ from typing import Any
 
 from bench.common import drop_url, fresh_url, median_rate, seeded_fleet
 from domain import UsageRecord
-from projections.store import conninfo, parse_database_url
+from storage.urls import conninfo, parse_database_url
 
 HOURS = 500  # hours per reservation window
 

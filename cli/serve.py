@@ -38,7 +38,7 @@ def serve(db: DbOption = DEFAULT_DATABASE, host: str = "127.0.0.1",
     route, status, latency, role); uvicorn's own access log is off."""
     import logging
 
-    from projections.store import parse_database_url
+    from storage.urls import parse_database_url
 
     postgres = parse_database_url(db).is_postgres
     if workers > 1 and not postgres:

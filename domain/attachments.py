@@ -8,7 +8,7 @@ never pending. The domain knows rows and columns only, never HTTP.
 An edge sets :data:`ATTACH` to a factory for the duration of one command; the command's save
 (``LedgerCore._save``) calls it with the aggregates it saves and their new events, and hands the
 attachments to the library's ``Application.save`` as a keyword argument, which passes them to
-the recorder (``projections/recorders.py``). The recorder inserts each attachment's row after
+the recorder (``storage/recorders.py``). The recorder inserts each attachment's row after
 the events, once their log positions are known, in the same transaction; a unique key of that
 row already taken (a duplicate that committed first) rolls the whole transaction back. A
 transaction of several commands (group commit: ``domain/service/batching.py``) carries one

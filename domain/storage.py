@@ -1,7 +1,7 @@
 """Where the ledger's events live: a parsed store setting, as plain data.
 
 The setting (``--db`` / ``LEDGER_DATABASE_URL``) is parsed by the store layer
-(``projections.store.parse_database_url``, with psycopg's libpq helpers); the domain only turns
+(``storage.urls.parse_database_url``, with psycopg's libpq helpers); the domain only turns
 the result into the event store's environment. No driver is imported here: the eventsourcing
 persistence module named in that environment does that when the application starts.
 """

@@ -24,10 +24,10 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from projections.db import Database
 from projections.engine import Engine, LogReader, ProjectionsNotReady, ReadOnlyProjections, VerifyResult
-from projections.registry import PROJECTION_NAMES, PROJECTIONS, REPORT_NAMES, REPORTS
+from projections.registry import PROJECTION_NAMES, PROJECTIONS, REPORT_NAMES, REPORTS, checkpointed_names
 from projections.reports.base import Params, Report
+from storage.database import Database
 
 __all__ = ["PROJECTION_NAMES", "REPORTS", "REPORT_NAMES", "Projections", "ProjectionsNotReady",
            "ReadOnlyProjections", "VerifyResult"]
@@ -52,11 +52,12 @@ class Projections:
         self._own_app = app is None
         try:
             if app is None:
-                from projections.store import open_event_store
+                from storage.event_store import open_event_store
 
                 app = open_event_store(url)
             self.app = app
-            self.engine = Engine(self.db, LogReader(app), PROJECTIONS, read_only=read_only)
+            self.engine = Engine(self.db, LogReader(app), PROJECTIONS, read_only=read_only,
+                                 checkpointed=checkpointed_names())
             self.engine.create_tables()  # read-only: checks only (ProjectionsNotReady)
         except BaseException:
             self.db.close()
@@ -81,7 +82,8 @@ class Projections:
         self.engine.check_names(names)
         db = Database(self.url)
         try:
-            Engine(db, LogReader(self.app), PROJECTIONS).follow(stop, names, poll_interval=poll_interval)
+            engine = Engine(db, LogReader(self.app), PROJECTIONS, checkpointed=checkpointed_names())
+            engine.follow(stop, names, poll_interval=poll_interval)
         finally:
             db.close()
 

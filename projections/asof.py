@@ -35,15 +35,17 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
+import projections.checkpoints as checkpoints
 from domain.checks import ascii_int
 from domain.errors import InvalidInput
 from domain.timeutil import check_utc
-from projections import checkpoints
 from projections.checkpoints import CHECKPOINT_EVERY, REGISTRY, Checkpointer
-from projections.db import Database
 from projections.engine import REBUILD_PAGE, TRACKING_TABLE, Engine, LogReader
 from projections.registry import PROJECTIONS, report
-from projections.store import ddl_lock_key, parse_database_url, quote, with_schema
+from storage.database import Database
+from storage.dialect import quote
+from storage.locks import ddl_lock_key
+from storage.urls import parse_database_url, with_schema
 
 Row = dict[str, Any]
 

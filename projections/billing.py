@@ -53,9 +53,8 @@ from projections.billing_rows import (
     terms_confirmed,
 )
 from projections.carbon import PRECISION, Carbon
-from projections.db import Database
 from projections.projection import Batch, Positioned, Projection, text_id
-from projections.rows import Key, RowSet
+from projections.rows import RowSet
 from projections.timeaxis import (
     hour_floor,
     hour_of_iso,
@@ -66,6 +65,8 @@ from projections.timeaxis import (
     month_of_hour,
     next_month,
 )
+from storage.database import Database
+from storage.tables import Key
 
 
 @dataclass

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from projections.carbon import Carbon, FactorBook, FactorRevision, carbon_of
-from projections.db import Database
-from projections.rows import Adder, Table
+from projections.rows import Adder
 from projections.timeaxis import month_of_hour
+from storage.database import Database
+from storage.tables import Table
 
 
 @dataclass(slots=True)

@@ -11,8 +11,8 @@ from typing import Any
 from domain.aggregates import Reservation
 from projections.carbon import Carbon
 from projections.projection import text_id
-from projections.rows import Table
 from projections.timeaxis import hour_floor
+from storage.tables import Table
 
 ZERO = Decimal(0)
 

@@ -15,9 +15,10 @@ from decimal import Decimal
 from functools import singledispatchmethod
 
 from domain.aggregates import FundingRound, GpuPool, SupplyOrder
-from projections.db import Database
 from projections.projection import Batch, Positioned, Projection, text_id
-from projections.rows import RowSet, Table
+from projections.rows import RowSet
+from storage.database import Database
+from storage.tables import Table
 
 ZERO = Decimal(0)
 

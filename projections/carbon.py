@@ -22,9 +22,9 @@ from decimal import Decimal
 from typing import Any
 
 from domain.reference import GPU_MODELS
-from projections.db import Database
-from projections.rows import Table
 from projections.timeaxis import from_micro, hour_ceil
+from storage.database import Database
+from storage.tables import Table
 
 PRECISION = 60
 METHOD = ("energy = used GPU-hours x board power x PUE; location-based = energy x grid intensity; "

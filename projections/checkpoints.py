@@ -23,22 +23,15 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from projections.db import Database
 from projections.projection import Projection
-from projections.store import ddl_lock_key
+from storage.database import Database
+from storage.locks import ddl_lock_key
 
 if TYPE_CHECKING:
-    from projections.rows import Table
+    from storage.tables import Table
 
 CHECKPOINT_EVERY = 50_000
 REGISTRY = "read_checkpoints"
-
-
-def checkpointed_names() -> frozenset[str]:
-    """The projections some report reads (the only ones an as-of report needs)."""
-    from projections.registry import REPORTS
-
-    return frozenset(p for report in REPORTS.values() for p in report.projections)
 
 
 def is_checkpoint_table(name: str) -> bool:
@@ -64,12 +57,12 @@ class Checkpointer:
     ``db`` is the live store itself, ``"schema".`` (PostgreSQL) or ``live.`` (an attached SQLite
     file) when ``db`` is a scratch store writing checkpoints back for later requests."""
 
-    def __init__(self, every: int = CHECKPOINT_EVERY, names: frozenset[str] | None = None, *,
-                 target: str = "") -> None:
+    def __init__(self, every: int, names: frozenset[str], *, target: str = "") -> None:
+        """``names``: the projections to checkpoint (``projections.registry.checkpointed_names``)."""
         if every < 1:
             raise ValueError("the checkpoint interval must be at least 1")
         self.every = every
-        self.names = checkpointed_names() if names is None else names
+        self.names = names
         self.target = target
 
     def next_boundary(self, position: int) -> int:
@@ -121,14 +114,12 @@ def latest(db: Database, projection: type[Projection], upto: int, target: str = 
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def discard(db: Database, name: str) -> int:
+def discard(db: Database, projection: type[Projection]) -> int:
     """Within the caller's transaction: drop every checkpoint of a projection (after a rebuild,
     whose code may differ from the one that took them). Returns how many were dropped."""
     if not registry_exists(db):
         return 0
-    from projections.registry import PROJECTIONS
-
-    tables = next((p.tables for p in PROJECTIONS if p.name == name), ())
+    name, tables = projection.name, projection.tables
     positions = [int(r[0]) for r in db.fetchall(f"SELECT position FROM {REGISTRY} WHERE name = ?", (name,))]
     for position in positions:
         for table in tables:

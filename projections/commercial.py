@@ -24,10 +24,11 @@ from functools import singledispatchmethod
 from uuid import UUID
 
 from domain.aggregates import Contract, Invoice, Wallet
-from projections.db import Database
 from projections.projection import Batch, Positioned, Projection, text_id
-from projections.rows import RowSet, Table
+from projections.rows import RowSet
 from projections.timeaxis import month_of
+from storage.database import Database
+from storage.tables import Table
 
 ZERO = Decimal(0)
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from domain.fx import AppliedRate, RateBook, last_day, missing_note
-from projections.db import Database
 from projections.reports.base import Params, where
+from storage.database import Database
 
 ZERO = Decimal(0)
 

@@ -28,12 +28,13 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from projections import checkpoints
-from projections.checkpoints import Checkpointer
-from projections.db import Database
+import projections.checkpoints as checkpoints
+from projections.checkpoints import CHECKPOINT_EVERY, Checkpointer
 from projections.projection import Positioned, Projection
-from projections.rows import Table
-from projections.store import conninfo, ddl_lock_key
+from storage.database import Database
+from storage.locks import ddl_lock_key
+from storage.tables import Table
+from storage.urls import conninfo
 
 SCRATCH = "scratch_"
 PAGE = 5_000
@@ -118,7 +119,9 @@ class Engine:
     """Runs projections over one projections connection and one log reader (one per thread)."""
 
     def __init__(self, db: Database, reader: LogReader, projections: Sequence[type[Projection]], *,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, checkpointed: frozenset[str] = frozenset()) -> None:
+        """``checkpointed``: the projections whose live tables get checkpoints (those a report
+        reads: ``projections.registry.checkpointed_names``); none by default."""
         self.db = db
         self.reader = reader
         self.classes = {p.name: p for p in projections}
@@ -129,7 +132,7 @@ class Engine:
         self.read_only = read_only
         # Checkpoints of the live tables every CHECKPOINT_EVERY events (projections.checkpoints);
         # None: never taken.
-        self.checkpoints: Checkpointer | None = None if read_only else Checkpointer()
+        self.checkpoints: Checkpointer | None = None if read_only else Checkpointer(CHECKPOINT_EVERY, checkpointed)
 
     def check_writable(self, doing: str) -> None:
         if self.read_only:
@@ -164,7 +167,7 @@ class Engine:
                     continue
                 self._recreate(self.live[name], cls.layout())
                 self.live[name].projection.forget()
-                checkpoints.discard(self.db, name)
+                checkpoints.discard(self.db, self.classes[name])
 
     # ---- positions --------------------------------------------------------------------------
 
@@ -304,7 +307,7 @@ class Engine:
                             self.db.replace_table(table, live.t(table), slot.projection.t(table))
                         self.db.execute(f"UPDATE {TRACKING_TABLE} SET position = ?, generation = ? WHERE name = ?",
                                         (target, tracked[name][1] + 1, name))
-                        checkpoints.discard(self.db, name)  # taken by the code before this rebuild
+                        checkpoints.discard(self.db, self.classes[name])  # taken by the code before this rebuild
                 for name in chosen:
                     self.live[name].projection.forget()
                 return target

@@ -15,9 +15,10 @@ from functools import singledispatchmethod
 
 from domain.aggregates import FxRate
 from domain.fx import RateBook, RateFact
-from projections.db import Database
 from projections.projection import Batch, Positioned, Projection, text_id
-from projections.rows import RowSet, Table
+from projections.rows import RowSet
+from storage.database import Database
+from storage.tables import Table
 
 
 @dataclass(slots=True)

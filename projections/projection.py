@@ -27,8 +27,9 @@ from typing import Any, ClassVar, TypeVar
 
 from eventsourcing.utils import get_topic
 
-from projections.db import Database
-from projections.rows import RowSet, Table, TableCache
+from projections.rows import RowSet, TableCache
+from storage.database import Database
+from storage.tables import Table
 
 R = TypeVar("R")
 Positioned = tuple[int, Any]  # (log position, decoded domain event)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from projections import reports as _reports_package
+import projections.reports as _reports_package
 from projections.billing import Billing
 from projections.capex import Capex
 from projections.commercial import Commercial
@@ -44,6 +44,11 @@ def _discover() -> dict[str, Report]:
 
 REPORTS: dict[str, Report] = _discover()
 REPORT_NAMES: tuple[str, ...] = tuple(REPORTS)
+
+
+def checkpointed_names() -> frozenset[str]:
+    """The projections some report reads (the only ones an as-of report needs checkpoints of)."""
+    return frozenset(p for report in REPORTS.values() for p in report.projections)
 
 
 def table_names() -> list[str]:

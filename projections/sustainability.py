@@ -16,10 +16,11 @@ from typing import Any
 
 from domain.aggregates import Reservation, Site
 from projections.carbon import PRECISION, FactorBook, FactorRevision, carbon_of
-from projections.db import Database
 from projections.projection import Batch, Positioned, Projection, text_id
-from projections.rows import Adder, RowSet, Table
+from projections.rows import Adder, RowSet
 from projections.timeaxis import hour_floor, hour_of_iso, micro, micro_of_text, month_of_hour
+from storage.database import Database
+from storage.tables import Table
 
 
 @dataclass(slots=True)

@@ -15,9 +15,10 @@ from typing import Any
 from uuid import UUID
 
 from domain.aggregates import Invoice, Reservation
-from projections.db import Database
 from projections.projection import Batch, Positioned, Projection, text_id
-from projections.rows import RowSet, Table
+from projections.rows import RowSet
+from storage.database import Database
+from storage.tables import Table
 
 KINDS = ("reservation", "usage", "invoice")
 _compact = json.JSONEncoder(separators=(",", ":")).encode  # one encoder: json.dumps with options makes one per call

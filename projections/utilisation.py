@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from functools import singledispatchmethod
 
 from domain.aggregates import GpuPool, Reservation
-from projections.db import Database
 from projections.projection import Batch, Positioned, Projection, text_id
-from projections.rows import Adder, RowSet, Table
+from projections.rows import Adder, RowSet
 from projections.timeaxis import hour_ceil, hour_floor, hour_of_iso, micro, micro_of_text, month_of_hour
+from storage.database import Database
+from storage.tables import Table
 
 
 @dataclass(slots=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bootstrap import check_reachable, check_sqlite_is_a_ledger
 from domain.storage import StoreConfig
-from projections.store import conninfo
+from storage.urls import conninfo
 
 # Tables the ledger and its readers create (events, projections, audit chain, API store).
 # PostgreSQL: eventsourcing names the events table after the application ("Ledger").

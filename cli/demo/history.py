@@ -14,14 +14,13 @@ import heapq
 import math
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
-from cli.demo import fx_rates
+import cli.demo.fx_rates as fx_rates
 from cli.demo.cast import (
     CAMPUSES,
     DIVISIONS,
@@ -32,113 +31,26 @@ from cli.demo.cast import (
     ROUND_NAME,
     TENANTS,
     USD_TO,
-    TenantProfile,
 )
 from cli.demo.terms import DemoTerms, pricing_for, set_up_terms
+from cli.demo.timeline import (
+    DAY,
+    HOUR,
+    USAGE_CHUNK,
+    DemoSummary,
+    InvoiceSource,
+    Scale,
+    SimReservation,
+    SimulatedClock,
+    TenantState,
+    add_months,
+    history_window,
+    month_text,
+)
 from domain import Ledger, LedgerError, UsageRecord
 from domain.errors import NotFound
 from domain.reference import GRID_REFERENCES
-from domain.timeutil import UTC
-from operations.invoicing import ProjectionReads, ProjectionsBilling, issue_month
-
-# The history ends here (exclusive) whatever its length, so a seed always means the same dates.
-HISTORY_END = datetime(2026, 11, 1, tzinfo=UTC)
-HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
-USAGE_CHUNK = 10_000
-
-
-@dataclass(frozen=True)
-class Scale:
-    name: str
-    months: int  # default length of the history
-    copies: int  # copies of each tenant archetype (more tenants, smaller blocks)
-    # How often the metering agent posts the hours just ended (one batch, one transaction; one
-    # event per reservation and batch). Divides 24, so batches never straddle a midnight.
-    meter_every_hours: int = 1
-
-
-SCALES: dict[str, Scale] = {
-    "small": Scale("small", 6, 1, 2),
-    "medium": Scale("medium", 12, 3, 1),
-    "large": Scale("large", 18, 8, 1),
-}
-
-
-class SimulatedClock:
-    """The ledger's clock during the demo: moved forward by the simulation, never back."""
-
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance_to(self, moment: datetime) -> None:
-        if moment > self.now:
-            self.now = moment
-
-
-class InvoiceSource(ProjectionReads, Protocol):
-    """What finance needs from the projections to close a month (``operations.invoicing``)."""
-
-    def catch_up(self, names: Any = None, *, batch_size: int = 5000, progress: Any = None) -> int: ...
-
-
-@dataclass
-class TenantState:
-    profile: TenantProfile
-    name: str
-    demand_gpus: int
-    tenant_id: UUID | None = None
-    site_key: str = ""
-    paused_until: datetime | None = None
-    reservations: list[SimReservation] = field(default_factory=list)
-
-
-@dataclass
-class SimReservation:
-    id: UUID
-    tenant: TenantState
-    site_key: str
-    model: str
-    gpus: int
-    start: datetime
-    end: datetime
-    cancelled: bool = False
-    idle_left: int = 0
-    hours_metered: int = 0
-
-
-@dataclass
-class DemoSummary:
-    start: datetime
-    end: datetime
-    months: int
-    scale: str
-    seed: int
-    site_ids: dict[str, UUID] = field(default_factory=dict)
-    round_id: UUID | None = None
-    tenant_ids: dict[str, UUID] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-    invoices_skipped: str = ""
-    months_invoiced: list[str] = field(default_factory=list)
-
-    def bump(self, key: str, by: int = 1) -> None:
-        self.counts[key] = self.counts.get(key, 0) + by
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    index = moment.year * 12 + moment.month - 1 + months
-    return moment.replace(year=index // 12, month=index % 12 + 1)
-
-
-def month_text(moment: datetime) -> str:
-    return f"{moment.year:04d}-{moment.month:02d}"
-
-
-def history_window(months: int) -> tuple[datetime, datetime]:
-    return add_months(HISTORY_END, -months), HISTORY_END
+from operations.invoicing import ProjectionsBilling, issue_month
 
 
 class DemoHistory:

@@ -13,8 +13,8 @@ from typing import Any
 from rich.console import Console
 
 from cli.demo.cast import INVESTORS, USD_TO
-from cli.demo.history import DemoSummary, month_text
 from cli.demo.terms_report import print_terms_sections
+from cli.demo.timeline import DemoSummary, month_text
 from cli.names import Names
 from cli.render import Format, group_sum, render
 from domain import Ledger

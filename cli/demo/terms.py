@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
-if TYPE_CHECKING:
-    from cli.demo.history import DemoHistory
+from cli.demo.timeline import Timeline, month_text
 
 ANCHOR = "Helixa AI"
 START_UP = "Meridian Legal AI"
@@ -47,11 +46,7 @@ class DemoTerms:
 
 
 
-def month_text(moment: datetime) -> str:
-    return f"{moment.year:04d}-{moment.month:02d}"
-
-
-def set_up_terms(history: DemoHistory) -> DemoTerms:
+def set_up_terms(history: Timeline) -> DemoTerms:
     """Sign, prepay and price at the start of the history; schedule the later grants and expiry."""
     terms = DemoTerms()
     ledger, start, copies = history.ledger, history.start, history.scale.copies
@@ -80,7 +75,7 @@ def set_up_terms(history: DemoHistory) -> DemoTerms:
     return terms
 
 
-def _prepay(history: DemoHistory, tenant_id: UUID, copies: int) -> None:
+def _prepay(history: Timeline, tenant_id: UUID, copies: int) -> None:
     ledger, start = history.ledger, history.start
 
     def amount(value: str) -> Decimal:
@@ -99,13 +94,13 @@ def _prepay(history: DemoHistory, tenant_id: UUID, copies: int) -> None:
     history.at(expires_at + timedelta(hours=1), partial(_expire, history, tenant_id))
 
 
-def _grant(history: DemoHistory, tenant_id: UUID, value: Decimal, expires_at: datetime) -> None:
+def _grant(history: Timeline, tenant_id: UUID, value: Decimal, expires_at: datetime) -> None:
     history.ledger.grant_credits(tenant_id, amount=value, priority=5, expires_at=expires_at,
                                  note="conference promotion (use within three weeks)")
     history.summary.bump("credit grants")
 
 
-def _expire(history: DemoHistory, tenant_id: UUID) -> None:
+def _expire(history: Timeline, tenant_id: UUID) -> None:
     history.ledger.expire_credits(tenant_id)
     history.summary.bump("credit expiries")
 

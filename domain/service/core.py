@@ -23,7 +23,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-from domain import aggregates
+import domain.aggregates as aggregates_package
 from domain.aggregates import FundingRound, GpuPool, Invoice, Reservation, Site, SupplyOrder, Tenant, pool_id
 from domain.aggregates.stamping import stamp_events, stamped_by
 from domain.attachments import ATTACH, Attachment, AttachmentRefused, AttachmentTaken
@@ -40,7 +40,7 @@ A = TypeVar("A", bound=Aggregate)
 
 # Events carry the time of the ledger's clock (domain.aggregates.stamping): every aggregate the
 # domain exports, so a new aggregate is stamped by being exported.
-stamp_events(*(member for member in vars(aggregates).values()
+stamp_events(*(member for member in vars(aggregates_package).values()
                if isinstance(member, type) and issubclass(member, Aggregate) and member is not Aggregate))
 
 

@@ -3,7 +3,7 @@
 Commands on one pool (confirm, extend, cancel, commission, decommission) run one at a time.
 Within one process they queue on :class:`StripedLocks` (always); across processes an injected
 :class:`CommandLock` serialises them too (``bootstrap.open_ledger`` gives PostgreSQL stores one
-held in the database: ``projections.store.AdvisoryCommandLock``). The domain knows only this
+held in the database: ``storage.locks.AdvisoryCommandLock``). The domain knows only this
 protocol, never a driver. SQLite needs none: its writers are serialised by the file lock.
 """
 

@@ -31,7 +31,9 @@ from domain.errors import InvalidInput, NotFound
 from domain.timeutil import check_utc
 from projections.audit.export import insert_events
 from projections.audit.store import DEFAULT_PAGE_SIZE, AuditStore
-from projections.store import conninfo, open_event_store, quote, with_schema
+from storage.dialect import quote
+from storage.event_store import open_event_store
+from storage.urls import conninfo, with_schema
 
 
 @dataclass(frozen=True)

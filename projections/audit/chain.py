@@ -30,7 +30,7 @@ from eventsourcing.persistence import IntegrityError, Notification, OperationalE
 from domain import Ledger
 from domain.errors import InvalidInput
 from projections.audit.store import DEFAULT_PAGE_SIZE, AuditStore
-from projections.store import ddl_lock_key
+from storage.locks import ddl_lock_key
 
 GENESIS = bytes(32)
 CHAIN_TABLE = "audit_chain"

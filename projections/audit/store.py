@@ -15,7 +15,7 @@ from eventsourcing.persistence import Notification
 
 from domain import Ledger
 from domain.errors import InvalidInput
-from projections.store import Dialect
+from storage.dialect import Dialect
 
 DEFAULT_PAGE_SIZE = 2000
 

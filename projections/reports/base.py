@@ -26,9 +26,9 @@ from domain.errors import InvalidInput
 from domain.money import check_currency
 from domain.reference import gpu_model
 from domain.timeutil import MONTH_PATTERN, check_month, to_utc
-from projections.db import Database
-from projections.rows import Table
 from projections.timeaxis import hour_ceil, hour_floor, month_of_hour, month_start_hour, months_between, next_month
+from storage.database import Database
+from storage.tables import Table
 
 MAX_ROWS = 20_000
 MAX_MONTHS = 120

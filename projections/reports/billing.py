@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.db import Database
 from projections.reports.base import Column, Filter, Params, Report, Row, table_rows, where
-from projections.rows import Table
+from storage.database import Database
+from storage.tables import Table
 
 TENANT = Filter("tenant", "Tenant id (a tenant's token always sees only itself)")
 FROM = Filter("from", "First month YYYY-MM")

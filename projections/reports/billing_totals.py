@@ -5,9 +5,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from domain.money import quantize
-from projections.db import Database
 from projections.reports.base import Column, Params, Report, Row, exact_sums, where
 from projections.reports.billing import FROM, TENANT, TO
+from storage.database import Database
 
 
 def query(db: Database, params: Params, limit: int) -> list[Row]:

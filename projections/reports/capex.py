@@ -13,9 +13,9 @@ from typing import Any
 from domain.money import quantize
 from projections.capex import POOL_MONEY, POOLS
 from projections.consolidation import RevenueLine, consolidate, revenue_lines
-from projections.db import Database
 from projections.fx import rate_book
 from projections.reports.base import RATIO, Column, Filter, Params, Report, Row, where
+from storage.database import Database
 
 ZERO = Decimal(0)
 

@@ -3,9 +3,9 @@ what the month close reads to invoice a contract tenant that has no billing line
 
 from __future__ import annotations
 
-from projections.db import Database
 from projections.reports.base import Column, Params, Report, Row, table_rows, where
 from projections.reports.billing import TENANT
+from storage.database import Database
 
 
 def query(db: Database, params: Params, limit: int) -> list[Row]:

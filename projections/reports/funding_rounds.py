@@ -6,8 +6,8 @@ from decimal import Decimal
 
 from domain.money import quantize
 from projections.capex import ROUNDS
-from projections.db import Database
 from projections.reports.base import Column, Params, Report, Row
+from storage.database import Database
 
 
 def query(db: Database, params: Params, limit: int) -> list[Row]:

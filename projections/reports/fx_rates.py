@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from projections.db import Database
 from projections.fx import rate_rows
 from projections.reports.base import Column, Params, Report, Row
+from storage.database import Database
 
 
 def query(db: Database, params: Params, limit: int) -> list[Row]:

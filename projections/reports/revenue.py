@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from projections.db import Database
 from projections.reports.base import Column, Params, Report, Row, where
 from projections.reports.billing import FROM, TENANT, TO
+from storage.database import Database
 
 MONEY = ("billed", "true_up", "granted_credits_applied", "paid_credits_applied", "amount_due", "breakage",
          "credits_purchased")

@@ -12,10 +12,10 @@ from collections import defaultdict
 
 from domain.fx import DEFAULT_REPORTING_CURRENCY, last_day
 from projections.consolidation import Consolidated, RevenueLine, rate_text, revenue_lines
-from projections.db import Database
 from projections.fx import rate_book
 from projections.reports.base import Column, Filter, Params, Report, Row
 from projections.reports.billing import FROM, TO
+from storage.database import Database
 
 
 def query(db: Database, params: Params, limit: int) -> list[Row]:

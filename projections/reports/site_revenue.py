@@ -3,8 +3,8 @@ invoiced) of reservations there, cancellation fees included and credit notes exc
 
 from __future__ import annotations
 
-from projections.db import Database
 from projections.reports.base import Column, Filter, Params, Report, Row, exact_sums, where
+from storage.database import Database
 
 
 def revenue_sums(db: Database, params: Params, limit: int) -> list[tuple[str, str, str, object, object]]:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from projections.carbon import METHOD
-from projections.db import Database
 from projections.reports.base import Column, Filter, Params, Report, Row, exact_sums, where
 from projections.reports.billing import FROM, TENANT, TO
 from projections.timeaxis import from_micro
+from storage.database import Database
 
 
 def query(db: Database, params: Params, limit: int) -> list[Row]:

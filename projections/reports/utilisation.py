@@ -8,9 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from domain.errors import InvalidInput
-from projections.db import Database
 from projections.reports.base import MAX_SPAN_HOURS, Column, Filter, Params, Report, Row, check_span, ratio, where
 from projections.timeaxis import from_micro, hour_start, month_of_hour, month_start_hour, next_month
+from storage.database import Database
 
 TABLES = {"hour": ("utl_hours", "hour"), "day": ("utl_days", "day"), "month": ("utl_months", "month")}
 

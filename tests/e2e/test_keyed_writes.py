@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import api.answers
-import projections.recorders
+import storage.recorders
 from api.answers import answer_for
 from api.idempotency import KeyBook
 from api.tokens import Principal, Role, TokenBook, create_token, revoke_token
@@ -47,7 +47,7 @@ def key_row(api: Api, key: str) -> tuple[Any, ...] | None:
 def writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
     """Counts the ledger's event transactions and the key rows stored on their own."""
     seen: Counter[str] = Counter()
-    ledger_insert = projections.recorders._Attaching.insert_events
+    ledger_insert = storage.recorders._Attaching.insert_events
     store_first = KeyBook.store_first
 
     def counting_insert(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -58,7 +58,7 @@ def writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
         seen["key alone"] += 1
         return store_first(self, *args, **kwargs)
 
-    monkeypatch.setattr(projections.recorders._Attaching, "insert_events", counting_insert)
+    monkeypatch.setattr(storage.recorders._Attaching, "insert_events", counting_insert)
     monkeypatch.setattr(KeyBook, "store_first", counting_store)
     yield seen
 

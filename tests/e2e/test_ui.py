@@ -12,11 +12,11 @@ from uuid import uuid4
 import pytest
 
 from api.tokens import revoke_token
-from api.ui.session import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 from bootstrap import open_api_store
 from projections.registry import REPORTS
 from tests.e2e.conftest import Api
 from tests.e2e.scenario import bearer, build_capacity, ok, register_tenant, reserve
+from web.session import LOGIN_CSRF_COOKIE, SESSION_COOKIE
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 

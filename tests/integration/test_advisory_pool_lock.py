@@ -1,4 +1,4 @@
-"""projections.store.AdvisoryCommandLock: the per-pool advisory lock on PostgreSQL (one
+"""storage.locks.AdvisoryCommandLock: the per-pool advisory lock on PostgreSQL (one
 instance per process in production; two instances here are two processes' sessions)."""
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ import pytest
 from bootstrap import open_ledger
 from domain.aggregates import pool_id
 from domain.errors import ConcurrencyConflict
-from projections.store import AdvisoryCommandLock, parse_database_url, pool_lock_key, with_schema
+from storage.locks import AdvisoryCommandLock, pool_lock_key
+from storage.urls import parse_database_url, with_schema
 from tests.builders import SimClock, fleet, reserve
 
 pytestmark = pytest.mark.postgres

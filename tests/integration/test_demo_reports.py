@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 from bootstrap import open_ledger, open_projections
-from cli.demo.history import DemoHistory, month_text
+from cli.demo.history import DemoHistory
 from cli.demo.runner import build_history
+from cli.demo.timeline import month_text
 from cli.names import Names, with_names
 from domain import Ledger
 from domain.money import quantize

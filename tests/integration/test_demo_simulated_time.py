@@ -12,7 +12,7 @@ import pytest
 
 from bootstrap import open_ledger
 from cli.demo import build_history
-from cli.demo.history import history_window
+from cli.demo.timeline import history_window
 from projections.asof import report_as_of
 from projections.audit.store import AuditStore
 

@@ -28,7 +28,7 @@ from domain.attachments import ATTACH, Attachment, AttachmentRefused, Attachment
 from domain.errors import Conflict, InsufficientCapacity
 from domain.service.receipts import Written
 from domain.timeutil import hour_index
-from projections.store import conninfo, parse_database_url
+from storage.urls import conninfo, parse_database_url
 from tests.builders import Fleet, SimClock, fleet, hour
 
 IN_SERVICE = 6

@@ -69,6 +69,6 @@ def test_an_application_with_another_name_is_read_through_its_own_recorder(postg
 
 
 def _env(url: str) -> dict[str, str]:
-    from projections.store import parse_database_url
+    from storage.urls import parse_database_url
 
     return parse_database_url(url).event_store_env()

@@ -19,7 +19,7 @@ from projections import checkpoints
 from projections.asof import parse_as_of, report_as_of, resolve
 from projections.audit.asof import projections_as_of
 from projections.checkpoints import Checkpointer
-from projections.registry import REPORT_NAMES
+from projections.registry import REPORT_NAMES, checkpointed_names
 from tests.builders import SimClock, fleet, reserve
 from tests.property.test_projections_properties import History, dump
 
@@ -51,7 +51,7 @@ def history_steps(seed: int, count: int) -> list[tuple[Any, ...]]:
 def test_a_report_as_of_any_position_equals_a_rebuild_of_the_prefix(database_url: str) -> None:
     history = History(database_url)
     try:
-        history.projections.engine.checkpoints = Checkpointer(LIVE_EVERY)
+        history.projections.engine.checkpoints = Checkpointer(LIVE_EVERY, checkpointed_names())
         for step in history_steps(seed=11, count=45):
             if step[0] == "use":
                 step = (*step[:3], Decimal(step[3]))
@@ -131,7 +131,7 @@ def test_a_rebuild_discards_the_projections_checkpoints(sqlite_url: str) -> None
     ledger = open_ledger(sqlite_url, clock=SimClock())
     live = open_projections(sqlite_url)
     try:
-        live.engine.checkpoints = Checkpointer(5)
+        live.engine.checkpoints = Checkpointer(5, checkpointed_names())
         f = fleet(ledger)
         for i in range(4):
             reserve(f, 1, 10 * i + 3, 10 * i + 5)  # hours ahead of the clock

@@ -1,6 +1,6 @@
 """Processes started at the same instant on a fresh PostgreSQL schema all come up.
 
-Before table creation was serialised (an advisory lock keyed on the schema, projections/store.py), two
+Before table creation was serialised (an advisory lock keyed on the schema, storage/), two
 `ledger serve` on a fresh database died with ``UniqueViolation ... pg_type_typname_nsp_index
 (api_tokens)`` in 3 of 4 tries, and four processes opening a Ledger hit ``tuple concurrently
 updated``. Here N processes open the API's services (ledger, projection and API tables) at one

@@ -13,9 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.serving import FOLLOWER_NAME, WORKER_NAME
 from api.tokens import Role, create_token
 from bootstrap import open_api_store
+from server.names import FOLLOWER_NAME, WORKER_NAME
 from tests.e2e.scenario import MODEL, bearer, build_capacity, register_tenant
 from tests.e2e.test_observability import scrape, value
 from tests.e2e.test_ui import csrf_of

@@ -204,7 +204,7 @@ def test_a_batch_of_bookings_reads_its_billing_lines_in_one_query(world: World,
     """Catching up on many bookings costs one read of their billing lines per batch, not one per
     booking (the follower's batches hold hundreds under load), and bills them exactly as before."""
     from projections.billing_rows import LINES
-    from projections.db import Database
+    from storage.database import Database
 
     world.project()  # the set-up's events
     bookings = 40

@@ -1,4 +1,4 @@
-"""How `ledger serve` runs the app (api/serving.py): the heap frozen once startup completes, and
+"""How `ledger serve` runs the app (server/supervisor.py): the heap frozen once startup completes, and
 the settings its workers share."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from starlette.types import Receive, Scope, Send
 
-from api.serving import FrozenAfterStartup, WorkerApp, worker_settings
 from api.settings import Settings
+from server.supervisor import FrozenAfterStartup, WorkerApp, worker_settings
 
 
 def test_the_heap_is_frozen_once_the_app_has_started_not_before() -> None:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from domain.errors import InvalidInput, NotOnTheHour, UnknownCurrency
 from domain.money import Money, check_amount, quantize
 from domain.timeutil import check_on_the_hour, check_utc, hour_index, hour_index_ceil, hour_start
-from projections.store import parse_database_url
+from storage.urls import parse_database_url
 
 
 @pytest.mark.parametrize(("amount", "currency", "expected"), [
@@ -76,7 +76,7 @@ def test_unsupported_database_urls_are_refused(url: str) -> None:
 
 
 def test_database_urls_are_parsed_by_libpq_with_every_parameter_and_our_schema() -> None:
-    from projections.store import conninfo
+    from storage.urls import conninfo
 
     config = parse_database_url("postgresql://u:p%20w@db.example:6543/ledger?sslmode=require&connect_timeout=3"
                                 "&schema=s1&application_name=ledger")

@@ -20,6 +20,7 @@ from fastapi.responses import RedirectResponse
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
+import web.pages as pages
 from api.access import visible_invoice
 from api.audit import aggregate_as_of, events_after
 from api.csvout import csv_response
@@ -28,9 +29,12 @@ from api.invoice_documents import HTML, PDF, document_response
 from api.problems import Forbidden
 from api.services import Services
 from api.tokens import Principal, Role
-from api.ui import pages
-from api.ui.reading import READERS, check_role, report_roles, visible_reports
-from api.ui.session import (
+from domain.errors import InvalidInput, LedgerError, NotFound
+from projections.registry import REPORTS
+from projections.reports.base import GRANULARITIES
+from web.reading import READERS, check_role, report_roles, visible_reports
+from web.sections import Section
+from web.session import (
     LOGIN_CSRF_COOKIE,
     LOGIN_SECONDS,
     SESSION_COOKIE,
@@ -42,9 +46,6 @@ from api.ui.session import (
     same_secret,
     set_cookie,
 )
-from domain.errors import InvalidInput, LedgerError, NotFound
-from projections.registry import REPORTS
-from projections.reports.base import GRANULARITIES
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
@@ -199,7 +200,7 @@ def reports_index(request: Request) -> Response:
 
 @ui.get("/reports/{name}")
 def report_page(request: Request, name: str) -> Response:
-    def build(services: Services, principal: Principal, query: Mapping[str, str]) -> pages.Section:
+    def build(services: Services, principal: Principal, query: Mapping[str, str]) -> Section:
         report = REPORTS.get(name)
         if report is None:
             raise NotFound(f"report: no report named {name[:60]!r}", field="report")

@@ -15,11 +15,11 @@ from typing import Any
 
 from api.services import Services
 from api.tokens import Principal
-from api.ui.charts import chart_of
-from api.ui.pages import Section, csv_url
-from api.ui.reading import filters_of, read
 from projections.registry import REPORTS
 from projections.reports.base import Report
+from web.charts import chart_of
+from web.reading import filters_of, read
+from web.sections import Section, csv_url
 
 
 def payback(services: Services, principal: Principal, query: Mapping[str, str], report: Report) -> Section:

@@ -6,41 +6,23 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from typing import Any
-from urllib.parse import urlencode
 from uuid import UUID
 
 from api.services import Services
 from api.tokens import Principal, Role
-from api.ui.charts import Chart, chart_for, chart_of, sum_by
-from api.ui.reading import READERS, Heatmap, check_role, filters_of, heatmap, own_tenant, read
 from projections.registry import REPORTS
-from projections.reports.base import Column, Report
+from projections.reports.base import Report
+from web.charts import Chart, chart_for, chart_of, sum_by
+from web.payback import payback
+from web.reading import READERS, check_role, filters_of, heatmap, own_tenant, read
+from web.sections import Section, csv_url
 
 USAGE_BATCHES = 500  # metering batches summed per page of the tenant's usage per day
 PARALLEL_READS = 3  # of a page's report reads at once (the read pool has LEDGER_READ_CONNECTIONS)
-
-
-@dataclass
-class Section:
-    """One report on a page: its rows (the table), a chart of them, and the CSV of exactly those rows."""
-
-    report: Report
-    title: str
-    rows: list[dict[str, Any]]
-    columns: tuple[Column, ...]
-    csv_url: str
-    chart: Chart | None = None
-    heatmap: Heatmap | None = None
-    extra_tables: list[Chart] = field(default_factory=list)
-
-
-def csv_url(report: Report, raw: Mapping[str, Any]) -> str:
-    given = {k: v for k, v in raw.items() if v}
-    return f"/ui/csv/{report.name}" + (f"?{urlencode(given)}" if given else "")
 
 
 def report_section(services: Services, principal: Principal, report: Report, query: Mapping[str, str],
@@ -77,8 +59,6 @@ def finance(services: Services, principal: Principal, query: Mapping[str, str]) 
             effective["to"] = last
             effective["from"] = months_before(last, 11) if effective.get("granularity") == "month" else last
     builders: list[Callable[[], Section]] = []
-    from api.ui.payback import payback
-
     for name, build in (("utilisation", utilisation), ("funding_rounds", None), ("capex", None),
                         ("revenue_consolidated", payback), ("billing_totals", billing_by_tenant),
                         ("sustainability", carbon)):

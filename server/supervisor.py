@@ -18,14 +18,12 @@ single process does.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import logging
 import os
 import secrets
 import shutil
 import signal
-import sys
 import tempfile
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -33,24 +31,9 @@ from typing import Any
 from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.metrics_dir import MULTIPROC_ENV
 from api.settings import Settings
-
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client reads it when first imported
-WORKER_NAME = "ledger-worker"  # what ps -o comm, top and /proc/PID/comm show for each worker
-FOLLOWER_NAME = "ledger-follower"  # ... and for the projection follower's process
-
-
-def name_this_process(name: str) -> None:
-    """Set this process's name as the kernel shows it (Linux ``prctl(PR_SET_NAME)``, 15 bytes at
-    most), so that an operator's ``top`` tells the workers and the follower apart; elsewhere, or
-    if the call fails, nothing happens."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(15, name.encode()[:15], 0, 0, 0)  # 15: PR_SET_NAME
-    except (OSError, AttributeError):
-        pass
+from server.names import WORKER_NAME, name_this_process
 
 
 class FrozenAfterStartup:
@@ -131,11 +114,6 @@ class SharedMetrics:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def multiprocess_metrics_directory() -> str | None:
-    """The shared directory when this process is one of several workers, else None."""
-    return os.environ.get(MULTIPROC_ENV) or None
-
-
 def run(settings: Settings, sock: Any, *, workers: int, log_level: str,
         build: Callable[[Settings], ASGIApp], configure_logging: Callable[[], object]) -> bool:
     """Serve on ``sock`` until SIGTERM/SIGINT: in this process (``workers == 1``) or in
@@ -156,7 +134,7 @@ def run(settings: Settings, sock: Any, *, workers: int, log_level: str,
             return False
         return True
 
-    from api.projector import ProjectorProcess
+    from server.follower import ProjectorProcess
 
     shared = SharedMetrics()
     follower = ProjectorProcess(settings.database_url, settings.projector_poll_seconds) \

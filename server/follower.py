@@ -33,15 +33,15 @@ ORPHAN_CHECK_SECONDS = 0.5  # how often a child looks whether its parent is stil
 
 def follow_log(url: str, ledger: Application[UUID], stop: threading.Event, poll_seconds: float) -> None:
     """Follow the log into every projection until ``stop`` is set, reconnecting after errors."""
-    from projections.db import Database
     from projections.engine import Engine, LogReader
-    from projections.registry import PROJECTIONS
+    from projections.registry import PROJECTIONS, checkpointed_names
+    from storage.database import Database
 
     while not stop.is_set():
         db: Database | None = None
         try:
             db = Database(url)
-            engine = Engine(db, LogReader(ledger), PROJECTIONS)
+            engine = Engine(db, LogReader(ledger), PROJECTIONS, checkpointed=checkpointed_names())
             engine.create_tables()
             engine.follow(stop, poll_interval=poll_seconds)
         except Exception as error:
@@ -57,8 +57,8 @@ def follow_log(url: str, ledger: Application[UUID], stop: threading.Event, poll_
 
 def _child(url: str, poll_seconds: float, parent: int) -> None:
     """The child process: follow until SIGTERM or until the parent is gone."""
-    from api.serving import FOLLOWER_NAME, name_this_process
-    from projections.store import open_event_store
+    from server.names import FOLLOWER_NAME, name_this_process
+    from storage.event_store import open_event_store
 
     name_this_process(FOLLOWER_NAME)
     stop = threading.Event()
@@ -125,3 +125,30 @@ class ProjectorProcess:
                 process.join()
         if self._supervisor.is_alive():
             self._supervisor.join(timeout)
+
+
+class FollowerThread:
+    """Runs :func:`follow_log` in a thread of this process (SQLite, or ``LEDGER_PROJECTOR_PROCESS=false``)."""
+
+    def __init__(self, url: str, ledger: Application[UUID], poll_seconds: float) -> None:
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=follow_log, args=(url, ledger, self._stop, poll_seconds),
+                                        name="projector", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def close(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+
+def start_follower(url: str, ledger: Application[UUID], poll_seconds: float, *,
+                   child_process: bool) -> ProjectorProcess | FollowerThread:
+    """The projection follower of a ``ledger serve`` process, started: in a child process of its
+    own (``child_process``) or in a thread. ``close()`` stops it."""
+    follower: ProjectorProcess | FollowerThread = (
+        ProjectorProcess(url, poll_seconds) if child_process else FollowerThread(url, ledger, poll_seconds))
+    follower.start()
+    return follower

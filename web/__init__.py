@@ -1,5 +1,5 @@
-"""The dashboard (``/ui``) and the API's documentation pages (``/docs``, ``/redoc``), every asset
-served by the app itself: nothing is loaded from outside the server."""
+"""The dashboard (``/ui``), every asset served by the app itself: nothing is loaded from outside
+the server. Installed on the HTTP app by the composition root (``bootstrap.create_app``)."""
 
 from __future__ import annotations
 
@@ -10,21 +10,19 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from api.settings import Settings
-from api.ui.docs import install_docs
-from api.ui.routes import ui
-from api.ui.session import SessionSigner
+from web.routes import ui
+from web.session import SessionSigner
 
 STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI, settings: Settings) -> None:
-    """Mount the dashboard, its static files, ``/`` -> ``/ui`` and the local docs pages."""
+    """Mount the dashboard, its static files and ``/`` -> ``/ui``."""
     secret = settings.ui_secret.get_secret_value() if settings.ui_secret is not None else None
     app.state.ui_signer = SessionSigner(secret)
     app.include_router(ui)
     app.mount("/ui/static", StaticFiles(directory=str(STATIC)), name="ui-static")
     app.add_api_route("/", root, methods=["GET"], include_in_schema=False)
-    install_docs(app)
 
 
 async def root() -> Response:

@@ -1,7 +1,7 @@
 """The library's application recorders, with attachments saved in the events' transaction.
 
 Named by ``APPLICATION_RECORDER_TOPIC`` in the event store's environment
-(``projections.store.open_event_store``). Without an ``attachments`` keyword argument
+(``storage.event_store.open_event_store``). Without an ``attachments`` keyword argument
 they are exactly the library's recorders. With it (``domain/attachments.py``), the same
 transaction also inserts each attachment's row, completed with the log position of its
 command's last event, through the hooks the library's recorders call inside that transaction

@@ -18,10 +18,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from domain.storage import StoreConfig
-from projections.store import Dialect, conninfo, create_schema, parse_database_url, quote
+from storage.dialect import Dialect, create_schema, quote
+from storage.urls import conninfo, parse_database_url
 
 if TYPE_CHECKING:
-    from projections.rows import Table
+    from storage.tables import Table
 
 COPY_THRESHOLD = 2_000  # rows per upsert from which PostgreSQL gets COPY into a staging table
 SQLITE_CHUNK = 300  # keys per IN (VALUES ...) query; well under SQLite's variable limit
