@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from api.tokens import Principal
+from access.tokens import Principal
 from domain import Ledger
 from domain.aggregates import Invoice, Reservation, Tenant
 from domain.errors import NotFound

@@ -17,22 +17,14 @@ from pydantic import BaseModel
 from api import metrics, problems
 from api.deps import allow
 from api.docs import install_docs
+from api.fresh import FreshTokensForWrites
 from api.limits import BodyLimit
 from api.middleware import CatchAll, Deadline
 from api.observability import Observe
-from api.routes.audit import audit
-from api.routes.billing import invoices, usage
-from api.routes.capacity import funding, sites, supply
-from api.routes.changes import site_changes, tenant_changes
-from api.routes.commercial import commercial
-from api.routes.corrections import invoice_changes
-from api.routes.fx import fx_rates
-from api.routes.reports import reports
-from api.routes.tenancy import reservations, tenants
+from api.routes import include_all
 from api.schemas.common import Problem
 from api.services import Services
-from api.settings import Settings
-from api.tokens import FreshTokensForWrites
+from config.settings import Settings
 
 
 class Background(Protocol):
@@ -79,12 +71,7 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
     app.add_middleware(FreshTokensForWrites)  # writes look their token up, never in the cache
     app.add_middleware(CatchAll)
     app.add_middleware(Observe, metrics=measured)
-    for router in (sites, funding, supply, tenants, reservations, usage, invoices, reports, audit):
-        app.include_router(router)
-    app.include_router(fx_rates)
-    for router in (site_changes, tenant_changes, invoice_changes):
-        app.include_router(router)
-    app.include_router(commercial)  # contracts, credits, on-demand rates
+    include_all(app)  # every router of api.routes
     app.add_api_route("/health", health, methods=["GET"], tags=["health"], response_model=Health,
                       summary="Liveness: the process is up and serving (no auth, no database)")
     metrics.install(app, measured, ready_max_lag_events=settings.ready_max_lag_events)

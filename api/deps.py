@@ -10,10 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
+from access.tokens import FRESH_LOOKUP, Principal, Role
 from api.problems import Forbidden, Unauthenticated
 from api.services import Services
-from api.settings import PAGE_SIZE_CAP
-from api.tokens import FRESH_LOOKUP, Principal, Role
+from config.settings import PAGE_SIZE_CAP
 from domain import Ledger
 from domain.errors import InvalidInput
 
@@ -101,7 +101,7 @@ async def _principal(request: Request, credentials: HTTPAuthorizationCredentials
 
 def fresh_authentication(request: Request) -> Principal:
     """The caller looked up in the database (a write about to run, in its worker thread, where
-    FRESH_LOOKUP is set by api.tokens.FreshTokensForWrites)."""
+    FRESH_LOOKUP is set by access.tokens.FreshTokensForWrites)."""
     scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
     return authenticate(request, HTTPAuthorizationCredentials(scheme=scheme, credentials=token) if token else None)
 

@@ -42,14 +42,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from access.tokens import Principal
 from api.answers import Answer, Saved, answer_for
 from api.deps import FRESH_IN_ENDPOINT, fresh_authentication, services
 from api.params import check_parameters
 from api.problems import IdempotencyInProgress, IdempotencyKeyReused, Unauthenticated, problem_for
-from api.store import ApiStore
-from api.tokens import Principal
 from domain.attachments import ATTACH, Attachment, AttachmentRefused, AttachmentTaken, Guard
 from domain.errors import InvalidInput, LedgerError
+from storage.api_store import ApiStore
 
 HEADER = "Idempotency-Key"
 # A key's row is saved only while the caller's token stands (not revoked), checked inside the
@@ -105,7 +105,7 @@ class KeyBook:
                          "WHERE scope = ? AND key = ?", (scope, key))
         if row is None:
             return None
-        if row[1] != "done":  # a claim of the earlier design, left by a crash (dropped at startup: api/store.py)
+        if row[1] != "done":  # a claim of the earlier design, left by a crash (dropped at startup: storage.api_store)
             raise IdempotencyInProgress(f"{HEADER}: a request with this key is still running; retry later",
                                         field=HEADER)
         return StoredResponse(int(row[2]), str(row[3]), None if row[4] is None else int(row[4]), str(row[5]),

@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import Request, Response
 
 from api.negotiation import choose
-from api.settings import Settings
+from config.settings import Settings
 from documents import Seller, render_html, render_pdf
 from documents.model import document_of
 from domain import Ledger

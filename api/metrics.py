@@ -48,7 +48,7 @@ from api.metrics_dir import multiprocess_metrics_directory
 from api.problems import problem
 from api.schemas.common import Problem
 from api.services import Services
-from api.store import ApiStore
+from storage.api_store import ApiStore
 
 log = logging.getLogger("api")
 

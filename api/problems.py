@@ -17,8 +17,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api.errors import DatabaseUnavailable
 from domain.errors import Conflict, InvalidInput, LedgerError, NotFound
+from storage.errors import DatabaseUnavailable, database_error_classes
 
 PROBLEM_BASE = "https://gpu-ledger.example/problems/"
 PROBLEM_JSON = "application/problem+json"
@@ -53,23 +53,6 @@ class DeadlineExceeded(LedgerError):
 
 # Seconds a client is told to wait (Retry-After) when the database is unavailable.
 RETRY_AFTER_SECONDS = 2
-
-
-def database_error_classes() -> tuple[type[Exception], ...]:
-    """The exception classes a lost, refused or timed-out database connection raises."""
-    import sqlite3
-
-    from eventsourcing.persistence import InterfaceError as EsInterfaceError
-    from eventsourcing.persistence import OperationalError as EsOperationalError
-
-    kinds: tuple[type[Exception], ...] = (EsOperationalError, EsInterfaceError, sqlite3.OperationalError)
-    try:
-        import psycopg
-
-        kinds += (psycopg.OperationalError, psycopg.InterfaceError)
-    except ImportError:  # pragma: no cover - psycopg is a dependency
-        pass
-    return kinds
 
 
 def causes(exc: BaseException) -> list[BaseException]:

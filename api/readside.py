@@ -35,10 +35,10 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 
-from api.errors import DatabaseUnavailable
 from api.problems import ProjectionLagging
-from api.timeouts import set_statement_timeout
 from domain.errors import InvalidInput
+from storage.errors import DatabaseUnavailable
+from storage.timeouts import set_statement_timeout
 
 if TYPE_CHECKING:
     from projections import Projections

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from access.tokens import TokenBook
 from api.readside import ReadSide
-from api.settings import Settings
-from api.store import ApiStore
-from api.tokens import TokenBook
+from config.settings import Settings
 from domain import Ledger
+from storage.api_store import ApiStore
 
 
 @dataclass

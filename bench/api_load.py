@@ -62,7 +62,7 @@ def loadavg() -> str:
 
 
 def issue(url: str, role: str, tenant: str | None = None) -> str:
-    from api.tokens import Role, create_token
+    from access.tokens import Role, create_token
 
     store = open_api_store(url)
     try:

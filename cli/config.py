@@ -1,7 +1,7 @@
 """`ledger config show`: every setting, its default, its current value and where that came from.
 
-The settings are the API's (``api.settings.Settings``: ``LEDGER_*`` from the environment, then
-a ``.env`` file in the working directory, then the defaults; ``bootstrap.settings_view``) and
+The settings are the API's (``config.settings.Settings``: ``LEDGER_*`` from the environment, then
+a ``.env`` file in the working directory, then the defaults; ``config.view.settings_view``) and
 the command line's own (``LEDGER_DEBUG``). Passwords in URLs and secret values are masked.
 """
 
@@ -12,9 +12,9 @@ from typing import Annotated
 
 import typer
 
-from bootstrap import SettingView, settings_view
 from cli.options import FormatOption, stdout_console
 from cli.render import Format, render
+from config.view import SettingView, settings_view
 
 # Read by the command line itself, not by the API's settings (so not from .env either).
 CLI_SETTINGS = {"LEDGER_DEBUG": ("0", "1: an unexpected error prints its traceback")}

@@ -11,7 +11,6 @@ import sys
 from enum import StrEnum
 from pathlib import Path
 
-from bootstrap import api_settings
 from cli.options import checked, opened_ledger
 from documents import Seller, invoice_document, render_html, render_pdf
 from domain.errors import InvalidInput
@@ -33,7 +32,9 @@ def write_invoice_document(db: str, invoice_ref: str, fmt: DocumentFormat | str,
     to_stdout = out is None or str(out) == "-"
     if not to_stdout and out is not None and not out.parent.is_dir():
         raise InvalidInput(f"out: the directory {str(out.parent)!r} does not exist", field="out")
-    settings = api_settings()
+    from config.settings import Settings
+
+    settings = Settings()
     seller = Seller(settings.seller_name, settings.seller_address)
     checked(db)  # the one --db policy: no ledger, nothing to render (and nothing created)
     with opened_ledger(db) as ledger:

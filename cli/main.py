@@ -1,6 +1,6 @@
 """The `ledger` command line (typer): the app, ``ledger init`` and ``ledger demo``, and the ONE
 error policy. Each command group lives in its own module next to this one (``projections``,
-``serve``, ``audit``, ``report``) and registers itself here.
+``serve``, ``audit``, ``report``, ...) and is registered by :func:`register_all`.
 
 Every command takes the same ``--db`` (``cli.options.DbOption``: a SQLite path or a
 ``postgresql://`` URL; default: ``LEDGER_DATABASE_URL`` from the environment or ``.env``, else
@@ -17,7 +17,9 @@ create a ledger. Exit codes (the README's *Command line* lists them too):
 
 from __future__ import annotations
 
+import importlib
 import os
+import pkgutil
 import sys
 import traceback
 from collections.abc import Sequence
@@ -26,11 +28,12 @@ from typing import Annotated, Any
 
 import typer
 
-import cli.usage
-from bootstrap import describe, init_store, is_database_error, one_line, settings_problem
-from cli import audit, commands, commercial, config, fx, projections, report, serve
+from bootstrap import init_store
 from cli.options import DEFAULT_DATABASE, DbOption, stderr_console, stdout_console
+from config.view import settings_problem
 from domain.errors import LedgerError
+from storage.checks import describe, one_line
+from storage.errors import is_database_error
 
 try:  # typer >= 0.20 ships its own copy of click; older ones use click itself
     from typer._click import exceptions as usage
@@ -98,15 +101,22 @@ def init(db: DbOption = DEFAULT_DATABASE) -> None:
         typer.echo(f"an empty ledger is ready at {where}")
 
 
-report.register(app)
-projections.register(app)
-serve.register(app)
-audit.register(app)
-config.register(app)
-fx.register(app)
-commands.register(app)  # the recording commands, one group per noun (cli/commands/)
-commercial.register(app)  # contract, credits (issue 19)
-cli.usage.register(app)
+def register_all(target: typer.Typer) -> None:
+    """Each module of this package with a ``register(app)`` adds its commands (a new command group
+    is found by being here, not by a list): ``report``, ``serve``, ``audit``, ``commands`` (the
+    recording commands, one group per noun), ..."""
+    import cli
+
+    for found in sorted(pkgutil.iter_modules(cli.__path__), key=lambda module: module.name):
+        if found.name in ("main", "__main__"):
+            continue
+        module = importlib.import_module(f"cli.{found.name}")
+        register = getattr(module, "register", None)
+        if callable(register):
+            register(target)
+
+
+register_all(app)
 
 
 def tidy_help(command: Any, ctx: Any = None) -> None:

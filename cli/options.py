@@ -34,22 +34,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from bootstrap import (
-    DEFAULT_DATABASE,
-    DatabaseUnavailable,
-    check_reachable,
-    configured_database,
-    describe,
-    init_store,
-    one_line,
-    open_ledger,
-    open_projections,
-    require_ledger,
-)
+from access.tokens import Role as RoleName
+from bootstrap import init_store, open_ledger, open_projections
 from cli.render import Format
+from config.view import configured_database
 from domain import Ledger
 from domain.errors import LedgerError
-from domain.storage import StoreConfig
+from domain.storage import DEFAULT_DATABASE, StoreConfig
+from storage.checks import check_reachable, describe, one_line, require_ledger
+from storage.errors import DatabaseUnavailable
 
 if TYPE_CHECKING:
     from projections import Projections
@@ -87,16 +80,6 @@ class LogLevel(StrEnum):
     info = "info"
     debug = "debug"
     trace = "trace"
-
-
-class RoleName(StrEnum):
-    """The API's roles (``api.tokens.Role``; tests/e2e/test_cli_help.py keeps the two equal)."""
-
-    operator = "operator"
-    finance = "finance"
-    tenant = "tenant"
-    auditor = "auditor"
-    meter = "meter"
 
 
 def checked(db: str, *, create: bool = False) -> StoreConfig:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
-from bootstrap import open_projections, reporting_currency
+from bootstrap import open_projections
 from cli.names import Names, with_names
 from cli.options import (
     DEFAULT_DATABASE,
@@ -29,6 +29,7 @@ from cli.options import (
 )
 from cli.readable import by_name, report_table
 from cli.render import Format, render
+from config.view import reporting_currency
 from domain import Ledger
 from domain.errors import InvalidInput, NotFound
 from projections import Projections

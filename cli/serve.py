@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from bootstrap import DatabaseUnavailable, api_settings, configure_logging, run_api
+from bootstrap import run_api
 from cli.options import (
     DEFAULT_DATABASE,
     CreateOption,
@@ -19,6 +19,7 @@ from cli.options import (
     listening_socket,
     ready,
 )
+from storage.errors import DatabaseUnavailable
 
 
 def serve(db: DbOption = DEFAULT_DATABASE, host: str = "127.0.0.1",
@@ -45,12 +46,16 @@ def serve(db: DbOption = DEFAULT_DATABASE, host: str = "127.0.0.1",
         raise typer.BadParameter(f"{workers} workers need PostgreSQL: a SQLite ledger has one writer "
                                  "(serve it with --workers 1)", param_hint="--workers")
     ready(db, create=create)
-    settings = api_settings(database_url=db, run_projector=projector)
+    from config.settings import Settings
+
+    settings = Settings(database_url=db, run_projector=projector)
     if settings.run_projector and postgres and "projector_process" not in settings.model_fields_set:
         # Not set by the environment or .env: the follower in a process of its own, so that it
         # does not take the request threads' GIL (BENCHMARKS.md, *Write path*). SQLite keeps it
         # in a thread (one writer at a time anyway). With several workers the parent runs it.
         settings = settings.model_copy(update={"projector_process": True})
+    from server.logs import configure_logging
+
     try:
         chosen_format = configure_logging(log_format or settings.log_format, log_level.value)
     except ValueError as error:

@@ -32,7 +32,7 @@ from pydantic import SecretStr
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.metrics_dir import MULTIPROC_ENV
-from api.settings import Settings
+from config.settings import Settings
 from server.names import WORKER_NAME, name_this_process
 
 

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from api.settings import Settings
+from config.settings import Settings
 from web.routes import ui
 from web.session import SessionSigner
 

@@ -12,8 +12,8 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
+from access.tokens import Principal, Role
 from api.services import Services
-from api.tokens import Principal, Role
 from projections.registry import REPORTS
 from projections.reports.base import Report
 from web.charts import Chart, chart_for, chart_of, sum_by

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from access.tokens import Principal
 from api.services import Services
-from api.tokens import Principal
 from projections.registry import REPORTS
 from projections.reports.base import Report
 from web.charts import chart_of

@@ -9,11 +9,11 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from access.tokens import Principal, Role
 from api.access import hidden
 from api.deps import allow
 from api.schemas.common import plain
 from api.services import Services
-from api.tokens import Principal, Role
 from domain.errors import InvalidInput
 from projections.registry import REPORTS
 from projections.reports.base import Report

@@ -21,6 +21,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 import web.pages as pages
+from access.tokens import Principal, Role
 from api.access import visible_invoice
 from api.audit import aggregate_as_of, events_after
 from api.csvout import csv_response
@@ -28,7 +29,6 @@ from api.deps import services as services_of
 from api.invoice_documents import HTML, PDF, document_response
 from api.problems import Forbidden
 from api.services import Services
-from api.tokens import Principal, Role
 from domain.errors import InvalidInput, LedgerError, NotFound
 from projections.registry import REPORTS
 from projections.reports.base import GRANULARITIES
@@ -161,7 +161,7 @@ async def login(request: Request) -> Response:
     if principal is None:
         return html(request, "login.html", 401, csrf=csrf, session=None, nav=[],
                     error="That token is unknown, revoked or expired.")
-    from api.tokens import token_hash
+    from access.tokens import token_hash
 
     response = RedirectResponse(HOME[principal.role], status_code=303)
     set_cookie(response, request, SESSION_COOKIE, signer(request).dumps(token_hash(token), new_csrf()),

@@ -2,7 +2,7 @@
 
 The cookie holds the token's SHA-256 (never the token), a random CSRF secret and the time of
 sign-in, signed with ``LEDGER_UI_SECRET`` (itsdangerous; a random key per process when unset).
-Every request looks the hash up through the API's own :class:`api.tokens.TokenBook`, so a
+Every request looks the hash up through the API's own :class:`access.tokens.TokenBook`, so a
 revoked or expired token ends its sessions exactly as it ends its API access, and the session
 has the token's role and tenant. Forms that write carry the CSRF secret (double-submit: the
 sign-in form's secret sits in a short-lived cookie of its own until a session exists).
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from api.tokens import Principal
+from access.tokens import Principal
 
 SESSION_COOKIE = "ledger_session"
 LOGIN_CSRF_COOKIE = "ledger_login_csrf"

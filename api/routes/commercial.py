@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 
+from access.tokens import Principal
 from api.access import hidden, visible_tenant
 from api.answers import answered_by
 from api.deps import LedgerDep, OperatorOrFinance, TenantReader
@@ -25,7 +26,6 @@ from api.schemas.commercial import (
     OnDemandRatesPublic,
     WalletPublic,
 )
-from api.tokens import Principal
 from domain import Ledger
 from domain.aggregates import Contract, Tenant
 
@@ -128,7 +128,3 @@ def set_on_demand_rates(tenant_id: UUID, body: OnDemandRates, ledger: LedgerDep,
     mark_position(response, written.position)
     return on_demand_rates(ledger.get_tenant(written.id))
 
-
-commercial = APIRouter()
-commercial.include_router(contracts)
-commercial.include_router(terms)

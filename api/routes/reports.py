@@ -11,6 +11,7 @@ from uuid import UUID
 from fastapi import Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
+from access.tokens import Principal, Role
 from api.access import hidden
 from api.csvout import csv_response, wants_csv
 from api.deps import ServicesDep, allow
@@ -19,7 +20,6 @@ from api.routes import resource_router
 from api.schemas.common import plain
 from api.schemas.reads import ReportPublic
 from api.services import Services
-from api.tokens import Principal, Role
 from projections.registry import REPORTS
 from projections.reports.base import MAX_ROWS, Filter, Report
 from projections.reports.serialise import typed_rows

@@ -6,6 +6,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from fastapi import Request, Response
 
+from access.tokens import Principal, Role
 from api.access import hidden, visible_reservation, visible_tenant
 from api.deps import Booker, LedgerDep, OperatorOrFinance, TenantReader
 from api.idempotency import saved_answer
@@ -13,7 +14,6 @@ from api.problems import Forbidden
 from api.routes import command, resource_router
 from api.routes.written import mark_position
 from api.schemas.tenancy import ReservationCreate, ReservationExtension, ReservationPublic, TenantCreate, TenantPublic
-from api.tokens import Principal, Role
 from domain.checks import uuid_of
 from domain.errors import InvalidInput
 

@@ -8,14 +8,24 @@ route and prints what it wrote as ``key=value`` words: the id and the log positi
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
+from types import ModuleType
+
 import typer
 
-from cli.commands import funding, invoice, order, pool, reservation, site, tenant, token
 
-GROUPS = (site, pool, tenant, order, funding, reservation, invoice, token)
+def groups() -> list[ModuleType]:
+    """Every group: each module of this package with ``NAME``, ``HELP`` and a typer ``app``."""
+    found = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda module: module.name):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        if isinstance(getattr(module, "app", None), typer.Typer) and hasattr(module, "NAME"):
+            found.append(module)
+    return found
 
 
 def register(app: typer.Typer) -> None:
     """Add every group to the `ledger` app."""
-    for module in GROUPS:
+    for module in groups():
         app.add_typer(module.app, name=module.NAME, help=module.HELP)

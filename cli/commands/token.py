@@ -1,7 +1,7 @@
 """`ledger token create|revoke`: bearer tokens for the HTTP API.
 
-The token store comes from the composition root (``bootstrap``): the command line never imports
-``api``.
+Tokens are ``access`` (shared with the HTTP API, which checks them); the command line never
+imports ``api``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from uuid import UUID
 
 import typer
 
-from bootstrap import issue_token, revoke_token
+from access.issuing import issue_token, revoke_token
 from cli.options import DEFAULT_DATABASE, DbOption, RoleName, checked, opened_ledger
 
 NAME = "token"

@@ -2,7 +2,7 @@
 
 A reset only ever touches the ledger's own tables in the configured SQLite file or PostgreSQL
 schema: never another schema, never a file that is not a ledger. Reaching the database and
-refusing what is not a ledger are the composition root's checks (``bootstrap``).
+refusing what is not a ledger are the storage layer's checks (``storage.checks``).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from bootstrap import check_reachable, check_sqlite_is_a_ledger
 from domain.storage import StoreConfig
+from storage.checks import check_reachable, check_sqlite_is_a_ledger
 from storage.urls import conninfo
 
 # Tables the ledger and its readers create (events, projections, audit chain, API store).

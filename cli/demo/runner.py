@@ -9,12 +9,12 @@ from typing import Any
 
 from rich.console import Console
 
-from bootstrap import check_sqlite_is_a_ledger, describe, ensure_schema
 from cli.demo.database import reset
 from cli.demo.history import DemoHistory
 from cli.demo.reports import DemoNames, print_demo_reports
 from cli.demo.timeline import SCALES, DemoSummary, SimulatedClock, history_window
 from cli.options import checked, opened_ledger, opened_projections, progress_bar
+from storage.checks import check_sqlite_is_a_ledger, describe, ensure_schema
 
 # A bigger aggregate cache (every reservation of a large history stays warm), and few PostgreSQL
 # connections: the demo is one writer (the pool settings are ignored on SQLite).

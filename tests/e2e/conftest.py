@@ -14,9 +14,9 @@ import pytest
 import uvicorn
 from fastapi.testclient import TestClient
 
-from api.settings import Settings
-from api.tokens import Role, create_token
+from access.tokens import Role, create_token
 from bootstrap import create_app, open_api_store
+from config.settings import Settings
 
 
 @dataclass

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bootstrap import init_store, issue_token, open_ledger
+from access.issuing import issue_token
+from bootstrap import init_store, open_ledger
 from tests.reliability.process import LedgerServer
 
 ROOT = Path(__file__).resolve().parents[2]

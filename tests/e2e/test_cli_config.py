@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from api.settings import Settings
+from config.settings import Settings
 from tests.e2e.cli_process import ledger, one_line
 
 README = Path(__file__).resolve().parents[2] / "README.md"

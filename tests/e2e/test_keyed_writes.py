@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 
 import api.answers
 import storage.recorders
+from access.tokens import Principal, Role, TokenBook, create_token, revoke_token
 from api.answers import answer_for
 from api.idempotency import KeyBook
-from api.tokens import Principal, Role, TokenBook, create_token, revoke_token
 from bootstrap import create_app, open_api_store
 from tests.e2e.conftest import Api, settings_for
 from tests.e2e.scenario import FUTURE_YEAR, MODEL, bearer, build_capacity, register_tenant

@@ -18,10 +18,10 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.observability import JsonFormatter, TextFormatter, log_handler
 from bootstrap import create_app, open_ledger, open_projections
 from projections import PROJECTION_NAMES
 from projections.audit.chain import AuditChain
+from server.logs import JsonFormatter, TextFormatter, log_handler
 from tests.e2e.conftest import Api, ServerThread, free_port, settings_for
 from tests.e2e.scenario import bearer, build_capacity
 
@@ -237,7 +237,7 @@ def test_a_500_and_its_traceback_carry_the_request_id(sqlite_url: str) -> None:
 
 
 def test_openapi_documents_ready_and_metrics() -> None:
-    from api.settings import Settings
+    from config.settings import Settings
 
     paths = create_app(Settings(run_projector=False)).openapi()["paths"]
     ready = paths["/ready"]["get"]

@@ -22,8 +22,8 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     status_code_conformance,
 )
 
-from api.settings import Settings  # noqa: E402
 from bootstrap import create_app  # noqa: E402
+from config.settings import Settings  # noqa: E402
 from tests.e2e.conftest import Api, ServerThread  # noqa: E402
 from tests.e2e.scenario import build_capacity, register_tenant  # noqa: E402
 

@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 
-from api.settings import Settings
 from bootstrap import create_app
+from config.settings import Settings
 from tests.e2e.conftest import Api, settings_for
 from tests.e2e.scenario import bearer, build_capacity, register_tenant, reserve
 from tests.e2e.test_errors import problem

@@ -11,7 +11,7 @@ from uuid import uuid4
 
 import pytest
 
-from api.tokens import revoke_token
+from access.tokens import revoke_token
 from bootstrap import open_api_store
 from projections.registry import REPORTS
 from tests.e2e.conftest import Api

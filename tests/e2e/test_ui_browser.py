@@ -23,7 +23,7 @@ from uuid import UUID
 import httpx
 import pytest
 
-from api.tokens import Role, create_token
+from access.tokens import Role, create_token
 from bootstrap import open_api_store
 from projections.registry import REPORTS
 from tests.e2e.cli_process import ledger

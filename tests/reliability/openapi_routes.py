@@ -18,8 +18,8 @@ from uuid import uuid4
 
 from fastapi import FastAPI
 
-from api.settings import Settings
 from bootstrap import create_app
+from config.settings import Settings
 from tests.e2e.scenario import MODEL
 
 T0 = "2025-01-01T00:00:00Z"

@@ -13,8 +13,8 @@ from typing import Any
 def open_services(url: str, ready: Any, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     """In a child process: wait until every process is ready (imported), open everything at that
     instant, report, close."""
-    from api.settings import Settings
     from bootstrap import open_services
+    from config.settings import Settings
     from projections import Projections  # noqa: F401 - imported before the instant, not during
 
     try:

@@ -19,8 +19,8 @@ from uuid import uuid4
 
 import pytest
 
-import api.tokens
-from api.tokens import revoke_token, token_id
+import access.tokens
+from access.tokens import revoke_token, token_id
 from bootstrap import open_api_store
 from tests.e2e.conftest import Api
 from tests.e2e.scenario import MODEL, bearer, build_capacity, ok, register_tenant
@@ -51,7 +51,7 @@ def refused(response: Any, status: int, kind: str) -> None:
 
 
 def test_every_write_route_refuses_the_wrong_callers(any_api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(api.tokens, "CACHE_SECONDS", CACHE_SECONDS)
+    monkeypatch.setattr(access.tokens, "CACHE_SECONDS", CACHE_SECONDS)
     c, op = any_api.client, any_api.operator
     world = build_capacity(c, op, gpus=8)
     a, b = register_tenant(c, op, "A"), register_tenant(c, op, "B")
@@ -70,7 +70,7 @@ def test_every_write_route_refuses_the_wrong_callers(any_api: Api, monkeypatch: 
     # A revoked and an expired operator token, both used successfully first (so cached).
     revoked = open_api_store(any_api.url)
     try:
-        from api.tokens import Role, create_token
+        from access.tokens import Role, create_token
         doomed = create_token(revoked, Role.operator)
     finally:
         revoked.close()
@@ -86,7 +86,7 @@ def test_every_write_route_refuses_the_wrong_callers(any_api: Api, monkeypatch: 
     # The expiring token's lifetime is over: move the API's clock past it instead of sleeping.
     # (Writes look their token up afresh, so the revocation needs no wait.)
     later = time.time() + lifetime + 1
-    monkeypatch.setattr(api.tokens, "wall_clock", lambda: later)
+    monkeypatch.setattr(access.tokens, "wall_clock", lambda: later)
 
     before = log_head(any_api.url)
     checked = 0

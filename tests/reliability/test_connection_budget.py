@@ -1,6 +1,6 @@
 """One API process stays within its documented PostgreSQL connection budget under 64 concurrent
 clients (README, Configuration): the ledger's pool (up to 10), the API store's pool (up to
-``api.store.MAX_CONNECTIONS``), the shared read connections (``LEDGER_READ_CONNECTIONS``) and
+``storage.api_store.MAX_CONNECTIONS``), the shared read connections (``LEDGER_READ_CONNECTIONS``) and
 the projection follower's 2.
 
 The server is a `ledger serve` process whose database URL carries a unique ``application_name``
@@ -20,8 +20,8 @@ import httpx
 import psycopg
 import pytest
 
-from api.store import MAX_CONNECTIONS as API_STORE_CONNECTIONS
 from bootstrap import init_store, issue_token
+from storage.api_store import MAX_CONNECTIONS as API_STORE_CONNECTIONS
 from tests.conftest import postgres_admin_url
 from tests.e2e.scenario import bearer, build_capacity, ok, register_tenant, reserve
 from tests.reliability.process import LedgerServer, log_head

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.tokens import Role, create_token
+from access.tokens import Role, create_token
 from bootstrap import open_api_store, open_projections
 from projections import PROJECTION_NAMES
 from tests.reliability.process import LedgerServer, log_head, logged

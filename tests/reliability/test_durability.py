@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from api.tokens import Role, create_token
+from access.tokens import Role, create_token
 from bootstrap import init_store, open_api_store
 from tests.reliability.process import LedgerServer, logged
 

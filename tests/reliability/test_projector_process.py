@@ -12,7 +12,7 @@ from uuid import uuid4
 import httpx
 import pytest
 
-from api.tokens import Role, create_token
+from access.tokens import Role, create_token
 from bootstrap import open_api_store
 from tests.e2e.scenario import T0, bearer
 from tests.reliability.process import LedgerServer

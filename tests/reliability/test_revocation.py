@@ -1,10 +1,10 @@
 """A revoked token is refused by every API process within 1 s, and a write with it records nothing.
 
 Two `ledger serve` processes on one store, both having used (so cached) an operator token for
-reads and a write. The token is revoked through ``bootstrap.revoke_token`` (what `ledger token
+reads and a write. The token is revoked through ``access.issuing.revoke_token`` (what `ledger token
 revoke` runs). From that moment, writes on both processes are refused at once (they look tokens
 up in the database) and reads within 1 s (each process looks at the revocation version at most
-every ``api.tokens.REVOCATION_CHECK_SECONDS``); the log's head does not move.
+every ``access.tokens.REVOCATION_CHECK_SECONDS``); the log's head does not move.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-import api.tokens
-from bootstrap import create_app, init_store, issue_token, revoke_token
+import access.tokens
+from access.issuing import issue_token, revoke_token
+from bootstrap import create_app, init_store
 from tests.e2e.conftest import settings_for
 from tests.e2e.scenario import bearer
 from tests.reliability.process import LedgerServer, log_head
@@ -116,7 +117,7 @@ def test_writes_bypass_the_token_cache(sqlite_url: str, monkeypatch: pytest.Monk
     """With the look at revocations made rare (an hour), a revoked token still reads from the
     cache, but no write route takes it: with or without an Idempotency-Key (the key's route
     authenticates on the event loop, the others in a worker thread)."""
-    monkeypatch.setattr(api.tokens, "REVOCATION_CHECK_SECONDS", 3600.0)
+    monkeypatch.setattr(access.tokens, "REVOCATION_CHECK_SECONDS", 3600.0)
     init_store(sqlite_url)
     token, ident = issue_token(sqlite_url, "operator")
     with TestClient(create_app(settings_for(sqlite_url))) as client:

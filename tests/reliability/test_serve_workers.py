@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from api.tokens import Role, create_token
+from access.tokens import Role, create_token
 from bootstrap import open_api_store
 from server.names import FOLLOWER_NAME, WORKER_NAME
 from tests.e2e.scenario import MODEL, bearer, build_capacity, register_tenant

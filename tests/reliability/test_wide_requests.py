@@ -10,7 +10,7 @@ import time
 
 import httpx
 
-from api.tokens import Role, create_token
+from access.tokens import Role, create_token
 from bootstrap import init_store, open_api_store
 from tests.reliability.process import LedgerServer
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tests.unit.test_layout import ROOT, imported_modules
 
-PACKAGES = ("domain", "storage", "projections", "operations", "documents", "api", "server", "web", "cli")
+PACKAGES = ("domain", "storage", "access", "config", "projections", "operations", "documents", "api", "server", "web", "cli")
 
 
 def project_modules(root: Path = ROOT) -> dict[str, Path]:

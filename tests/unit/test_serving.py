@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from starlette.types import Receive, Scope, Send
 
-from api.settings import Settings
+from config.settings import Settings
 from server.supervisor import FrozenAfterStartup, WorkerApp, worker_settings
 
 

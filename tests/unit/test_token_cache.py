@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from api.store import ApiStore
-from api.tokens import FRESH_LOOKUP, Role, TokenBook, create_token, revocation_version, revoke_token, token_id
+from access.tokens import FRESH_LOOKUP, Role, TokenBook, create_token, revocation_version, revoke_token, token_id
 from domain.storage import StoreConfig
+from storage.api_store import ApiStore
 
 
 def store(tmp_path: Path) -> ApiStore:

@@ -5,7 +5,7 @@ Revocation reaches every API process within ``REVOCATION_CHECK_SECONDS`` (plus o
 revocation bumps the one row of ``api_revocations`` in the same transaction, and each process
 looks at that row at most every ``REVOCATION_CHECK_SECONDS`` (one primary-key read, done by the
 request that finds the last look too old) and drops its token cache when it moved. Writes do
-not use the cache at all (:class:`FreshTokensForWrites`): a write sent after `ledger token
+not use the cache at all (``api.fresh.FreshTokensForWrites``): a write sent after `ledger token
 revoke` returned is refused, on every process. The same code runs on SQLite and PostgreSQL.
 """
 
@@ -22,10 +22,8 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from uuid import UUID
 
-from starlette.types import ASGIApp, Receive, Scope, Send
-
-from api.errors import DatabaseUnavailable
-from api.store import ApiStore
+from storage.api_store import ApiStore
+from storage.errors import DatabaseUnavailable
 
 TOKEN_PREFIX = "lgr_"
 SHOWN_PREFIX_LENGTH = len(TOKEN_PREFIX) + 8  # stored in clear to tell tokens apart; the rest is secret
@@ -124,24 +122,6 @@ def revocation_version(store: ApiStore) -> int:
     with store.transaction() as tx:
         row = tx.one("SELECT version FROM api_revocations WHERE id = 1")
     return int(row[0]) if row is not None else 0
-
-
-class FreshTokensForWrites:
-    """ASGI middleware: requests other than GET, HEAD and OPTIONS look their token up in the
-    database (:data:`FRESH_LOOKUP`), so a write never runs on a token revoked before it arrived."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            await self.app(scope, receive, send)
-            return
-        marker = FRESH_LOOKUP.set(True)  # seen by the handler's task and its worker threads
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            FRESH_LOOKUP.reset(marker)
 
 
 class TokenBook:

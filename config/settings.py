@@ -1,4 +1,4 @@
-"""Settings of the HTTP API, read once from the environment (prefix ``LEDGER_``)."""
+"""The ledger's settings, read once from the environment (prefix ``LEDGER_``), then ``.env``."""
 
 from __future__ import annotations
 

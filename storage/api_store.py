@@ -16,10 +16,10 @@ from contextlib import contextmanager
 from typing import Any, Protocol
 from weakref import WeakKeyDictionary
 
-from api.timeouts import statement_timeout_option
 from domain.storage import StoreConfig
 from storage.dialect import Dialect
 from storage.locks import ddl_lock_key
+from storage.timeouts import statement_timeout_option
 from storage.urls import conninfo, parse_database_url
 
 POSTGRES = Dialect("postgres")
@@ -34,7 +34,7 @@ SCHEMA = [
         claimed_at DOUBLE PRECISION NOT NULL, status INTEGER, content_type TEXT, position BIGINT,
         body TEXT, PRIMARY KEY (scope, key))""",
     # One row, bumped by every revocation: API processes compare it with what they last saw and
-    # drop their token caches when it moved (api/tokens.py; a revocation's delay is bounded).
+    # drop their token caches when it moved (access/tokens.py; a revocation's delay is bounded).
     """CREATE TABLE IF NOT EXISTS api_revocations (id INTEGER PRIMARY KEY, version BIGINT NOT NULL)""",
     "INSERT INTO api_revocations (id, version) VALUES (1, 0) ON CONFLICT (id) DO NOTHING",
 ]
