@@ -1,4 +1,4 @@
-"""The write path over HTTP against the service's own rate, measured in the same run (issue 18).
+"""The write path over HTTP against the service's own rate, measured in the same run.
 
     python -m bench write --db postgresql://postgres@127.0.0.1:5432/postgres [--quick]
 

@@ -124,28 +124,27 @@ class Wallet(Aggregate):
         else:
             self._granted(grant_id, value, rank, expiry, now, label)
 
-    class CreditsPurchased(Aggregate.Event):
-        TOPIC = "ledger:Wallet.CreditsPurchased"
+    class CreditsAdded(Aggregate.Event):
+        """What purchased and granted credits record alike (never recorded itself)."""
+
+        TOPIC = "ledger:Wallet.CreditsAdded"
         grant_id: UUID
         amount: Decimal
         priority: int
         expires_at: datetime | None
         recorded_at: datetime
         note: str
+
+    class CreditsPurchased(CreditsAdded):
+        TOPIC = "ledger:Wallet.CreditsPurchased"
 
     @event(CreditsPurchased)
     def _purchased(self, grant_id: UUID, amount: Decimal, priority: int, expires_at: datetime | None,
                    recorded_at: datetime, note: str) -> None:
         self._add_grant(grant_id, True, amount, priority, expires_at, recorded_at)
 
-    class CreditsGranted(Aggregate.Event):
+    class CreditsGranted(CreditsAdded):
         TOPIC = "ledger:Wallet.CreditsGranted"
-        grant_id: UUID
-        amount: Decimal
-        priority: int
-        expires_at: datetime | None
-        recorded_at: datetime
-        note: str
 
     @event(CreditsGranted)
     def _granted(self, grant_id: UUID, amount: Decimal, priority: int, expires_at: datetime | None,

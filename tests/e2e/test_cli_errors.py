@@ -115,7 +115,7 @@ def test_the_installed_command_prints_one_line_and_exits_2() -> None:
     assert "Traceback" not in result.stderr
 
 
-# ---- the failures of issue 17, each one line saying what to do, run as a user runs them ------
+# ---- failures a user meets, each one line saying what to do, run as a user runs them ---------
 
 def test_a_port_out_of_range_is_one_line(tmp_path: Path) -> None:
     assert run(["init", "--db", str(tmp_path / "l.db")]) == 0

@@ -1,4 +1,4 @@
-"""Operations: /metrics, /ready, the access log and X-Request-Id (issue 17, item 1)."""
+"""Operations: /metrics, /ready, the access log and X-Request-Id."""
 
 from __future__ import annotations
 

@@ -91,7 +91,7 @@ def test_each_bill_is_the_sum_of_its_lines_and_each_line_is_booked_hours_times_t
     expected: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
     for sim in demo.history.reservations:
         reservation = demo.ledger.get_reservation(sim.id)
-        if reservation.pricing == "on_demand":  # billed on metered GPU-hours (issue 19)
+        if reservation.pricing == "on_demand":  # billed on metered GPU-hours
             for hour, (_, used) in reservation.usage.items():
                 expected[(str(reservation.tenant_id), month_text(hour_start(hour)), "reservation")] += Decimal(
                     str(used))

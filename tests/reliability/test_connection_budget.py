@@ -20,7 +20,8 @@ import httpx
 import psycopg
 import pytest
 
-from bootstrap import init_store, issue_token
+from access.issuing import issue_token
+from bootstrap import init_store
 from storage.api_store import MAX_CONNECTIONS as API_STORE_CONNECTIONS
 from tests.conftest import postgres_admin_url
 from tests.e2e.scenario import bearer, build_capacity, ok, register_tenant, reserve

@@ -12,7 +12,8 @@ import httpx
 import pytest
 
 import projections
-from bootstrap import init_store, issue_token, open_services
+from access.issuing import issue_token
+from bootstrap import init_store, open_services
 from tests.e2e.conftest import ServerThread, settings_for
 from tests.e2e.scenario import bearer
 

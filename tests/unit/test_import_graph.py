@@ -8,18 +8,25 @@ function is still a cycle of responsibilities). ``from a.b import c`` is an edge
 
 from __future__ import annotations
 
+import ast
+import tomllib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from tests.unit.test_layout import ROOT, imported_modules
 
-PACKAGES = ("domain", "storage", "access", "config", "projections", "operations", "documents", "api", "server", "web", "cli")
+
+def installed_packages(root: Path = ROOT) -> list[str]:
+    """The top-level packages the project installs (pyproject's ``packages.find`` include)."""
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["packages"]["find"]["include"]
+    return sorted(p.removesuffix("*") for p in patterns)
 
 
 def project_modules(root: Path = ROOT) -> dict[str, Path]:
-    """Module name -> file, for every module of the project's packages and bootstrap.py."""
+    """Module name -> file, for every module of the installed packages and bootstrap.py."""
     found = {"bootstrap": root / "bootstrap.py"}
-    for package in PACKAGES:
+    for package in installed_packages(root):
         for path in sorted((root / package).rglob("*.py")):
             parts = path.relative_to(root).with_suffix("").parts
             if parts[-1] == "__init__":
@@ -32,24 +39,14 @@ def import_graph(sources: Mapping[str, str]) -> dict[str, set[str]]:
     """Module -> the project modules it imports, from each module's source text."""
     graph: dict[str, set[str]] = {}
     for module, source in sources.items():
-        is_package = False  # relative imports in an __init__ resolve against the package itself
-        name_for_relative = module + ".__init__" if is_package else module
-        targets: set[str] = set()
-        for _, name in imported_modules(source, name_for_relative):
-            targets.add(name)
+        targets = {name for _, name in imported_modules(source, module)}
         graph[module] = {t for t in targets if t in sources and t != module}
     return graph
-
-
-def resolved(sources: Mapping[str, str]) -> dict[str, str]:
-    return dict(sources)
 
 
 def edges_with_submodules(sources: Mapping[str, str]) -> dict[str, set[str]]:
     """As :func:`import_graph`, and ``from a.b import c`` also counts as importing ``a.b.c`` when
     that is a module."""
-    import ast
-
     graph = import_graph(sources)
     for module, source in sources.items():
         for node in ast.walk(ast.parse(source)):
@@ -112,6 +109,7 @@ def cycles(graph: Mapping[str, Iterable[str]]) -> list[list[str]]:
 
 
 def test_the_project_has_no_import_cycles() -> None:
+    assert {"domain", "storage", "projections", "api", "cli"} <= set(installed_packages())
     modules = project_modules()
     assert len(modules) > 150, "far fewer modules than the project has: has the layout moved?"
     sources = {name: path.read_text(encoding="utf-8") for name, path in modules.items()}
