@@ -1,5 +1,5 @@
 """Settings: a `.env` file is read (after the environment), `ledger config show` prints every
-setting with its default, value and source (secrets masked), and the README lists them all."""
+setting with its default, value and source (secrets masked), and docs/operators.md lists them all."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 from config.settings import Settings
 from tests.e2e.cli_process import ledger, one_line
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+OPERATORS_GUIDE = Path(__file__).resolve().parents[2] / "docs" / "operators.md"
 
 
 def shown(cwd: Path, env: dict[str, str] | None = None, *args: str) -> dict[str, dict[str, str]]:
@@ -56,10 +56,10 @@ def test_every_command_uses_the_database_of_the_env_file(tmp_path: Path) -> None
     assert (tmp_path / "from-dotenv.db").exists()
 
 
-def test_the_readme_lists_every_setting_in_one_table() -> None:
-    text = README.read_text(encoding="utf-8")
+def test_the_operators_guide_lists_every_setting_in_one_table() -> None:
+    text = OPERATORS_GUIDE.read_text(encoding="utf-8")
     section = text[text.index("## Configuration"):text.index("\n## ", text.index("## Configuration") + 1)]
     rows = re.findall(r"^\| `([^`]+)`(?: / `([^`]+)`)? \|", section, flags=re.MULTILINE)
     listed = {second or first for first, second in rows}
     expected = {f"LEDGER_{name.upper()}" for name in Settings.model_fields} | {"LEDGER_DEBUG"}
-    assert expected <= listed, f"missing from the README's Configuration table: {sorted(expected - listed)}"
+    assert expected <= listed, f"missing from docs/operators.md's Configuration table: {sorted(expected - listed)}"

@@ -1,4 +1,4 @@
-"""The README's hash-chain section is enough to write a verifier: the one below uses only the
+"""The hash-chain section of docs/auditors.md is enough to write a verifier: the one below uses only the
 standard library and the export file, and reproduces the head `ledger audit head` publishes."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from projections.audit import AuditChain
 from projections.audit.export import chain_for_export, export_events
 from tests.builders import SimClock, fleet, reserve
 
-# ---- an auditor's verifier, written from README.md ("The hash chain, byte by byte") ----------
+# ---- an auditor's verifier, written from docs/auditors.md ("The hash chain, byte by byte") ---
 VERIFIER = '''
 import base64, hashlib, json, struct, sys, uuid
 from datetime import datetime
