@@ -58,6 +58,7 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
     # (api.observability: request id, Prometheus metrics, access log); left on, it asks the
     # environment for OpenTelemetry providers on every request (~1 % of a POST's CPU).
     app = FastAPI(title="GPU capacity and billing ledger", version="1", lifespan=lifespan,
+                  generate_unique_id_function=operation_id,
                   telemetry={"tracing": False, "metrics": False, "logs": False},
                   docs_url=None, redoc_url=None,  # served with local assets by api.docs
                   description="Event-sourced ledger of GPU capacity, funding and billing. "
@@ -78,6 +79,13 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
     install_docs(app)  # /docs and /redoc with local assets
     app.openapi = lambda: problem_media_types(app)  # type: ignore[method-assign]
     return app
+
+
+def operation_id(route: APIRoute) -> str:
+    """An operation's id is what a client calls: the route's name (its function's, e.g.
+    ``confirm_reservation``; a report's route is ``report_<name>``), never FastAPI's default
+    ``confirm_reservation_v1_reservations_post``; a ``_route`` suffix (``metrics_route``) is dropped."""
+    return route.name.removesuffix("_route")
 
 
 class Health(BaseModel):

@@ -28,20 +28,26 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import Application
 
+from access.tokens import Role
 from api.problems import ProjectionLagging
 from domain.errors import InvalidInput
 from storage.errors import DatabaseUnavailable
 from storage.timeouts import set_statement_timeout
 
 if TYPE_CHECKING:
+    from access.tokens import Principal
+    from domain import Ledger
     from projections import Projections
+    from projections.asof import AsOfReport
+    from projections.queries import Names, Scope
+    from projections.reports.base import Report
 
 log = logging.getLogger("api")
 WAIT_POLL_SECONDS = 0.05  # how often a read-your-writes wait looks at the projections' position
@@ -212,22 +218,56 @@ class ReadSide:
                     field="min_position")
             time.sleep(WAIT_POLL_SECONDS)
 
-    def report_as_of(self, name: str, filters: Mapping[str, Any], as_of: str) -> tuple[list[dict[str, Any]], int]:
-        """A report as it stood at ``as_of`` (a position or a time): its rows and that position.
-        Built in a scratch schema on the primary (``projections.asof``); live tables untouched."""
+    def report_as_of(self, name: str, filters: Mapping[str, Any], as_of: object) -> AsOfReport:
+        """A report as it stood at ``as_of`` (a position or a time): its rows, that position and
+        the checkpoint it was replayed from. Built in a scratch schema on the primary
+        (``projections.asof``); live tables untouched. One at a time per process."""
         from projections.asof import report_as_of
 
         if not self._as_of_slot.acquire(timeout=self._as_of_wait):
             raise DatabaseUnavailable(f"another report as of a past position kept this process busy for "
                                       f"{self._as_of_wait:g} s; retry shortly")
         try:
-            answer = report_as_of(self.url, self.ledger, name, filters, as_of)
+            return report_as_of(self.url, self.ledger, name, filters, as_of)
         finally:
             self._as_of_slot.release()
-        return answer.rows, answer.position
+
+    def reports(self, ledger: Ledger, wait_for: int | None = None) -> ReadSideReports:
+        """The read side as a ``projections.queries.ReportSource`` (names from ``ledger``); live
+        reads first wait for ``wait_for`` (read-your-writes)."""
+        return ReadSideReports(self, ledger, wait_for)
 
     def close(self) -> None:
         self.pool.close()
+
+
+def scope_of(principal: Principal) -> Scope:
+    """The rows a principal sees: a tenant its own, everyone else every tenant's."""
+    from projections.queries import Scope
+
+    return Scope(principal.tenant_id if principal.role is Role.tenant else None)
+
+
+class ReadSideReports:
+    """``projections.queries.ReportSource`` on the API's read side: live reads on the shared pool
+    (after the read-your-writes wait), as-of reads in the as-of slot, names from the ledger."""
+
+    def __init__(self, readside: ReadSide, ledger: Ledger, wait_for: int | None = None) -> None:
+        self.readside = readside
+        self.ledger = ledger
+        self.wait = wait_for
+
+    def live_report(self, report: Report, filters: Mapping[str, Any]) -> tuple[list[dict[str, Any]], int]:
+        self.readside.wait_for(self.wait)
+        return self.readside.projections.report_at(report.name, filters)
+
+    def as_of_report(self, report: Report, filters: Mapping[str, Any], as_of: object) -> AsOfReport:
+        return self.readside.report_as_of(report.name, filters, as_of)
+
+    def names(self, rows: Sequence[Mapping[str, Any]]) -> Names:
+        from projections.queries import Names
+
+        return Names.for_rows(self.ledger, rows)
 
 
 class ReadSideBilling:

@@ -1,14 +1,14 @@
 """A report's rows as a table a finance person reads (``ledger report NAME``, table format only;
 CSV and JSON stay machine-exact).
 
-- rows that name tenants (or sites) are ordered by name, not by id;
+- rows come in the report's own order (``Report.order``: tenants and sites by name);
 - a period that has not ended is marked: ``2026-11 (open)``; one that has not begun,
   ``2027-01 (future)``, and its zero ratios read ``future`` instead of ``0.0 %`` (a booking
   rate already booked ahead still shows);
 - ratios are percentages in the one style of every table (``12.3 %``);
 - emissions are tonnes with 3 decimals (``tCO2e``; CSV and JSON keep exact kg);
 - a rate's header says what it is per (``Rate per GPU-hour``);
-- summable columns (``Column.sums``) get a totals row per currency.
+- the report's own totals (``projections.queries.totals``) are a Total row per currency.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 
 from cli.render import Formatter, human, label, percent, tonnes
 from domain.timeutil import to_utc
+from projections.queries import TOTAL_LABEL
 from projections.reports.base import LABEL_UNITS, Column, Report
 
 OPEN, FUTURE = "open", "future"
@@ -141,50 +142,34 @@ def by_name(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=key)
 
 
-def totals_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], shown: Sequence[str]) -> list[
-        dict[str, Any]]:
-    """One row per currency (or one row, for reports without money) summing the summable
-    columns; the label goes in the first shown key column."""
-    summable = [c.name for c in columns if c.sums and c.name in shown]
-    if len(rows) < 2 or not summable:
+def totals_rows(totals: Sequence[Mapping[str, Any]], shown: Sequence[str], *, rows: int = 2) -> list[dict[str, Any]]:
+    """The report's own totals (``projections.queries.totals``: one object per currency) as table
+    rows: ``Total`` in the first shown key column the total leaves empty, the totalled values under
+    their columns, the rest blank. A table of one row shows no totals (they would repeat it)."""
+    if rows < 2 or not totals:
         return []
-    by_currency = "currency" in shown
-    groups: dict[Any, dict[str, int | Decimal | None]] = {}
-    for row in rows:
-        currency = row.get("currency") if by_currency else None
-        if by_currency and currency is None:
-            continue
-        sums = groups.setdefault(currency, {name: None for name in summable})
-        for name in summable:
-            value = row.get(name)
-            if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
-                current = sums[name]
-                sums[name] = value if current is None else current + value  # int + int stays int
-    if by_currency and len(groups) == 1 and sum(1 for r in rows if r.get("currency") is not None) < 2:
-        return []
-    place = next((c for c in shown if c in KEY_COLUMNS and c != "currency"), shown[0])
+    place = next((c for c in shown if c in KEY_COLUMNS and c != "currency"), shown[0] if shown else "")
     out = []
-    for currency in sorted(groups, key=str):
-        total: dict[str, Any] = {name: "" for name in shown}
-        total[place] = "Total"
-        if by_currency:
-            total["currency"] = currency
-        total.update(groups[currency])
-        out.append(total)
+    for total in totals:
+        row: dict[str, Any] = {name: "" for name in shown}
+        row[place] = TOTAL_LABEL
+        row.update({name: value for name, value in total.items() if name in shown})
+        out.append(row)
     return out
 
 
 def report_table(report: Report, rows: Sequence[Mapping[str, Any]], shown: Sequence[str], *,
-                 now: datetime) -> ReportTable:
+                 now: datetime, totals: Sequence[Mapping[str, Any]] = ()) -> ReportTable:
+    """The rows as the answer orders them (``Report.order``) and its ``totals``."""
     declared = {c.name: c for c in report.columns}
     columns = [declared[name] for name in shown if name in declared]
-    ordered = by_name([dict(row) for row in rows])
-    totals = totals_rows(ordered, columns, shown)
-    marked = mark_periods(ordered, columns, now)
+    listed = [dict(row) for row in rows]
+    marked = mark_periods(listed, columns, now)
     numeric = {c.name for c in columns if c.unit not in LABEL_UNITS}
     labels = {c.name: header(c) for c in columns}
     return ReportTable(rows=marked, columns=list(shown), labels=labels, formats=formats_for(columns),
-                       numeric=numeric, totals=totals, drop_order=drop_order(shown, columns))
+                       numeric=numeric, totals=totals_rows(totals, shown, rows=len(listed)),
+                       drop_order=drop_order(shown, columns))
 
 
 def drop_order(shown: Sequence[str], columns: Sequence[Column]) -> list[str]:

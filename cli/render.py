@@ -8,7 +8,7 @@ its full text, datetimes in ISO 8601), so nothing is lost between the ledger and
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -169,7 +169,9 @@ def table_of(rows: Sequence[Row], *, title: str | None = None, columns: Sequence
     if numeric is None:
         numeric = {name for name in names
                    if isinstance(sample[name], (int, float, Decimal)) and not isinstance(sample[name], bool)}
-    whole = {name: isinstance(first := sample[name], Decimal) and abs(first) >= 1000
+    # A column of whole numbers, some of them large (GPU-hours), prints without decimals.
+    whole = {name: isinstance(sample[name], Decimal)
+             and any(abs(value) >= 1000 for row in rows if isinstance(value := row.get(name), Decimal))
              and all(value == value.to_integral_value() for row in rows
                      if isinstance(value := row.get(name), Decimal)) for name in names}
 
@@ -235,16 +237,3 @@ def render_sections(sections: Mapping[str, Sequence[Row]], fmt: Format | str, *,
     else:
         for name, rows in sections.items():
             render(rows, fmt, console=console, title=(titles or {}).get(name, name))
-
-
-def group_sum(rows: Iterable[Row], keys: Sequence[str], values: Sequence[str]) -> list[dict[str, Any]]:
-    """Sum ``values`` over rows sharing ``keys`` (first-seen order); None counts as nothing."""
-    grouped: dict[tuple[Any, ...], dict[str, Any]] = {}
-    for row in rows:
-        key = tuple(row.get(k) for k in keys)
-        target = grouped.setdefault(key, {**{k: row.get(k) for k in keys}, **{v: None for v in values}})
-        for value in values:
-            amount = row.get(value)
-            if amount is not None:
-                target[value] = amount if target[value] is None else target[value] + amount
-    return list(grouped.values())

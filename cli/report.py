@@ -2,13 +2,16 @@
 as a table, CSV or JSON.
 
 The report names, the options that apply to each and their checks come from the report's
-declaration, the same one the HTTP routes are built from. Sites and tenants may be given by id
-or by name; table rows get name columns next to their ids. The projections are brought up to
-date first, so the report reflects every recorded event.
+declaration, the same one the HTTP routes are built from; the answer is the one read operation's
+(``projections.queries.read_report``), the same as HTTP's: JSON is its object, CSV its rows and
+totals lines, the table its rows and a Total row per totals object. Sites and tenants may be
+given by id or by name. The projections are brought up to date first, so the report reflects
+every recorded event.
 """
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -16,7 +19,7 @@ import typer
 from rich.console import Console
 
 from bootstrap import open_projections
-from cli.names import Names, with_names
+from cli.names import Names
 from cli.options import (
     DEFAULT_DATABASE,
     DbOption,
@@ -27,15 +30,15 @@ from cli.options import (
     stderr_console,
     stdout_console,
 )
-from cli.readable import by_name, report_table
+from cli.readable import report_table
 from cli.render import Format, render
 from config.view import reporting_currency
 from domain import Ledger
 from domain.errors import InvalidInput, NotFound
 from projections import Projections
+from projections.queries import LocalSource, ReportAnswer, read_report
 from projections.registry import REPORTS, report
 from projections.reports.base import Report
-from projections.reports.serialise import typed_rows
 
 # Tables show names instead of these ids (CSV and JSON keep every column).
 TABLE_HIDDEN = {"site_id", "tenant_id", "round_id", "invoice_id", "line_key", "granularity", "period_start"}
@@ -93,65 +96,52 @@ def run_report(db: str, name: str, given: dict[str, str | None], fmt: Format, *,
     found = report(name)
     checked(db)  # the one --db policy: no ledger, no report (and nothing created)
     with opened_ledger(db) as ledger:
-        if as_of is not None:
-            rows = _rows_as_of(db, ledger, found, given, as_of, err)
-        else:
-            rows = _rows_now(db, ledger, found, given, err)
-        rows = with_names(rows, Names.for_rows(ledger, rows))  # names next to ids, in every format
-        declared = [c.name for c in found.columns]
-        named = [c for c in ("site", "tenant") if any(c in r for r in rows)]
-        if fmt is Format.table:  # tenants first: the rows are ordered by tenant name
-            shown = sorted(named, key=("tenant", "site").index) + [c for c in declared if c not in TABLE_HIDDEN]
-            view = report_table(found, rows, shown, now=ledger.now())
+        answer = read_answer(db, ledger, found, given, err, as_of=as_of)
+        if fmt is Format.table:
+            declared = [c.name for c in found.columns]
+            named = [c for c in ("tenant", "site") if c in answer.columns]  # tenants first, as the rows are ordered
+            shown = named + [c for c in declared if c not in TABLE_HIDDEN]
+            view = report_table(found, answer.rows, shown, now=ledger.now(), totals=answer.totals)
             render(view.rows, fmt, console=out, title=found.title, caption=found.notes or None, labels=view.labels,
                    columns=view.columns, formats=view.formats, numeric=view.numeric, totals=view.totals,
                    drop_order=view.drop_order)
+        elif fmt is Format.csv:
+            out.file.write(answer.csv())
         else:
-            render(by_name(typed_rows(rows, found.columns)), fmt, console=out, columns=named + declared)
+            out.file.write(json.dumps(answer.plain(), indent=2, ensure_ascii=False) + "\n")
     return 0
 
 
-def _rows_as_of(db: str, ledger: Ledger, found: Report, given: dict[str, str | None], as_of: str,
-                err: Console) -> list[dict[str, Any]]:
-    """The report as it stood at ``as_of`` (projections.asof: a scratch copy; live tables untouched)."""
-    from projections.asof import parse_as_of, report_as_of
+def read_answer(db: str, ledger: Ledger, found: Report, given: dict[str, str | None], err: Console, *,
+                as_of: str | None = None) -> ReportAnswer:
+    """The one read operation (``projections.queries.read_report``) on this process's projections:
+    brought up to date first (live), or as it stood at ``as_of`` (a scratch copy; live tables
+    untouched)."""
+    if as_of is not None:
+        from projections.asof import parse_as_of
 
-    parse_as_of(as_of)  # a bad --as-of is refused before any work
-    names = Names()
-    if given.get("site") or given.get("tenant"):
-        projections = open_projections(db)
-        try:
-            names = known_names(ledger, projections)
-        finally:
-            projections.close()
-    raw = with_reporting_currency(found, filters_for(found, given, names))
-    found.parse(raw)
-    answer = report_as_of(db, ledger, found.name, raw, as_of)
-    err.print(f"as of log position {answer.position:,} (from the checkpoint at {answer.checkpoint:,}; "
-              f"{answer.replayed:,} positions replayed in {answer.seconds:.2f} s)", soft_wrap=True, highlight=False)
-    return answer.rows
-
-
-def _rows_now(db: str, ledger: Ledger, found: Report, given: dict[str, str | None],
-              err: Console) -> list[dict[str, Any]]:
-    projections = open_projections(db)
+        parse_as_of(as_of)  # a bad --as-of is refused before any work
+    projections = open_projections(db) if as_of is None or given.get("site") or given.get("tenant") else None
     try:
-        names = known_names(ledger, projections) if (given.get("site") or given.get("tenant")) else Names()
-        raw = with_reporting_currency(found, filters_for(found, given, names))
+        names = known_names(ledger, projections) if projections is not None and (
+            given.get("site") or given.get("tenant")) else Names()
+        raw = filters_for(found, given, names)
         found.parse(raw)  # a bad filter is refused before any work
-        with progress_bar(err) as bar:
-            task = bar.add_task("Bringing the projections up to date", total=None)
-            projections.catch_up(progress=lambda done, total: bar.update(task, completed=done, total=total))
-        return projections.report(found.name, raw)
+        if as_of is None and projections is not None:
+            with progress_bar(err) as bar:
+                task = bar.add_task("Bringing the projections up to date", total=None)
+                projections.catch_up(progress=lambda done, total: bar.update(task, completed=done, total=total))
+        answer = read_report(LocalSource(projections, ledger, db), found, raw, as_of=as_of,
+                             reporting_currency=reporting_currency())
     finally:
-        projections.close()
-
-
-def with_reporting_currency(found: Report, raw: dict[str, Any]) -> dict[str, Any]:
-    """A consolidated report's ``currency`` defaults to the setting (LEDGER_REPORTING_CURRENCY)."""
-    if found.filter("currency") is not None and not raw.get("currency"):
-        raw["currency"] = reporting_currency()
-    return raw
+        if projections is not None:
+            projections.close()
+    if as_of is not None:
+        source = answer.provenance
+        err.print(f"as of log position {answer.position:,} (from the checkpoint at {source.checkpoint or 0:,}; "
+                  f"{source.replayed or 0:,} positions replayed in {source.seconds or 0:.2f} s)", soft_wrap=True,
+                  highlight=False)
+    return answer
 
 
 # ---- the `ledger report` command -----------------------------------------------------------

@@ -14,12 +14,13 @@ from uuid import UUID
 
 from access.tokens import Principal, Role
 from api.services import Services
+from projections.queries import ReportAnswer
 from projections.registry import REPORTS
 from projections.reports.base import Report
 from web.charts import Chart, chart_for, chart_of, sum_by
 from web.payback import payback
-from web.reading import READERS, check_role, filters_of, heatmap, own_tenant, read
-from web.sections import Section, csv_url
+from web.reading import READERS, check_role, filters_of, heatmap, own_tenant, plain_rows, read
+from web.sections import Section, section_of
 
 USAGE_BATCHES = 500  # metering batches summed per page of the tenant's usage per day
 PARALLEL_READS = 3  # of a page's report reads at once (the read pool has LEDGER_READ_CONNECTIONS)
@@ -28,11 +29,19 @@ PARALLEL_READS = 3  # of a page's report reads at once (the read pool has LEDGER
 def report_section(services: Services, principal: Principal, report: Report, query: Mapping[str, str],
                    **fixed: str | None) -> Section:
     raw: dict[str, Any] = {**filters_of(report, query), **{k: v for k, v in fixed.items() if k in _names(report)}}
-    rows = read(services, principal, report, raw)
-    if report.tenant_scoped:
-        raw["tenant_id"] = own_tenant(principal, raw.get("tenant_id"))
-    return Section(report, report.title, rows, report.columns, csv_url(report, raw),
-                   chart=chart_for(f"chart-{report.name}", report.title, report.columns, rows))
+    answer = read(services, principal, report, raw)
+    rows = plain_rows(answer)
+    return section_of(answer, report.title, _shown(report, raw, answer),
+                      chart=chart_for(f"chart-{report.name}", report.title, report.columns, rows))
+
+
+def _shown(report: Report, raw: Mapping[str, Any], answer: ReportAnswer) -> dict[str, Any]:
+    """The filters a section's CSV link repeats: the page's, with the tenant the scope imposed
+    (defaults such as the reporting currency stay implicit)."""
+    shown = {k: v for k, v in raw.items() if k in _names(report)}
+    if report.tenant_scoped and answer.filters.get("tenant_id"):
+        shown["tenant_id"] = answer.filters["tenant_id"]
+    return shown
 
 
 def _names(report: Report) -> set[str]:
@@ -51,8 +60,8 @@ def finance(services: Services, principal: Principal, query: Mapping[str, str]) 
     check_role(principal, *READERS)
     effective = {k: v for k, v in query.items() if v}
     if not effective.get("from") and not effective.get("to") and "utilisation" in REPORTS:
-        months = read(services, principal, REPORTS["utilisation"],
-                      {**filters_of(REPORTS["utilisation"], effective), "granularity": "month"})
+        months = plain_rows(read(services, principal, REPORTS["utilisation"],
+                                 {**filters_of(REPORTS["utilisation"], effective), "granularity": "month"}))
         used = [str(r["period"]) for r in months if Decimal(str(r["used_gpu_hours"])) > 0]
         last = max(used or [str(r["period"]) for r in months] or [""])
         if last:
@@ -82,42 +91,42 @@ def utilisation(services: Services, principal: Principal, query: Mapping[str, st
     raw: dict[str, Any] = filters_of(report, query)
     raw["granularity"] = raw.get("granularity") or "day"
     if raw["granularity"] != "month" and not raw.get("from") and not raw.get("to"):
-        months = read(services, principal, report, {**raw, "granularity": "month"})
+        months = plain_rows(read(services, principal, report, {**raw, "granularity": "month"}))
         if months:  # by default the last month with data
             used = [str(r["period"]) for r in months if Decimal(str(r["used_gpu_hours"])) > 0]
             raw["from"] = raw["to"] = max(used or [str(r["period"]) for r in months])
-    rows = read(services, principal, report, raw)
+    answer = read(services, principal, report, raw)
+    rows = plain_rows(answer)
     chart = chart_for("chart-utilisation", "Booked vs used vs in service (GPU-hours)", report.columns, rows,
                       values=("in_service_gpu_hours", "booked_gpu_hours", "used_gpu_hours"))
-    return Section(report, f"Fleet utilisation per {raw['granularity']}", rows, report.columns,
-                   csv_url(report, raw), chart=chart,
-                   heatmap=heatmap(rows, row_keys=("site_id", "model"), period="period", measure="utilisation"))
+    return section_of(answer, f"Fleet utilisation per {raw['granularity']}", _shown(report, raw, answer),
+                      chart=chart,
+                      heatmap=heatmap(rows, row_keys=("site", "model"), period="period", measure="utilisation"))
 
 
 def billing_by_tenant(services: Services, principal: Principal, query: Mapping[str, str],
                       report: Report) -> Section:
     raw: dict[str, Any] = filters_of(report, query)
-    rows = read(services, principal, report, raw)
-    tenants, sums = sum_by(rows, lambda r: str(r["tenant_id"]), ["total"], "currency")
-    chart = chart_of("chart-billing-tenants", "Billed per tenant", "bar", "tenant_id", tenants, sums)
-    totals: dict[str, Decimal] = {}
-    for r in rows:
-        totals[str(r["currency"])] = totals.get(str(r["currency"]), Decimal(0)) + Decimal(str(r["total"]))
+    answer = read(services, principal, report, raw)
+    rows = plain_rows(answer)
+    tenants, sums = sum_by(rows, lambda r: str(r["tenant"]), ["total"], "currency")
+    chart = chart_of("chart-billing-tenants", "Billed per tenant", "bar", "tenant", tenants, sums)
+    # The report's own totals (one per currency), never summed here.
+    totals = {str(t["currency"]): Decimal(str(t["total"])) for t in answer.plain()["totals"] if t.get("total")}
     total_table = chart_of("table-billing-totals", "Totals per currency", "bar", "currency", sorted(totals),
                            {"total": totals})
-    return Section(report, "Billing by tenant", rows, report.columns, csv_url(report, raw), chart=chart,
-                   extra_tables=[total_table])
+    return section_of(answer, "Billing by tenant", _shown(report, raw, answer), chart=chart,
+                      extra_tables=[total_table])
 
 
 def carbon(services: Services, principal: Principal, query: Mapping[str, str], report: Report) -> Section:
     raw: dict[str, Any] = filters_of(report, query)
-    rows = read(services, principal, report, raw)
-    if report.tenant_scoped:
-        raw["tenant_id"] = own_tenant(principal, raw.get("tenant_id"))
-    months, sums = sum_by(rows, lambda r: str(r["month"]), ["location_kgco2e", "market_kgco2e"], "site_id")
+    answer = read(services, principal, report, raw)
+    rows = plain_rows(answer)
+    months, sums = sum_by(rows, lambda r: str(r["month"]), ["location_kgco2e", "market_kgco2e"], "site")
     chart = chart_of("chart-carbon", "Carbon by site and month (kgCO2e), location- vs market-based", "line",
                      "month", sorted(months), sums)
-    return Section(report, "Carbon by site and month", rows, report.columns, csv_url(report, raw), chart=chart)
+    return section_of(answer, "Carbon by site and month", _shown(report, raw, answer), chart=chart)
 
 
 @dataclass(frozen=True)

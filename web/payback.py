@@ -18,25 +18,29 @@ from api.services import Services
 from projections.registry import REPORTS
 from projections.reports.base import Report
 from web.charts import chart_of
-from web.reading import filters_of, read
-from web.sections import Section, csv_url
+from web.reading import filters_of, plain_rows, read
+from web.sections import Section, csv_url, display_columns
 
 
 def payback(services: Services, principal: Principal, query: Mapping[str, str], report: Report) -> Section:
     where = {k: v for k, v in filters_of(report, query).items() if k in ("site_id", "model")}
     capex = REPORTS["capex"]
-    spent: dict[str, Decimal] = {}
-    for row in read(services, principal, capex, {k: v for k, v in where.items() if k in filters_of(capex, query)}):
-        currency = str(row["currency"])
-        spent[currency] = spent.get(currency, Decimal(0)) + Decimal(str(row["capex_spent"] or 0))
+    # Capex spent per currency: the capex report's own totals (one object per currency).
+    spent = {str(t["currency"]): Decimal(str(t.get("capex_spent") or 0))
+             for t in read(services, principal, capex, {k: v for k, v in where.items()
+                                                        if k in filters_of(capex, query)}).plain()["totals"]
+             if t.get("currency")}
     rows: list[dict[str, Any]] = []
+    totals: list[dict[str, Any]] = []
     sums: dict[str, dict[str, Decimal]] = {}
     months: set[str] = set()
     raw: dict[str, Any] = dict(where)
     for currency in sorted(spent):
         raw = {**where, "currency": currency}
-        found = read(services, principal, report, raw)
+        answer = read(services, principal, report, raw)
+        found = plain_rows(answer)
         rows.extend(found)
+        totals.extend(answer.plain()["totals"])
         per_month: dict[str, Decimal] = {}
         for row in found:
             if row.get("revenue_reporting") is not None:  # a missing rate is missing, never 0 (fx_note)
@@ -52,5 +56,5 @@ def payback(services: Services, principal: Principal, query: Mapping[str, str], 
         sums[f"capex spent ({currency})"] = {m: spent[currency] for m in per_month}
     chart = chart_of("chart-payback", "Payback: cumulative consolidated revenue against capex spent", "line",
                      "month", sorted(months), sums) if months else None
-    return Section(report, "Payback: revenue (consolidated at the FX rule) against capex", rows, report.columns,
-                   csv_url(report, raw), chart=chart)
+    return Section(report, "Payback: revenue (consolidated at the FX rule) against capex", rows,
+                   display_columns(report), csv_url(report, raw), chart=chart, totals=totals)

@@ -7,14 +7,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
 from access.tokens import Principal, Role
-from api.access import hidden
 from api.deps import allow
-from api.schemas.common import plain
+from api.readside import scope_of
 from api.services import Services
-from domain.errors import InvalidInput
+from projections.queries import ReportAnswer, read_report
 from projections.registry import REPORTS
 from projections.reports.base import Report
 
@@ -37,18 +35,9 @@ def check_role(principal: Principal, *roles: Role) -> None:
 
 
 def own_tenant(principal: Principal, tenant_id: str | None) -> str | None:
-    """A tenant reads only itself; asking for another tenant is 'not found', as in the API."""
-    given: UUID | None = None
-    if tenant_id:
-        try:
-            given = UUID(tenant_id.strip())
-        except ValueError:
-            raise InvalidInput(f"tenant_id: expected a UUID, got {tenant_id[:60]!r}", field="tenant_id") from None
-    if principal.role is Role.tenant:
-        if given is not None and given != principal.tenant_id:
-            raise hidden("tenant_id", "tenant", given)
-        return str(principal.tenant_id)
-    return str(given) if given else None
+    """A tenant reads only itself; asking for another tenant is 'not found', as in the API
+    (``projections.queries.Scope``)."""
+    return scope_of(principal).tenant(tenant_id)
 
 
 def filters_of(report: Report, query: Mapping[str, str]) -> dict[str, str | None]:
@@ -56,15 +45,18 @@ def filters_of(report: Report, query: Mapping[str, str]) -> dict[str, str | None
     return {f.name: (query.get(f.name) or None) for f in report.filters}
 
 
-def read(services: Services, principal: Principal, report: Report, raw: Mapping[str, Any]) -> list[Row]:
-    """The report's rows exactly as ``GET /v1/reports/NAME`` answers them (plain JSON values)."""
+def read(services: Services, principal: Principal, report: Report, raw: Mapping[str, Any]) -> ReportAnswer:
+    """The report exactly as ``GET /v1/reports/NAME`` answers it: the one read operation
+    (``projections.queries.read_report``) with the API's roles, scope and reporting currency."""
     check_role(principal, *report_roles(report))
-    scoped = dict(raw)
-    if report.tenant_scoped:
-        scoped["tenant_id"] = own_tenant(principal, scoped.get("tenant_id"))
-    report.parse(scoped)
-    rows, _ = services.readside.projections.report_at(report.name, scoped)
-    return [plain(row) for row in rows]
+    return read_report(services.readside.reports(services.ledger), report, raw, scope=scope_of(principal),
+                       reporting_currency=services.settings.reporting_currency)
+
+
+def plain_rows(answer: ReportAnswer) -> list[Row]:
+    """The answer's rows as JSON values (what the page shows and the CSV holds)."""
+    rows: list[Row] = answer.plain()["rows"]
+    return rows
 
 
 @dataclass(frozen=True)

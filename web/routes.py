@@ -24,7 +24,6 @@ import web.pages as pages
 from access.tokens import Principal, Role
 from api.access import visible_invoice
 from api.audit import aggregate_as_of, events_after
-from api.csvout import csv_response
 from api.deps import services as services_of
 from api.invoice_documents import HTML, PDF, document_response
 from api.problems import Forbidden
@@ -241,7 +240,9 @@ def report_csv(request: Request, name: str) -> Response:
         raise NotFound(f"report: no report named {name[:60]!r}", field="report")
     check_role(session.principal, *report_roles(report))
     section = pages.report_section(services_of(request), session.principal, report, dict(request.query_params))
-    return csv_response(section.rows, report.name, [c.name for c in report.columns])
+    assert section.answer is not None  # a report's own section always holds its read
+    return Response(section.answer.csv(), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{report.name}.csv"'})
 
 
 def audit_data(services: Services, principal: Principal, query: Mapping[str, str],

@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from projections.queries import NAMED, ReportAnswer
 from projections.reports.base import Column, Report
 from web.charts import Chart
-from web.reading import Heatmap
+from web.reading import Heatmap, plain_rows
 
 
 @dataclass
@@ -24,6 +25,25 @@ class Section:
     chart: Chart | None = None
     heatmap: Heatmap | None = None
     extra_tables: list[Chart] = field(default_factory=list)
+    totals: list[dict[str, Any]] = field(default_factory=list)  # the report's own totals (JSON values)
+    answer: ReportAnswer | None = None  # the read the section shows (its CSV is this answer's)
+
+
+def section_of(answer: ReportAnswer, title: str, raw: Mapping[str, Any], **more: Any) -> Section:
+    """A section showing ``answer``: its rows with names beside ids, its totals, its CSV link."""
+    report = answer.report
+    return Section(report, title, plain_rows(answer), display_columns(report), csv_url(report, raw),
+                   totals=answer.plain()["totals"], answer=answer, **more)
+
+
+def display_columns(report: Report) -> tuple[Column, ...]:
+    """The report's columns with a name column before each id it names (as in every answer)."""
+    out: list[Column] = []
+    for column in report.columns:
+        if column.name in NAMED:
+            out.append(Column(NAMED[column.name], "", f"{column.description} (name)", total=None))
+        out.append(column)
+    return tuple(out)
 
 
 def csv_url(report: Report, raw: Mapping[str, Any]) -> str:

@@ -1,5 +1,7 @@
 """Report GETs, one route per report in the registry (``projections.registry.REPORTS``): its
-filters become query parameters, its columns and units the route's description. JSON or CSV;
+filters become query parameters, its columns and units the route's description and its typed
+row and totals schema (``api.schemas.reports``). Every route calls the one read operation,
+``projections.queries.read_report`` (live or ``as_of``), and renders its answer as JSON or CSV;
 optional wait for read-your-writes."""
 
 # No ``from __future__ import annotations``: FastAPI reads the annotations of the endpoints made
@@ -12,17 +14,16 @@ from fastapi import Depends, Header, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from access.tokens import Principal, Role
-from api.access import hidden
-from api.csvout import csv_response, wants_csv
+from api.csvout import wants_csv
 from api.deps import ServicesDep, allow
 from api.problems import Forbidden
+from api.readside import scope_of
 from api.routes import resource_router
-from api.schemas.common import plain
-from api.schemas.reads import ReportPublic
+from api.schemas.reports import answer_model
 from api.services import Services
+from projections.queries import read_report, total_columns
 from projections.registry import REPORTS
 from projections.reports.base import MAX_ROWS, Filter, Report
-from projections.reports.serialise import typed_rows
 
 reports = resource_router("/v1/reports", "reports")
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}}}
@@ -64,46 +65,29 @@ def _attribute(f: Filter) -> str:
 def description(report: Report) -> str:
     rows = "\n".join(f"| `{c.name}` | {c.unit or '-'} | {c.description} |" for c in report.columns)
     notes = f"\n\n{report.notes}" if report.notes else ""
+    rules = ", ".join(f"`{c.name}` ({c.rule})" for c in total_columns(report))
+    notes += f"\n\nTotals, one object per currency: {rules}." if rules else "\n\nTotals: none (nothing additive)."
     return (f"{report.title}. At most {MAX_ROWS:,} rows; longer ranges than the filters allow are a 422."
             f"{notes}\n\n| column | unit | meaning |\n|---|---|---|\n{rows}")
 
 
-def _own_tenant(principal: Principal, tenant_id: Any) -> str | None:
-    """A tenant's reports are always filtered to itself; asking for another tenant is 'not found'."""
-    if principal.role is Role.tenant:
-        if tenant_id is not None and tenant_id != principal.tenant_id:
-            raise hidden("tenant_id", "tenant", tenant_id)
-        return str(principal.tenant_id)
-    return str(tenant_id) if tenant_id else None
+def answer(services: Services, request: Request, principal: Principal, report: Report, raw: dict[str, Any],
+           wanted: int, as_of: str | None) -> Response:
+    """The one read operation (``projections.queries.read_report``), rendered as JSON or CSV."""
+    if as_of is not None:
+        from projections.asof import parse_as_of
 
-
-def answer(services: Services, request: Request, report: Report, raw: dict[str, Any], wanted: int) -> Response:
-    report.parse(raw)  # refuse a bad request before waiting for anything
-    services.readside.wait_for(wanted)
-    rows, position = services.readside.projections.report_at(report.name, raw)
-    plain_rows = [plain(row) for row in typed_rows(rows, report.columns)]  # one JSON type per column
+        parse_as_of(as_of)  # malformed input is a 422 whoever asks
+        if principal.role not in (Role.finance, Role.auditor):
+            raise Forbidden(f"as_of: role {principal.role.value!r} may not read reports as of a past position "
+                            "(allowed: finance, auditor)", field="as_of")
+    found = read_report(services.readside.reports(services.ledger, wanted), report, raw, as_of=as_of,
+                        scope=scope_of(principal), reporting_currency=services.settings.reporting_currency)
     if wants_csv(request):
-        return csv_response(plain_rows, report.name, [c.name for c in report.columns])
+        return Response(found.csv(), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{report.name}.csv"'})
     # Serialised once here: re-validating rows against the response model doubles the cost.
-    return Response(ReportPublic(report=report.name, position=position, rows=plain_rows).model_dump_json(),
-                    media_type="application/json")
-
-
-def answer_as_of(services: Services, request: Request, principal: Principal, report: Report, raw: dict[str, Any],
-                 as_of: str) -> Response:
-    from projections.asof import parse_as_of
-
-    parse_as_of(as_of)  # malformed input is a 422 whoever asks
-    if principal.role not in (Role.finance, Role.auditor):
-        raise Forbidden(f"as_of: role {principal.role.value!r} may not read reports as of a past position "
-                        "(allowed: finance, auditor)", field="as_of")
-    report.parse(raw)
-    rows, position = services.readside.report_as_of(report.name, raw, as_of)
-    plain_rows = [plain(row) for row in rows]
-    if wants_csv(request):
-        return csv_response(plain_rows, report.name, [c.name for c in report.columns])
-    return Response(ReportPublic(report=report.name, position=position, rows=plain_rows).model_dump_json(),
-                    media_type="application/json")
+    return Response(found.json(), media_type="application/json")
 
 
 def add_route(report: Report) -> None:
@@ -113,19 +97,13 @@ def add_route(report: Report) -> None:
 
     def endpoint(services: ServicesDep, request: Request, principal: Reader, filters: Annotated[model, Query()],  # type: ignore[valid-type]
                  min_position: MinPosition = None, header: MinPositionHeader = None,
-                 as_of: AsOf = None) -> ReportPublic:
+                 as_of: AsOf = None) -> Any:
         raw = {f.name: getattr(filters, _attribute(f)) for f in report.filters}
-        if report.tenant_scoped:
-            raw["tenant_id"] = _own_tenant(principal, raw.get("tenant_id"))
-        if report.filter("currency") is not None and not raw.get("currency"):
-            raw["currency"] = services.settings.reporting_currency
-        if as_of is not None:
-            return answer_as_of(services, request, principal, report, raw, as_of)  # type: ignore[return-value]
-        return answer(services, request, report, raw, max(min_position or 0, header or 0))  # type: ignore[return-value]
+        return answer(services, request, principal, report, raw, max(min_position or 0, header or 0), as_of)
 
     endpoint.__name__ = f"report_{report.name}"
     reports.add_api_route(f"/{report.name}", endpoint, methods=["GET"], responses=CSV_RESPONSE,
-                          summary=report.title, description=description(report), response_model=ReportPublic,
+                          summary=report.title, description=description(report), response_model=answer_model(report),
                           name=f"report_{report.name}")
 
 

@@ -1,4 +1,4 @@
-"""Reports and the audit log."""
+"""The audit log (reports: ``api.schemas.reports``, one schema per report)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,6 @@ from pydantic import AwareDatetime, BaseModel, Field
 from api.schemas.common import Strict
 
 Scalar = str | int | float | bool | None
-
-
-class ReportPublic(BaseModel):
-    report: str
-    position: int = Field(description="Log position the projections had reached")
-    rows: list[dict[str, Any]]
 
 
 class AuditEventPublic(BaseModel):

@@ -1,13 +1,15 @@
 """The tables ``ledger demo`` prints, and the names that make report rows readable.
 
 Projection rows carry ids; people read names. :class:`Names` looks the names up once from the
-ledger (sites and tenants are small aggregates) and :func:`with_names` puts them next to the ids.
+ledger (sites and tenants are small aggregates). Roll-ups (per site and month, per site and
+tenant) are the reports' own totals per group (``projections.queries.totals_by``), never sums
+written here.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
@@ -16,10 +18,11 @@ from cli.demo.cast import INVESTORS, USD_TO
 from cli.demo.terms_report import print_terms_sections
 from cli.demo.timeline import DemoSummary, month_text
 from cli.names import Names
-from cli.render import Format, group_sum, render
+from cli.render import Format, render
 from domain import Ledger
+from projections.queries import totals_by
+from projections.registry import REPORTS
 
-RATIO = Decimal("0.0001")
 METHOD_NOTE = ("energy = used GPU-hours x board power (NVIDIA/analyst figures, domain/reference.py) x site PUE; "
                "location-based = energy x grid intensity in force at each hour; market-based = location-based x "
                "(1 - contracted carbon-free share) -- GHG Protocol scope 2 dual reporting, operational only "
@@ -33,27 +36,18 @@ class DemoNames(Names):
         return Names(sites=sites, tenants={str(i): name for name, i in summary.tenant_ids.items()})
 
 
-def ratio(part: Decimal | int | None, whole: Decimal | int | None) -> Decimal | None:
-    if not whole or part is None:
-        return None
-    return (Decimal(part) / Decimal(whole)).quantize(RATIO, rounding=ROUND_HALF_EVEN)
-
-
 def fleet_by_site_and_month(rows: Sequence[Mapping[str, Any]], names: Names) -> list[dict[str, Any]]:
-    """Utilisation rows (per site, model, month) rolled up to site and month, all models."""
-    summed = group_sum(rows, ("site_id", "period"),
-                       ("in_service_gpu_hours", "booked_gpu_hours", "used_gpu_hours"))
+    """Utilisation rows (per site, model, month) rolled up to site and month, all models: the
+    utilisation report's own totals per group (GPU-hours summed, the rates recomputed from them)."""
     models: dict[tuple[Any, Any], list[str]] = {}
     for row in rows:
         models.setdefault((row["site_id"], row["period"]), []).append(str(row["model"]))
     out = []
-    for row in summed:
-        out.append({"site": names.sites.get(str(row["site_id"]), row["site_id"]), "month": row["period"],
-                    "models": ", ".join(models[(row["site_id"], row["period"])]),
-                    "in_service_gpu_hours": row["in_service_gpu_hours"], "booked_gpu_hours": row["booked_gpu_hours"],
-                    "used_gpu_hours": row["used_gpu_hours"],
-                    "booking_rate": ratio(row["booked_gpu_hours"], row["in_service_gpu_hours"]),
-                    "utilisation": ratio(row["used_gpu_hours"], row["in_service_gpu_hours"])})
+    for (site_id, period), total in totals_by(REPORTS["utilisation"], rows, ("site_id", "period")):
+        out.append({"site": names.sites.get(str(site_id), site_id), "month": period,
+                    "models": ", ".join(models[(site_id, period)]),
+                    **{k: total[k] for k in ("in_service_gpu_hours", "booked_gpu_hours", "used_gpu_hours",
+                                             "booking_rate", "utilisation")}})
     return sorted(out, key=lambda r: (str(r["site"]), str(r["month"])))
 
 
@@ -80,12 +74,10 @@ def top_bills(totals: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[str, 
 
 
 def carbon_by_site_and_tenant(rows: Sequence[Mapping[str, Any]], names: Names) -> list[dict[str, Any]]:
-    summed = group_sum(rows, ("site_id", "tenant_id"),
-                       ("used_gpu_hours", "energy_kwh", "location_kgco2e", "market_kgco2e"))
-    out = [{"site": names.sites.get(str(r["site_id"]), r["site_id"]),
-            "tenant": names.tenants.get(str(r["tenant_id"]), r["tenant_id"]),
-            "used_gpu_hours": r["used_gpu_hours"], "energy_kwh": r["energy_kwh"],
-            "location_kgco2e": r["location_kgco2e"], "market_kgco2e": r["market_kgco2e"]} for r in summed]
+    """Sustainability rows rolled up to site and tenant over the months: the report's own totals per group."""
+    out = [{"site": names.sites.get(str(site), site), "tenant": names.tenants.get(str(tenant), tenant),
+            **{k: total[k] for k in ("used_gpu_hours", "energy_kwh", "location_kgco2e", "market_kgco2e")}}
+           for (site, tenant), total in totals_by(REPORTS["sustainability"], rows, ("site_id", "tenant_id"))]
     return sorted(out, key=lambda r: (str(r["site"]), -(r["energy_kwh"] or 0)))
 
 

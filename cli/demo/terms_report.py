@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from rich.console import Console
 
 from cli.names import Names
 from cli.render import Format, render
+from projections.queries import totals_by
+from projections.registry import REPORTS
 
 RECOGNITION_NOTE = ("recognised = amount due + paid credits consumed + breakage (expired paid credits); granted "
                     "credits are a discount, never revenue; buying credits is deferred revenue (a liability) until "
@@ -33,16 +34,12 @@ def credits(rows: Sequence[Mapping[str, Any]], names: Names) -> list[dict[str, A
 
 
 def recognition(rows: Sequence[Mapping[str, Any]], names: Names) -> list[dict[str, Any]]:
-    """Per tenant over the months asked: the sums, and the deferred revenue at the last month's end."""
-    out: dict[str, dict[str, Any]] = {}
-    for r in rows:
-        tenant = str(r["tenant_id"])
-        row = out.setdefault(tenant, {"tenant": names.tenants.get(tenant, tenant), "currency": r["currency"],
-                                      **{m: Decimal(0) for m in MONEY}})
-        for m in MONEY:
-            row[m] += r[m]
-        row["deferred_closing"] = r["deferred_closing"]
-    return sorted(out.values(), key=lambda r: str(r["tenant"]))
+    """Per tenant over the months asked: the revenue report's own totals per tenant (flows summed,
+    the deferred revenue at the last month's end)."""
+    out = [{"tenant": names.tenants.get(str(tenant), str(tenant)), "currency": total["currency"],
+            **{m: total[m] for m in (*MONEY, "deferred_closing")}}
+           for (tenant,), total in totals_by(REPORTS["revenue"], rows, ("tenant_id",))]
+    return sorted(out, key=lambda r: str(r["tenant"]))
 
 
 def print_terms_sections(projections: Any, names: Names, first: str, last: str, out: Console) -> None:

@@ -63,10 +63,16 @@ class Filter:
 # quantity (money, GPU-hours, kWh, kgCO2e, ratios: JSON strings). See serialise.py.
 COUNT_UNITS = frozenset({"count", "GPUs"})
 LABEL_UNITS = frozenset({"", "ISO 4217", "UTC"})
-# Units whose values add up over rows (per currency for money): a column in one of them is
-# summable unless it says otherwise. Ratios, unit prices ("currency per GPU-hour") and counts of
-# rows ("count") are not.
-SUMMABLE_UNITS = frozenset({"currency", "GPU-hours", "GPUs", "kWh", "kgCO2e", "tCO2e"})
+# How a column's values make the report's totals (``projections.queries.totals``, one row per
+# currency): "sum" -- a flow (billed, recognised, credits applied, energy, GPU-hours) adds up over
+# the rows; "last" -- a balance (deferred revenue, a wallet's balance) is taken from each entity's
+# last period in the range (``Report.balance_of``, ``Report.period``) and those are added across
+# entities, never across periods; "ratio" -- recomputed from the summed parts (``Column.ratio_of``);
+# None -- not additive (labels, unit prices, counts of entries): left out of the totals.
+TOTAL_RULES = ("sum", "last", "ratio")
+# The default rule by unit, for a column that declares none: amounts and quantities are flows.
+SUMMABLE_UNITS = frozenset({"currency", "reporting currency", "GPU-hours", "GPUs", "kWh", "kgCO2e", "tCO2e"})
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -74,14 +80,30 @@ class Column:
     name: str
     unit: str  # "" for labels and ids; "currency" for money in the row's currency column
     description: str
-    # Adding the column's values over rows means something: tables print a totals row per
-    # currency for these columns. None: decided by the unit (SUMMABLE_UNITS); True/False: declared.
-    summable: bool | None = None
+    # The totals rule (TOTAL_RULES or None); "auto": "sum" for SUMMABLE_UNITS, else None.
+    total: str | None = AUTO
+    ratio_of: tuple[str, str] | None = None  # total="ratio": (numerator column, denominator column)
+    # Decimal quantities: the fewest decimal places written (more if the value has them; see
+    # ``Column.min_scale``). None: by unit.
+    scale: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.rule not in (*TOTAL_RULES, None):
+            raise ValueError(f"column {self.name}: total must be one of {TOTAL_RULES} or None, not {self.total!r}")
+        if (self.rule == "ratio") != (self.ratio_of is not None):
+            raise ValueError(f"column {self.name}: total='ratio' goes with ratio_of=(numerator, denominator)")
+
+    @property
+    def rule(self) -> str | None:
+        """The totals rule in force (the declared one, or the unit's default)."""
+        if self.total == AUTO:
+            return "sum" if self.unit in SUMMABLE_UNITS else None
+        return self.total
 
     @property
     def sums(self) -> bool:
-        """Tables total this column (per currency)."""
-        return self.unit in SUMMABLE_UNITS if self.summable is None else self.summable
+        """The column has a total (summed, a last balance or a recomputed ratio)."""
+        return self.rule is not None
 
     @property
     def is_count(self) -> bool:
@@ -91,6 +113,16 @@ class Column:
     def is_decimal(self) -> bool:
         """An exact decimal quantity (a JSON string), as opposed to a count or a label."""
         return self.unit not in COUNT_UNITS and self.unit not in LABEL_UNITS
+
+    @property
+    def money_of(self) -> str | None:
+        """The row's column naming this money's currency: ``currency`` for amounts and unit prices
+        in it, ``reporting_currency`` for consolidated amounts; None if not money."""
+        if self.unit == "currency" or self.unit.startswith("currency per "):
+            return "currency"
+        if self.unit == "reporting currency":
+            return "reporting_currency"
+        return None
 
 
 @dataclass(frozen=True)
@@ -127,6 +159,13 @@ class Report:
     query: Query
     monthly: bool = True  # the range is in whole months (else hours, per granularity)
     notes: str = ""
+    # The one order of the rows on every edge: these fields (display names such as ``tenant`` and
+    # ``site`` included, case-insensitive; missing values last), then the query's own order.
+    order: tuple[str, ...] = ()
+    # Balances (Column total="last"): the fields naming whose balance a row is, and the field
+    # ordering that entity's rows in time (its last row in the range carries the closing balance).
+    balance_of: tuple[str, ...] = ("tenant_id",)
+    period: str = "month"
 
     @property
     def tenant_scoped(self) -> bool:

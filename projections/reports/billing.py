@@ -43,4 +43,5 @@ REPORT = Report(
              Column("location_kgco2e", "kgCO2e", "Energy x grid intensity (location-based)"),
              Column("market_kgco2e", "kgCO2e", "Location-based x (1 - contracted carbon-free share)")),
     query=query,
+    order=("tenant", "month", "line_key"),
 )

@@ -38,10 +38,11 @@ REPORT = Report(
     columns=(Column("tenant_id", "", "Tenant"), Column("month", "", "Billing month YYYY-MM"),
              Column("currency", "ISO 4217", "The tenant's billing currency"),
              Column("total", "currency", "Sum of the month's lines"),
-             Column("lines", "count", "Lines in the month"),
+             Column("lines", "count", "Lines in the month", total="sum"),
              Column("invoice_status", "", "not_invoiced, issued or void"),
              Column("invoice_id", "", "The month's invoice"),
              Column("invoice_total", "currency", "Total the invoice carries"),
              Column("credited", "currency", "Credit notes against the invoice")),
     query=query,
+    order=("tenant", "month"),
 )

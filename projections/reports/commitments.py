@@ -29,4 +29,5 @@ REPORT = Report(
              Column("termination_fee", "currency", "Early-termination fee billed with the last period"),
              Column("invoice_id", "", "The invoice that settled the period")),
     query=query,
+    order=("tenant", "contract_id", "period_start"),
 )

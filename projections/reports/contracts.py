@@ -23,4 +23,5 @@ REPORT = Report(
     columns=(Column("contract_id", "", "Contract"), Column("tenant_id", "", "Tenant"),
              Column("currency", "ISO 4217", "The tenant's billing currency")),
     query=query,
+    order=("tenant", "contract_id"),
 )

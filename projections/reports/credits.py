@@ -29,8 +29,11 @@ REPORT = Report(
              Column("currency", "ISO 4217", "The tenant's billing currency"),
              Column("amount", "currency", "Change of the balance (negative: consumed or expired)"),
              Column("paid_amount", "currency", "The part of the change in paid credits"),
-             Column("balance", "currency", "Balance after the entry (never negative)"),
-             Column("paid_balance", "currency", "Paid credits left after the entry (deferred revenue)"),
+             Column("balance", "currency", "Balance after the entry (never negative)", total="last"),
+             Column("paid_balance", "currency", "Paid credits left after the entry (deferred revenue)",
+                    total="last"),
              Column("note", "", "What the purchase or grant was for")),
     query=query,
+    order=("tenant", "sequence"),
+    period="sequence",
 )

@@ -33,4 +33,6 @@ REPORT = Report(
              Column("capex_committed", "currency", "Supply orders placed against the round"),
              Column("spent", "currency", "Delivered units x unit price")),
     query=query,
+    order=("name", "round_id"),
+    balance_of=("round_id",),
 )

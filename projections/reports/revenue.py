@@ -58,6 +58,8 @@ REPORT = Report(
              Column("breakage", "currency", "Paid credits expired unused in the month: recognised at expiry"),
              Column("credits_purchased", "currency", "Paid credits bought: deferred revenue (a liability)"),
              Column("recognised", "currency", "amount_due + paid_credits_applied + breakage"),
-             Column("deferred_closing", "currency", "Paid credits not yet consumed or expired, at the month's end")),
+             Column("deferred_closing", "currency", "Paid credits not yet consumed or expired, at the month's end",
+                    total="last")),
     query=query,
+    order=("tenant", "month"),
 )

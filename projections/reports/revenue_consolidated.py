@@ -45,6 +45,7 @@ REPORT = Report(
     projections=("billing", "fx"),
     filters=(Filter("site", "Site id"), Filter("model", "GPU model code"), FROM, TO,
              Filter("currency", "Reporting currency (ISO 4217; default LEDGER_REPORTING_CURRENCY, USD)")),
+    order=("site", "model", "month", "currency"),
     columns=(Column("site_id", "", "Site"), Column("model", "", "GPU model"), Column("month", "", "YYYY-MM"),
              Column("currency", "ISO 4217", "The tenants' billing currency"),
              Column("booked_gpu_hours", "GPU-hours", "Booked GPU-hours billed in that currency"),

@@ -38,6 +38,8 @@ REPORT = Report(
              Column("currency", "ISO 4217", "The tenants' billing currency"),
              Column("booked_gpu_hours", "GPU-hours", "Booked GPU-hours billed"),
              Column("revenue_booked", "currency", "Sum of the billing lines (rounded at the line)"),
-             Column("revenue_per_gpu_hour", "currency per GPU-hour", "Revenue / booked GPU-hours")),
+             Column("revenue_per_gpu_hour", "currency per GPU-hour", "Revenue / booked GPU-hours", total="ratio",
+                    ratio_of=("revenue_booked", "booked_gpu_hours"))),
     query=query,
+    order=("site", "model", "currency"),
 )

@@ -31,4 +31,5 @@ REPORT = Report(
              Column("market_kgco2e", "kgCO2e", "Location-based x (1 - contracted carbon-free share)")),
     query=query,
     notes=METHOD,
+    order=("tenant", "site", "month"),
 )

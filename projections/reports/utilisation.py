@@ -123,8 +123,11 @@ REPORT = Report(
              Column("booked_gpu_hours", "GPU-hours", "Reserved by tenants"),
              Column("used_gpu_hours", "GPU-hours", "Metered usage"),
              Column("idle_gpu_hours", "GPU-hours", "In service minus used"),
-             Column("booking_rate", "ratio", "Booked / in service"),
-             Column("utilisation", "ratio", "Used / in service")),
+             Column("booking_rate", "ratio", "Booked / in service", total="ratio",
+                    ratio_of=("booked_gpu_hours", "in_service_gpu_hours")),
+             Column("utilisation", "ratio", "Used / in service", total="ratio",
+                    ratio_of=("used_gpu_hours", "in_service_gpu_hours"))),
     query=query,
     monthly=False,
+    order=("site", "model", "period_start"),
 )

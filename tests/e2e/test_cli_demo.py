@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # runs `ledger` as a child process
+
 MONTHS = "2"
 
 
@@ -61,11 +63,16 @@ def test_reports_as_csv_and_json_agree(demo_db: tuple[Path, subprocess.Completed
     as_csv = ledger("report", "billing_totals", "--db", str(db), "--format", "csv")
     as_json = ledger("report", "billing_totals", "--db", str(db), "--format", "json")
     assert as_csv.returncode == 0 and as_json.returncode == 0, as_csv.stderr + as_json.stderr
-    rows = list(csv.DictReader(io.StringIO(as_csv.stdout)))
-    data = json.loads(as_json.stdout)
-    assert len(rows) == len(data) > 0
+    lines = list(csv.DictReader(io.StringIO(as_csv.stdout)))
+    answer = json.loads(as_json.stdout)
+    data = answer["rows"]
+    rows, totals = lines[:len(data)], lines[len(data):]  # the rows, then a totals line per currency
+    assert len(rows) == len(data) > 0 and len(totals) == len(answer["totals"]) == 4
     assert {r["currency"] for r in rows} == {"USD", "GBP", "EUR", "NOK"}
     assert sum(Decimal(r["total"]) for r in rows) == sum(Decimal(r["total"]) for r in data)
+    assert all(t["tenant"] == "Total" for t in totals)
+    for total in answer["totals"]:  # each currency's total is its rows' sum
+        assert Decimal(total["total"]) == sum(Decimal(r["total"]) for r in data if r["currency"] == total["currency"])
     assert all(r["tenant"] and r["tenant"].count("-") != 4 for r in rows)  # names, not ids
 
 
@@ -74,12 +81,12 @@ def test_report_filters_take_names(demo_db: tuple[Path, subprocess.CompletedProc
     day = ledger("report", "utilisation", "--db", str(db), "--site", "nordfjord", "--model", "GB300",
                  "--granularity", "day", "--from", "2026-10-01", "--to", "2026-10-07", "--format", "json")
     assert day.returncode == 0, day.stderr
-    rows = json.loads(day.stdout)
+    rows = json.loads(day.stdout)["rows"]
     assert [r["period"] for r in rows] == [f"2026-10-0{d}" for d in range(1, 8)]
     assert {r["site"] for r in rows} == {"Nordfjord Hydro Campus"} and {r["model"] for r in rows} == {"GB300"}
     tenant = ledger("report", "sustainability", "--db", str(db), "--tenant", "Helixa AI", "--format", "csv")
     assert tenant.returncode == 0, tenant.stderr
-    assert {r["tenant"] for r in csv.DictReader(io.StringIO(tenant.stdout))} == {"Helixa AI"}
+    assert {r["tenant"] for r in csv.DictReader(io.StringIO(tenant.stdout))} == {"Helixa AI", "Total"}
     rounds = ledger("report", "funding_rounds", "--db", str(db))
     assert rounds.returncode == 0 and "Series B" in rounds.stdout
 
@@ -92,7 +99,7 @@ def test_every_report_of_the_registry_runs_from_the_command_line(
     for name, report in REPORTS.items():
         result = ledger("report", name, "--db", str(db), "--format", "json")
         assert result.returncode == 0, (name, result.stderr)
-        rows = json.loads(result.stdout)
+        rows = json.loads(result.stdout)["rows"]
         assert rows, f"the demo gives the {name} report no rows"
         assert all({c.name for c in report.columns} <= set(row) for row in rows), name
     wrong = ledger("report", "biling", "--db", str(db))
@@ -121,7 +128,7 @@ def bills(db: Path) -> list[tuple[str, str, str, str]]:
     result = ledger("report", "billing_totals", "--db", str(db), "--format", "csv")
     assert result.returncode == 0, result.stderr
     rows = csv.DictReader(io.StringIO(result.stdout))
-    return sorted((r["tenant"], r["month"], r["currency"], r["total"]) for r in rows)
+    return sorted((r["tenant"], r["month"], r["currency"], r["total"]) for r in rows if r["tenant"] != "Total")
 
 
 def test_reset_rebuilds_the_same_history_from_the_same_seed(demo_db: tuple[Path, subprocess.CompletedProcess[str]],

@@ -66,7 +66,10 @@ def test_full_flow(any_api: Api) -> None:
     as_csv = c.get("/v1/reports/billing", headers={**bearer(finance), "Accept": "text/csv"},
                    params={"tenant_id": tenant["id"], "from": "2025-03", "to": "2025-03"})
     assert as_csv.headers["content-type"].startswith("text/csv")
-    assert len(list(csv.DictReader(io.StringIO(as_csv.text)))) == len(billing["rows"])
+    lines = list(csv.DictReader(io.StringIO(as_csv.text)))
+    assert len(lines) == len(billing["rows"]) + len(billing["totals"])  # the rows, then a line per total
+    assert [line["tenant"] for line in lines[len(billing["rows"]):]] == ["Total"]
+    assert lines[-1]["amount"] == billing["totals"][0]["amount"] == "120.00"
 
     issued = c.post("/v1/invoices", headers=bearer(finance, "inv-2025-03"),
                     json={"tenant_id": tenant["id"], "month": "2025-03"})

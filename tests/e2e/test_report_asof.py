@@ -28,8 +28,10 @@ def test_a_report_as_of_a_past_position_is_what_it_was_then(any_api: Api) -> Non
     at = c.get("/v1/reports/billing", headers=bearer(auditor), params={"as_of": str(after)}).json()
     assert at["rows"] == now["rows"] and at["position"] == after
     as_csv = c.get("/v1/reports/billing", headers={**bearer(auditor), "Accept": "text/csv"}, params={"as_of": after})
-    assert as_csv.text.splitlines()[0].split(",") == [col.name for col in REPORTS["billing"].columns]
-    assert len(as_csv.text.splitlines()) == 1 + len(now["rows"])
+    assert as_csv.text.splitlines()[0].split(",") == list(now["rows"][0])  # names beside ids, then the columns
+    assert set(as_csv.text.splitlines()[0].split(",")) == {"tenant"} | {col.name for col in REPORTS["billing"].columns}
+    assert len(as_csv.text.splitlines()) == 1 + len(now["rows"]) + len(now["totals"])  # rows, then a line per total
+    assert at["totals"] == now["totals"]
     # every report of the registry answers as of a position
     for name in REPORTS:
         assert c.get(f"/v1/reports/{name}", headers=bearer(finance), params={"as_of": after}).status_code == 200, name
@@ -59,6 +61,8 @@ def test_a_bad_as_of_is_a_422_naming_it(sqlite_api: Api, bad: str) -> None:
     assert problem["type"].endswith("/invalid-input") and problem["field"] == "as_of", problem
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_the_cli_prints_a_report_as_of_a_position_or_refuses_in_one_line(sqlite_url: str) -> None:
     from bootstrap import open_ledger
     from tests.builders import SimClock, fleet
@@ -76,7 +80,8 @@ def test_the_cli_prints_a_report_as_of_a_position_or_refuses_in_one_line(sqlite_
     assert empty.returncode == 0, empty.stderr
     assert len(empty.stdout.splitlines()) == 1 and f"as of log position {before}" in empty.stderr
     full = ledger("report", "billing", "--as-of", str(after), "--format", "csv", "--db", sqlite_url)
-    assert len(full.stdout.splitlines()) == 2, full.stdout
+    assert len(full.stdout.splitlines()) == 3, full.stdout  # header, the line, its total
+    assert full.stdout.splitlines()[2].startswith("Total,"), full.stdout
     by_time = ledger("report", "billing", "--as-of", "2030-01-01T00:00:00Z", "--format", "csv", "--db", sqlite_url)
     assert by_time.stdout == full.stdout
     for bad in ("yesterday", "2026-01-01T00:00:00", str(after + 1)):

@@ -28,10 +28,14 @@ from tests.e2e.scenario import reserve as reserve_http
 PLAIN_DECIMAL = re.compile(r"^-?[0-9]+(\.[0-9]+)?$")
 
 
-def assert_one_representation(report: Report, rows: list[dict[str, Any]]) -> None:
-    """Decimal columns: strings in plain notation; counts: integers; labels: strings; or null."""
+def assert_one_representation(report: Report, rows: list[dict[str, Any]], *, totals: bool = False) -> None:
+    """Decimal columns: strings in plain notation; counts: integers; labels: strings; or null
+    (``totals``: the totals objects, holding the totalled columns only)."""
     assert rows, f"no rows for {report.name}"
     for column in report.columns:
+        if totals and column.rule is None and column.name not in ("currency", "reporting_currency"):
+            assert all(column.name not in row for row in rows), (report.name, column.name)
+            continue
         values = [row[column.name] for row in rows if row.get(column.name) is not None]
         if column.is_decimal:
             assert all(isinstance(v, str) and PLAIN_DECIMAL.match(v) for v in values), (report.name, column, values)
@@ -79,8 +83,12 @@ def cli_output(url: str, name: str, fmt: Format, width: int = 100) -> str:
 def test_every_report_as_json_and_as_a_table_on_real_data(database_url: str) -> None:
     history(database_url)
     for name, report in REPORTS.items():
-        rows = json.loads(cli_output(database_url, name, Format.json))
+        answer = json.loads(cli_output(database_url, name, Format.json))
+        assert answer["report"] == name and answer["position"] > 0
+        rows = answer["rows"]
         assert_one_representation(report, rows)
+        if answer["totals"]:
+            assert_one_representation(report, answer["totals"], totals=True)
         table = cli_output(database_url, name, Format.table)
         assert all(len(line) <= 100 for line in table.splitlines()), (name, table)
         if "tenant" in rows[0]:
@@ -89,8 +97,8 @@ def test_every_report_as_json_and_as_a_table_on_real_data(database_url: str) -> 
             listed = [t for t in dict.fromkeys(tenants)]
             positions = [table.index(t.split()[0]) for t in listed]
             assert positions == sorted(positions), name
-        if any(c.sums for c in report.columns) and len(rows) > 1:
-            assert "Total" in table, name
+        if answer["totals"] and len(rows) > 1:
+            assert "Total" in table, name  # the report's own totals, a row each
     billing = cli_output(database_url, "billing_totals", Format.table)
     assert re.search(r"Total .*EUR", billing) and re.search(r"Total .*USD", billing)
     utilisation = cli_output(database_url, "utilisation", Format.table)
@@ -116,6 +124,8 @@ def test_http_report_json_uses_the_same_representation(sqlite_api: Api) -> None:
         assert body.status_code == 200, body.text
         if body.json()["rows"]:
             assert_one_representation(report, body.json()["rows"])
+            if body.json()["totals"]:
+                assert_one_representation(report, body.json()["totals"], totals=True)
             shown += 1
     assert shown >= 6, shown
     months = c.get("/v1/reports/utilisation?granularity=month", headers=finance).json()["rows"]

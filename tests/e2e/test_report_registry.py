@@ -11,6 +11,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from projections.queries import columns_of, total_columns
 from projections.registry import REPORTS
 from projections.reports.base import MAX_MONTHS, MAX_SPAN_HOURS
 from tests.e2e.conftest import Api
@@ -42,8 +43,13 @@ def test_every_report_answers_with_its_declared_columns(sqlite_api: Api) -> None
         body = c.get(f"/v1/reports/{name}", headers=bearer(finance), params={"min_position": position})
         assert body.status_code == 200, (name, body.text)
         rows = body.json()["rows"]
-        declared = [col.name for col in report.columns]
+        declared = columns_of(report)  # the declared columns, a name before each id it names
+        assert set(declared) - {col.name for col in report.columns} <= {"site", "tenant"}, name
         assert all(list(row) == declared for row in rows), name
+        schema = sqlite_api.client.app.openapi()["components"]["schemas"]  # type: ignore[union-attr]
+        assert list(schema[f"{name.title().replace('_', '')}ReportRow"]["properties"]) == declared, name
+        totalled = {"currency", "reporting_currency"} | {col.name for col in total_columns(report)}
+        assert all(set(total) <= totalled for total in body.json()["totals"]), name
         as_csv = c.get(f"/v1/reports/{name}", headers={**bearer(finance), "Accept": "text/csv"})
         assert as_csv.text.splitlines()[0].split(",") == declared, name
 

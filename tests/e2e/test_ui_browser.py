@@ -29,6 +29,8 @@ from projections.registry import REPORTS
 from tests.e2e.cli_process import ledger
 from tests.e2e.conftest import ServerThread
 
+pytestmark = pytest.mark.slow  # drives a browser (and a uvicorn server)
+
 
 def chromium() -> str | None:
     for candidate in (os.environ.get("LEDGER_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium"),
@@ -227,13 +229,13 @@ def test_finance_charts_equal_the_report_api(browser: Any, served: dict[str, Any
         billed = series(visit.chart("chart-billing-tenants"))
         by_tenant: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
         for row in api_rows(served, token, "billing_totals", **shown):
-            by_tenant[f"total ({row['currency']})"][row["tenant_id"]] += Decimal(row["total"])
+            by_tenant[f"total ({row['currency']})"][row["tenant"]] += Decimal(row["total"])  # by name, as read
         assert billed == by_tenant
         carbon = series(visit.chart("chart-carbon"))
         by_site: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
         for row in api_rows(served, token, "sustainability", **shown):
             for column in ("location_kgco2e", "market_kgco2e"):
-                by_site[f"{column} ({row['site_id']})"][row["month"]] += Decimal(row[column])
+                by_site[f"{column} ({row['site']})"][row["month"]] += Decimal(row[column])
         assert carbon == by_site
         # the table beside a chart carries the same figures
         cells = visit.page.evaluate("[...document.querySelectorAll('table[data-for=chart-billing-tenants] tbody tr')]"

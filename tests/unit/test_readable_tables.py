@@ -17,6 +17,7 @@ from rich.console import Console
 
 from cli.readable import cell_text, header, report_table, totals_rows
 from cli.render import render
+from projections.queries import LIVE, Names, Provenance, ReportAnswer, answer_of, totals
 from projections.registry import REPORTS
 from projections.reports.base import Column, Report
 
@@ -67,8 +68,20 @@ def shown_columns(report: Report, rows: list[dict[str, Any]]) -> list[str]:
     return named + [c.name for c in report.columns if c.name not in TABLE_HIDDEN]
 
 
+def answered(report: Report, rows: list[dict[str, Any]]) -> ReportAnswer:
+    """The rows as the read operation answers them (names, order, representation, totals)."""
+    names = Names(sites={str(r["site_id"]): r["site"] for r in rows if "site" in r},
+                  tenants={str(r["tenant_id"]): r["tenant"] for r in rows if "tenant" in r})
+    return answer_of(report, rows, 0, Provenance(LIVE), names)
+
+
+def table(report: Report, rows: list[dict[str, Any]], shown: list[str]) -> Any:
+    answer = answered(report, rows)
+    return report_table(report, answer.rows, shown, now=NOW, totals=answer.totals)
+
+
 def printed(report: Report, rows: list[dict[str, Any]], width: int) -> tuple[str, Any]:
-    view = report_table(report, rows, shown_columns(report, rows), now=NOW)
+    view = table(report, rows, shown_columns(report, rows))
     console = Console(width=width, file=io.StringIO(), color_system=None)
     render(view.rows, "table", console=console, title=report.title, labels=view.labels, columns=view.columns,
            formats=view.formats, numeric=view.numeric, totals=view.totals, drop_order=view.drop_order)
@@ -108,7 +121,7 @@ def test_numbers_are_never_split_and_dropped_columns_are_named(name: str, width:
 @pytest.mark.parametrize("name", sorted(REPORTS))
 def test_ratios_are_percentages_in_one_style_and_emissions_are_tonnes(name: str) -> None:
     report = REPORTS[name]
-    view = report_table(report, synthetic(report), shown_columns(report, synthetic(report)), now=NOW)
+    view = table(report, synthetic(report), shown_columns(report, synthetic(report)))
     cell = cell_text(view)
     for column in report.columns:
         if column.name not in view.columns:
@@ -141,26 +154,26 @@ def test_a_rate_is_labelled_per_gpu_hour_and_tonnes_are_converted_exactly() -> N
 
 def test_totals_per_currency_sum_the_summable_columns() -> None:
     report = REPORTS["billing"]
-    rows = [{"tenant": "B", "month": "2026-01", "currency": "USD", "gpu_hours": Decimal("10.5"), "rate": Decimal(2),
-             "amount": Decimal("21.00")},
-            {"tenant": "A", "month": "2026-01", "currency": "EUR", "gpu_hours": Decimal("4"), "rate": Decimal(3),
-             "amount": Decimal("12.00")},
-            {"tenant": "A", "month": "2026-02", "currency": "USD", "gpu_hours": Decimal("1.25"), "rate": Decimal(2),
-             "amount": Decimal("2.50")}]
+    rows = [{"tenant_id": "b", "tenant": "B", "month": "2026-01", "currency": "USD", "gpu_hours": Decimal("10.5"),
+             "rate": Decimal(2), "amount": Decimal("21.00")},
+            {"tenant_id": "a", "tenant": "A", "month": "2026-01", "currency": "EUR", "gpu_hours": Decimal("4"),
+             "rate": Decimal(3), "amount": Decimal("12.00")},
+            {"tenant_id": "a", "tenant": "A", "month": "2026-02", "currency": "USD", "gpu_hours": Decimal("1.25"),
+             "rate": Decimal(2), "amount": Decimal("2.50")}]
     shown = ["tenant", "month", "currency", "gpu_hours", "rate", "amount"]
-    totals = totals_rows(rows, report.columns, shown)
-    assert [(t["currency"], t["gpu_hours"], t["amount"], t["rate"], t["tenant"]) for t in totals] == [
+    found = totals_rows(totals(report, rows), shown, rows=len(rows))  # the report's own totals, as table rows
+    assert [(t["currency"], t["gpu_hours"], t["amount"], t["rate"], t["tenant"]) for t in found] == [
         ("EUR", Decimal(4), Decimal("12.00"), "", "Total"), ("USD", Decimal("11.75"), Decimal("23.50"), "", "Total")]
     text, _ = printed(report, rows, 100)
     assert re.search(r"Total .* USD .* 11\.75 .* 23\.50", text) and re.search(r"Total .* EUR .* 4\.00 .* 12\.00", text)
-    assert totals_rows(rows[:1], report.columns, shown) == []  # one row needs no total
+    assert totals_rows(totals(report, rows[:1]), shown, rows=1) == []  # one row needs no total
 
 
 @pytest.mark.parametrize("name", sorted(n for n, r in REPORTS.items() if any(c.name == "tenant_id" for c in r.columns)))
 def test_tenants_are_listed_by_name(name: str) -> None:
     report = REPORTS[name]
     rows = synthetic(report)
-    view = report_table(report, rows, shown_columns(report, rows), now=NOW)
+    view = table(report, rows, shown_columns(report, rows))  # the read operation orders them (Report.order)
     names = [row["tenant"] for row in view.rows]
     assert names == sorted(names, key=str.casefold) and names[0] == "atlas autonomy"
 
@@ -204,8 +217,9 @@ def test_the_totals_rows_are_the_exact_sums_per_currency(lines: list[tuple[str, 
     report = REPORTS["billing"]
     rows = [{"tenant": f"T{i}", "month": "2026-01", "currency": c, "gpu_hours": h, "rate": Decimal(1), "amount": a}
             for i, (c, h, a) in enumerate(lines)]
-    totals = totals_rows(rows, report.columns, ["tenant", "month", "currency", "gpu_hours", "rate", "amount"])
+    found = totals_rows(totals(report, rows), ["tenant", "month", "currency", "gpu_hours", "rate", "amount"],
+                        rows=len(rows))
     expected = {c: (sum((h for cc, h, _ in lines if cc == c), Decimal(0)),
                     sum((a for cc, _, a in lines if cc == c), Decimal(0))) for c, _, _ in lines}
-    assert {t["currency"]: (t["gpu_hours"], t["amount"]) for t in totals} == expected
-    assert all(t["tenant"] == "Total" and t["rate"] == "" for t in totals)
+    assert {t["currency"]: (t["gpu_hours"], t["amount"]) for t in found} == expected
+    assert all(t["tenant"] == "Total" and t["rate"] == "" for t in found)
