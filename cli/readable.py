@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from cli.render import Formatter, human, label, percent, tonnes
@@ -74,10 +74,23 @@ def words(value: Any) -> str:
 ENUMERATIONS = ("kind", "invoice_status", "status")
 
 
+def money(value: Any) -> str:
+    """An amount as the answer gives it (at its currency's minor unit), with thousands grouped:
+    ``305856.00`` -> ``305,856.00`` (never cut to a whole number because it happens to be one)."""
+    if value is None:
+        return "-"
+    try:
+        return f"{Decimal(str(value)):,}"
+    except InvalidOperation:  # a word in a money column (a rate that is missing): as it is
+        return str(value)
+
+
 def formats_for(columns: Sequence[Column]) -> dict[str, Formatter]:
     out: dict[str, Formatter] = {}
     for column in columns:
-        if column.name in ENUMERATIONS:
+        if column.unit == "currency":
+            out[column.name] = money
+        elif column.name in ENUMERATIONS:
             out[column.name] = words
         elif column.unit == "kgCO2e":
             out[column.name] = tonnes
