@@ -5,8 +5,9 @@ Revocation reaches every API process within ``REVOCATION_CHECK_SECONDS`` (plus o
 revocation bumps the one row of ``api_revocations`` in the same transaction, and each process
 looks at that row at most every ``REVOCATION_CHECK_SECONDS`` (one primary-key read, done by the
 request that finds the last look too old) and drops its token cache when it moved. Writes do
-not use the cache at all (``api.fresh.FreshTokensForWrites``): a write sent after `ledger token
-revoke` returned is refused, on every process. The same code runs on SQLite and PostgreSQL.
+not use the cache at all (``fresh=True``, passed by the API's auth dependency for a method that
+may change something: ``api.fresh.looks_up_afresh``): a write sent after `ledger token revoke`
+returned is refused, on every process. The same code runs on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import math
 import secrets
 import threading
 import time
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -36,9 +36,6 @@ def wall_clock() -> float:
 
 CACHE_SECONDS = 10.0  # how long a process trusts a looked-up token (when nothing was revoked meanwhile)
 REVOCATION_CHECK_SECONDS = 0.25  # how stale a process's view of revocations may get (the delay's bound)
-# True while a request that may change something (not GET/HEAD/OPTIONS) is authenticated: its
-# token is looked up in the database, never taken from the cache.
-FRESH_LOOKUP: ContextVar[bool] = ContextVar("fresh_token_lookup", default=False)
 
 
 class Role(StrEnum):
@@ -161,9 +158,10 @@ class TokenBook:
                 self._version = version
             self._checked_at = started
 
-    def principal(self, token: str) -> Principal | None:
-        """The caller of a valid token; None for an unknown, revoked or expired one."""
-        return self.principal_of_hash(token_hash(token))
+    def principal(self, token: str, *, fresh: bool = False) -> Principal | None:
+        """The caller of a valid token; None for an unknown, revoked or expired one. ``fresh``:
+        looked up in the database, never taken from the cache (a write)."""
+        return self.principal_of_hash(token_hash(token), fresh=fresh)
 
     def cached(self, token: str, *, checked_later: bool = False) -> Principal | None:
         """The caller from the cache alone, without any database read (None: the cache cannot
@@ -186,10 +184,11 @@ class TokenBook:
         """Drop the token whose SHA-256 is ``digest`` from the cache (found revoked by a write)."""
         self._cache.pop(digest, None)
 
-    def principal_of_hash(self, digest: str) -> Principal | None:
-        """The caller of the token whose SHA-256 is ``digest`` (what a dashboard session keeps)."""
+    def principal_of_hash(self, digest: str, *, fresh: bool = False) -> Principal | None:
+        """The caller of the token whose SHA-256 is ``digest`` (what a dashboard session keeps);
+        ``fresh``: from the database, never from the cache."""
         wall = wall_clock()
-        if not FRESH_LOOKUP.get():
+        if not fresh:
             self._drop_cache_if_revoked()
             cached = self._cache.get(digest)
             if cached is not None and cached[0] > time.monotonic():

@@ -17,7 +17,6 @@ from pydantic import BaseModel
 from api import metrics, problems
 from api.deps import allow
 from api.docs import install_docs
-from api.fresh import FreshTokensForWrites
 from api.limits import BodyLimit
 from api.middleware import CatchAll, Deadline
 from api.observability import Observe
@@ -69,7 +68,6 @@ def create_app(settings: Settings, *, open_services: Callable[[Settings], Servic
     # Observe (request id, metrics, access log) sees every final answer, CatchAll's 500s included.
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(Deadline, seconds=settings.request_deadline_seconds)
-    app.add_middleware(FreshTokensForWrites)  # writes look their token up, never in the cache
     app.add_middleware(CatchAll)
     app.add_middleware(Observe, metrics=measured)
     include_all(app)  # every router of api.routes

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from typing import Annotated
 
 from fastapi import Depends, Query, Request
@@ -10,7 +9,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.security.utils import get_authorization_scheme_param
 
-from access.tokens import FRESH_LOOKUP, Principal, Role
+from access.tokens import Principal, Role
+from api.fresh import checked_in_endpoint, looks_up_afresh
 from api.problems import Forbidden, Unauthenticated
 from api.services import Services
 from config.settings import PAGE_SIZE_CAP
@@ -66,21 +66,15 @@ def _known(request: Request, principal: Principal | None) -> None:
 
 
 def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
-    """The caller of the bearer token (from the database when FRESH_LOOKUP is set: a write)."""
+    """The caller of the bearer token (from the database, never the cache, for a write)."""
     if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
         _known(request, None)
         raise Unauthenticated("Authorization: send 'Bearer <token>'", field="Authorization")
-    principal = services(request).tokens.principal(credentials.credentials)
+    principal = services(request).tokens.principal(credentials.credentials, fresh=looks_up_afresh(request.method))
     _known(request, principal)
     if principal is None:
         raise Unauthenticated("Authorization: unknown token", field="Authorization")
     return principal
-
-
-# Set by IdempotentRoute for a POST whose endpoint looks its token up afresh itself, in the
-# endpoint's worker thread (api.idempotency.fresh_token_first): the dependency may then answer
-# from the token cache, inline, and the write still never runs on a token revoked before it arrived.
-FRESH_IN_ENDPOINT: ContextVar[bool] = ContextVar("fresh_token_in_endpoint", default=False)
 
 
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
@@ -88,10 +82,11 @@ Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 async def _principal(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Principal:
     """The caller: from the token cache inline when it can tell (reads; and writes that look the
-    token up afresh in their endpoint's thread), else in a worker thread (a database read)."""
-    checked_later = FRESH_IN_ENDPOINT.get()
+    token up afresh in their endpoint's thread: ``api.fresh.checked_in_endpoint``), else in a
+    worker thread (a database read)."""
+    checked_later = checked_in_endpoint(request)
     if credentials is not None and credentials.scheme.lower() == "bearer" and credentials.credentials \
-            and (not FRESH_LOOKUP.get() or checked_later):
+            and (not looks_up_afresh(request.method) or checked_later):
         found = services(request).tokens.cached(credentials.credentials, checked_later=checked_later)
         if found is not None:
             _known(request, found)
@@ -100,8 +95,7 @@ async def _principal(request: Request, credentials: HTTPAuthorizationCredentials
 
 
 def fresh_authentication(request: Request) -> Principal:
-    """The caller looked up in the database (a write about to run, in its worker thread, where
-    FRESH_LOOKUP is set by access.tokens.FreshTokensForWrites)."""
+    """The caller looked up in the database (a write about to run, in its worker thread)."""
     scheme, token = get_authorization_scheme_param(request.headers.get("Authorization"))
     return authenticate(request, HTTPAuthorizationCredentials(scheme=scheme, credentials=token) if token else None)
 
@@ -122,7 +116,7 @@ class allow:
         # The bearer scheme is this dependency's own (not that of a dependency it would depend
         # on): one level of dependency solving less on every request (BENCHMARKS.md, *Write path*).
         principal = await _principal(request, credentials)
-        if principal.role not in self.roles and FRESH_IN_ENDPOINT.get():
+        if principal.role not in self.roles and checked_in_endpoint(request):
             # A write's caller may come from a cache whose look at revocations is due: a revoked
             # token is 401, not 403 (a database lookup, on this refusal path only).
             await run_in_threadpool(fresh_authentication, request)

@@ -1,10 +1,16 @@
 """Idempotency-Key on POST: a retry with the same key and body gets the first response back.
 
-One commit per keyed write. The key's row, holding the response it answers, is saved in the
-ledger's own transaction, with the command's events (``domain/attachments.py``,
-``storage/recorders.py``): the key is either absent (nothing was written: a crash, a 5xx) or
-complete (written once, with its answer), never pending. The response is rendered from the
-aggregates the command saves (:mod:`api.answers`), so the stored body is the one sent.
+One commit per keyed write. The key's row, holding its command's RESULT (canonical JSON: the
+log position and what the route's answer needs, e.g. an aggregate's id and version:
+:mod:`api.answers`), is saved in the ledger's own transaction, with the command's events
+(``domain/attachments.py``, ``storage/recorders.py``): the key is either absent (nothing was
+written: a crash, a 5xx) or complete (written once, with its result), never pending. The
+response is rendered AFTER the commit, from that stored result, exactly as a replay of the key
+renders it (same status, body and ``Ledger-Position``).
+
+What a write runs for travels explicitly: the route passes a ``CommandContext`` (the caller,
+the key, the request's fingerprint and the factory of the key's row: :func:`command_context`)
+to its command, which hands it to its save.
 
 * A concurrent duplicate waits inside the database for the first to commit (on PostgreSQL, on
   the events table's lock every writer takes), then its transaction fails on the key
@@ -31,9 +37,9 @@ import json
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, TypeVar
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from fastapi import Request, Response
@@ -43,11 +49,12 @@ from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from access.tokens import Principal
-from api.answers import Answer, Saved, answer_for
-from api.deps import FRESH_IN_ENDPOINT, fresh_authentication, services
+from api.answers import Answer, Lookup, Saved, answer_for, canonical
+from api.deps import fresh_authentication, services
 from api.params import check_parameters
 from api.problems import IdempotencyInProgress, IdempotencyKeyReused, Unauthenticated, problem_for
-from domain.attachments import ATTACH, Attachment, AttachmentRefused, AttachmentTaken, Guard
+from domain import Ledger
+from domain.attachments import NO_CONTEXT, Attachment, AttachmentRefused, AttachmentTaken, CommandContext, Guard
 from domain.errors import InvalidInput, LedgerError
 from storage.api_store import ApiStore
 
@@ -66,6 +73,10 @@ KEY_PARAMETER: dict[str, object] = {
                "description": _KEY_DESCRIPTION, "title": HEADER}}
 TABLE = "api_idempotency"
 JSON = "application/json"
+# The content type of a key's row that holds its command's result (canonical JSON: the log
+# position and the route's result, ``api.answers``), rendered into the response after the
+# commit; a row of another type holds the response itself (an answer that wrote nothing).
+RESULT = "application/vnd.gpu-ledger.result+json"
 
 
 @dataclass(frozen=True)
@@ -129,11 +140,31 @@ def _check_key(key: str) -> str:
     return key
 
 
-def replay(stored: StoredResponse, print_: str) -> Response:
-    """The stored answer again, for a request with the same key and body."""
+def rendered(stored: StoredResponse, answer: Answer | None, lookup: Lookup) -> StoredResponse:
+    """The response a stored row answers: a stored result rendered by the route's ``answer``
+    (the aggregates it names found by ``lookup`` at their versions), else the stored response."""
+    if stored.content_type != RESULT:
+        return stored
+    assert answer is not None, "a result is stored by a route with an answer"
+    found = json.loads(stored.body)
+    return StoredResponse(stored.status, JSON, stored.position, answer.render(found["result"], lookup),
+                          stored.fingerprint)
+
+
+def replay(stored: StoredResponse, print_: str, answer: Answer | None, lookup: Lookup) -> Response:
+    """The stored answer again, for a request with the same key and body (a stored result is
+    rendered again, as it was for the first request: ``lookup`` may read the store)."""
     if stored.fingerprint and stored.fingerprint != print_:
         raise IdempotencyKeyReused(f"{HEADER}: this key was used with a different request body", field=HEADER)
-    return sent(stored, {"Idempotent-Replayed": "true"})
+    return sent(rendered(stored, answer, lookup), {"Idempotent-Replayed": "true"})
+
+
+def store_lookup(ledger: Ledger) -> Lookup:
+    """Aggregates at a version, loaded from the ledger's store (a replay)."""
+    def lookup(ident: UUID, version: int) -> Aggregate:
+        found: Aggregate = ledger.repository.get(ident, version=version)
+        return found
+    return lookup
 
 
 def sent(stored: StoredResponse, headers: dict[str, str] | None = None) -> Response:
@@ -146,64 +177,105 @@ def sent(stored: StoredResponse, headers: dict[str, str] | None = None) -> Respo
 
 @dataclass
 class _Rendered:
-    """The answer one attachment's row was made with (set inside the transaction)."""
+    """The result one attachment's row was made with, and what it was made from (set inside
+    the transaction)."""
 
     stored: StoredResponse | None = None
+    saved: Saved | None = None
 
 
 class KeyedWrite:
     """The attachment factory of one keyed request: the key's row, answered from what the
-    command saves, goes into the ledger's transaction. (A row's closure refers to no object that
-    refers back to it: a request leaves no reference cycle behind, so what it loaded, a pool's
-    copy included, is freed as soon as the request ends rather than by the garbage collector.)"""
+    command saves, goes into the ledger's transaction. Its route hands it to the command in the
+    command's :class:`~domain.attachments.CommandContext` (:func:`command_context`), with the
+    caller, the key and the request's fingerprint; the save calls it with that context. (A
+    row's closure refers to no object that refers back to it: a request leaves no reference
+    cycle behind, so what it loaded, a pool's copy included, is freed as soon as the request
+    ends rather than by the garbage collector.)"""
 
-    def __init__(self, request: Request, key: str, print_: str, status: int, answer: Answer,
-                 raw: bytes) -> None:
-        self.request, self.key, self.print_, self.status, self.answer = request, key, print_, status, answer
-        self.raw = raw
+    def __init__(self, key: str, print_: str, status: int, answer: Answer, raw: bytes) -> None:
+        self.key, self.print_, self.status, self.answer, self.raw = key, print_, status, answer, raw
         self.attachments: list[tuple[Attachment, _Rendered]] = []
+        self.response: StoredResponse | None = None  # rendered after the commit (answered)
 
-    def scope(self) -> str | None:
-        principal: Principal | None = getattr(self.request.state, "principal", None)
-        return principal.scope if principal is not None else None
-
-    def __call__(self, aggregates: Sequence[Aggregate], events: Sequence[object]) -> Attachment:
-        scope = self.scope()
-        assert scope is not None, "a keyed write runs after authentication"
-        answer, status, key, print_, raw = self.answer, self.status, self.key, self.print_, self.raw
-        rendered = _Rendered()
+    def __call__(self, context: CommandContext, aggregates: Sequence[Aggregate],
+                 events: Sequence[object]) -> Attachment:
+        scope, key, print_ = context.principal, context.key, context.fingerprint
+        assert scope is not None and key is not None, "a keyed write runs after authentication, with its key"
+        answer, status, raw = self.answer, self.status, self.raw
+        made = _Rendered()
 
         def row(position: int) -> dict[str, object]:
-            body = answer(Saved(tuple(aggregates), tuple(events), position, raw)).model_dump_json(by_alias=True)
-            rendered.stored = StoredResponse(status, JSON, position, body)
+            saved = Saved(tuple(aggregates), tuple(events), position, raw)
+            body = canonical({"position": position, "result": answer.result(saved)})
+            made.stored, made.saved = StoredResponse(status, RESULT, position, body, print_), saved
             return {"scope": scope, "key": key, "fingerprint": print_, "state": "done", "claimed_at": time.time(),
-                    "status": status, "content_type": JSON, "position": position, "body": body}
+                    "status": status, "content_type": RESULT, "position": position, "body": body}
 
         attachment = Attachment(TABLE, row, guard=TOKEN_STANDS)
-        self.attachments.append((attachment, rendered))
+        self.attachments.append((attachment, made))
         return attachment
 
     @property
-    def saved(self) -> StoredResponse | None:
-        """The answer saved with the events (None: nothing was saved under the key)."""
-        return next((rendered.stored for attachment, rendered in self.attachments if attachment.saved), None)
+    def saved(self) -> _Rendered | None:
+        """The result saved with the events (None: nothing was saved under the key)."""
+        return next((made for attachment, made in self.attachments if attachment.saved), None)
+
+    def answered(self, ledger: Ledger) -> StoredResponse | None:
+        """The response to send, rendered after the commit from the stored result, as a replay
+        renders it (the aggregates it names are the saved copies, at the versions it names;
+        else loaded from the store). None: nothing was saved under the key. Rendered once."""
+        made = self.saved
+        if made is None or made.stored is None or made.saved is None:
+            return None
+        if self.response is None:
+            saved, loaded = made.saved, store_lookup(ledger)
+
+            def lookup(ident: UUID, version: int) -> Aggregate:
+                for aggregate in saved.aggregates:
+                    if aggregate.id == ident and aggregate.version == version:
+                        return aggregate
+                return loaded(ident, version)
+            self.response = rendered(made.stored, self.answer, lookup)
+        return self.response
 
 
-def saved_answer() -> Response | None:
+def _keyed_write(request: Request) -> KeyedWrite | None:
+    """The keyed write this request is (set by :class:`IdempotentRoute` on the request's state)."""
+    found: KeyedWrite | None = getattr(request.state, "keyed_write", None)
+    return found
+
+
+def _scope(request: Request) -> str | None:
+    principal: Principal | None = getattr(request.state, "principal", None)
+    return principal.scope if principal is not None else None
+
+
+def command_context(request: Request) -> CommandContext:
+    """What a write route passes to its command (``context=``): for a keyed write, the caller,
+    the key, the request's fingerprint and the factory of the key's row; else nothing."""
+    write = _keyed_write(request)
+    if write is None:
+        return NO_CONTEXT
+    return CommandContext(principal=_scope(request), key=write.key, fingerprint=write.print_, attach=write)
+
+
+def saved_answer(request: Request) -> Response | None:
     """The answer this request's keyed write saved with its events, if it did, as it is sent:
     a route returns it instead of reading back what it wrote (and FastAPI passes a Response
     through without validating and serialising the body again)."""
-    keyed = ATTACH.get()
-    stored = keyed.saved if isinstance(keyed, KeyedWrite) else None
+    keyed = _keyed_write(request)
+    stored = keyed.answered(services(request).ledger) if keyed is not None else None
     return sent(stored) if stored is not None else None
 
 
-# The request a POST endpoint is running for (read in its worker thread: contextvars follow).
-REQUEST: ContextVar[Request | None] = ContextVar("ledger_request", default=None)
 # The worker threads POST endpoints run in: as many as anyio's default limit on FastAPI's own
 # threads (40), so concurrent bookings can queue on a pool together (group commit).
 WRITE_THREADS = ThreadPoolExecutor(max_workers=40, thread_name_prefix="ledger-write")
 F = TypeVar("F", bound=Callable[..., Any])
+# The keyword under which FastAPI hands a POST endpoint's wrapper its request (the endpoint's
+# own signature need not take one).
+REQUEST_PARAMETER = "ledger_request__"
 
 
 def fresh_token_first(endpoint: F) -> F:
@@ -213,21 +285,37 @@ def fresh_token_first(endpoint: F) -> F:
 
     A keyed write skips that lookup: its key's row is saved in the ledger's transaction only
     while the token stands (:data:`TOKEN_STANDS`), so a revoked token's write rolls back whole
-    (401), and an answer that writes nothing looks the token up before it is stored or sent."""
-    def run(*args: Any, **kwargs: Any) -> Any:
-        request = REQUEST.get()
-        if request is not None and not isinstance(ATTACH.get(), KeyedWrite):
-            fresh_authentication(request)
-        return endpoint(*args, **kwargs)
+    (401), and an answer that writes nothing looks the token up before it is stored or sent.
+
+    The wrapper's signature is the endpoint's plus the request (:data:`REQUEST_PARAMETER`), which
+    FastAPI passes explicitly."""
+    def run(caller: Request, /, *args: Any, **kwargs: Any) -> Any:
+        write = _keyed_write(caller)
+        if write is None:
+            fresh_authentication(caller)
+        answer = endpoint(*args, **kwargs)
+        # A keyed write that saved its result answers from it, rendered here, after the commit.
+        stored = write.answered(services(caller).ledger) if write is not None else None
+        return sent(stored) if stored is not None else answer
+
+    signature = inspect.signature(endpoint, eval_str=True)
+    # FastAPI passes the request to one parameter only: the endpoint's own, if it takes one.
+    own = next((p.name for p in signature.parameters.values() if p.annotation is Request), None)
 
     @functools.wraps(endpoint)
     async def in_worker_thread(*args: Any, **kwargs: Any) -> Any:
+        request: Request = kwargs[own] if own is not None else kwargs.pop(REQUEST_PARAMETER)
         # One hop to a worker thread, with this request's context (contextvars) in it, through
         # the event loop's executor. FastAPI runs a plain ``def`` endpoint through anyio's
         # ``to_thread.run_sync`` (~110 us of CPU per hop here against ~95 us), then validates
         # the model it returns in a second hop; an async endpoint's answer is validated inline.
-        call = functools.partial(contextvars.copy_context().run, run, *args, **kwargs)
+        call = functools.partial(contextvars.copy_context().run, run, request, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(WRITE_THREADS, call)
+
+    if own is None:
+        extra = inspect.Parameter(REQUEST_PARAMETER, inspect.Parameter.KEYWORD_ONLY, annotation=Request)
+        in_worker_thread.__signature__ = signature.replace(  # type: ignore[attr-defined]
+            parameters=[*signature.parameters.values(), extra])
     return in_worker_thread  # type: ignore[return-value]
 
 
@@ -249,19 +337,12 @@ class IdempotentRoute(APIRoute):
         original = super().get_route_handler()
         answer = answer_for(self)
         status = self.status_code or 200
-        fresh_in_endpoint = self.fresh_in_endpoint
 
         async def handler(request: Request) -> Response:
             check_parameters(request)  # query, path and header values the route declares
             if request.method != "POST":
                 return await original(request)
-            request_marker = REQUEST.set(request)
-            fresh_marker = FRESH_IN_ENDPOINT.set(fresh_in_endpoint)
-            try:
-                return await keyed(request)
-            finally:
-                FRESH_IN_ENDPOINT.reset(fresh_marker)
-                REQUEST.reset(request_marker)
+            return await keyed(request)
 
         async def keyed(request: Request) -> Response:
             raw_key = request.headers.get(HEADER)
@@ -270,28 +351,33 @@ class IdempotentRoute(APIRoute):
             key = _check_key(raw_key)
             raw = await request.body()
             print_ = fingerprint(request, raw)
-            write = KeyedWrite(request, key, print_, status, answer, raw) if answer is not None else None
+            write = KeyedWrite(key, print_, status, answer, raw) if answer is not None else None
             book = KeyBook(services(request).store)
-            marker = ATTACH.set(write)
+            if write is not None:  # the route passes it to its command (command_context)
+                request.state.keyed_write = write
             try:
                 response = await original(request)
             except AttachmentRefused:  # the token was revoked: nothing was recorded
-                scope = write.scope() if write is not None else None
+                scope = _scope(request)
                 if scope is not None:  # its reads are refused from now on too, as after a lookup
                     services(request).tokens.forget(scope)
                 return problem_for(request, Unauthenticated(REVOKED, field="Authorization"))
             except AttachmentTaken:  # a first request with this key committed while we ran
-                scope = write.scope() if write is not None else None
+                scope = _scope(request)
                 assert scope is not None
-                stored = await run_in_threadpool(book.find, scope, key)
-                assert stored is not None, "the key that was taken is there"
-                return replay(stored, print_)
+                ledger = services(request).ledger
+
+                def taken() -> Response:
+                    stored = book.find(scope, key)
+                    assert stored is not None, "the key that was taken is there"
+                    return replay(stored, print_, answer, store_lookup(ledger))
+                return await run_in_threadpool(taken)
             except (LedgerError, RequestValidationError, StarletteHTTPException) as exc:
                 response = problem_for(request, exc)
-            finally:
-                ATTACH.reset(marker)
-            if write is not None and write.saved is not None:
-                return sent(write.saved)
+            if write is not None:
+                stored = write.answered(services(request).ledger)  # rendered in the endpoint's thread
+                if stored is not None:
+                    return sent(stored)
             principal: Principal | None = getattr(request.state, "principal", None)
             if response.status_code >= 500 or principal is None:
                 return response  # nothing stored: a retry runs again (unauthenticated: not the caller's key)
@@ -299,15 +385,17 @@ class IdempotentRoute(APIRoute):
             mine = StoredResponse(response.status_code, response.headers.get("content-type", JSON),
                                   int(position) if position else None, bytes(response.body).decode("utf-8"))
 
-            def store() -> StoredResponse | None:
+            ledger = services(request).ledger
+
+            def store() -> Response:
                 if write is not None:  # the token was not looked up before the command: now
                     fresh_authentication(request)
-                return book.store_first(principal.scope, key, print_, mine)
+                earlier = book.store_first(principal.scope, key, print_, mine)
+                return response if earlier is None else replay(earlier, print_, answer, store_lookup(ledger))
 
             try:
-                earlier = await run_in_threadpool(store)
+                return await run_in_threadpool(store)
             except Unauthenticated as refused:
                 return problem_for(request, refused)
-            return response if earlier is None else replay(earlier, print_)
 
         return handler

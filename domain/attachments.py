@@ -1,14 +1,16 @@
 """Rows saved in the same transaction as a command's events: attachments.
 
 The HTTP API's idempotency keys use this (``api/idempotency.py``): a write under an
-Idempotency-Key stores the key, with the response it answers, in the ledger's own transaction,
-so the key is either absent (nothing was written) or complete (written once, with its answer),
+Idempotency-Key stores the key, with its command's result, in the ledger's own transaction,
+so the key is either absent (nothing was written) or complete (written once, with its result),
 never pending. The domain knows rows and columns only, never HTTP.
 
-An edge sets :data:`ATTACH` to a factory for the duration of one command; the command's save
-(``LedgerCore._save``) calls it with the aggregates it saves and their new events, and hands the
-attachments to the library's ``Application.save`` as a keyword argument, which passes them to
-the recorder (``storage/recorders.py``). The recorder inserts each attachment's row after
+An edge passes a :class:`CommandContext` to the command (its ``context`` keyword): who it runs
+for, under which key and request fingerprint, and the factory of its attachment. The command
+hands that context to its save (``LedgerCore._save``), which calls the factory with the context,
+the aggregates it saves and their new events, and hands the attachments to the library's
+``Application.save`` as a keyword argument, which passes them to the recorder
+(``storage/recorders.py``). The recorder inserts each attachment's row after
 the events, once their log positions are known, in the same transaction; a unique key of that
 row already taken (a duplicate that committed first) rolls the whole transaction back. A
 transaction of several commands (group commit: ``domain/service/batching.py``) carries one
@@ -18,7 +20,6 @@ attachment per command, each completed with the position of its own command's la
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass
 
 from eventsourcing.domain import Aggregate
@@ -63,8 +64,21 @@ class Attachment:
     failure: BaseException | None = None  # what ``row`` raised (the transaction was rolled back)
 
 
-# Called with the command's aggregates and the new events it saves.
-AttachmentFactory = Callable[[Sequence[Aggregate], Sequence[object]], Attachment]
+@dataclass(frozen=True)
+class CommandContext:
+    """What a command runs for, passed explicitly from the edge to the command to its save:
+    the caller (``principal``: the API's token scope), an idempotency ``key`` and the
+    ``fingerprint`` of the request it came with, and ``attach``, the factory of the row saved in
+    the command's transaction (None: nothing is attached). The domain reads none of it but
+    ``attach``; the fields are the factory's to use."""
 
-# The attachment factory of the command now running in this context (None: none).
-ATTACH: ContextVar[AttachmentFactory | None] = ContextVar("ledger_attachment", default=None)
+    principal: str | None = None
+    key: str | None = None
+    fingerprint: str = ""
+    attach: AttachmentFactory | None = None
+
+
+# Called with the command's context, its aggregates and the new events it saves.
+AttachmentFactory = Callable[["CommandContext", Sequence[Aggregate], Sequence[object]], Attachment]
+
+NO_CONTEXT = CommandContext()  # a command run without one: the CLI, tests, the projections

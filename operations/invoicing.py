@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from domain import Ledger, Written
+from domain.attachments import NO_CONTEXT, CommandContext
 from domain.errors import InvalidInput, InvoiceAlreadyIssued
 from domain.timeutil import check_month, month_bounds
 
@@ -55,14 +56,17 @@ def check_closed(ledger: Ledger, month: object) -> str:
     return text
 
 
-def issue_invoice(ledger: Ledger, billing: BillingReads, *, tenant_id: object, month: object) -> Written:
+def issue_invoice(ledger: Ledger, billing: BillingReads, *, tenant_id: object, month: object,
+                  context: CommandContext = NO_CONTEXT) -> Written:
     """Issue ``tenant_id``'s invoice for the closed ``month`` from the billing projection, once it
-    has caught up with the log. Refused with InvoiceAlreadyIssued (409) if there is one."""
+    has caught up with the log. Refused with InvoiceAlreadyIssued (409) if there is one.
+    ``context``: the command's (``domain.attachments.CommandContext``), as the API passes it."""
     tenant = ledger.get_tenant(tenant_id)
     month_text = check_month(month)
     billing.wait_for(ledger.max_position())
     lines, through = billing.invoice_lines(str(tenant.id), month_text)
-    return ledger.issue_invoice(tenant_id=tenant.id, month=month_text, lines=lines, billed_through_position=through)
+    return ledger.issue_invoice(tenant_id=tenant.id, month=month_text, lines=lines, billed_through_position=through,
+                                context=context)
 
 
 @dataclass(frozen=True)

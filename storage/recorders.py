@@ -1,23 +1,31 @@
 """The library's application recorders, with attachments saved in the events' transaction.
 
 Named by ``APPLICATION_RECORDER_TOPIC`` in the event store's environment
-(``storage.event_store.open_event_store``). Without an ``attachments`` keyword argument
-they are exactly the library's recorders. With it (``domain/attachments.py``), the same
+(``storage.event_store.open_event_store``). Without an ``attachments`` keyword argument they
+insert events as the library's recorders do. With it (``domain/attachments.py``), the same
 transaction also inserts each attachment's row, completed with the log position of its
-command's last event, through the hooks the library's recorders call inside that transaction
-(its own process recorders save tracking records the same way):
+command's last event.
 
-* PostgreSQL: ``_fetch_ids_after_insert_events`` (after the events, before the commit) inserts
-  the rows, last in the transaction's pipeline: a statement that fails in a psycopg
-  pipeline makes the server skip what follows it, prepared statements included, so the row goes
-  after the library's statements, not before (a duplicate then waits on the events table's
-  lock, held by the first writer until it commits); if rendering the row fails, the transaction
-  is aborted (tests/e2e/test_keyed_writes.py);
-* SQLite: ``_insert_events`` inserts it after the library's insert.
+Each recorder overrides only the library's PUBLIC ``insert_events``, and implements it with
+public pieces: the datastore's connection (PostgreSQL) or transaction (SQLite), the recorder's
+public statements (``insert_events_statement``, ``lock_table_statements``, ``channel_name``)
+and the library's retry decorator. The transaction is ours: the events go in (returning their
+notification ids), then the attachment rows, then the commit; anything that fails on the way
+(a taken key, a result that cannot be made) raises inside the transaction block, which
+rolls the whole transaction back. No private method of the library is overridden
+(tests/unit/test_explicit_context.py checks).
+
+* PostgreSQL: one pipeline, as the library's own insert: lock, NOTIFY and the events' INSERT
+  (prepared by psycopg once used often), a sync to get the ids, then the attachment rows, last
+  in the pipeline: a statement that fails in a psycopg pipeline makes the server skip what
+  follows it, so the rows go after the events (a duplicate then waits on the events table's
+  lock, held by the first writer until it commits), and a taken key surfaces at the commit.
+* SQLite: the events' INSERTs, then the rows, in one ``BEGIN`` ... ``COMMIT``.
 
 A unique-key violation of the attachment's row becomes
 :class:`~domain.attachments.AttachmentTaken`, not the library's ``IntegrityError`` (which the
-ledger's retry loop would retry).
+ledger's retry loop would retry); a guard that found no row becomes
+:class:`~domain.attachments.AttachmentRefused`.
 """
 
 from __future__ import annotations
@@ -25,13 +33,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any
+from uuid import UUID
 
 import psycopg
-from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from eventsourcing.utils import retry
 from psycopg import sql
-from psycopg.rows import DictRow
 
 from domain.attachments import Attachment, AttachmentRefused, AttachmentTaken, Guard
 
@@ -74,30 +83,48 @@ def insert_statement(attachment: Attachment, columns: tuple[str, ...], placehold
             f"VALUES ({', '.join(map(value, columns))})")
 
 
-class _Attaching:
-    """What both recorders share: the translation of a taken key, and the saved flags."""
+def attachment_rows(attachments: Sequence[Attachment],
+                    ids: Sequence[int]) -> list[tuple[Attachment, dict[str, object]]]:
+    """Each attachment's row, made from the position of its command's last event. What a row
+    raises is kept on its attachment (``failure``) and raised: the caller is inside the
+    transaction, which then rolls back."""
+    rows = []
+    for attachment in attachments:
+        try:
+            rows.append((attachment, dict(attachment.row(ids[attachment.last]))))
+        except Exception as error:
+            attachment.failure = error
+            raise
+    return rows
+
+
+class AttachingRecorder:
+    """What both recorders share: the library's public ``insert_events``, which records the
+    events and their attachments in one transaction of ours (:meth:`record`, per store), and
+    translates a refused or taken key."""
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         attachments: Sequence[Attachment] = kwargs.get("attachments", ())
         try:
-            ids: Sequence[int] | None = super().insert_events(stored_events, **kwargs)  # type: ignore[misc]
+            ids = self.record(stored_events, attachments)
         except IntegrityError as error:
             if _guard_refused(error, attachments):
                 raise AttachmentRefused(str(error)) from error
             if _key_taken(error, attachments):
                 raise AttachmentTaken(str(error)) from error
             raise
-        except Exception as error:
-            failure = next((a.failure for a in attachments if a.failure is not None), None)
-            if failure is not None and failure is not error:
-                raise failure from error  # what failed, not how the rollback was forced
-            raise
-        for attachment in attachments:
-            attachment.saved = True
+        if ids:
+            for attachment in attachments:
+                attachment.saved = True
         return ids
 
+    def record(self, stored_events: Sequence[StoredEvent], attachments: Sequence[Attachment]) -> list[int]:
+        """Insert ``stored_events``, then the attachments' rows, in one transaction; their
+        notification ids. Raises (and rolls back) if anything fails."""
+        raise NotImplementedError
 
-class PostgresAttachingRecorder(_Attaching, PostgresApplicationRecorder):
+
+class PostgresAttachingRecorder(AttachingRecorder, PostgresApplicationRecorder):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # The library keeps these as composed SQL, which psycopg turns into bytes again on every
@@ -106,55 +133,63 @@ class PostgresAttachingRecorder(_Attaching, PostgresApplicationRecorder):
         self.insert_events_statement = self.insert_events_statement.as_string()  # type: ignore[assignment]
         self.lock_table_statements = [s.as_string() if isinstance(s, sql.Composable) else s
                                       for s in self.lock_table_statements]
-        self._statements: dict[tuple[str, tuple[str, ...], Guard | None], str] = {}
+        self.notify_statement = f"NOTIFY {sql.Identifier(self.channel_name).as_string()}"
+        self.attachment_statements: dict[tuple[str, tuple[str, ...], Guard | None], str] = {}
 
-    def _insert(self, attachment: Attachment, columns: tuple[str, ...]) -> str:
+    def attachment_insert(self, attachment: Attachment, columns: tuple[str, ...]) -> str:
         """The attachment's INSERT (:func:`insert_statement`), made once per table, columns and guard."""
         shape = (attachment.table, columns, attachment.guard)
-        found = self._statements.get(shape)
+        found = self.attachment_statements.get(shape)
         if found is None:
             schema = sql.Identifier(self.datastore.schema).as_string()
-            found = self._statements[shape] = insert_statement(
+            found = self.attachment_statements[shape] = insert_statement(
                 attachment, columns, "%s", table=lambda name: f"{schema}.{sql.Identifier(name).as_string()}",
                 column=lambda name: sql.Identifier(name).as_string())
         return found
 
-    def _fetch_ids_after_insert_events(self, curs: psycopg.Cursor[DictRow], stored_events: Sequence[StoredEvent],
-                                       **kwargs: Any) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        attachments: Sequence[Attachment] = kwargs.get("attachments", ())
-        if not attachments or not ids:
-            return ids
-        rows = []
-        for attachment in attachments:
-            try:
-                rows.append((attachment, attachment.row(ids[attachment.last])))
-            except Exception as error:
-                # The library's recorder catches what is raised here and still leaves its
-                # transaction block normally (a database error has aborted the transaction by
-                # then; a Python error has not): abort it, so it cannot commit the events without
-                # their attachment. The error then surfaces from insert_events.
-                attachment.failure = error
-                with curs.connection.cursor() as abort:
-                    abort.execute("SELECT 1 / 0", prepare=False)
-                raise
-        # Last in the pipeline: if a key is taken (a duplicate committed first), only what
-        # follows it is skipped, and the error surfaces as the transaction ends.
-        with curs.connection.cursor() as insert:
-            for attachment, row in rows:
-                columns = tuple(row)
-                insert.execute(self._insert(attachment, columns), [row[c] for c in columns], prepare=False)
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)  # as the library's insert_events
+    def record(self, stored_events: Sequence[StoredEvent], attachments: Sequence[Attachment]) -> list[int]:
+        if not stored_events:
+            return []  # nothing to record, nothing to attach to
+        rows = [self.construct_pg_stored_event(e.originator_id, e.originator_version, e.topic, e.state)
+                for e in stored_events]
+        ids: list[int] = []
+        failure: Exception | None = None
+        with self.datastore.get_connection() as conn:
+            with conn.pipeline() as pipeline:
+                try:
+                    with conn.transaction(), conn.cursor() as curs:
+                        for statement in self.lock_table_statements:
+                            curs.execute(statement, prepare=True)
+                        curs.execute(self.notify_statement)
+                        curs.execute(self.insert_events_statement, (rows,))
+                        # Sync now: a taken version raises here (an IntegrityError), and the ids
+                        # are known before the rows that need them are made.
+                        pipeline.sync()
+                        ids = [row["notification_id"] for row in curs.fetchall()]
+                        if len(ids) != len(stored_events):
+                            raise RuntimeError(f"got {len(ids)} notification ids for {len(stored_events)} events")
+                        for attachment, row in attachment_rows(attachments, ids):
+                            columns = tuple(row)
+                            curs.execute(self.attachment_insert(attachment, columns), [row[c] for c in columns],
+                                         prepare=False)
+                except Exception as error:  # rolled back; raised once the pipeline is closed
+                    failure = error
+            if failure is not None:
+                raise failure  # psycopg's errors become the library's here (get_connection)
         return ids
 
 
-class SQLiteAttachingRecorder(_Attaching, SQLiteApplicationRecorder):
-    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
-                       **kwargs: Any) -> Sequence[int] | None:
-        ids = super()._insert_events(c, stored_events, **kwargs)
-        attachments: Sequence[Attachment] = kwargs.get("attachments", ())
-        for attachment in attachments:
-            if not ids:
-                break  # nothing was inserted (no events): nothing to attach to
-            row = attachment.row(ids[attachment.last])  # raising here rolls the library's transaction back
-            c.execute(insert_statement(attachment, tuple(row), "?", table=str, column=str), list(row.values()))
+class SQLiteAttachingRecorder(AttachingRecorder, SQLiteApplicationRecorder):
+    def record(self, stored_events: Sequence[StoredEvent], attachments: Sequence[Attachment]) -> list[int]:
+        ids: list[int] = []
+        with self.datastore.transaction(commit=True) as c:  # sqlite3's errors become the library's here
+            for s in stored_events:
+                originator = s.originator_id.hex if isinstance(s.originator_id, UUID) else s.originator_id
+                c.execute(self.insert_events_statement, (originator, s.originator_version, s.topic, s.state))
+                ids.append(c.lastrowid)
+            if ids:  # else nothing was inserted: nothing to attach to
+                for attachment, row in attachment_rows(attachments, ids):
+                    c.execute(insert_statement(attachment, tuple(row), "?", table=str, column=str),
+                              list(row.values()))
         return ids

@@ -11,6 +11,7 @@ import operations.invoicing
 from api.access import visible_invoice, visible_reservation, visible_tenant
 from api.answers import Saved, answered_by
 from api.deps import Finance, LedgerDep, Meter, PageLimit, ServicesDep, TenantReader
+from api.idempotency import command_context
 from api.invoice_documents import DOCUMENT_RESPONSES, JSON, document_response, wanted
 from api.readside import ReadSideBilling
 from api.routes import command, resource_router
@@ -45,21 +46,23 @@ def usage_answer(saved: Saved) -> UsageReceiptPublic:
 
 @usage.post("", openapi_extra=command("record_usage"))
 @answered_by(usage_answer)
-def record_usage(body: UsageBatchCreate, ledger: LedgerDep, _: Meter, response: Response) -> UsageReceiptPublic:
+def record_usage(body: UsageBatchCreate, ledger: LedgerDep, _: Meter, request: Request,
+                 response: Response) -> UsageReceiptPublic:
     """A batch of per-hour records in one transaction: all or nothing; retried records are skipped."""
     # Python values (the hour stays a datetime): no text round trip for the ledger to parse again.
-    receipt = ledger.record_usage([record.model_dump() for record in body.records])
+    receipt = ledger.record_usage([record.model_dump() for record in body.records], context=command_context(request))
     mark_position(response, receipt.position)
     return UsageReceiptPublic(recorded=receipt.recorded, duplicates=receipt.duplicates, position=receipt.position)
 
 
 @invoices.post("", status_code=201, openapi_extra=command("issue_invoice"))
-def issue_invoice(body: InvoiceCreate, services: ServicesDep, _: Finance, response: Response) -> InvoicePublic:
+def issue_invoice(body: InvoiceCreate, services: ServicesDep, _: Finance,
+                  request: Request, response: Response) -> InvoicePublic:
     """Issue a tenant's closed month from the billing projection, once it has caught up with the log
     (``operations.invoicing.issue_invoice``, which `ledger invoice issue` calls too)."""
     ledger = services.ledger
     written = operations.invoicing.issue_invoice(ledger, ReadSideBilling(services.readside), tenant_id=body.tenant_id,
-                                                 month=body.month)
+                                                 month=body.month, context=command_context(request))
     mark_position(response, written.position)
     return InvoicePublic.of(ledger.get_invoice(written.id))
 

@@ -14,6 +14,7 @@ from access.tokens import Principal
 from api.access import hidden, visible_tenant
 from api.answers import answered_by
 from api.deps import LedgerDep, OperatorOrFinance, TenantReader
+from api.idempotency import command_context
 from api.routes import command, resource_router
 from api.routes.written import mark_position
 from api.schemas.commercial import (
@@ -45,9 +46,10 @@ def visible_contract(ledger: Ledger, principal: Principal, contract_id: UUID) ->
 
 
 @contracts.post("", status_code=201, openapi_extra=command("sign_contract"))
-def sign_contract(body: ContractCreate, ledger: LedgerDep, _: OperatorOrFinance, response: Response) -> ContractPublic:
+def sign_contract(body: ContractCreate, ledger: LedgerDep, _: OperatorOrFinance,
+                  request: Request, response: Response) -> ContractPublic:
     """Sign a committed-spend contract in the tenant's billing currency (terms may not overlap)."""
-    written = ledger.sign_contract(**body.model_dump(mode="json"))
+    written = ledger.sign_contract(**body.model_dump(mode="json"), context=command_context(request))
     mark_position(response, written.position)
     return ContractPublic.of(ledger.get_contract(written.id))
 
@@ -60,10 +62,10 @@ def get_contract(contract_id: UUID, ledger: LedgerDep, principal: TenantReader) 
 @contracts.post("/{contract_id}/amendments",
                 openapi_extra=command("amend_contract"))
 def amend_contract(contract_id: UUID, body: ContractAmendment, ledger: LedgerDep, _: OperatorOrFinance,
-                   response: Response) -> ContractPublic:
+                   request: Request, response: Response) -> ContractPublic:
     """New amount and discount from a future period start."""
     written = ledger.amend_contract(contract_id, effective_month=body.effective_month, amount=body.amount,
-                                    discount=body.discount)
+                                    discount=body.discount, context=command_context(request))
     mark_position(response, written.position)
     return ContractPublic.of(ledger.get_contract(written.id))
 
@@ -71,9 +73,10 @@ def amend_contract(contract_id: UUID, body: ContractAmendment, ledger: LedgerDep
 @contracts.post("/{contract_id}/termination",
                 openapi_extra=command("terminate_contract"))
 def terminate_contract(contract_id: UUID, body: ContractTermination, ledger: LedgerDep, _: OperatorOrFinance,
-                       response: Response) -> ContractPublic:
+                       request: Request, response: Response) -> ContractPublic:
     """End the term early at a future period start, with an optional fee."""
-    written = ledger.terminate_contract(contract_id, effective_month=body.effective_month, fee=body.fee)
+    written = ledger.terminate_contract(contract_id, effective_month=body.effective_month, fee=body.fee,
+                                        context=command_context(request))
     mark_position(response, written.position)
     return ContractPublic.of(ledger.get_contract(written.id))
 
@@ -93,15 +96,16 @@ def add_credits(tenant_id: UUID, body: CreditsCreate, ledger: LedgerDep, princip
     grant_id = uuid5(GRANT_KEY_NAMESPACE, f"{principal.scope}\n{key}") if key else None
     add = ledger.purchase_credits if body.kind == "purchase" else ledger.grant_credits
     written = add(tenant_id, amount=body.amount, priority=body.priority, expires_at=body.expires_at, note=body.note,
-                  grant_id=grant_id)
+                  grant_id=grant_id, context=command_context(request))
     mark_position(response, written.position)
     return WalletPublic.of(ledger.get_wallet(tenant_id))
 
 
 @terms.post("/{tenant_id}/credits/expiry", openapi_extra=command("expire_credits"))
-def expire_credits(tenant_id: UUID, ledger: LedgerDep, _: OperatorOrFinance, response: Response) -> WalletPublic:
+def expire_credits(tenant_id: UUID, ledger: LedgerDep, _: OperatorOrFinance,
+                   request: Request, response: Response) -> WalletPublic:
     """Record the expiry of every grant whose expiry has passed (invoice issue does it too)."""
-    written = ledger.expire_credits(tenant_id)
+    written = ledger.expire_credits(tenant_id, context=command_context(request))
     mark_position(response, written.position)
     return WalletPublic.of(ledger.get_wallet(tenant_id))
 
@@ -122,9 +126,10 @@ def on_demand_rates(tenant: Tenant) -> OnDemandRatesPublic:
             openapi_extra=command("set_on_demand_rates"))
 @answered_by(lambda saved: on_demand_rates(saved.one(Tenant)))
 def set_on_demand_rates(tenant_id: UUID, body: OnDemandRates, ledger: LedgerDep, _: OperatorOrFinance,
-                        response: Response) -> OnDemandRatesPublic:
+                        request: Request, response: Response) -> OnDemandRatesPublic:
     """The plan's on-demand rate table (reservations with ``pricing: on_demand`` lock it)."""
-    written = ledger.set_on_demand_rates(tenant_id, rates=body.model_dump(mode="json")["rates"])
+    written = ledger.set_on_demand_rates(tenant_id, rates=body.model_dump(mode="json")["rates"],
+                                         context=command_context(request))
     mark_position(response, written.position)
     return on_demand_rates(ledger.get_tenant(written.id))
 

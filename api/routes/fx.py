@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query, Response
+from fastapi import Query, Request, Response
 from pydantic import BaseModel, Field, StringConstraints
 
 from api.answers import Saved, answered_by
 from api.deps import Finance, ReportReader, ServicesDep
+from api.idempotency import command_context
 from api.routes import command, resource_router
 from api.routes.written import mark_position
 from api.schemas.common import Currency, Name, Strict, plain, text_of
@@ -58,12 +59,13 @@ def recorded_rate(saved: Saved) -> FxRatePublic:
 
 @fx_rates.post("", status_code=201, openapi_extra=command("record_fx_rates"))
 @answered_by(recorded_rate)
-def record_fx_rate(body: FxRateCreate, services: ServicesDep, _: Finance, response: Response) -> FxRatePublic:
+def record_fx_rate(body: FxRateCreate, services: ServicesDep, _: Finance, request: Request,
+                   response: Response) -> FxRatePublic:
     """Record a rate for a pair and date; the same rate again records nothing; another rate for
     that date is a correction (a new event)."""
     receipt = services.ledger.record_fx_rates([{
         "base": body.base.value, "quote": body.quote.value, "rate": body.rate,
-        "effective_date": body.effective_date, "source": body.source}], where=[""])
+        "effective_date": body.effective_date, "source": body.source}], where=[""], context=command_context(request))
     mark_position(response, receipt.position)
     outcome = receipt.outcomes[0]
     fact = outcome.fact

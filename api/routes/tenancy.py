@@ -9,7 +9,7 @@ from fastapi import Request, Response
 from access.tokens import Principal, Role
 from api.access import hidden, visible_reservation, visible_tenant
 from api.deps import Booker, LedgerDep, OperatorOrFinance, TenantReader
-from api.idempotency import saved_answer
+from api.idempotency import command_context, saved_answer
 from api.problems import Forbidden
 from api.routes import command, resource_router
 from api.routes.written import mark_position
@@ -29,8 +29,9 @@ reservations = resource_router("/v1/reservations", "reservations")
 
 
 @tenants.post("", status_code=201, openapi_extra=command("register_tenant"))
-def register_tenant(body: TenantCreate, ledger: LedgerDep, _: OperatorOrFinance, response: Response) -> TenantPublic:
-    written = ledger.register_tenant(**body.model_dump(mode="json"))
+def register_tenant(body: TenantCreate, ledger: LedgerDep, _: OperatorOrFinance,
+                    request: Request, response: Response) -> TenantPublic:
+    written = ledger.register_tenant(**body.model_dump(mode="json"), context=command_context(request))
     mark_position(response, written.position)
     return TenantPublic.of(ledger.get_tenant(written.id))
 
@@ -68,9 +69,9 @@ def confirm_reservation(body: ReservationCreate, ledger: LedgerDep, principal: B
     key = request.headers.get("Idempotency-Key")
     if key:
         fields["reservation_id"] = uuid5(RESERVATION_KEY_NAMESPACE, f"{principal.scope}\n{key}")
-    written = ledger.confirm_reservation(**fields)
+    written = ledger.confirm_reservation(**fields, context=command_context(request))
     mark_position(response, written.position)
-    return saved_answer() or ReservationPublic.of(ledger.get_reservation(written.id))
+    return saved_answer(request) or ReservationPublic.of(ledger.get_reservation(written.id))
 
 
 @reservations.get("/{reservation_id}")
@@ -81,9 +82,9 @@ def get_reservation(reservation_id: UUID, ledger: LedgerDep, principal: TenantRe
 @reservations.post("/{reservation_id}/extension",
                    openapi_extra=command("extend_reservation"))
 def extend_reservation(reservation_id: UUID, body: ReservationExtension, ledger: LedgerDep, principal: Booker,
-                       response: Response) -> ReservationPublic:
+                       request: Request, response: Response) -> ReservationPublic:
     visible_reservation(ledger, principal, reservation_id)
-    written = ledger.extend_reservation(reservation_id, end=body.end)
+    written = ledger.extend_reservation(reservation_id, end=body.end, context=command_context(request))
     mark_position(response, written.position)
     return ReservationPublic.of(ledger.get_reservation(written.id))
 
@@ -91,8 +92,8 @@ def extend_reservation(reservation_id: UUID, body: ReservationExtension, ledger:
 @reservations.post("/{reservation_id}/cancellation",
                    openapi_extra=command("cancel_reservation"))
 def cancel_reservation(reservation_id: UUID, ledger: LedgerDep, principal: Booker,
-                       response: Response) -> ReservationPublic:
+                       request: Request, response: Response) -> ReservationPublic:
     visible_reservation(ledger, principal, reservation_id)
-    written = ledger.cancel_reservation(reservation_id)
+    written = ledger.cancel_reservation(reservation_id, context=command_context(request))
     mark_position(response, written.position)
     return ReservationPublic.of(ledger.get_reservation(written.id))

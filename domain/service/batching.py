@@ -21,12 +21,13 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable
-from contextvars import Context, copy_context
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
+
+from domain.attachments import CommandContext
 
 T = TypeVar("T")
 
@@ -36,20 +37,20 @@ MAX_BATCH = 64
 
 @dataclass(eq=False)
 class Job(Generic[T]):
-    """One queued booking: how to decide it in a batch, how to run it alone, and the context
-    (context variables: the clock's stamp, an idempotency key's attachment) of its caller."""
+    """One queued booking: how to decide it in a batch, how to run it alone, and the command's
+    context (its attachment, e.g. an idempotency key's row: ``domain/attachments.py``)."""
 
     decide: Callable[[Any], Aggregate]  # given the loaded pool: books on it, returns what it creates
     alone: Callable[[], T]
-    context: Context = field(default_factory=copy_context)
+    command: CommandContext
     done: bool = False
     result: T | None = None
     error: BaseException | None = None
 
     def settle(self, run: Callable[[], T]) -> None:
-        """Run ``run`` in the caller's context and keep its outcome."""
+        """Run ``run`` and keep its outcome."""
         try:
-            self.succeed(self.context.run(run))
+            self.succeed(run())
         except BaseException as error:  # handed to the waiting caller, raised there
             self.fail(error)
 

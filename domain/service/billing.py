@@ -7,6 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from domain.aggregates import Invoice, invoice_id
+from domain.attachments import NO_CONTEXT, CommandContext
 from domain.errors import InvalidInput, InvoiceAlreadyIssued
 from domain.money import check_signed_amount, to_decimal
 from domain.service.commercial import CommercialCommands
@@ -20,7 +21,7 @@ CARBON_FIELDS = ("energy_kwh", "location_kgco2e", "market_kgco2e")
 
 class BillingCommands(CommercialCommands):
     def issue_invoice(self, *, tenant_id: object, month: object, lines: Iterable[Mapping[str, object]],
-                      billed_through_position: int) -> Written:
+                      billed_through_position: int, context: CommandContext = NO_CONTEXT) -> Written:
         """Issue the invoice of a closed month from billing lines computed by the billing
         projection. Each line needs ``amount`` (Decimal in the tenant's currency); the total is
         their sum, plus the lines of the tenant's commercial terms (true-ups, then credits
@@ -55,12 +56,13 @@ class BillingCommands(CommercialCommands):
             invoice = Invoice(tenant.id, month_text, tenant.billing_currency, checked_lines + terms.lines,
                               total + terms.total, self.now(), billed_through_position, carbon["energy_kwh"],
                               carbon["location_kgco2e"], carbon["market_kgco2e"])
-            return Written(invoice.id, self._save(invoice, *terms.aggregates))
+            return Written(invoice.id, self._save(context, invoice, *terms.aggregates))
         return self._retrying(unit)
 
-    def void_invoice(self, invoice_ref: object, *, reason: object) -> Written:
-        return self._update(lambda: self.get_invoice(invoice_ref), lambda invoice: invoice.void(reason=reason))
+    def void_invoice(self, invoice_ref: object, *, reason: object, context: CommandContext = NO_CONTEXT) -> Written:
+        return self._update(context, lambda: self.get_invoice(invoice_ref), lambda invoice: invoice.void(reason=reason))
 
-    def credit_invoice(self, invoice_ref: object, *, amount: object, reason: object) -> Written:
-        return self._update(lambda: self.get_invoice(invoice_ref),
+    def credit_invoice(self, invoice_ref: object, *, amount: object, reason: object,
+                       context: CommandContext = NO_CONTEXT) -> Written:
+        return self._update(context, lambda: self.get_invoice(invoice_ref),
                             lambda invoice: invoice.credit(amount=amount, reason=reason, issued_at=self.now()))

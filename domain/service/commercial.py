@@ -29,6 +29,7 @@ from eventsourcing.domain import Aggregate
 from domain.aggregates import Contract, Invoice, Tenant, Wallet, invoice_id, wallet_id
 from domain.aggregates.contract import month_index
 from domain.aggregates.reservation import PRICING_MODES
+from domain.attachments import NO_CONTEXT, CommandContext
 from domain.errors import Conflict, InvalidInput, NotFound
 from domain.service.core import LedgerCore
 from domain.service.receipts import Written
@@ -98,13 +99,14 @@ class CommercialCommands(LedgerCore):
 
     # ---- on-demand rates --------------------------------------------------------------------
 
-    def set_on_demand_rates(self, tenant_id: object, *, rates: object) -> Written:
-        return self._update(lambda: self.get_tenant(tenant_id), lambda tenant: tenant.set_on_demand_rates(rates=rates))
+    def set_on_demand_rates(self, tenant_id: object, *, rates: object, context: CommandContext = NO_CONTEXT) -> Written:
+        return self._update(context, lambda: self.get_tenant(tenant_id),
+                            lambda tenant: tenant.set_on_demand_rates(rates=rates))
 
     # ---- contracts --------------------------------------------------------------------------
 
     def sign_contract(self, *, tenant_id: object, period: object, term_start: object, term_end: object,
-                      amount: object, discount: object = ZERO) -> Written:
+                      amount: object, discount: object = ZERO, context: CommandContext = NO_CONTEXT) -> Written:
         """A committed-spend contract in the tenant's billing currency; its term may not overlap
         another contract of the tenant. Contract and tenant are saved together."""
         def unit() -> Written:
@@ -118,16 +120,17 @@ class CommercialCommands(LedgerCore):
                     raise Conflict(f"term_start: the term overlaps contract {other.id} "
                                    f"({other.term_start} to {other.last_month})", field="term_start")
             tenant.contract_signed(contract.id)
-            return Written(contract.id, self._save(contract, tenant))
+            return Written(contract.id, self._save(context, contract, tenant))
         return self._retrying(unit)
 
     def amend_contract(self, contract_id: object, *, effective_month: object, amount: object,
-                       discount: object = ZERO) -> Written:
-        return self._update(lambda: self._contract_for_update(contract_id), lambda contract: contract.amend(
+                       discount: object = ZERO, context: CommandContext = NO_CONTEXT) -> Written:
+        return self._update(context, lambda: self._contract_for_update(contract_id), lambda contract: contract.amend(
             effective_month=effective_month, amount=amount, discount=discount, now=self.now()))
 
-    def terminate_contract(self, contract_id: object, *, effective_month: object, fee: object = ZERO) -> Written:
-        return self._update(lambda: self._contract_for_update(contract_id), lambda contract: contract.terminate(
+    def terminate_contract(self, contract_id: object, *, effective_month: object, fee: object = ZERO,
+                           context: CommandContext = NO_CONTEXT) -> Written:
+        return self._update(context, lambda: self._contract_for_update(contract_id), lambda found: found.terminate(
             effective_month=effective_month, fee=fee, now=self.now()))
 
     def _contract_for_update(self, contract_id: object) -> Contract:
@@ -137,20 +140,20 @@ class CommercialCommands(LedgerCore):
 
     def purchase_credits(self, tenant_id: object, *, amount: object, priority: object = 50,
                          expires_at: object = None, note: object = "credits purchased",
-                         grant_id: UUID | None = None) -> Written:
+                         grant_id: UUID | None = None, context: CommandContext = NO_CONTEXT) -> Written:
         """Paid credits: deferred revenue until consumed (or expired: breakage)."""
         return self._add_credits(tenant_id, paid=True, amount=amount, priority=priority, expires_at=expires_at,
-                                 note=note, grant_id=grant_id)
+                                 note=note, grant_id=grant_id, context=context)
 
     def grant_credits(self, tenant_id: object, *, amount: object, priority: object = 50,
                       expires_at: object = None, note: object = "credits granted",
-                      grant_id: UUID | None = None) -> Written:
+                      grant_id: UUID | None = None, context: CommandContext = NO_CONTEXT) -> Written:
         """Free credits: a discount when consumed, never revenue."""
         return self._add_credits(tenant_id, paid=False, amount=amount, priority=priority, expires_at=expires_at,
-                                 note=note, grant_id=grant_id)
+                                 note=note, grant_id=grant_id, context=context)
 
     def _add_credits(self, tenant_id: object, *, paid: bool, amount: object, priority: object, expires_at: object,
-                     note: object, grant_id: UUID | None) -> Written:
+                     note: object, grant_id: UUID | None, context: CommandContext = NO_CONTEXT) -> Written:
         tenant = self.get_tenant(tenant_id)
         ident = grant_id or uuid4()
 
@@ -159,10 +162,10 @@ class CommercialCommands(LedgerCore):
                                                                     currency=tenant.billing_currency)
             wallet.add(grant_id=ident, paid=paid, amount=amount, priority=priority, expires_at=expires_at,
                        note=note, now=self.now())
-            return Written(wallet.id, self._save(wallet))
+            return Written(wallet.id, self._save(context, wallet))
         return self._retrying(unit)
 
-    def expire_credits(self, tenant_id: object) -> Written:
+    def expire_credits(self, tenant_id: object, *, context: CommandContext = NO_CONTEXT) -> Written:
         """Record the expiry of the tenant's grants whose expiry has passed (nothing if none)."""
         tenant = self.get_tenant(tenant_id)
 
@@ -171,7 +174,7 @@ class CommercialCommands(LedgerCore):
             if wallet is None:
                 raise NotFound(f"tenant_id: tenant {tenant.name!r} has no credits wallet", field="tenant_id")
             wallet.expire(now=self.now())
-            return Written(wallet.id, self._save(wallet))
+            return Written(wallet.id, self._save(context, wallet))
         return self._retrying(unit)
 
     def _wallet_for_update(self, tenant: Tenant) -> Wallet | None:

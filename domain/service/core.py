@@ -23,10 +23,9 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
-import domain.aggregates as aggregates_package
 from domain.aggregates import FundingRound, GpuPool, Invoice, Reservation, Site, SupplyOrder, Tenant, pool_id
-from domain.aggregates.stamping import stamp_events, stamped_by
-from domain.attachments import ATTACH, Attachment, AttachmentRefused, AttachmentTaken
+from domain.aggregates.stamping import stamp
+from domain.attachments import Attachment, AttachmentRefused, AttachmentTaken, CommandContext
 from domain.checks import uuid_of
 from domain.errors import ConcurrencyConflict, InvalidInput, NotFound
 from domain.reference import gpu_model
@@ -38,21 +37,6 @@ from domain.timeutil import UTC
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
 
-# Events carry the time of the ledger's clock (domain.aggregates.stamping): every aggregate the
-# domain exports, so a new aggregate is stamped by being exported.
-stamp_events(*(member for member in vars(aggregates_package).values()
-               if isinstance(member, type) and issubclass(member, Aggregate) and member is not Aggregate))
-
-
-def _stamped(command: Callable[..., T]) -> Callable[..., T]:
-    """``command`` with the events it creates stamped by its ledger's clock."""
-    @functools.wraps(command)
-    def run(self: LedgerCore, *args: object, **kwargs: object) -> T:
-        with stamped_by(self.now):
-            return command(self, *args, **kwargs)
-    return run
-
-
 class LedgerCore(Application[UUID]):
     """Not an application of its own: the base the command families share (see ``Ledger``)."""
 
@@ -62,15 +46,6 @@ class LedgerCore(Application[UUID]):
     # loser is a stale cached copy, and the retry reloads it.
     backoff_first_seconds = 0.001
     backoff_max_seconds = 0.050
-
-    def __init_subclass__(cls, **kwargs: object) -> None:
-        """Every public command of a command family (and of ``Ledger``) stamps its events with
-        the ledger's clock: plain functions only (not class methods or properties)."""
-        super().__init_subclass__(**kwargs)
-        for name, value in list(vars(cls).items()):
-            if not name.startswith("_") and not name.startswith("get_") and callable(value) \
-                    and type(value).__name__ == "function":
-                setattr(cls, name, _stamped(value))
 
     def __init__(self, env: Mapping[str, str] | None = None, *, clock: Callable[[], datetime] = system_clock,
                  command_lock: CommandLock | None = None, group_commit: bool = True) -> None:
@@ -178,16 +153,17 @@ class LedgerCore(Application[UUID]):
         aggregate: object = self.repository.get(ident)
         return aggregate
 
-    def _save(self, *aggregates: Aggregate) -> int | None:
-        """Save in one transaction; with an attachment factory in this context (``ATTACH``), its
+    def _save(self, context: CommandContext, *aggregates: Aggregate) -> int | None:
+        """Save in one transaction; with an attachment factory in the command's ``context``, its
         row goes into that transaction too (``domain/attachments.py``)."""
-        factory = ATTACH.get()
+        made = stamp(self.now(), *aggregates)  # the ledger's clock (domain.aggregates.stamping)
+        factory = context.attach
         if factory is None:
             recordings = self.save(*aggregates)
         else:
             events = tuple(event for aggregate in aggregates for event in aggregate.pending_events)
-            recordings = self.save(*aggregates, attachments=(factory(aggregates, events),))
-        self._cached(aggregates)
+            recordings = self.save(*aggregates, attachments=(factory(context, aggregates, events),))
+        self._cached(tuple(made.get(aggregate.id, aggregate) for aggregate in aggregates))
         return recordings[-1].notification.id if recordings else None
 
     def _cached(self, aggregates: tuple[Aggregate, ...]) -> None:
@@ -254,14 +230,15 @@ class LedgerCore(Application[UUID]):
 
     # ---- group commit (domain/service/batching.py) ----------------------------------------
 
-    def _booking(self, pool: UUID, decide: Callable[[GpuPool], Aggregate], alone: Callable[[], Written]) -> Written:
+    def _booking(self, context: CommandContext, pool: UUID, decide: Callable[[GpuPool], Aggregate],
+                 alone: Callable[[], Written]) -> Written:
         """A command on ``pool`` that ``decide``s on the loaded pool and returns the one aggregate
         it creates (saved with the pool), or runs ``alone`` (a unit of work, as ``_retrying``
         runs it). With group commit, the bookings queued on the pool meanwhile share one
         transaction; the outcome is the one running them alone, in queue order, gives."""
         if not self.group_commit or getattr(self._local, "holding", None) is not None:
             return self._retrying(alone, pool=pool)
-        job: Job[Written] = Job(decide, alone)
+        job: Job[Written] = Job(decide, alone, context)
         self._queues.join(pool, job)
         with self._pool_locks.hold(pool):
             self._local.holding = pool
@@ -298,22 +275,24 @@ class LedgerCore(Application[UUID]):
         accepted: list[tuple[Job[Any], Aggregate, int]] = []  # a job, what it created, its last event's index
         refused: list[tuple[Job[Any], BaseException]] = []
         attachments: list[Attachment] = []
+        made: dict[UUID, Aggregate] = {}  # what the stamped events create, as a replay makes it (the cache's copies)
         for job in jobs:
             version = pool.version
             try:
-                created = job.context.run(job.decide, pool)
+                created = job.decide(pool)
             except Exception as error:
                 if pool.version != version:
                     return False  # refused half-way through changing the pool: run each alone
                 refused.append((job, error))
                 continue
+            made.update(stamp(self.now(), pool, created))
             own = (*pool.collect_events(), *created.collect_events())
             events.extend(own)
             last = len(events) - 1
             accepted.append((job, created, last))
-            factory = job.context.get(ATTACH)
+            factory = job.command.attach
             if factory is not None:
-                attachment = job.context.run(factory, (pool, created), own)
+                attachment = factory(job.command, (pool, created), own)
                 attachment.last = last
                 attachments.append(attachment)
         if accepted:
@@ -323,9 +302,9 @@ class LedgerCore(Application[UUID]):
                 return False  # nothing was recorded: each alone meets the conflict by itself
             except Exception:
                 if any(a.failure is not None for a in attachments):
-                    return False  # an answer failed to render; the transaction was rolled back
+                    return False  # a result could not be made; the transaction was rolled back
                 raise
-            self._cached((pool, *(created for _, created, _ in accepted)))
+            self._cached((pool, *(made.get(created.id, created) for _, created, _ in accepted)))
             self._queues.counted(len(accepted))
             for job, created, last in accepted:
                 job.succeed(Written(created.id, recordings[last].notification.id))
@@ -338,10 +317,10 @@ class LedgerCore(Application[UUID]):
         ceiling = min(self.backoff_max_seconds, self.backoff_first_seconds * 2 ** (attempt - 2))
         self._sleep(ceiling * random.uniform(0.5, 1.0))
 
-    def _update(self, load: Callable[[], A], change: Callable[[A], object]) -> Written:
+    def _update(self, context: CommandContext, load: Callable[[], A], change: Callable[[A], object]) -> Written:
         """The common command: load one aggregate, ``change`` it, save it; retried on conflict."""
         def unit() -> Written:
             aggregate = load()
             change(aggregate)
-            return Written(aggregate.id, self._save(aggregate))
+            return Written(aggregate.id, self._save(context, aggregate))
         return self._retrying(unit)

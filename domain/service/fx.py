@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from eventsourcing.application import AggregateNotFoundError
 
 from domain.aggregates.fx import FxFact, FxRate, check_fx_fact
+from domain.attachments import NO_CONTEXT, CommandContext
 from domain.errors import InvalidInput
 from domain.service.core import LedgerCore
 
@@ -37,7 +38,8 @@ class FxReceipt:
 
 
 class FxCommands(LedgerCore):
-    def record_fx_rates(self, rows: Sequence[Mapping[str, object]], *, where: Sequence[str] | None = None) -> FxReceipt:
+    def record_fx_rates(self, rows: Sequence[Mapping[str, object]], *, where: Sequence[str] | None = None,
+                        context: CommandContext = NO_CONTEXT) -> FxReceipt:
         """Record rate facts (dicts with base, quote, rate, effective_date, source). ``where``
         names each row in refusals (e.g. ``"line 7: "``); default ``"rates[i]: "``."""
         facts: list[FxFact] = []
@@ -73,7 +75,7 @@ class FxCommands(LedgerCore):
                     found.correct(fact, now)
                     changed.append(found)
                     outcomes.append(FxOutcome(fact, "corrected"))
-            position = self._save(*changed) if changed else None
+            position = self._save(context, *changed) if changed else None
             return FxReceipt(tuple(outcomes), position)
         return self._retrying(unit)
 

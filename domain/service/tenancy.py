@@ -10,6 +10,7 @@ from uuid import UUID
 
 from domain.aggregates import GpuPool, Reservation, Tenant, pool_id
 from domain.aggregates.reservation import check_gpus, check_window
+from domain.attachments import NO_CONTEXT, CommandContext
 from domain.checks import uuid_of
 from domain.errors import Conflict, InsufficientCapacity, InvalidInput, LedgerError, NotFound, TenantSuspended
 from domain.money import check_rate
@@ -24,27 +25,29 @@ class TenancyCommands(LedgerCore):
     # ---- tenants --------------------------------------------------------------------------
 
     def register_tenant(self, *, name: object, billing_currency: object, rates: object,
-                        cancellation_fee_share: object = Decimal("0.25")) -> Written:
+                        cancellation_fee_share: object = Decimal("0.25"),
+                        context: CommandContext = NO_CONTEXT) -> Written:
         tenant = Tenant.register(name=name, billing_currency=billing_currency, rates=rates,
                                  cancellation_fee_share=cancellation_fee_share)
-        return Written(tenant.id, self._save(tenant))
+        return Written(tenant.id, self._save(context, tenant))
 
-    def change_plan(self, tenant_id: object, *, rates: object, cancellation_fee_share: object) -> Written:
-        return self._update(lambda: self.get_tenant(tenant_id), lambda tenant: tenant.change_plan(
+    def change_plan(self, tenant_id: object, *, rates: object, cancellation_fee_share: object,
+                    context: CommandContext = NO_CONTEXT) -> Written:
+        return self._update(context, lambda: self.get_tenant(tenant_id), lambda tenant: tenant.change_plan(
             rates=rates, cancellation_fee_share=cancellation_fee_share))
 
-    def suspend_tenant(self, tenant_id: object, *, reason: object) -> Written:
-        return self._update(lambda: self.get_tenant(tenant_id), lambda tenant: tenant.suspend(reason=reason))
+    def suspend_tenant(self, tenant_id: object, *, reason: object, context: CommandContext = NO_CONTEXT) -> Written:
+        return self._update(context, lambda: self.get_tenant(tenant_id), lambda tenant: tenant.suspend(reason=reason))
 
-    def reinstate_tenant(self, tenant_id: object) -> Written:
-        return self._update(lambda: self.get_tenant(tenant_id), lambda tenant: tenant.reinstate())
+    def reinstate_tenant(self, tenant_id: object, *, context: CommandContext = NO_CONTEXT) -> Written:
+        return self._update(context, lambda: self.get_tenant(tenant_id), lambda tenant: tenant.reinstate())
 
     # ---- reservations ---------------------------------------------------------------------
 
     def confirm_reservation(self, *, tenant_id: object, site_id: object, model: object, gpus: object,
                             start: object, end: object, rate_per_gpu_hour: object = None,
                             reservation_id: UUID | None = None, backfill: object = False,
-                            pricing: object = "reserved") -> Written:
+                            pricing: object = "reserved", context: CommandContext = NO_CONTEXT) -> Written:
         """Book ``gpus`` of ``model`` at a site for [start, end) and lock the rate (the tenant's
         plan rate unless one is negotiated). Pool and reservation are saved together; refused
         with InsufficientCapacity if any hour lacks free GPUs. ``reservation_id`` is the
@@ -108,25 +111,26 @@ class TenancyCommands(LedgerCore):
                 raise InsufficientCapacity(f"gpus: insufficient capacity: no {code} GPUs in service at site {site}",
                                            field="gpus") from None
             reservation = book(pool)
-            return Written(reservation.id, self._save(pool, reservation))
+            return Written(reservation.id, self._save(context, pool, reservation))
         # Bookings queued on this pool meanwhile may share one transaction (group commit).
-        return self._booking(pool_id(site, code), book, unit)
+        return self._booking(context, pool_id(site, code), book, unit)
 
     def _refuse_taken(self, reservation_id: UUID | None) -> None:
         if reservation_id is not None and reservation_id in self.repository:
             raise Conflict(f"reservation_id: a reservation with id {reservation_id} already exists",
                            field="reservation_id")
 
-    def extend_reservation(self, reservation_id: object, *, end: object) -> Written:
+    def extend_reservation(self, reservation_id: object, *, end: object,
+                           context: CommandContext = NO_CONTEXT) -> Written:
         def unit() -> Written:
             reservation = self._reservation_for_update(reservation_id)
             previous_end, new_end = reservation.extend(new_end=end, now=self.now())
             pool = self._get(GpuPool, reservation.pool_id, what="pool", field="pool_id", for_update=True)
             pool.book(reservation_id=reservation.id, start=previous_end, end=new_end, gpus=reservation.gpus)
-            return Written(reservation.id, self._save(pool, reservation))
+            return Written(reservation.id, self._save(context, pool, reservation))
         return self._retrying(unit, pool=self._pool_of(reservation_id))
 
-    def cancel_reservation(self, reservation_id: object) -> Written:
+    def cancel_reservation(self, reservation_id: object, *, context: CommandContext = NO_CONTEXT) -> Written:
         """Release the hours from the next whole hour on and charge the locked fee share."""
         def unit() -> Written:
             reservation = self._reservation_for_update(reservation_id)
@@ -134,7 +138,7 @@ class TenancyCommands(LedgerCore):
             pool = self._get(GpuPool, reservation.pool_id, what="pool", field="pool_id", for_update=True)
             pool.release(reservation_id=reservation.id, start=released_from, end=released_until,
                          gpus=reservation.gpus)
-            return Written(reservation.id, self._save(pool, reservation))
+            return Written(reservation.id, self._save(context, pool, reservation))
         return self._retrying(unit, pool=self._pool_of(reservation_id))
 
     def _reservation_for_update(self, reservation_id: object) -> Reservation:
@@ -147,7 +151,8 @@ class TenancyCommands(LedgerCore):
 
     # ---- usage ----------------------------------------------------------------------------
 
-    def record_usage(self, records: Sequence[UsageRecord | Mapping[str, object]]) -> UsageReceipt:
+    def record_usage(self, records: Sequence[UsageRecord | Mapping[str, object]],
+                     *, context: CommandContext = NO_CONTEXT) -> UsageReceipt:
         """Record a batch of per-hour usage in one transaction: all or nothing. A record whose
         id was already recorded with the same values is skipped (counted as a duplicate)."""
         if not records:
@@ -182,7 +187,7 @@ class TenancyCommands(LedgerCore):
                                       field=f"records[{index}].{error.field}") from None
             for reservation_id, reservation in reservations.items():
                 reservation.record_staged_usage(staged[reservation_id])
-            position = self._save(*reservations.values()) if recorded else None
+            position = self._save(context, *reservations.values()) if recorded else None
             return UsageReceipt(recorded, duplicates, position)
         return self._retrying(unit)
 

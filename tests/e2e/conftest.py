@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from access.tokens import Role, create_token
 from bootstrap import create_app, open_api_store
 from config.settings import Settings
+from tests.conftest import spawns
 
 
 @dataclass
@@ -88,24 +89,27 @@ class ServerThread:
 
 
 @pytest.fixture
+@spawns  # a uvicorn server
 def postgres_api(postgres_url: str) -> Iterator[Api]:
     with ServerThread(postgres_url) as base, httpx.Client(base_url=base, timeout=30) as client:
         yield Api(client, postgres_url)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])])
 def any_api(request: pytest.FixtureRequest) -> Api:
     api: Api = request.getfixturevalue("sqlite_api" if request.param == "sqlite" else "postgres_api")
     return api
 
 
 @pytest.fixture
+@spawns  # a uvicorn server
 def sqlite_server_api(sqlite_url: str) -> Iterator[Api]:
     with ServerThread(sqlite_url) as base, httpx.Client(base_url=base, timeout=30) as client:
         yield Api(client, sqlite_url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@spawns  # a uvicorn server on either store
 def served_api(request: pytest.FixtureRequest) -> Api:
     """A real uvicorn server on either store (for concurrency)."""
     api: Api = request.getfixturevalue("sqlite_server_api" if request.param == "sqlite" else "postgres_api")

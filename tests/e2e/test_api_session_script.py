@@ -1,4 +1,4 @@
-"""The README's HTTP session is a script (examples/api_session.sh): run it against `ledger serve`
+"""The HTTP session of docs/api.md is a script (examples/api_session.sh): run it against `ledger serve`
 in its own process on a fresh SQLite ledger, so the documented session cannot rot."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from tests.reliability.process import LedgerServer
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "examples" / "api_session.sh"
-LEDGER = Path(sys.executable).parent / "ledger"  # the installed console script, as the README runs it
+LEDGER = Path(sys.executable).parent / "ledger"  # the installed console script, as docs/api.md runs it
 
 pytestmark = [
     pytest.mark.slow,

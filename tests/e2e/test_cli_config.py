@@ -7,6 +7,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from config.settings import Settings
 from tests.e2e.cli_process import ledger, one_line
 
@@ -19,6 +21,7 @@ def shown(cwd: Path, env: dict[str, str] | None = None, *args: str) -> dict[str,
     return {row["setting"]: row for row in json.loads(result.stdout)}
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_config_show_lists_every_setting_with_default_value_and_source(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("LEDGER_DATABASE_URL=postgresql://ledger:hunter2@db.example:5432/ledger"
                                    "?schema=prod\nLEDGER_MAX_BODY_BYTES=2048\nLEDGER_PAGE_SIZE=50\nUNRELATED=1\n")
@@ -38,12 +41,14 @@ def test_config_show_lists_every_setting_with_default_value_and_source(tmp_path:
     assert table.returncode == 0 and "hunter2" not in table.stdout and "LEDGER_MAX_BODY_BYTES" in table.stdout
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_config_show_masks_passwords_given_on_the_command_line(tmp_path: Path) -> None:
     rows = shown(tmp_path, None, "--db", "postgresql://u:s3cret@h:5432/d?password=other&schema=s")
     assert rows["LEDGER_DATABASE_URL"]["value"] == "postgresql://u:***@h:5432/d?password=***&schema=s"
     assert rows["LEDGER_DATABASE_URL"]["source"] == "command line"
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_every_command_uses_the_database_of_the_env_file(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("LEDGER_DATABASE_URL=from-dotenv.db\n")
     assert "no ledger at SQLite from-dotenv.db" in one_line(ledger("report", "billing", cwd=tmp_path))

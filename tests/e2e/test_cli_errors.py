@@ -107,6 +107,7 @@ def test_no_arguments_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
         assert command in out
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_the_installed_command_prints_one_line_and_exits_2() -> None:
     result = subprocess.run([sys.executable, "-m", "cli", "demo", "--scale", "huge"], capture_output=True,
                             text=True, timeout=60)
@@ -117,24 +118,28 @@ def test_the_installed_command_prints_one_line_and_exits_2() -> None:
 
 # ---- failures a user meets, each one line saying what to do, run as a user runs them ---------
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_a_port_out_of_range_is_one_line(tmp_path: Path) -> None:
     assert run(["init", "--db", str(tmp_path / "l.db")]) == 0
     line = one_line(ledger("serve", "--db", str(tmp_path / "l.db"), "--port", "99999"))
     assert "--port" in line and "65535" in line
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_several_workers_on_sqlite_are_one_line_and_create_nothing(tmp_path: Path) -> None:
     line = one_line(ledger("serve", "--db", str(tmp_path / "l.db"), "--workers", "2", "--create"))
     assert "--workers" in line and "PostgreSQL" in line
     assert not (tmp_path / "l.db").exists()
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_an_unknown_log_level_lists_the_choices(tmp_path: Path) -> None:
     line = one_line(ledger("serve", "--db", str(tmp_path / "l.db"), "--log-level", "foo"))
     assert "'foo'" in line and "critical" in line and "debug" in line and "Value error" not in line
 
 
 @pytest.mark.parametrize("where", ["environment", ".env"])
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_a_setting_that_does_not_parse_is_one_line_naming_it(where: str, tmp_path: Path) -> None:
     db = tmp_path / "l.db"
     assert run(["init", "--db", str(db)]) == 0
@@ -146,6 +151,7 @@ def test_a_setting_that_does_not_parse_is_one_line_naming_it(where: str, tmp_pat
         in line and "ledger config show" in line
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
     import socket
 
@@ -160,6 +166,7 @@ def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_serve_on_a_database_that_does_not_exist_is_one_line() -> None:
     from tests.conftest import postgres_admin_url
     from tests.postgres_server import DEFAULT_URL
@@ -174,6 +181,7 @@ def test_serve_on_a_database_that_does_not_exist_is_one_line() -> None:
     assert "wrongpw" not in line
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_serve_on_a_closed_port_is_one_line() -> None:
     line = one_line(ledger("serve", "--db", "postgresql://postgres:wrongpw@127.0.0.1:1/postgres"))
     assert "cannot connect to PostgreSQL 127.0.0.1:1/postgres" in line and "host and port" in line
@@ -194,6 +202,7 @@ def test_a_refused_password_says_so(monkeypatch: pytest.MonkeyPatch, capsys: pyt
     assert "wrongpw" not in line
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_a_closed_pipe_ends_quietly_with_141(tmp_path: Path) -> None:
     from bootstrap import open_ledger
     from tests.builders import SimClock, fleet, reserve
@@ -214,6 +223,7 @@ def test_a_closed_pipe_ends_quietly_with_141(tmp_path: Path) -> None:
     assert err == ""
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_unknown_names_suggest_the_closest(tmp_path: Path) -> None:
     db = tmp_path / "l.db"
     assert run(["init", "--db", str(db)]) == 0

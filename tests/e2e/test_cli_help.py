@@ -11,6 +11,8 @@ from access.tokens import Role
 from cli.options import LogLevel
 from tests.e2e.cli_process import ledger
 
+pytestmark = pytest.mark.slow  # runs `ledger` as a child process
+
 WIDE = {"COLUMNS": "200", "TERM": "dumb"}
 COMMANDS = [(), ("demo",), ("init",), ("report",), ("project",), ("rebuild",), ("verify",), ("serve",),
             ("token", "create"), ("token", "revoke"), ("export", "events"), ("import", "events"), ("audit", "head"),

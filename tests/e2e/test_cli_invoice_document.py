@@ -10,6 +10,7 @@ from pathlib import Path
 from uuid import uuid4
 
 import pypdf
+import pytest
 
 from tests.e2e.cli_process import ledger, one_line
 from tests.integration.test_invoice_documents import issue_january
@@ -17,6 +18,7 @@ from tests.integration.test_invoice_documents import issue_january
 ROOT = Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_the_command_writes_the_pdf_and_the_html(sqlite_url: str, tmp_path: Path) -> None:
     issued = issue_january(sqlite_url)
     issued.ledger.close()
@@ -37,6 +39,7 @@ def test_the_command_writes_the_pdf_and_the_html(sqlite_url: str, tmp_path: Path
     assert issued.tenant_name in html.stdout and "120.00" in html.stdout
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_refusals_are_one_line_and_write_nothing(sqlite_url: str, tmp_path: Path) -> None:
     issued = issue_january(sqlite_url)
     issued.ledger.close()

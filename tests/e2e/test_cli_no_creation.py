@@ -13,6 +13,8 @@ from tests.conftest import postgres_admin_url
 from tests.e2e.cli_process import ledger, one_line, schema_objects
 from tests.postgres_server import schema_url, scratch_schema
 
+pytestmark = pytest.mark.slow  # runs `ledger` as a child process
+
 SOME_ID = "645b1957-4960-4f10-ae46-c1781a89a68a"
 READ_ONLY = [
     ("report", "billing"),

@@ -16,6 +16,8 @@ from bootstrap import open_ledger
 from tests.builders import SimClock, fleet, reserve
 from tests.e2e.cli_process import ledger
 
+pytestmark = pytest.mark.slow  # runs `ledger` as a child process
+
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, Path]]:

@@ -85,6 +85,7 @@ def test_the_new_routes_admit_the_roles_of_their_neighbours(
     assert operation["x-roles"] == roles
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_ledger_help_lists_the_groups() -> None:
     shown = ledger("--help", env={"COLUMNS": "200", "TERM": "dumb"})
     assert shown.returncode == 0, shown.stderr

@@ -47,7 +47,7 @@ def key_row(api: Api, key: str) -> tuple[Any, ...] | None:
 def writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
     """Counts the ledger's event transactions and the key rows stored on their own."""
     seen: Counter[str] = Counter()
-    ledger_insert = storage.recorders._Attaching.insert_events
+    ledger_insert = storage.recorders.AttachingRecorder.insert_events
     store_first = KeyBook.store_first
 
     def counting_insert(self: Any, *args: Any, **kwargs: Any) -> Any:
@@ -58,7 +58,7 @@ def writes(monkeypatch: pytest.MonkeyPatch) -> Iterator[Counter[str]]:
         seen["key alone"] += 1
         return store_first(self, *args, **kwargs)
 
-    monkeypatch.setattr(storage.recorders._Attaching, "insert_events", counting_insert)
+    monkeypatch.setattr(storage.recorders.AttachingRecorder, "insert_events", counting_insert)
     monkeypatch.setattr(KeyBook, "store_first", counting_store)
     yield seen
 
@@ -78,7 +78,11 @@ def test_a_keyed_write_is_one_commit_holding_its_answer(any_api: Api, writes: Co
     assert writes == Counter({"ledger+key": 1})  # no claim before, no completion after
     state, status, position, body = key_row(any_api, "one-commit") or ()
     assert (state, status, position) == ("done", 201, int(first.headers["Ledger-Position"]))
-    assert body == first.text  # the stored answer is the one sent
+    # The stored row is the command's result (canonical JSON: the position, the reservation's id
+    # and version), and the answer sent was rendered from it after the commit.
+    result = json.loads(body)
+    assert body == json.dumps(result, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert result["position"] == position and result["result"]["id"] == first.json()["id"]
     # A retry is not looked up first (that would cost every first request a round trip): its
     # command runs and is refused (its derived reservation id, or its key, is taken, so its
     # transaction rolls back), and the stored first answer wins over the refusal.
@@ -279,9 +283,9 @@ def test_writes_alone_keep_using_the_token_cache(sqlite_api: Api, monkeypatch: p
     lookups: Counter[str] = Counter()
     looked_up = TokenBook.principal_of_hash
 
-    def counting(book: TokenBook, digest: str) -> Principal | None:
+    def counting(book: TokenBook, digest: str, **kwargs: Any) -> Principal | None:
         lookups["token"] += 1
-        return looked_up(book, digest)
+        return looked_up(book, digest, **kwargs)
 
     monkeypatch.setattr(TokenBook, "principal_of_hash", counting)
     c.post("/v1/reservations", headers=bearer(op, "warm"), json=booking(world, tenant))  # cached now
@@ -343,3 +347,21 @@ def test_a_write_is_one_worker_thread_hop_keyed_or_not(sqlite_api: Api, monkeypa
         hops.clear()
         assert c.post(path, headers=bearer(op, key), json=body).status_code == 201
         assert hops == Counter({"write thread": 1}), (path, key, hops)
+
+
+def test_a_replay_renders_the_stored_result_not_the_resource_as_it_is_now(any_api: Api) -> None:
+    """The key's row holds the command's result (the tenant's id and version); the response is
+    rendered from it after the commit. A replay after the tenant changed renders the tenant at
+    that version again: the same bytes, status and Ledger-Position as the first answer."""
+    c, op = any_api.client, any_api.operator
+    body = {"name": f"Then {uuid.uuid4().hex[:6]}", "billing_currency": "USD", "rates": {MODEL: "2.50"}}
+    first = c.post("/v1/tenants", headers=bearer(op, "then"), json=body)
+    assert first.status_code == 201
+    tenant_id = first.json()["id"]
+    suspended = c.post(f"/v1/tenants/{tenant_id}/suspension", headers=bearer(op), json={"reason": "audit"})
+    assert suspended.status_code == 200, suspended.text
+    assert suspended.text != first.text
+    again = c.post("/v1/tenants", headers=bearer(op, "then"), json=body)
+    assert (again.status_code, again.text, again.headers["Ledger-Position"]) == (
+        201, first.text, first.headers["Ledger-Position"])
+    assert again.headers["Idempotent-Replayed"] == "true"

@@ -79,7 +79,7 @@ def test_metrics_names_and_the_request_counter_by_route_template(any_api: Api) -
         assert pools == {"api", "ledger"}
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])])
 def lagging_api(request: pytest.FixtureRequest) -> Iterator[Api]:
     """The API with no projection follower (as with `ledger serve --no-projector` and no workers),
     and /ready's lag limit at 1 event."""
@@ -247,6 +247,7 @@ def test_openapi_documents_ready_and_metrics() -> None:
     assert "x-roles" not in ready and "x-roles" not in paths["/metrics"]["get"]
 
 
+@pytest.mark.slow  # runs `ledger serve` as a child process
 def test_ledger_serve_logs_each_request_once_as_json(sqlite_url: str) -> None:
     """`ledger serve --log-format json`: every stderr line is JSON, one access line per request,
     uvicorn's own access log off."""
@@ -279,6 +280,7 @@ def test_ledger_serve_logs_each_request_once_as_json(sqlite_url: str) -> None:
     assert "lgr_nope" not in err
 
 
+@pytest.mark.slow  # runs `ledger serve` as a child process
 def test_ledger_serve_refuses_an_unknown_log_format(sqlite_url: str) -> None:
     subprocess.run([sys.executable, "-m", "cli", "init", "--db", sqlite_url], check=True, capture_output=True,
                    env=dict(os.environ, PYTHONPATH=os.getcwd()))

@@ -24,6 +24,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 
 from bootstrap import create_app  # noqa: E402
 from config.settings import Settings  # noqa: E402
+from tests.conftest import spawns  # noqa: E402
 from tests.e2e.conftest import Api, ServerThread  # noqa: E402
 from tests.e2e.scenario import build_capacity, register_tenant  # noqa: E402
 
@@ -34,6 +35,7 @@ ROLE_BY_PREFIX = [("/v1/audit", "auditor"), ("/v1/usage", "meter"), ("/v1/invoic
 
 
 @pytest.fixture(scope="module")
+@spawns  # a uvicorn server
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Api]]:
     url = str(tmp_path_factory.mktemp("fuzz") / "ledger.db")
     with ServerThread(url) as base, httpx.Client(base_url=base, timeout=30) as client:
@@ -43,8 +45,15 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str,
         yield base, api
 
 
-# The document is the app's own (create_app opens no store until startup); the server serves it too.
-schema = schemathesis.openapi.from_dict(create_app(Settings(run_projector=False)).openapi())
+@pytest.fixture(scope="module")
+def fuzz_schema() -> object:
+    """The document is the app's own (create_app opens no store until startup); the server serves
+    it too. Loaded by a fixture, so the cases are made when the test runs, not at collection (which
+    a fast-tier run, ``-m "not slow"``, would otherwise pay for: ~9 s)."""
+    return schemathesis.openapi.from_dict(create_app(Settings(run_projector=False)).openapi())
+
+
+schema = schemathesis.pytest.from_fixture("fuzz_schema")
 
 
 @schema.parametrize()

@@ -29,6 +29,7 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
 
 from bootstrap import create_app  # noqa: E402
 from config.settings import Settings  # noqa: E402
+from tests.conftest import spawns  # noqa: E402
 from tests.e2e.conftest import Api, ServerThread  # noqa: E402
 from tests.e2e.scenario import build_capacity, register_tenant  # noqa: E402
 
@@ -63,6 +64,7 @@ def test_links_come_from_the_routes() -> None:
 
 
 @pytest.fixture(scope="module")
+@spawns  # a uvicorn server
 def stateful_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Api]]:
     url = str(tmp_path_factory.mktemp("stateful") / "ledger.db")
     with ServerThread(url) as base, httpx.Client(base_url=base, timeout=30) as client:

@@ -51,6 +51,7 @@ def head(url: str) -> int:
         store.close()
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_a_file_is_imported_in_batches_and_a_second_import_records_nothing(database_url: str,
                                                                            tmp_path: Path) -> None:
     file = tmp_path / "usage.csv"
@@ -65,6 +66,7 @@ def test_a_file_is_imported_in_batches_and_a_second_import_records_nothing(datab
     assert head(database_url) == before
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_a_bad_value_names_its_line_and_field_and_rolls_back_its_batch(database_url: str, tmp_path: Path) -> None:
     rows = usage_rows(booked(database_url), 20)
     rows[12][3] = "lots"  # line 14 (the header is line 1)
@@ -102,6 +104,7 @@ def test_a_bad_value_names_its_line_and_field_and_rolls_back_its_batch(database_
     (f"record_id,reservation_id,hour,gpu_hours\n{uuid.uuid4()},{uuid.uuid4()},2026-01-01T00:00:00Z,1\n",
      "line 2, reservation_id: "),
 ])
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_bad_files_are_one_line_errors(sqlite_url: str, tmp_path: Path, text: str, expected: str) -> None:
     booked(sqlite_url)
     file = tmp_path / "usage.csv"
@@ -109,6 +112,7 @@ def test_bad_files_are_one_line_errors(sqlite_url: str, tmp_path: Path, text: st
     assert one_line(ledger("usage", "import", str(file), "--db", sqlite_url)).startswith(f"error: {expected}")
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_a_missing_file_is_a_one_line_error(sqlite_url: str, tmp_path: Path) -> None:
     booked(sqlite_url)
     assert "file" in one_line(ledger("usage", "import", str(tmp_path / "nope.csv"), "--db", sqlite_url))

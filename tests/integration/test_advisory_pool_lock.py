@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 import psycopg
 import pytest
@@ -20,17 +21,26 @@ from tests.builders import SimClock, fleet, reserve
 pytestmark = pytest.mark.postgres
 
 
-def held_advisory_locks(url: str, key: int) -> int:
-    """Sessions holding the advisory lock ``key`` (a bigint key: its high and low 32 bits are
-    pg_locks' classid and objid; other suites' locks on the same server are not counted)."""
+def held_advisory_locks(url: str, key: int, *, granted: bool = True) -> int:
+    """Sessions holding (``granted=False``: waiting for) the advisory lock ``key`` (a bigint key:
+    its high and low 32 bits are pg_locks' classid and objid; other suites' locks on the same
+    server are not counted)."""
     config = parse_database_url(url)
     unsigned = key & 0xFFFFFFFFFFFFFFFF
     with psycopg.connect(f"host={config.host} port={config.port} dbname={config.dbname} "
                          f"user={config.user or 'postgres'}") as conn:
-        row = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+        row = conn.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted = %s "
                            "AND objsubid = 1 AND classid::bigint = %s AND objid::bigint = %s",
-                           (unsigned >> 32, unsigned & 0xFFFFFFFF)).fetchone()
+                           (granted, unsigned >> 32, unsigned & 0xFFFFFFFF)).fetchone()
     return int(row[0]) if row else 0
+
+
+def wait_until(condition: Callable[[], bool], seconds: float = 10) -> None:
+    """Poll ``condition`` (a real state of the server) until it holds; fail after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "condition not reached in time"
+        time.sleep(0.01)
 
 
 def test_two_sessions_take_turns_on_one_pool_and_not_on_two(postgres_url: str) -> None:
@@ -48,7 +58,8 @@ def test_two_sessions_take_turns_on_one_pool_and_not_on_two(postgres_url: str) -
             thread.start()
             with theirs.hold(other):  # another pool is free meanwhile
                 order.append("other pool")
-            time.sleep(0.3)
+            # the contender is blocked in pg_advisory_lock on our pool before we let go
+            wait_until(lambda: held_advisory_locks(postgres_url, pool_lock_key(config, pool), granted=False) == 1)
             order.append("mine done")
         thread.join(timeout=10)
         assert order == ["other pool", "mine done", "theirs"]
@@ -112,8 +123,10 @@ def test_a_lock_connection_killed_by_the_server_is_replaced(postgres_url: str) -
                              f"user={config.user or 'postgres'}", autocommit=True) as admin:
             killed = admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                                    "WHERE application_name = %s", (name,)).fetchall()
-        assert len(killed) == 1
-        time.sleep(0.2)
+            assert len(killed) == 1
+            # pg_terminate_backend only signals: wait until the backend has actually gone
+            wait_until(lambda: admin.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+                                             (name,)).fetchone() == (0,))
         with lock.hold(uuid.uuid4()):  # the dead idle connection is retried once on a fresh one
             pass
     finally:

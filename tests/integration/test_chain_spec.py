@@ -7,6 +7,8 @@ import io
 import json
 from datetime import timedelta
 
+import pytest
+
 from bootstrap import open_ledger
 from projections.audit import AuditChain
 from projections.audit.export import chain_for_export, export_events
@@ -73,6 +75,7 @@ def test_a_verifier_written_from_the_readme_reproduces_the_head(database_url: st
         ledger.close()
 
 
+@pytest.mark.slow  # runs `ledger` as a child process
 def test_export_chains_first_or_refuses_null_links(sqlite_url: str, tmp_path: object) -> None:
     from tests.e2e.cli_process import ledger as run_ledger
     from tests.e2e.cli_process import one_line

@@ -38,6 +38,7 @@ def test_discovery_order_is_local_binaries_then_the_embedded_package(monkeypatch
 
 
 @needs_package
+@pytest.mark.slow  # runs pytest as a child, which starts its own PostgreSQL server
 def test_without_a_server_or_local_binaries_the_postgres_tests_run_on_the_embedded_package() -> None:
     # No local binaries: PATH loses every directory holding initdb or pg_ctl, and
     # LEDGER_TEST_POSTGRES_START=embedded skips the /usr/lib/postgresql/*/bin look-up too.

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from bootstrap import open_ledger
 from domain import Ledger
 from domain.aggregates import pool_id
-from domain.attachments import ATTACH, Attachment, AttachmentRefused, AttachmentTaken, Guard
+from domain.attachments import Attachment, AttachmentRefused, AttachmentTaken, CommandContext, Guard
 from domain.errors import Conflict, InsufficientCapacity
 from domain.service.receipts import Written
 from domain.timeutil import hour_index
@@ -87,10 +87,11 @@ def alone(bookings: Sequence[Booking], first: int) -> tuple[list[bool], dict[int
     return accepted, booked
 
 
-def booking_call(f: Fleet, b: Booking, first: int, **kwargs: object) -> Callable[[], Written]:
-    return lambda: f.ledger.confirm_reservation(
+def booking_call(f: Fleet, b: Booking, first: int, **kwargs: object) -> Callable[..., Written]:
+    """A booking (more keyword arguments, e.g. ``context``, may be given when it is called)."""
+    return lambda **more: f.ledger.confirm_reservation(
         tenant_id=f.tenant_id, site_id=f.site_id, model=f.model, gpus=b.gpus,
-        start=hour(first + b.start), end=hour(first + b.start + b.hours), **kwargs)
+        start=hour(first + b.start), end=hour(first + b.start + b.hours), **kwargs, **more)
 
 
 @pytest.fixture
@@ -195,20 +196,15 @@ def key_table(url: str) -> Iterator[Callable[[], dict[str, int]]]:
     yield read
 
 
-def attached(call: Callable[[], Written], table: str, row: dict[str, object],
+def attached(call: Callable[..., Written], table: str, row: dict[str, object],
              guard: Guard | None = None) -> Callable[[], Written]:
-    """``call`` with a row of ``table`` (``row`` and the log position) saved in its transaction."""
-    def factory(aggregates: Sequence[object], events: Sequence[object]) -> Attachment:
+    """``call`` with a row of ``table`` (``row`` and the log position) saved in its transaction:
+    the factory travels in the command's context."""
+    def factory(context: CommandContext, aggregates: Sequence[object], events: Sequence[object]) -> Attachment:
         assert len(events) == 2, "a booking's own events: the pool's and the reservation's"
         return Attachment(table, lambda position: {**row, "position": position}, guard=guard)
 
-    def run() -> Written:
-        marker = ATTACH.set(factory)
-        try:
-            return call()
-        finally:
-            ATTACH.reset(marker)
-    return run
+    return lambda: call(context=CommandContext(attach=factory))
 
 
 def keyed(call: Callable[[], Written], key: str) -> Callable[[], Written]:

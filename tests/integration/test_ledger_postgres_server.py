@@ -37,6 +37,7 @@ def test_a_dead_server_without_fallback_is_reported_with_the_reason(monkeypatch:
     assert url in reason and "LEDGER_TEST_POSTGRES_START=0" in reason
 
 
+@pytest.mark.slow  # runs pytest as a child process (which may start its own PostgreSQL server)
 def test_the_postgres_suite_skips_visibly_without_a_server_and_fails_when_required() -> None:
     env = {"LEDGER_TEST_POSTGRES_URL": dead_url(), "LEDGER_TEST_POSTGRES_START": "0"}
     skipped = run_pytest(env)
@@ -49,6 +50,7 @@ def test_the_postgres_suite_skips_visibly_without_a_server_and_fails_when_requir
 
 
 @pytest.mark.skipif(find_binaries() is None, reason="no initdb/pg_ctl on this machine to start a server with")
+@pytest.mark.slow  # runs pytest as a child process (which may start its own PostgreSQL server)
 def test_without_a_server_the_suite_starts_a_throwaway_one_and_removes_it() -> None:
     with private_tmpdir() as private:
         result = run_pytest({"LEDGER_TEST_POSTGRES_URL": dead_url(), "LEDGER_REQUIRE_POSTGRES": "1",

@@ -29,7 +29,6 @@ def demo_reports(url: str) -> dict[str, list[str]]:
         return every_report(projections)
 
 
-@pytest.mark.slow
 def test_a_compressed_store_gives_the_same_reports_as_the_default(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     plain = demo_reports(str(tmp_path / "plain.db"))

@@ -27,6 +27,8 @@ from tests.e2e.scenario import MODEL, bearer, build_capacity, ok, register_tenan
 from tests.reliability.openapi_routes import example_body, operations
 from tests.reliability.process import log_head
 
+pytestmark = pytest.mark.slow  # runs `ledger token` as a child process
+
 PROBLEM = "application/problem+json"
 CACHE_SECONDS = 0.3  # the API trusts a looked-up token this long here (10 s by default)
 

@@ -26,6 +26,8 @@ from tests.e2e.conftest import free_port
 from tests.postgres_server import schema_url, scratch_schema
 from tests.reliability.startup_worker import open_services
 
+pytestmark = pytest.mark.slow  # spawns `ledger` and multiprocessing processes
+
 PROCESSES = 6
 TRIES = 5
 

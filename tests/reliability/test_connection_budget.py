@@ -1,6 +1,6 @@
 """One API process stays within its documented PostgreSQL connection budget under 64 concurrent
-clients (README, Configuration): the ledger's pool (up to 10), the API store's pool (up to
-``storage.api_store.MAX_CONNECTIONS``), the shared read connections (``LEDGER_READ_CONNECTIONS``) and
+clients (docs/operators.md, Connections per process): the ledger's pool (up to 10), the API store's
+pool (up to ``storage.api_store.MAX_CONNECTIONS``), the shared read connections (``LEDGER_READ_CONNECTIONS``) and
 the projection follower's 2.
 
 The server is a `ledger serve` process whose database URL carries a unique ``application_name``
@@ -26,6 +26,8 @@ from storage.api_store import MAX_CONNECTIONS as API_STORE_CONNECTIONS
 from tests.conftest import postgres_admin_url
 from tests.e2e.scenario import bearer, build_capacity, ok, register_tenant, reserve
 from tests.reliability.process import LedgerServer, log_head
+
+pytestmark = pytest.mark.slow  # runs `ledger serve` as a child process
 
 CLIENTS = 64
 REQUESTS_PER_CLIENT = 10

@@ -43,6 +43,7 @@ class Call:
 
 
 @pytest.mark.postgres
+@pytest.mark.slow  # starts its own PostgreSQL server and `ledger serve`
 def test_a_database_outage_fails_fast_with_503_and_recovers_by_itself() -> None:
     try:
         pg = ThrowawayPostgres()

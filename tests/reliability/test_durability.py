@@ -23,6 +23,8 @@ from access.tokens import Role, create_token
 from bootstrap import init_store, open_api_store
 from tests.reliability.process import LedgerServer, logged
 
+pytestmark = pytest.mark.slow  # runs and SIGKILLs `ledger serve` processes
+
 THREADS = 8
 KILLS = 3
 

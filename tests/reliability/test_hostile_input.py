@@ -67,7 +67,7 @@ def raw_json(body: Any) -> bytes:
     return json.dumps(body, ensure_ascii=True).encode()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])])
 def limited_api(request: pytest.FixtureRequest) -> Iterator[Api]:
     """The API with LEDGER_MAX_BODY_BYTES = 64 KiB: a TestClient on SQLite, uvicorn on PostgreSQL."""
     if request.param == "sqlite":

@@ -20,6 +20,8 @@ import api.routes.audit
 from tests.e2e.conftest import Api, ServerThread
 from tests.e2e.scenario import bearer
 
+pytestmark = pytest.mark.slow  # uvicorn servers
+
 DEADLINE = 0.5
 
 

@@ -29,6 +29,8 @@ from bootstrap import open_ledger
 from domain.timeutil import hour_index
 from tests.builders import fleet
 
+pytestmark = pytest.mark.slow  # spawns writer processes
+
 PROCESSES = 8
 GPUS = 40
 WINDOW = (datetime(2030, 1, 1, tzinfo=UTC), datetime(2030, 1, 2, tzinfo=UTC))

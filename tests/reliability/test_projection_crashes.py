@@ -26,6 +26,8 @@ from bootstrap import open_ledger, open_projections
 from projections import PROJECTION_NAMES
 from tests.builders import T0, fleet
 
+pytestmark = pytest.mark.slow  # runs and kills `ledger project` processes
+
 UTC = UTC
 KILLS = 20
 

@@ -17,7 +17,7 @@ from bootstrap import open_api_store
 from tests.e2e.scenario import T0, bearer
 from tests.reliability.process import LedgerServer
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # runs `ledger serve` as a child process
 
 
 def children(pid: int) -> set[int]:

@@ -28,6 +28,7 @@ import pytest
 
 from bootstrap import open_ledger
 from projections import REPORT_NAMES, Projections, ProjectionsNotReady, ReadOnlyProjections
+from tests.conftest import spawns
 from tests.e2e.conftest import Api, ServerThread
 from tests.e2e.scenario import bearer, build_capacity, ok, register_tenant, reserve
 from tests.e2e.test_flow import usage_batch
@@ -42,6 +43,7 @@ MARGIN = 3.0  # scheduling slack on a shared machine
 
 
 @pytest.fixture(scope="module")
+@spawns  # its own PostgreSQL primary and streaming replica
 def pair() -> Iterator[StreamingPair]:
     try:
         started = StreamingPair()

@@ -22,7 +22,7 @@ from tests.e2e.test_ui import csrf_of
 from tests.reliability.process import LedgerServer, logged
 from tests.reliability.test_projector_process import alive, children, wait_until, written_and_projected
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.slow]  # runs `ledger serve --workers` as a child process
 
 WORKERS = 2
 

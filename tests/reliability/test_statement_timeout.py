@@ -37,6 +37,7 @@ def test_every_connection_of_the_api_carries_the_timeout(postgres_url: str, seco
 
 
 @pytest.mark.postgres
+@pytest.mark.slow  # a uvicorn server
 def test_a_runaway_report_query_is_cancelled_and_answered_503(postgres_url: str,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     init_store(postgres_url)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import time
 
 import httpx
+import pytest
 
 from access.tokens import Role, create_token
 from bootstrap import init_store, open_api_store
 from tests.reliability.process import LedgerServer
+
+pytestmark = pytest.mark.slow  # runs `ledger serve` as a child process
 
 WIDE = [
     {"from": "1800-01-01T00:00:00Z", "to": "1900-01-01T00:00:00Z", "granularity": "hour"},

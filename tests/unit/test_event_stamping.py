@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 
 from bootstrap import open_ledger
 from domain.aggregates import Site
-from domain.aggregates.stamping import stamped_by
 from tests.builders import T0, SimClock, fleet, reserve
 
 
@@ -46,6 +45,18 @@ def test_outside_a_command_the_library_stamps_as_before() -> None:
     site = Site(name="X", country="GB", grid_intensity_g_per_kwh=1, pue=1, carbon_free_share=0, effective_from=T0,
                 factor_source="")
     assert site.created_on >= before
-    with stamped_by(lambda: T0):
-        assert Site(name="Y", country="GB", grid_intensity_g_per_kwh=1, pue=1, carbon_free_share=0,
-                    effective_from=T0, factor_source="").created_on == T0
+
+
+def test_the_save_stamps_with_the_clock_of_the_ledger_that_saves() -> None:
+    """The clock is the ledger's attribute, read by its save: two ledgers with their own clocks
+    in one thread stamp their own events, with no state shared between them."""
+    early, late = SimClock(datetime(2031, 1, 1, tzinfo=UTC)), SimClock(datetime(2032, 1, 1, tzinfo=UTC))
+    first, second = open_ledger("memory:", clock=early), open_ledger("memory:", clock=late)
+    try:
+        fleet(first)
+        fleet(second)
+        assert set(stamps(first)) == {datetime(2031, 1, 1, tzinfo=UTC)}
+        assert set(stamps(second)) == {datetime(2032, 1, 1, tzinfo=UTC)}
+    finally:
+        first.close()
+        second.close()
