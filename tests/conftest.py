@@ -107,7 +107,13 @@ def spawns(function: F) -> F:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The fast tier (``-m "not slow"``) runs in-process on SQLite: a test that spawns (its
+    fixture is ``@spawns``) or needs the PostgreSQL server is in the slow tier, which the whole
+    suite (the README's test command, CI) runs on both backends."""
     for item in items:
+        if item.get_closest_marker("postgres") is not None:
+            item.add_marker(pytest.mark.slow)
+            continue
         info = getattr(item, "_fixtureinfo", None)
         if info is not None and any(getattr(fixturedef.func, "spawns", False)
                                     for fixturedefs in info.name2fixturedefs.values() for fixturedef in fixturedefs):

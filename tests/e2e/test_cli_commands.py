@@ -18,6 +18,13 @@ from cli.main import run as ledger_cli
 from domain.aggregates import invoice_id
 
 
+@pytest.fixture(autouse=True)
+def terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables render at one width whatever the runner's terminal is (pytest-xdist workers have
+    none): wide, as these tests check what the commands record, not the layout."""
+    monkeypatch.setenv("COLUMNS", "200")
+
+
 def run(*args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
     with redirect_stdout(out), redirect_stderr(err):

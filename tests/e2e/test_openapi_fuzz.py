@@ -34,6 +34,9 @@ ROLE_BY_PREFIX = [("/v1/audit", "auditor"), ("/v1/usage", "meter"), ("/v1/invoic
                   ("/v1/reports", "finance")]
 
 
+pytestmark = pytest.mark.slow  # a uvicorn server (the fuzz_server fixture) and ~100 generated cases
+
+
 @pytest.fixture(scope="module")
 @spawns  # a uvicorn server
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Api]]:

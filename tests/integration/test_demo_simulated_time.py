@@ -20,6 +20,9 @@ MONTHS = 2
 LINE_FIELDS = ("line_key", "kind", "reservation_id", "origin_month", "gpu_hours", "rate", "amount")
 
 
+pytestmark = pytest.mark.slow  # builds a demo history: ~6 s
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = str(Path(tmp_path_factory.mktemp("demo")) / "ledger.db")

@@ -22,6 +22,9 @@ from projections import Projections
 MONTHS = 4
 
 
+pytestmark = pytest.mark.slow  # builds a demo history: ~7 s
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Ledger, Projections, dict[str, str]]]:
     url = str(tmp_path_factory.mktemp("terms") / "ledger.db")

@@ -36,6 +36,9 @@ HOSTILE = [
 POSTS = operations(methods=("post",))
 
 
+pytestmark = pytest.mark.slow  # every POST route with hostile strings: ~20 s
+
+
 def text_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
     """Every string leaf (and every object key) of a body, as a path."""
     if isinstance(value, str):

@@ -4,7 +4,9 @@ override no private method of the library (issue 28, part 3)."""
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
+import os
 from pathlib import Path
 
 import pytest
@@ -26,14 +28,23 @@ def _is_context_var(call: ast.expr | None) -> bool:
         isinstance(func, ast.Attribute) and func.attr == "ContextVar")
 
 
-def context_vars() -> set[str]:
+def _project_sources() -> list[Path]:
+    """The project's Python files: the tree under ROOT, pruned of hidden directories (.venv, .git),
+    build output and eggs before descending (a venv holds thousands of files)."""
+    found: list[Path] = []
+    for directory, subdirs, files in os.walk(ROOT):
+        subdirs[:] = [d for d in subdirs if not (d.startswith(".") or d in {"build", "node_modules", "__pycache__"}
+                                                 or d.endswith(".egg-info"))]
+        found.extend(Path(directory) / f for f in files if f.endswith(".py"))
+    return sorted(found)
+
+
+@functools.cache
+def context_vars() -> frozenset[str]:
     """Every ContextVar the project's code makes, as ``path:name``, read from the code with ast."""
     found: set[str] = set()
-    for path in sorted(ROOT.rglob("*.py")):
+    for path in _project_sources():
         relative = path.relative_to(ROOT)
-        if any(part.startswith(".") or part in {"build", "node_modules"} or part.endswith(".egg-info")
-               for part in relative.parts):
-            continue
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         for node in ast.walk(tree):
             if isinstance(node, ast.Assign) and _is_context_var(node.value):
@@ -47,7 +58,7 @@ def context_vars() -> set[str]:
         assigned = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Assign | ast.AnnAssign)}
         found |= {f"{relative.as_posix()}:line {n.lineno}" for n in ast.walk(tree)
                   if isinstance(n, ast.expr) and _is_context_var(n) and id(n) not in assigned}
-    return found
+    return frozenset(found)
 
 
 def test_the_scan_finds_the_request_id() -> None:
