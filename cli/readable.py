@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from cli.render import Formatter, human, label, percent, tonnes
 from domain.timeutil import to_utc
-from projections.queries import TOTAL_LABEL
+from projections.queries import CONSOLIDATED_LABEL, TOTAL_LABEL
 from projections.reports.base import LABEL_UNITS, Column, Report
 
 OPEN, FUTURE = "open", "future"
@@ -85,6 +85,24 @@ def money(value: Any) -> str:
         return str(value)
 
 
+# Units of exchange-rate columns: shown at up to 6 decimals in tables (JSON and CSV keep every
+# stored or derived digit).
+FX_RATE_UNITS = ("quote per base", "reporting currency per currency unit")
+FX_TABLE_PLACES = Decimal("0.000001")
+
+
+def fx_rate(value: Any) -> str:
+    """An exchange rate for people: ``0.09779134342278...`` -> ``0.097791``; ``1`` -> ``1``."""
+    if value is None:
+        return "-"
+    try:
+        rounded = Decimal(str(value)).quantize(FX_TABLE_PLACES, rounding=ROUND_HALF_EVEN)
+    except InvalidOperation:
+        return str(value)
+    text = f"{rounded:f}".rstrip("0")
+    return text.removesuffix(".")
+
+
 def formats_for(columns: Sequence[Column]) -> dict[str, Formatter]:
     out: dict[str, Formatter] = {}
     for column in columns:
@@ -96,6 +114,8 @@ def formats_for(columns: Sequence[Column]) -> dict[str, Formatter]:
             out[column.name] = tonnes
         elif column.unit == "ratio":
             out[column.name] = share
+        elif column.unit in FX_RATE_UNITS:
+            out[column.name] = fx_rate
     return out
 
 
@@ -165,7 +185,7 @@ def totals_rows(totals: Sequence[Mapping[str, Any]], shown: Sequence[str], *, ro
     out = []
     for total in totals:
         row: dict[str, Any] = {name: "" for name in shown}
-        row[place] = TOTAL_LABEL
+        row[place] = CONSOLIDATED_LABEL if total.get("consolidated") else TOTAL_LABEL
         row.update({name: value for name, value in total.items() if name in shown})
         out.append(row)
     return out

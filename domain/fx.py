@@ -38,6 +38,7 @@ class RateFact:
     effective_date: date
     rate: Decimal
     source: str
+    position: int | None = None  # the log position of the event that recorded (or last corrected) it
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,7 @@ class AppliedRate:
     rate: Decimal
     effective_date: date
     source: str
+    positions: tuple[int, ...] = ()  # the log positions of the facts used (two for a cross rate)
 
 
 def last_day(month: str) -> date:
@@ -60,6 +62,10 @@ def last_day(month: str) -> date:
 
 def missing_note(from_currency: str, to_currency: str, day: date) -> str:
     return f"no rate for {from_currency}->{to_currency} on {day.isoformat()}"
+
+
+def _positions(*facts: RateFact) -> tuple[int, ...]:
+    return tuple(f.position for f in facts if f.position is not None)
 
 
 class RateBook:
@@ -86,19 +92,21 @@ class RateBook:
             return AppliedRate(from_currency, to_currency, Decimal(1), day, "same currency")
         direct = self.in_force(from_currency, to_currency, day)
         if direct is not None:
-            return AppliedRate(from_currency, to_currency, direct.rate, direct.effective_date, direct.source)
+            return AppliedRate(from_currency, to_currency, direct.rate, direct.effective_date, direct.source,
+                               _positions(direct))
         with localcontext() as ctx:
             ctx.prec = PRECISION
             inverse = self.in_force(to_currency, from_currency, day)
             if inverse is not None:
                 return AppliedRate(from_currency, to_currency, 1 / inverse.rate, inverse.effective_date,
-                                   f"1 / {to_currency}->{from_currency} ({inverse.source})")
+                                   f"1 / {to_currency}->{from_currency} ({inverse.source})", _positions(inverse))
             for via in sorted({base for base, _ in self._pairs}):
                 to_leg, from_leg = self.in_force(via, to_currency, day), self.in_force(via, from_currency, day)
                 if to_leg is not None and from_leg is not None:
                     return AppliedRate(from_currency, to_currency, to_leg.rate / from_leg.rate,
                                        min(to_leg.effective_date, from_leg.effective_date),
-                                       f"{via}->{to_currency} / {via}->{from_currency} ({to_leg.source})")
+                                       f"{via}->{to_currency} / {via}->{from_currency} ({to_leg.source})",
+                                       _positions(to_leg, from_leg))
         return None
 
     def convert(self, amount: Decimal, from_currency: str, to_currency: str, month: str) -> Decimal | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from domain.fx import AppliedRate, RateBook, last_day, missing_note
 from projections.reports.base import Params, where
@@ -79,4 +79,8 @@ def consolidate(lines: Iterable[RevenueLine], currency: str, book: RateBook) -> 
 
 
 def rate_text(applied: AppliedRate | None) -> str | None:
-    return None if applied is None else f"{applied.rate.normalize():f}"
+    """The rate as stored or derived, every digit (normalize in the default 28-digit context would
+    round a 34-digit cross rate)."""
+    if applied is None:
+        return None
+    return f"{applied.rate.normalize(Context(prec=len(applied.rate.as_tuple().digits))):f}"

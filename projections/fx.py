@@ -83,5 +83,5 @@ def rate_rows(db: Database, limit: int | None = None) -> list[FxRateRow]:
 
 def rate_book(db: Database) -> RateBook:
     """The rates as the conversion rule (``domain.fx``) applies them."""
-    return RateBook(RateFact(r.base, r.quote, date.fromisoformat(r.effective_date), r.rate, r.source)
-                    for r in rate_rows(db))
+    return RateBook(RateFact(r.base, r.quote, date.fromisoformat(r.effective_date), r.rate, r.source,
+                             r.position) for r in rate_rows(db))

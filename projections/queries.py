@@ -35,7 +35,7 @@ import io
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Protocol
 from uuid import UUID
 
@@ -57,6 +57,7 @@ Row = dict[str, Any]
 NAMED = {"site_id": "site", "tenant_id": "tenant"}
 LIVE, AS_OF = "live", "as_of"
 TOTAL_LABEL = "Total"  # the first cell of a totals line in CSV, the label of a table's totals row
+CONSOLIDATED_LABEL = "Consolidated"  # the same for a consolidated report's total in its reporting currency
 
 
 # ---- names -------------------------------------------------------------------------------------
@@ -226,7 +227,8 @@ class ReportAnswer:
 
     def csv(self) -> str:
         """The rows under a header of ``columns``, then a totals line per totals object (its first
-        cell ``Total``, unless the first column is one the total fills)."""
+        cell ``Total``, or ``Consolidated`` for a consolidated total, unless the first column is one
+        the total fills)."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(self.columns)
@@ -235,7 +237,7 @@ class ReportAnswer:
         for total in self.totals:
             line = [cell(total.get(name)) for name in self.columns]
             if self.columns and line[0] == "":
-                line[0] = TOTAL_LABEL
+                line[0] = CONSOLIDATED_LABEL if total.get("consolidated") else TOTAL_LABEL
             writer.writerow(line)
         return buffer.getvalue()
 
@@ -322,10 +324,12 @@ def canonical(value: Decimal, scale: int) -> Decimal:
         return value
     if value == 0:
         value = abs(value)  # no "-0"
-    reduced = value.normalize()
+    # A context as precise as the value: the default one (28 digits) would round a 34-digit cross rate.
+    exact = Context(prec=max(len(value.as_tuple().digits) + scale, 28))
+    reduced = value.normalize(exact)
     exponent = reduced.as_tuple().exponent
     if isinstance(exponent, int) and exponent > -scale:
-        reduced = reduced.quantize(Decimal(1).scaleb(-scale))
+        reduced = reduced.quantize(Decimal(1).scaleb(-scale), context=exact)
     return reduced
 
 
@@ -387,7 +391,8 @@ def totals(report: Report, rows: Sequence[Mapping[str, Any]]) -> list[Row]:
     - "ratio": ``ratio_of`` numerator total / denominator total (null if that is 0 or missing).
 
     A consolidated report (a ``reporting currency`` column) gets one more object in the reporting
-    currency: every totalled column that is not money in the rows' own currency, over all rows.
+    currency: every totalled column that is not money in the rows' own currency, over all rows,
+    marked ``"consolidated": true`` (the per-currency objects: false).
     No rows, or nothing to total: an empty list."""
     columns = total_columns(report)
     if not rows or not columns:
@@ -404,6 +409,7 @@ def totals(report: Report, rows: Sequence[Mapping[str, Any]]) -> list[Row]:
         if consolidating:
             within_group = {row.get("reporting_currency") for row in groups[currency]}
             total["reporting_currency"] = within_group.pop() if len(within_group) == 1 else None
+            total["consolidated"] = False
         total.update(_group_total(report, columns, groups[currency], total))
         out.append(total)
     if consolidating:
@@ -412,7 +418,7 @@ def totals(report: Report, rows: Sequence[Mapping[str, Any]]) -> list[Row]:
         for target in targets:
             within = [row for row in rows if row.get("reporting_currency") == target]
             consolidated = [c for c in columns if c.money_of != "currency"]
-            total = {"currency": target, "reporting_currency": target}
+            total = {"currency": target, "reporting_currency": target, "consolidated": True}
             total.update(_group_total(report, consolidated, within, total))
             out.append(total)
     return out

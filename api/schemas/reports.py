@@ -57,6 +57,8 @@ def totals_model(report: Report) -> type[BaseModel]:
                                                                   "per currency)"))
     if "reporting_currency" in declared:
         fields["reporting_currency"] = (str | None, Field(None, description="The reporting currency"))
+        fields["consolidated"] = (bool, Field(False, description="true: the total of every currency's rows in the "
+                                                                "reporting currency; false: one currency's rows"))
     for column in total_columns(report):
         kind, info = _field(column)
         info.description = f"{column.rule}: {info.description}"

@@ -35,6 +35,7 @@ def query(db: Database, params: Params, limit: int) -> list[Row]:
                     "reporting_currency": target, "fx_rate": rate_text(applied),
                     "fx_rate_date": applied.effective_date.isoformat() if applied else None,
                     "fx_source": applied.source if applied else None,
+                    "fx_rate_positions": (", ".join(map(str, applied.positions)) or None) if applied else None,
                     "revenue_reporting": total.amount, "fx_note": total.note})
     return out
 
@@ -55,6 +56,8 @@ REPORT = Report(
                     "Rate in force on the month's last day (1 for the same currency)"),
              Column("fx_rate_date", "", "Effective date of that rate"),
              Column("fx_source", "", "Where the rate comes from (derived: 1/rate or a cross rate)"),
+             Column("fx_rate_positions", "", "Log position of the rate event (both legs' for a cross rate; "
+                                             "none for the same currency): `ledger audit` shows it"),
              Column("revenue_reporting", "reporting currency",
                     "Each line x rate, rounded half-even to the minor unit, summed; null if the rate is missing"),
              Column("fx_note", "", "Missing rates, e.g. 'no rate for NOK->USD on 2026-10-31'")),

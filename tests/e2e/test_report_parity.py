@@ -4,9 +4,9 @@ as of the head (``as_of=<position>``) and the dashboard's CSV (``/ui/csv/NAME``)
 same rows in the same order with the same values, and the same totals.
 
 The CSV is compared as it renders the JSON values (``str`` of each, null empty; a totals line per
-totals object, ``Total`` in its first empty cell). No report may be left out: the test fails if
-the registry has a report it did not read, or one whose answer has no rows (an empty answer
-proves nothing)."""
+totals object, ``Total`` -- ``Consolidated`` for a consolidated total -- in its first empty
+cell). No report may be left out: the test fails if the registry has a report it did not read,
+or one whose answer has no rows (an empty answer proves nothing)."""
 
 from __future__ import annotations
 
@@ -78,7 +78,8 @@ def csv_of(answer: dict[str, Any]) -> list[list[str]]:
     lines = [columns] + [[text(row.get(c)) for c in columns] for row in answer["rows"]]
     for total in answer["totals"]:
         line = [text(total.get(c)) for c in columns]
-        lines.append(["Total", *line[1:]] if line[0] == "" else line)
+        label = "Consolidated" if total.get("consolidated") else "Total"
+        lines.append([label, *line[1:]] if line[0] == "" else line)
     return lines
 
 

@@ -48,7 +48,7 @@ def test_every_report_answers_with_its_declared_columns(sqlite_api: Api) -> None
         assert all(list(row) == declared for row in rows), name
         schema = sqlite_api.client.app.openapi()["components"]["schemas"]  # type: ignore[union-attr]
         assert list(schema[f"{name.title().replace('_', '')}ReportRow"]["properties"]) == declared, name
-        totalled = {"currency", "reporting_currency"} | {col.name for col in total_columns(report)}
+        totalled = {"currency", "reporting_currency", "consolidated"} | {col.name for col in total_columns(report)}
         assert all(set(total) <= totalled for total in body.json()["totals"]), name
         as_csv = c.get(f"/v1/reports/{name}", headers={**bearer(finance), "Accept": "text/csv"})
         assert as_csv.text.splitlines()[0].split(",") == declared, name

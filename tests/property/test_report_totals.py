@@ -71,9 +71,10 @@ def recomputed(report: Report, rows: list[dict[str, Any]]) -> list[dict[str, Any
         head: dict[str, Any] = {"currency": currency} if has_currency else {}
         if consolidated:
             head["reporting_currency"] = "USD"
+            head["consolidated"] = False
         answers.append((currency, head, groups[currency], list(rules.values())))
     if consolidated:
-        answers.append(("USD", {"currency": "USD", "reporting_currency": "USD"}, rows,
+        answers.append(("USD", {"currency": "USD", "reporting_currency": "USD", "consolidated": True}, rows,
                         [c for c in rules.values() if c.money_of != "currency"]))
     out = []
     for _, head, within, columns in answers:
