@@ -7,7 +7,7 @@ The server runs on a SQLite store seeded with a site, a pool and a tenant.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -57,24 +57,31 @@ def _operations() -> list[object]:
     return [result.ok() for result in schema.get_all_operations()]
 
 
+def _conformance_test(operation: object, base: str, headers: dict[str, str],
+                      calls: list[str]) -> Callable[[], None]:
+    @given(case=operation.as_strategy())  # type: ignore[attr-defined]
+    @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    def conforms(case: object) -> None:
+        case.call_and_validate(base_url=base, headers=headers, checks=CHECKS)  # type: ignore[attr-defined]
+        calls.append(case.method)  # type: ignore[attr-defined]
+    return conforms  # type: ignore[no-any-return]
+
+
 def test_every_operation_conforms(fuzz_server: tuple[str, Api]) -> None:
     base, api = fuzz_server
     operations = _operations()
     assert len(operations) > 20, "the document lists the API's operations"
     failures: list[str] = []
+    calls: list[str] = []
     for operation in operations:
         path = operation.path  # type: ignore[attr-defined]
         role = next((r for prefix, r in ROLE_BY_PREFIX if path.startswith(prefix)), "operator")
-        headers = {"Authorization": f"Bearer {api.tokens[role]}"}
-
-        @given(case=operation.as_strategy())  # type: ignore[attr-defined]
-        @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
-                  suppress_health_check=list(HealthCheck))
-        def conforms(case: object, headers: dict[str, str] = headers) -> None:
-            case.call_and_validate(base_url=base, headers=headers, checks=CHECKS)  # type: ignore[attr-defined]
-
+        conforms = _conformance_test(operation, base, {"Authorization": f"Bearer {api.tokens[role]}"},
+                                     calls)
         try:
             conforms()
         except Exception as error:  # every operation is tried; all failures are reported
             failures.append(f"{operation.label}: {str(error)[:2000]}")  # type: ignore[attr-defined]
     assert not failures, "\n\n".join(failures)
+    assert len(calls) >= 2 * len(operations), f"{len(calls)} cases ran for {len(operations)} operations"
