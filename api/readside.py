@@ -289,3 +289,12 @@ class ReadSideBilling:
 
     def contract_tenants(self) -> list[UUID]:
         return [UUID(str(r["tenant_id"])) for r in self.readside.projections.report("contracts")]
+
+    # operations.closing.CloseReads: requests only wait (the followers project), up to
+    # LEDGER_READ_WAIT_SECONDS, then 503 projection-lagging.
+    def caught_up(self, position: int, names: list[str]) -> int:
+        self.readside.wait_for(position)
+        return min(self.readside.projections.position(name) for name in names)
+
+    def trial_balance(self, month: str) -> list[dict[str, Any]]:
+        return self.readside.projections.report("trial_balance", {"to": month})

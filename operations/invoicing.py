@@ -132,6 +132,8 @@ class ProjectionReads(Protocol):
 
     def report(self, name: str, filters: Mapping[str, Any] | None = None) -> list[dict[str, Any]]: ...
 
+    def position(self, name: str | None = None) -> int: ...
+
 
 class ProjectionsBilling:
     """:class:`BillingReads` on a process's own ``projections.Projections`` (the command line,
@@ -155,3 +157,12 @@ class ProjectionsBilling:
 
     def contract_tenants(self) -> list[UUID]:
         return [UUID(str(r["tenant_id"])) for r in self.projections.report("contracts")]
+
+    # operations.closing.CloseReads
+    def caught_up(self, position: int, names: list[str]) -> int:
+        if position > 0:
+            self.projections.wait_for(position, self.timeout_seconds, names=names)
+        return min(self.projections.position(name) for name in names)
+
+    def trial_balance(self, month: str) -> list[dict[str, Any]]:
+        return self.projections.report("trial_balance", {"to": month})

@@ -1,6 +1,7 @@
 """The ledger's aggregates. Each event class has an explicit, stable topic ('ledger:...'), so
 moving or renaming a module never orphans stored events."""
 
+from domain.aggregates.close import MonthClose, month_close_id
 from domain.aggregates.contract import Contract
 from domain.aggregates.funding import FundingRound
 from domain.aggregates.fx import FxRate
@@ -15,4 +16,4 @@ from domain.aggregates.wallet import Wallet, wallet_id
 __all__ = ["Contract", "FundingRound", "FxRate", "GpuPool", "Invoice", "Reservation", "Site", "SupplyOrder",
            "Tenant",
            "invoice_id", "pool_id"]
-__all__ += ["Wallet", "wallet_id"]
+__all__ += ["MonthClose", "Wallet", "month_close_id", "wallet_id"]

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from domain.service.billing import BillingCommands
 from domain.service.capacity import CapacityCommands
+from domain.service.closing import CloseCommands
 from domain.service.fx import FxCommands
 from domain.service.locks import CommandLock
 from domain.service.receipts import system_clock
@@ -15,7 +16,7 @@ from domain.service.tenancy import TenancyCommands
 from domain.storage import StoreConfig
 
 
-class Ledger(CapacityCommands, TenancyCommands, BillingCommands, FxCommands):
+class Ledger(CapacityCommands, TenancyCommands, BillingCommands, FxCommands, CloseCommands):
     """The system of record. Open it through ``bootstrap.open_ledger(url)`` (which parses the
     store setting), ``Ledger.open(config)``, or ``Ledger(env=...)``."""
 
