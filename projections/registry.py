@@ -16,13 +16,15 @@ from projections.billing import Billing
 from projections.capex import Capex
 from projections.commercial import Commercial
 from projections.fx import Fx
+from projections.journal import Journal
 from projections.projection import Projection
 from projections.reports.base import Report
 from projections.sustainability import Sustainability
 from projections.tenant_index import TenantIndex
 from projections.utilisation import Utilisation
 
-PROJECTIONS: tuple[type[Projection], ...] = (Utilisation, Billing, Sustainability, Capex, TenantIndex, Fx, Commercial)
+PROJECTIONS: tuple[type[Projection], ...] = (Utilisation, Billing, Sustainability, Capex, TenantIndex, Fx, Commercial,
+                                               Journal)
 PROJECTION_NAMES: tuple[str, ...] = tuple(p.name for p in PROJECTIONS)
 
 

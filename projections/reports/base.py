@@ -43,7 +43,8 @@ Row = dict[str, Any]
 
 @dataclass(frozen=True)
 class Filter:
-    """A report filter. ``kind``: site | tenant | model | from | to | granularity | currency."""
+    """A report filter. ``kind``: site | tenant | model | from | to | granularity | currency | account
+    (an account code of the journal's chart, ``projections.journal.CHART``)."""
 
     kind: str
     description: str
@@ -136,6 +137,7 @@ class Params:
     end: int | None = None
     granularity: str = "month"
     currency: str | None = None  # the reporting currency of consolidated reports
+    account: str | None = None  # an account code of the journal's chart of accounts
 
     @property
     def month_from(self) -> str | None:
@@ -199,7 +201,8 @@ class Report:
                         model=gpu_model(given["model"], field="model").code if "model" in given else None,
                         start=start, end=end, granularity=granularity,
                         currency=check_currency(str(given["currency"]).strip(), field="currency")
-                        if "currency" in given else None)
+                        if "currency" in given else None,
+                        account=check_account(given["account"]) if "account" in given else None)
         check_span(params, monthly=monthly)
         return params
 
@@ -224,6 +227,18 @@ def check_span(params: Params, *, monthly: bool) -> None:
     if params.end - params.start > limit:
         raise InvalidInput(f"to: at most {limit // 24} days per request at {params.granularity} granularity, "
                            f"asked for {(params.end - params.start + 23) // 24}", field="to")
+
+
+def check_account(value: Any) -> str:
+    """An account code of the chart of accounts; InvalidInput naming ``account`` (and the known
+    codes) otherwise."""
+    from projections.journal import ACCOUNTS
+
+    code = str(value).strip()
+    if code not in ACCOUNTS:
+        raise InvalidInput(f"account: no account {code[:20]!r} in the chart of accounts (accounts: "
+                           f"{', '.join(ACCOUNTS)})", field="account")
+    return code
 
 
 def _uuid(value: Any, name: str) -> str | None:

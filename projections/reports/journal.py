@@ -1,0 +1,50 @@
+"""The general journal: every line of every balanced entry, in log order (rules: projections.journal).
+
+Each entry (``entry_id``, one source event) balances: its debits equal its credits in its
+currency. ``month`` is the posting period (an invoice's month, or the next open month for an
+entry arriving after its period closed); ``event_id`` is the source event (``<id>:<version>``),
+the External ID a bookkeeping import groups an entry's lines by.
+"""
+
+from __future__ import annotations
+
+from projections.reports.base import Column, Filter, Params, Report, Row, table_rows, where
+from projections.reports.billing import FROM, TENANT, TO
+from storage.database import Database
+
+ACCOUNT = Filter("account", "Account code of the chart of accounts, e.g. 1100 (docs/finance.md)")
+
+
+def query(db: Database, params: Params, limit: int) -> list[Row]:
+    from projections.journal import LINES
+
+    filters, values = where(params, tenant=True)
+    if params.account is not None:
+        filters += " AND account_code = ?"
+        values.append(params.account)
+    return table_rows(db, LINES, filters, values, "position, line", limit)
+
+
+REPORT = Report(
+    name="journal",
+    title="General journal: balanced double entries",
+    projections=("journal",),
+    filters=(TENANT, FROM, TO, ACCOUNT),
+    columns=(Column("position", "count", "Log position of the source event", total=None),
+             Column("line", "count", "Index of the line within its entry", total=None),
+             Column("entry_id", "", "The entry (one per source event): its lines balance"),
+             Column("date", "", "Date of the entry YYYY-MM-DD (an invoice: its month's last day at the latest)"),
+             Column("month", "", "Posting period YYYY-MM"),
+             Column("event_id", "", "The source event, <aggregate id>:<version> (the import's External ID)"),
+             Column("account_code", "", "Account code of the chart of accounts"),
+             Column("account", "", "Account name"),
+             Column("debit", "currency", "Debit amount (0 on a credit line)", total="sum"),
+             Column("credit", "currency", "Credit amount (0 on a debit line)", total="sum"),
+             Column("currency", "ISO 4217", "Currency of the entry (the tenant's billing currency)"),
+             Column("tenant_id", "", "Tenant"),
+             Column("reference", "", "The invoice or credit grant the entry is about"),
+             Column("description", "", "What the line records")),
+    query=query,
+    order=("position", "line"),
+    period="position",
+)
