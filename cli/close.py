@@ -17,6 +17,7 @@ import typer
 
 from bootstrap import open_projections
 from cli.options import DEFAULT_DATABASE, DbOption, checked, opened_ledger, stderr_console
+from cli.readable import money
 from domain.timeutil import check_month
 from operations.closing import close_month, describe
 from operations.invoicing import ProjectionsBilling
@@ -46,12 +47,14 @@ def close_command(month: MonthOption, db: DbOption = DEFAULT_DATABASE) -> None:
             projections.close()
     shown = describe(receipt)
     if receipt.already_closed:
-        typer.echo(f"{receipt.month} is already closed (at log position {shown['journal_position']}); "
-                   "nothing recorded")
+        typer.echo(f"{receipt.month} is already closed (on {shown['closed_at']:%Y-%m-%d %H:%M} UTC, the journal at "
+                   f"log position {shown['journal_position']}); nothing recorded")
         return
-    balances = ", ".join(f"{b['currency']} {b['debit']}" for b in shown["balances"]) or "no postings"
     typer.echo(f"month closed: month={receipt.month} position={receipt.position} invoices={shown['invoices']} "
-               f"journal_position={shown['journal_position']} balanced={balances}")
+               f"journal_position={shown['journal_position']}")
+    for balance in shown["balances"]:
+        typer.echo(f"  trial balance {balance['currency']}: debits {money(balance['debit'])} = "
+                   f"credits {money(balance['credit'])}")
 
 
 @journal.command("export")
@@ -82,7 +85,11 @@ def export_command(month: MonthOption,
         data = journal_csv(rows, tenant_name)
         closed = ledger.get_month_close(text) is not None
     if out is None:
-        sys.stdout.buffer.write(data)
+        buffer = getattr(sys.stdout, "buffer", None)  # the bytes as they are (a StringIO in tests has none)
+        if buffer is not None:
+            buffer.write(data)
+        else:
+            sys.stdout.write(data.decode("utf-8"))
         sys.stdout.flush()
     else:
         out.write_bytes(data)

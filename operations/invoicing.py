@@ -52,7 +52,7 @@ def check_closed(ledger: Ledger, month: object) -> str:
     """``month`` as YYYY-MM, refused (naming ``month``) unless it has ended by the ledger's clock."""
     text = check_month(month)
     if month_bounds(text)[1] > ledger.now():
-        raise InvalidInput(f"month: {text} is not closed yet", field="month")
+        raise InvalidInput(f"month: {text} has not ended yet", field="month")
     return text
 
 

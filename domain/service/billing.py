@@ -31,7 +31,7 @@ class BillingCommands(CommercialCommands):
         year, mon = int(month_text[:4]), int(month_text[5:])
         month_end = datetime(year + (mon == 12), mon % 12 + 1, 1, tzinfo=UTC)
         if month_end > self.now():
-            raise InvalidInput(f"month: {month_text} is not closed yet", field="month")
+            raise InvalidInput(f"month: {month_text} has not ended yet", field="month")
         checked_lines: list[dict[str, object]] = []
         total = Decimal(0)
         carbon = dict.fromkeys(CARBON_FIELDS, Decimal(0))

@@ -166,3 +166,23 @@ def test_changes_and_lists(db: str) -> None:
 ])
 def test_bad_input_is_one_line_and_records_nothing(db: str, args: tuple[str, ...]) -> None:
     refused(db, *args)
+
+
+def test_close_and_journal_export_on_an_empty_ledger(tmp_path: object) -> None:
+    """`ledger close` closes an ended month once (exit 0 both times, the second recording
+    nothing), refuses a month that has not ended in one line, and a closed month's journal
+    exports without the open-month note."""
+    db = str(tmp_path / "ledger.db")  # type: ignore[operator]
+    assert run("init", "--db", db)[0] == 0
+    code, out, _ = run("close", "--month", "2026-01", "--db", db)
+    assert code == 0 and out.startswith("month closed: month=2026-01 position=1 invoices=0"), out
+    code, out, _ = run("close", "--month", "2026-01", "--db", db)
+    assert code == 0 and "2026-01 is already closed" in out and "nothing recorded" in out and head(db) == 1
+    assert "2999-01 has not ended yet" in refused(db, "close", "--month", "2999-01")
+    for bad in ("January", "2026-13", "26-01", ""):
+        assert "month" in refused(db, "close", "--month", bad)
+    code, out, err = run("journal", "export", "--month", "2026-01", "--db", db)
+    assert code == 0 and out.splitlines() == ["External ID,Posting Period,Date,Currency,Account,Debit,Credit,Memo,"
+                                              "Name,Reference"] and "not closed" not in err
+    code, out, err = run("journal", "export", "--month", "2026-02", "--db", db)
+    assert code == 0 and "2026-02 is not closed" in err
