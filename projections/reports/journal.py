@@ -45,6 +45,9 @@ REPORT = Report(
              Column("reference", "", "The invoice or credit grant the entry is about"),
              Column("description", "", "What the line records")),
     query=query,
-    order=("position", "line"),
+    # Every edge lists tenants by name (the project's rule for reports with a tenant); an entry's
+    # lines share its tenant, so entries stay whole and in log order within a tenant. The query
+    # itself (``Projections.report``) answers in log order: position, line.
+    order=("tenant", "position", "line"),
     period="position",
 )

@@ -1,0 +1,83 @@
+"""The journal's invariants, as a controller checks them: every entry balances, the trial balance
+balances per currency, and the journal ties out to the revenue report per tenant and currency."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from tests.commercial_helpers import ZERO, Store
+
+
+def check_entries_balance(rows: list[dict[str, Any]]) -> None:
+    """Each line is a debit or a credit (exact Decimals, never both, never zero); each entry's
+    debits equal its credits in its currency."""
+    sums: dict[tuple[str, str], Decimal] = defaultdict(lambda: ZERO)
+    for row in rows:
+        debit, credit = row["debit"], row["credit"]
+        assert isinstance(debit, Decimal) and isinstance(credit, Decimal), row
+        assert debit >= 0 and credit >= 0 and (debit == 0) != (credit == 0), row
+        sums[(row["entry_id"], row["currency"])] += debit - credit
+    off = {k: v for k, v in sums.items() if v != 0}
+    assert not off, f"entries that do not balance: {off}"
+
+
+def check_trial_balance(store: Store, **filters: Any) -> dict[str, tuple[Decimal, Decimal]]:
+    """Debits == credits per currency; returns them."""
+    totals: dict[str, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    for row in store.report("trial_balance", **filters):
+        totals[row["currency"]][0] += row["debit"]
+        totals[row["currency"]][1] += row["credit"]
+        assert row["balance"] == row["debit"] - row["credit"], row
+    assert all(d == c for d, c in totals.values()), dict(totals)
+    return {k: (v[0], v[1]) for k, v in totals.items()}
+
+
+@dataclass(frozen=True)
+class Balances:
+    """A tenant's balances (debit - credit) per account code, in one currency."""
+
+    by_account: dict[str, Decimal]
+
+    def of(self, code: str) -> Decimal:
+        return self.by_account.get(code, ZERO)
+
+    @property
+    def revenue(self) -> Decimal:
+        """4000 credits - 4000 debits - 4900 debits + 4100 credits."""
+        return -self.of("4000") - self.of("4900") - self.of("4100")
+
+
+def balances(store: Store, tenant_id: UUID, **filters: Any) -> dict[str, Balances]:
+    found: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    for row in store.report("trial_balance", tenant_id=str(tenant_id), **filters):
+        found[row["currency"]][row["account_code"]] = row["balance"]
+    return {currency: Balances(accounts) for currency, accounts in found.items()}
+
+
+def check_tie_out(store: Store, tenant_id: UUID, *, voided_charges: Decimal = ZERO,
+                  uncarried_notes: Decimal = ZERO) -> None:
+    """Per currency, to the cent, against the revenue report (which ignores voids and counts a
+    credit note when it is carried onto a later invoice as a ``credit`` line):
+    - revenue accounts == sum(recognised) - voided charges - credit notes not yet carried;
+    - 2100 (credit - debit) == the closing deferred revenue;
+    - 1100 + 1110 == sum(amount_due) + paid credits purchased - voided charges - notes not carried."""
+    rows = store.report("revenue", tenant_id=str(tenant_id))
+    by_currency: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_currency[row["currency"]].append(row)
+    journal = balances(store, tenant_id)
+    assert set(journal) <= set(by_currency) | set(), (journal, by_currency)
+    for currency, months in by_currency.items():
+        books = journal.get(currency, Balances({}))
+        recognised = sum((r["recognised"] for r in months), ZERO)
+        due = sum((r["amount_due"] for r in months), ZERO)
+        purchased = sum((r["credits_purchased"] for r in months), ZERO)
+        deferred = months[-1]["deferred_closing"]
+        assert books.revenue == recognised - voided_charges - uncarried_notes, (currency, books, recognised)
+        assert -books.of("2100") == deferred, (currency, books, deferred)
+        assert books.of("1100") + books.of("1110") == due + purchased - voided_charges - uncarried_notes, \
+            (currency, books, due, purchased)
