@@ -1,14 +1,23 @@
 """Commands on commercial terms: on-demand rates, committed-spend contracts, prepaid credits, and
 what an invoice gets from them at issue (true-ups and applied credits).
 
-The rules (stated in the README, *Commercial terms*):
-- Eligible spend of a period: the lines of the tenant's invoices for the period's months other
-  than ``true_up``, ``termination_fee`` and ``credits_applied`` -- reserved and on-demand usage,
-  cancellation fees, adjustments, credit notes -- before credits (credits are a way to pay,
-  the spend still counts).
-- When the invoice of a period's last month is issued, the period is settled: a ``true_up`` line
-  bills ``max(0, commitment - eligible spend)``; a terminated contract's fee comes on the same
-  invoice as its last period's settlement (a ``termination_fee`` line).
+The rules (stated in docs/finance.md, *Committed spend*, and the README, *Commercial terms*):
+- Eligible spend of a period (``eligible_spend``, the one place the rule lives): the consumption
+  charges on the tenant's invoices for the period's months -- ``reservation`` and ``on_demand``
+  lines, and ``adjustment`` lines that correct them (late usage, re-priced hours), before
+  credits. Not counted: cancellation fees (a ``cancellation_fee`` line, or an ``adjustment`` of
+  one), credit notes (``credit``), and the terms' own lines (``true_up``, ``termination_fee``,
+  ``credits_applied``). As in cloud committed-spend agreements (AWS EDP, Google Cloud commits),
+  only consumption draws the commitment down: a fee is a penalty for giving capacity back, and
+  letting it count would let a tenant meet its commitment by cancelling; a credit note is a
+  concession that should not be clawed back as a true-up; paying with credits is a way to pay
+  (the consumption still counts). Lines with no kind (older invoices) are usage.
+- When the invoice of a period's last month is issued, the period is settled: its commitment is
+  prorated by the days served from the contract's service start (``Contract.commitment_of``),
+  and a ``true_up`` line bills ``max(0, commitment - eligible spend)``, showing the period, the
+  commitment (and its proration) and the eligible spend; a period wholly before the service
+  start commits nothing (no line). A terminated contract's fee comes on the same invoice as its
+  last period's settlement (a ``termination_fee`` line).
 - Then credits: grants whose expiry has passed are expired (events), and the wallet pays up to
   the invoice's total (after the true-up) from its balance, in the order priority, soonest
   expiry, oldest: a negative ``credits_applied`` line. Invoice, contract(s) and wallet are one
@@ -27,7 +36,7 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.domain import Aggregate
 
 from domain.aggregates import Contract, Invoice, Tenant, Wallet, invoice_id, wallet_id
-from domain.aggregates.contract import month_index
+from domain.aggregates.contract import Commitment, Settlement, month_index
 from domain.aggregates.reservation import PRICING_MODES
 from domain.attachments import NO_CONTEXT, CommandContext
 from domain.errors import Conflict, InvalidInput, NotFound
@@ -37,13 +46,41 @@ from domain.service.receipts import Written
 # Lines an invoice gets at issue from its commercial terms (not from the billing projection):
 # they are not usage and do not count towards a commitment.
 TERMS_LINE_KINDS = frozenset({"true_up", "termination_fee", "credits_applied"})
+# Consumption: what counts towards a commitment (an adjustment only if it corrects consumption).
+CONSUMPTION_KINDS = frozenset({"reservation", "on_demand", "adjustment", None, "", "invoice"})
+FEE_KEYS = ("fee:", "adjustment-fee:")  # billing line keys of a cancellation fee and its adjustment
 RATE_PLACES = Decimal("0.000001")
 ZERO = Decimal(0)
 
 
+def is_consumption(line: Mapping[str, Any]) -> bool:
+    """A consumption charge (see the module docstring): usage lines, and adjustments of usage.
+    An adjustment's key names what it adjusts (``adjustment-fee:...`` a late cancellation fee;
+    ``reconciliation:<month>:<key>`` a difference on the line ``<key>``)."""
+    kind = line.get("kind")
+    if kind not in CONSUMPTION_KINDS:
+        return False
+    key = str(line.get("line_key") or "")
+    while key.startswith("reconciliation:"):
+        key = key.split(":", 2)[2] if key.count(":") >= 2 else ""
+    return not key.startswith(FEE_KEYS)
+
+
 def eligible_spend(lines: Sequence[Mapping[str, Any]]) -> Decimal:
-    """What an invoice's lines count towards a commitment (see the module docstring)."""
-    return sum((Decimal(str(line["amount"])) for line in lines if line.get("kind") not in TERMS_LINE_KINDS), ZERO)
+    """What an invoice's lines count towards a commitment: its consumption charges, before
+    credits (the one rule, used everywhere: see the module docstring)."""
+    return sum((Decimal(str(line["amount"])) for line in lines if is_consumption(line)), ZERO)
+
+
+def true_up_description(settlement: Settlement, commitment: Commitment, service_start: str) -> str:
+    """What a true-up line says: e.g. 'True-up 2026-04-01 to 2026-06-30: committed 1,000.00,
+    eligible spend 450.00' (a prorated period adds its days and the full amount)."""
+    period = settlement.period
+    text = f"True-up {period.first_day} to {period.last_day}: committed {settlement.commitment:,}"
+    if commitment.prorated:
+        text += (f" (prorated {commitment.served_days} of {period.days} days from service start "
+                 f"{service_start}; {commitment.full:,} for the whole period)")
+    return f"{text}, eligible spend {settlement.eligible_spend:,}"
 
 
 def discounted(rate: Decimal, discount: Decimal) -> Decimal:
@@ -106,14 +143,16 @@ class CommercialCommands(LedgerCore):
     # ---- contracts --------------------------------------------------------------------------
 
     def sign_contract(self, *, tenant_id: object, period: object, term_start: object, term_end: object,
-                      amount: object, discount: object = ZERO, context: CommandContext = NO_CONTEXT) -> Written:
+                      amount: object, discount: object = ZERO, service_start: object = None,
+                      context: CommandContext = NO_CONTEXT) -> Written:
         """A committed-spend contract in the tenant's billing currency; its term may not overlap
-        another contract of the tenant. Contract and tenant are saved together."""
+        another contract of the tenant. The commitment applies from ``service_start`` (a date in
+        the term; default its first day). Contract and tenant are saved together."""
         def unit() -> Written:
             tenant = self._get(Tenant, tenant_id, what="tenant", field="tenant_id", for_update=True)
             contract = Contract.sign(tenant_id=tenant.id, currency=tenant.billing_currency, period=period,
                                      term_start=term_start, term_end=term_end, amount=amount, discount=discount,
-                                     now=self.now())
+                                     now=self.now(), service_start=service_start)
             for other in (self.get_contract(c) for c in tenant.contract_ids):
                 if (month_index(other.term_start) <= month_index(contract.term_end)
                         and month_index(contract.term_start) <= month_index(other.last_month)):
@@ -204,11 +243,17 @@ class CommercialCommands(LedgerCore):
                 if earlier != month:
                     spend += self._invoiced_spend(tenant.id, earlier)
             settlement = contract.settle(period=period, eligible_spend=spend, invoice_id=invoice)
+            commitment = contract.commitment_of(period)
             detail = {"contract_id": str(contract.id), "origin_month": period.start, "period_end": period.end}
             if settlement.true_up:
                 terms.lines.append({"line_key": f"true_up:{contract.id}:{period.start}", "kind": "true_up",
-                                    **detail, "commitment": settlement.commitment,
-                                    "eligible_spend": settlement.eligible_spend, "amount": settlement.true_up})
+                                    **detail, "period_from": period.first_day.isoformat(),
+                                    "period_to": period.last_day.isoformat(), "commitment": settlement.commitment,
+                                    "period_commitment": commitment.full, "service_start": contract.service_start,
+                                    "served_days": settlement.served_days, "period_days": settlement.period_days,
+                                    "eligible_spend": settlement.eligible_spend, "amount": settlement.true_up,
+                                    "description": true_up_description(settlement, commitment,
+                                                                       contract.service_start)})
             if settlement.termination_fee:
                 terms.lines.append({"line_key": f"termination_fee:{contract.id}", "kind": "termination_fee",
                                     **detail, "amount": settlement.termination_fee})
