@@ -15,6 +15,7 @@ import projections.reports as _reports_package
 from projections.billing import Billing
 from projections.capex import Capex
 from projections.commercial import Commercial
+from projections.deferral import Deferral
 from projections.fx import Fx
 from projections.journal import Journal
 from projections.projection import Projection
@@ -24,7 +25,7 @@ from projections.tenant_index import TenantIndex
 from projections.utilisation import Utilisation
 
 PROJECTIONS: tuple[type[Projection], ...] = (Utilisation, Billing, Sustainability, Capex, TenantIndex, Fx, Commercial,
-                                               Journal)
+                                               Journal, Deferral)
 PROJECTION_NAMES: tuple[str, ...] = tuple(p.name for p in PROJECTIONS)
 
 
