@@ -50,12 +50,15 @@ def sign_command(
     term_end: Annotated[str, typer.Option("--to", help="Last month of the term (included), YYYY-MM")],
     period: Annotated[str, typer.Option(help="month, quarter or year")] = "quarter",
     discount: Annotated[str, typer.Option(help="Discount on the plan's rates, 0 to 0.9")] = "0",
+    service_start: Annotated[str | None, typer.Option(
+        "--service-start", help="Date the commitment applies from, YYYY-MM-DD in the term (default: its first "
+                                "day); a period partly before it is prorated by days")] = None,
     db: DbOption = DEFAULT_DATABASE,
 ) -> None:
     """Sign a commitment of AMOUNT per period over the term (whole periods)."""
     with opened_ledger(db) as ledger:
         written = ledger.sign_contract(tenant_id=tenant, period=period, term_start=term_start, term_end=term_end,
-                                       amount=amount, discount=discount)
+                                       amount=amount, discount=discount, service_start=service_start)
     _written("signed contract", written.id, written.position)
 
 
@@ -89,8 +92,10 @@ def contract_rows(contract: Contract) -> list[dict[str, Any]]:
     rows = []
     for period in contract.periods():
         settled = contract.settled.get(period.start)
+        commitment = contract.commitment_of(period)
         rows.append({"contract_id": str(contract.id), "period_start": period.start, "period_end": period.end,
-                     "currency": contract.currency, "commitment": contract.terms_at(period.start)[0],
+                     "currency": contract.currency, "commitment": settled.commitment if settled else commitment.amount,
+                     "served_days": commitment.served_days, "period_days": period.days,
                      "discount": contract.terms_at(period.start)[1],
                      "eligible_spend": settled.eligible_spend if settled else None,
                      "true_up": settled.true_up if settled else None,

@@ -151,7 +151,7 @@ def document_line(line: Mapping[str, Any]) -> DocumentLine:
     details = []
     if line.get("reservation_id"):
         details.append(f"reservation {str(line['reservation_id'])[:8]}")
-    if line.get("origin_month"):
+    if line.get("origin_month") and not (kind == "true_up" and line.get("description")):  # it names the period
         details.append(f"for {line['origin_month']}")
     if line.get("description"):
         details.append(str(line["description"]))

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StringConstraints
 
 from api.schemas.common import DecimalText, GpuModelCode, Id, Month, Strict, Text, UtcDateTime, text_of
 from domain.aggregates import Contract, Wallet
+
+# A calendar date; whether it exists (2026-02-30 does not) is the domain's check (a problem naming it).
+Day = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"), Field(examples=["2026-05-15"])]
 
 
 class ContractCreate(Strict):
@@ -18,6 +21,10 @@ class ContractCreate(Strict):
     amount: DecimalText = Field(description="Committed spend per period, in the tenant's billing currency")
     discount: DecimalText = Field("0", description="Discount on the plan's rates for reservations confirmed in "
                                                    "the term (0 to 0.9)")
+    service_start: Day | None = Field(None, description="The date (YYYY-MM-DD, in the term) the commitment applies "
+                                                        "from; a period partly before it is prorated by days, one "
+                                                        "wholly before it commits nothing. Default: the term's "
+                                                        "first day")
 
 
 class ContractAmendment(Strict):
@@ -39,6 +46,8 @@ class SettlementPublic(BaseModel):
     true_up: str
     termination_fee: str
     invoice_id: str
+    served_days: int = Field(description="Days of the period from the service start (all its days if served)")
+    period_days: int
 
 
 class ContractPublic(BaseModel):
@@ -48,6 +57,7 @@ class ContractPublic(BaseModel):
     period: str
     term_start: str
     term_end: str
+    service_start: str = Field(description="The date the commitment applies from")
     last_month: str
     status: str
     terms: list[dict[str, str]] = Field(description="[effective_from, amount, discount] in force from each month")
@@ -58,14 +68,15 @@ class ContractPublic(BaseModel):
     def of(cls, contract: Contract) -> ContractPublic:
         return cls(id=str(contract.id), tenant_id=str(contract.tenant_id), currency=contract.currency,
                    period=contract.period, term_start=contract.term_start, term_end=contract.term_end,
-                   last_month=contract.last_month, status=contract.status,
+                   service_start=contract.service_start, last_month=contract.last_month, status=contract.status,
                    terms=[{"effective_from": str(t[0]), "amount": str(t[1]), "discount": str(t[2])}
                           for t in contract.terms],
                    termination_fee=text_of(contract.termination_fee),
                    settled=[SettlementPublic(period_start=s.period.start, period_end=s.period.end,
                                              commitment=text_of(s.commitment), eligible_spend=text_of(s.eligible_spend),
                                              true_up=text_of(s.true_up), termination_fee=text_of(s.termination_fee),
-                                             invoice_id=str(s.invoice_id))
+                                             invoice_id=str(s.invoice_id), served_days=s.served_days,
+                                             period_days=s.period_days)
                             for s in contract.settled.values()])
 
 

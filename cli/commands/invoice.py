@@ -167,7 +167,7 @@ class InvoiceView:
                    lines=[dict(line) for line in invoice.lines], credit_notes=notes)
 
 
-LINE_COLUMNS = ["kind", "reservation_id", "origin_month", "gpu_hours", "rate", "amount"]
+LINE_COLUMNS = ["kind", "reservation_id", "origin_month", "gpu_hours", "rate", "amount", "description"]
 
 
 def show_table(view: InvoiceView, out: Console) -> None:

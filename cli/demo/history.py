@@ -32,7 +32,7 @@ from cli.demo.cast import (
     TENANTS,
     USD_TO,
 )
-from cli.demo.terms import DemoTerms, pricing_for, set_up_terms
+from cli.demo.terms import DemoTerms, pricing_for, set_up_terms, sign_at_service_start
 from cli.demo.timeline import (
     DAY,
     HOUR,
@@ -278,6 +278,7 @@ class DemoHistory:
         else:
             self.summary.bump("bookings deferred (no capacity)")
             return False
+        sign_at_service_start(self, self.terms, state, size, start)  # an anchor signs when its capacity is ready
         # (Not passing reservation_id: Reservation.__init__ does not accept an explicit id yet.)
         reservation_id = self.ledger.confirm_reservation(
             tenant_id=state.tenant_id, site_id=self.summary.site_ids[state.site_key], model=profile.model,

@@ -3,10 +3,16 @@ prepaid wallet, and tenants on on-demand pricing. All through the ledger's comma
 simulation's timeline (so every event is recorded when it happened); no randomness is drawn,
 so the rest of the history (its random choices) is the same with or without them.
 
-- The anchor ("Helixa AI") signs a two-year commitment of a monthly amount at the start of the
-  history, with a 5 % discount on its plan rates. Its first months are a ramp-up while GPUs
-  arrive, so they fall short and a ``true_up`` is billed; later months clear the commitment.
-  (Monthly periods, so that even a two-month demo settles some.)
+- The anchor ("Helixa AI") signs a two-year monthly commitment, with a 5 % discount on its plan
+  rates, when its capacity is ready: just before its first reservation is confirmed, with the
+  term from that month and the service start on the day that reservation starts (the first
+  month, served only from then, is prorated by days; docs/finance.md, *Committed spend*). It
+  commits what a tenant of its size signs: three quarters of a month (730 h) of GPUs at its
+  contracted rate, rounded to the thousand, ramped as capacity is handed over: the first month
+  on the GPUs its first booking gets, then on its planned block (small scale: 2,304 GB300 x
+  4.3605 x 730 x 0.75 = 5,501,000.00 USD a month, an amendment from the second month). That is
+  below its typical consumption, so a true-up is occasional and modest (e.g. a month of
+  cancellations). Monthly periods, so that even a short demo settles some.
 - The start-up ("Meridian Legal AI") prepays credits (paid: deferred revenue), gets a
   start-up-programme grant, and later a promotional grant that expires unused mid-history
   (its expiry is recorded on the day); a small paid pilot pack, applied last, lapses unused
@@ -24,15 +30,18 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
-from cli.demo.timeline import Timeline, month_text
+from cli.demo.timeline import TenantState, Timeline, month_text
+from domain.service.commercial import discounted
+from domain.timeutil import next_month
 
 ANCHOR = "Helixa AI"
 START_UP = "Meridian Legal AI"
 ON_DEMAND = ("Sable Media Studios", "Kestrel Games")
 ON_DEMAND_MARKUP = Decimal("1.35")
-# Per month, in USD, for the small scale (larger scales split each tenant into copies).
-ANCHOR_COMMITMENT_USD = Decimal("4500000")
 ANCHOR_DISCOUNT = Decimal("0.05")
+# The anchor commits this share of a month of its planned block at its contracted rate.
+ANCHOR_COMMITTED_SHARE = Decimal("0.75")
+HOURS_PER_MONTH = 730  # 8,760 / 12
 TERM_MONTHS = 24
 
 
@@ -41,6 +50,7 @@ class DemoTerms:
     """Which tenants have which terms (ids), for the month close and the printed sections."""
 
     contracts: dict[UUID, UUID] = field(default_factory=dict)  # tenant -> contract
+    anchors: set[UUID] = field(default_factory=set)  # tenants that sign when their capacity is ready
     wallets: set[UUID] = field(default_factory=set)
     on_demand: set[UUID] = field(default_factory=set)
 
@@ -49,20 +59,13 @@ class DemoTerms:
 def set_up_terms(history: Timeline) -> DemoTerms:
     """Sign, prepay and price at the start of the history; schedule the later grants and expiry."""
     terms = DemoTerms()
-    ledger, start, copies = history.ledger, history.start, history.scale.copies
+    ledger, copies = history.ledger, history.scale.copies
     for state in history.tenants:
         base = state.profile.name
         if state.tenant_id is None:
             continue
         if base == ANCHOR and state.name == base:
-            last = start.year * 12 + start.month - 1 + TERM_MONTHS - 1
-            amount = (ANCHOR_COMMITMENT_USD / copies).quantize(Decimal("1000"), rounding=ROUND_HALF_EVEN).quantize(
-                Decimal("0.01"))
-            written = ledger.sign_contract(tenant_id=state.tenant_id, period="month", term_start=month_text(start),
-                                           term_end=f"{last // 12:04d}-{last % 12 + 1:02d}", amount=amount,
-                                           discount=ANCHOR_DISCOUNT)
-            terms.contracts[state.tenant_id] = written.id
-            history.summary.bump("contracts")
+            terms.anchors.add(state.tenant_id)  # signs at its first booking: sign_at_service_start
         elif base == START_UP and state.name == base:
             _prepay(history, state.tenant_id, copies)
             terms.wallets.add(state.tenant_id)
@@ -73,6 +76,36 @@ def set_up_terms(history: Timeline) -> DemoTerms:
             ledger.set_on_demand_rates(state.tenant_id, rates=rates)
             terms.on_demand.add(state.tenant_id)
     return terms
+
+
+def sign_at_service_start(history: Timeline, terms: DemoTerms | None, state: TenantState, gpus: int,
+                          service_start: datetime) -> None:
+    """Just before an anchor's first reservation (of ``gpus``) is confirmed: sign its contract,
+    the term from this month, the commitment applying from the day the reservation starts. A
+    ramped commitment, as capacity is handed over in tranches: the first month commits on the
+    GPUs it gets now (prorated by days from the service start), each later month on its planned
+    block (``demand_gpus``), recorded as an amendment from the next month."""
+    tenant_id = state.tenant_id
+    if terms is None or tenant_id is None or tenant_id not in terms.anchors or tenant_id in terms.contracts:
+        return
+    ledger, now = history.ledger, history.ledger.now()
+    rate = discounted(ledger.get_tenant(tenant_id).rates[state.profile.model], ANCHOR_DISCOUNT)
+    last = now.year * 12 + now.month - 1 + TERM_MONTHS - 1
+    written = ledger.sign_contract(tenant_id=tenant_id, period="month", term_start=month_text(now),
+                                   term_end=f"{last // 12:04d}-{last % 12 + 1:02d}",
+                                   amount=committed(gpus, rate), discount=ANCHOR_DISCOUNT,
+                                   service_start=service_start.date().isoformat())
+    if state.demand_gpus > gpus:
+        ledger.amend_contract(written.id, effective_month=next_month(month_text(now)),
+                              amount=committed(state.demand_gpus, rate), discount=ANCHOR_DISCOUNT)
+    terms.contracts[tenant_id] = written.id
+    history.summary.bump("contracts")
+
+
+def committed(gpus: int, rate: Decimal) -> Decimal:
+    """A month (730 h) of ``gpus`` at ``rate`` x the committed share, to the thousand."""
+    return (gpus * HOURS_PER_MONTH * rate * ANCHOR_COMMITTED_SHARE).quantize(
+        Decimal("1E3"), rounding=ROUND_HALF_EVEN).quantize(Decimal("0.01"))
 
 
 def _prepay(history: Timeline, tenant_id: UUID, copies: int) -> None:
