@@ -84,7 +84,7 @@ class JournalLineRow:
     credit: Decimal
     currency: str
     tenant_id: str
-    reference_id: str  # invoice id or grant id (named *_id: ids are, on every report)
+    reference: str  # invoice id or grant id
     description: str
 
 
@@ -168,7 +168,7 @@ class JournalBatch(Batch):
     def grant(self, grant_id: str) -> JournalGrantRow:
         return self.grants.require((grant_id,), f"journal: no grant {grant_id}")
 
-    def post(self, event: Any, *, month: str, date: str, currency: str, tenant_id: str, reference_id: str,
+    def post(self, event: Any, *, month: str, date: str, currency: str, tenant_id: str, reference: str,
              postings: list[Posting]) -> None:
         """Write one entry (the lines of ``postings`` that are not zero) in ``month`` -- or, if
         that month is closed, in the first later open month, dated its first day."""
@@ -188,7 +188,7 @@ class JournalBatch(Batch):
             self.lines.put(JournalLineRow(
                 self.position, index, str(self.position), date, month, event_id, p.account.code, p.account.name,
                 p.amount if p.amount > 0 else ZERO, -p.amount if p.amount < 0 else ZERO, currency, tenant_id,
-                reference_id, p.description + late))
+                reference, p.description + late))
 
 
 def charges_of(lines: Sequence[dict[str, Any]]) -> Decimal:
@@ -218,7 +218,7 @@ class Journal(Projection):
         charges = charges_of(event.lines or [])
         batch.invoices.put(JournalInvoiceRow(invoice, tenant, event.month, event.currency, charges))
         batch.post(event, month=event.month, date=accrual_date(event.issued_at, event.month),
-                   currency=event.currency, tenant_id=tenant, reference_id=invoice,
+                   currency=event.currency, tenant_id=tenant, reference=invoice,
                    postings=pair(RECEIVABLE, REVENUE, charges, f"Invoice {event.month} issued"))
 
     @handle.register(Invoice.Voided)
@@ -226,7 +226,7 @@ class Journal(Projection):
         invoice = batch.invoices.require((text_id(event.originator_id),),
                                          f"journal: no Invoice.Issued seen for {event.originator_id}")
         batch.post(event, month=month_of(event.timestamp), date=day_of(event.timestamp), currency=invoice.currency,
-                   tenant_id=invoice.tenant_id, reference_id=invoice.invoice_id,
+                   tenant_id=invoice.tenant_id, reference=invoice.invoice_id,
                    postings=pair(REVENUE, RECEIVABLE, invoice.charges,
                                  f"Invoice {invoice.month} voided: {event.reason}"))
 
@@ -235,7 +235,7 @@ class Journal(Projection):
         invoice = batch.invoices.require((text_id(event.originator_id),),
                                          f"journal: no Invoice.Issued seen for {event.originator_id}")
         batch.post(event, month=month_of(event.issued_at), date=day_of(event.issued_at), currency=invoice.currency,
-                   tenant_id=invoice.tenant_id, reference_id=invoice.invoice_id,
+                   tenant_id=invoice.tenant_id, reference=invoice.invoice_id,
                    postings=pair(REVENUE, RECEIVABLE, Decimal(event.amount),
                                  f"Credit note on invoice {invoice.month}: {event.reason}"))
 
@@ -251,7 +251,7 @@ class Journal(Projection):
         grant = text_id(event.grant_id)
         batch.grants.put(JournalGrantRow(grant, wallet.wallet_id, 1))
         batch.post(event, month=month_of(event.recorded_at), date=day_of(event.recorded_at),
-                   currency=wallet.currency, tenant_id=wallet.tenant_id, reference_id=grant,
+                   currency=wallet.currency, tenant_id=wallet.tenant_id, reference=grant,
                    postings=pair(CREDITS_RECEIVABLE, DEFERRED, Decimal(event.amount), "Prepaid credits purchased"))
 
     @handle.register(Wallet.CreditsGranted)
@@ -270,7 +270,7 @@ class Journal(Projection):
                 granted += Decimal(amount)
         month = event.month
         batch.post(event, month=month, date=accrual_date(event.recorded_at, month), currency=wallet.currency,
-                   tenant_id=wallet.tenant_id, reference_id=text_id(event.invoice_id), postings=[
+                   tenant_id=wallet.tenant_id, reference=text_id(event.invoice_id), postings=[
                        Posting(DEFERRED, paid, f"Paid credits consumed on invoice {month}"),
                        Posting(DISCOUNTS, granted, f"Granted credits consumed on invoice {month} (discount)"),
                        Posting(RECEIVABLE, -(paid + granted), f"Credits applied to invoice {month}")])
@@ -282,7 +282,7 @@ class Journal(Projection):
         if not grant.paid:
             return  # expired granted credits are nothing
         batch.post(event, month=month_of(event.expired_at), date=day_of(event.expired_at), currency=wallet.currency,
-                   tenant_id=wallet.tenant_id, reference_id=grant.grant_id,
+                   tenant_id=wallet.tenant_id, reference=grant.grant_id,
                    postings=pair(DEFERRED, BREAKAGE, Decimal(event.amount), "Paid credits expired (breakage)"))
 
     # ---- month close --------------------------------------------------------------------------

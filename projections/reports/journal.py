@@ -42,7 +42,7 @@ REPORT = Report(
              Column("credit", "currency", "Credit amount (0 on a debit line)", total="sum"),
              Column("currency", "ISO 4217", "Currency of the entry (the tenant's billing currency)"),
              Column("tenant_id", "", "Tenant"),
-             Column("reference_id", "", "The invoice or credit grant the entry is about"),
+             Column("reference", "", "The invoice or credit grant the entry is about"),
              Column("description", "", "What the line records")),
     query=query,
     # Every edge lists tenants by name (the project's rule for reports with a tenant); an entry's

@@ -71,7 +71,7 @@ def test_every_entry_balances_and_the_postings_are_the_rules(store: Store) -> No
     ]  # the grant posts nothing
     assert all(r["tenant_id"] == str(f.tenant_id) and r["currency"] == "USD" for r in rows)
     assert len({r["event_id"] for r in rows}) == len({r["entry_id"] for r in rows}) == 5
-    invoice = store.ledger.get_invoice(rows[6]["reference_id"])
+    invoice = store.ledger.get_invoice(rows[6]["reference"])
     assert (invoice.month, rows[6]["event_id"]) == ("2026-01", f"{invoice.id}:1")
     totals = check_trial_balance(store, to="2026-01")
     assert totals == {"USD": (D("530.00"), D("530.00"))}
@@ -95,7 +95,7 @@ def test_a_void_reverses_the_invoice_and_the_credits_it_consumed_stay_consumed(s
     store.ledger.void_invoice(february.id, reason="wrong rate")
     rows = [r for r in journal(store, **{"from": "2026-03", "to": "2026-03"})]
     check_entries_balance(rows)
-    assert [(r["account_code"], r["debit"], r["credit"], r["reference_id"]) for r in rows] == [
+    assert [(r["account_code"], r["debit"], r["credit"], r["reference"]) for r in rows] == [
         ("4000", D("100.00"), ZERO, str(february.id)), ("1100", ZERO, D("100.00"), str(february.id))]
     assert rows[0]["description"] == "Invoice 2026-02 voided: wrong rate" and rows[0]["date"] == "2026-03-02"
     books = balances(store, f.tenant_id)["USD"]
@@ -109,7 +109,7 @@ def test_a_credit_note_posts_when_issued_and_once(store: Store) -> None:
     f = january(store)
     reserve(f, 1, 800, 840)  # February: 40 h = 100.00
     store.clock.set(at("2026-02-10T00:00:00"))
-    store.ledger.credit_invoice(store.ledger.get_invoice(journal(store)[6]["reference_id"]).id, amount="20.00",
+    store.ledger.credit_invoice(store.ledger.get_invoice(journal(store)[6]["reference"]).id, amount="20.00",
                                 reason="goodwill")
     note = journal(store, **{"from": "2026-02", "to": "2026-02"})
     assert [(r["date"], r["account_code"], r["debit"], r["credit"]) for r in note] == [
