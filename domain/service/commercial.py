@@ -40,6 +40,7 @@ from domain.aggregates.contract import Commitment, Settlement, month_index
 from domain.aggregates.reservation import PRICING_MODES
 from domain.attachments import NO_CONTEXT, CommandContext
 from domain.errors import Conflict, InvalidInput, NotFound
+from domain.money import quantize
 from domain.service.core import LedgerCore
 from domain.service.receipts import Written
 
@@ -72,15 +73,17 @@ def eligible_spend(lines: Sequence[Mapping[str, Any]]) -> Decimal:
     return sum((Decimal(str(line["amount"])) for line in lines if is_consumption(line)), ZERO)
 
 
-def true_up_description(settlement: Settlement, commitment: Commitment, service_start: str) -> str:
-    """What a true-up line says: e.g. 'True-up 2026-04-01 to 2026-06-30: committed 1,000.00,
-    eligible spend 450.00' (a prorated period adds its days and the full amount)."""
+def true_up_description(settlement: Settlement, commitment: Commitment, service_start: str, currency: str) -> str:
+    """What a true-up line says (next to its label, True-up): e.g. 'Period 2026-04-01 to
+    2026-06-30: committed 1,000.00, eligible spend 450.00' (a prorated period adds its days)."""
+    def money(amount: Decimal) -> str:
+        return f"{quantize(amount, currency):,}"
     period = settlement.period
-    text = f"True-up {period.first_day} to {period.last_day}: committed {settlement.commitment:,}"
+    text = f"Period {period.first_day} to {period.last_day}: committed {money(settlement.commitment)}"
     if commitment.prorated:
         text += (f" (prorated {commitment.served_days} of {period.days} days from service start "
-                 f"{service_start}; {commitment.full:,} for the whole period)")
-    return f"{text}, eligible spend {settlement.eligible_spend:,}"
+                 f"{service_start}; {money(commitment.full)} for the whole period)")
+    return f"{text}, eligible spend {money(settlement.eligible_spend)}"
 
 
 def discounted(rate: Decimal, discount: Decimal) -> Decimal:
@@ -253,7 +256,7 @@ class CommercialCommands(LedgerCore):
                                     "served_days": settlement.served_days, "period_days": settlement.period_days,
                                     "eligible_spend": settlement.eligible_spend, "amount": settlement.true_up,
                                     "description": true_up_description(settlement, commitment,
-                                                                       contract.service_start)})
+                                                                       contract.service_start, contract.currency)})
             if settlement.termination_fee:
                 terms.lines.append({"line_key": f"termination_fee:{contract.id}", "kind": "termination_fee",
                                     **detail, "amount": settlement.termination_fee})
