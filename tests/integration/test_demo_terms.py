@@ -1,6 +1,7 @@
 """The demo's commercial terms (cli/demo/terms.py) on a reduced history: the anchor's commitment
-starts with its service (prorated first month, modest true-ups), the start-up's wallet consumes, expires and never goes negative,
-on-demand tenants are billed on metered hours, and revenue recognition adds up per tenant."""
+starts with its service (prorated first month, modest true-ups), the start-up's wallet consumes,
+expires and never goes negative, on-demand tenants are billed on metered hours, and revenue
+recognition adds up per tenant."""
 
 from __future__ import annotations
 
