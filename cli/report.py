@@ -41,7 +41,8 @@ from projections.registry import REPORTS, report
 from projections.reports.base import Report
 
 # Tables show names instead of these ids (CSV and JSON keep every column).
-TABLE_HIDDEN = {"site_id", "tenant_id", "round_id", "invoice_id", "line_key", "granularity", "period_start"}
+TABLE_HIDDEN = {"site_id", "tenant_id", "round_id", "invoice_id", "line_key", "granularity", "period_start",
+                "entry_id", "event_id", "line"}  # the journal: an entry is its position
 
 
 def resolve(value: str | None, names: dict[str, str], what: str, option: str) -> str | None:
@@ -162,6 +163,7 @@ def report_command(
     granularity: Annotated[Granularity | None, typer.Option(help="Utilisation: hour, day or month")] = None,
     currency: Annotated[str | None, typer.Option(help="Consolidated reports: the reporting currency "
                                                       "(default LEDGER_REPORTING_CURRENCY, USD)")] = None,
+    account: Annotated[str | None, typer.Option(help="Journal: an account code of the chart of accounts, e.g. 1100")] = None,
     fmt: FormatOption = Format.table,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="The report as it stood at this log position, or at the last event recorded at or "
@@ -170,7 +172,8 @@ def report_command(
 ) -> None:
     """Print a report from the projections (brought up to date first), or as of a past point."""
     given = {"site": site, "model": model, "tenant": tenant, "from": from_, "to": to,
-             "granularity": granularity.value if granularity else None, "currency": currency}
+             "granularity": granularity.value if granularity else None, "currency": currency,
+             "account": account}
     raise typer.Exit(run_report(db, name, given, fmt, out=stdout_console(), err=stderr_console(), as_of=as_of))
 
 

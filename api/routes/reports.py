@@ -46,6 +46,9 @@ def _query_field(f: Filter) -> tuple[Any, Any]:
                                  description=f.description)
     if f.kind == "currency":
         return str | None, Field(None, max_length=3, pattern=r"^[A-Z]{3}$", description=f.description)
+    if f.kind == "account":
+        return str | None, Field(None, max_length=10, pattern=r"^[0-9]{3,6}$", description=f.description,
+                                 examples=["1100"])
     if f.kind == "granularity":
         return Literal["hour", "day", "month"], Field("month", description=f.description)
     return str | None, Field(None, max_length=40, pattern=BOUND, alias=alias, description=f.description)

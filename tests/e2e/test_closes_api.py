@@ -38,3 +38,12 @@ def test_bad_or_future_months_are_422_naming_month_and_only_finance_closes(any_a
     assert c.post("/v1/closes", headers=bearer(any_api.operator, "op"), json={"month": MONTH}).status_code == 403
     assert c.post("/v1/closes", json={"month": MONTH}).status_code == 401
     assert c.get("/v1/closes/2026-1", headers=bearer(finance)).status_code == 422
+
+
+def test_the_journal_filters_by_account_and_refuses_an_unknown_one_naming_it(any_api: Api) -> None:
+    c, finance = any_api.client, any_api.tokens["finance"]
+    assert c.get("/v1/reports/journal?account=1100", headers=bearer(finance)).status_code == 200
+    for bad in ("9999", "abc", "1100; drop", "1" * 20):
+        answer = c.get("/v1/reports/journal", params={"account": bad}, headers=bearer(finance))
+        assert answer.status_code == 422, (bad, answer.text)
+        assert "account" in answer.text
