@@ -163,7 +163,7 @@ def report_command(
     granularity: Annotated[Granularity | None, typer.Option(help="Utilisation: hour, day or month")] = None,
     currency: Annotated[str | None, typer.Option(help="Consolidated reports: the reporting currency "
                                                       "(default LEDGER_REPORTING_CURRENCY, USD)")] = None,
-    account: Annotated[str | None, typer.Option(help="Journal: an account code of the chart of accounts, e.g. 1100")] = None,
+    account: Annotated[str | None, typer.Option(help="Journal: an account code of the chart, e.g. 1100")] = None,
     fmt: FormatOption = Format.table,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="The report as it stood at this log position, or at the last event recorded at or "
