@@ -5,7 +5,7 @@ the lines of one entry sharing an ``External ID`` (NetSuite groups them into one
 which must balance: ours balance per source event and currency). Columns, mapped one to one in
 the assistant:
 
-- ``External ID``: the entry (the source event, ``<aggregate id>@<version>``): importing the same
+- ``External ID``: the entry (the source event, ``<aggregate id>:<version>``): importing the same
   file twice updates rather than duplicates;
 - ``Posting Period``: the accounting period, e.g. ``Nov 2026`` (an invoice posts in its month
   even though it is issued on the 1st of the next);
@@ -13,7 +13,7 @@ the assistant:
 - ``Currency``: ISO 4217; ``Account``: the account code of the chart (docs/finance.md);
 - ``Debit`` / ``Credit``: one of the two per line, at the currency's minor unit, the other empty;
 - ``Memo``: what the line records; ``Name``: the tenant (the customer record's name);
-- ``Reference``: the invoice id for invoice lines, else the source event id.
+- ``Reference``: the invoice (or credit grant) the line is about.
 
 The bytes depend only on the journal: rows in log order, no timestamps, ``\\n`` line ends. So a
 closed month (nothing posts into it any more) exports the same bytes every time.
