@@ -1,9 +1,19 @@
 """Commercial terms: revenue recognition per tenant and month, wallet traces, settled commitments.
 
-Recognition rules (stated in the README, *Commercial terms*), in the tenant's currency:
-- ``billed``: an invoice's charge lines (usage, fees, adjustments, credit-note lines, a
-  termination fee) -- everything but ``true_up`` and ``credits_applied``; ``true_up``: its
-  true-up lines; ``amount_due``: its total (after credits). All in the invoice's month.
+Recognition rules (stated in docs/finance.md, *Revenue recognition*), in the tenant's currency:
+- ``billed``: an invoice's charge lines (usage, fees, adjustments, a termination fee) --
+  everything but ``true_up``, ``credits_applied`` and ``credit`` lines (and adjustments of a
+  ``credit`` line); ``true_up``: its true-up lines; ``amount_due``: its total (after credits)
+  less its ``credit`` lines. All in the invoice's month. Line kinds are classified as the journal
+  classifies them (``projections.journal_accounts.revenue_kind``; an unknown kind raises).
+- A credit note is recognised in the month it is issued (``Invoice.CreditNoteIssued``, the month
+  of ``issued_at``): ``billed`` and ``amount_due`` less its amount. The ``credit`` line that
+  carries it onto a later invoice was counted then, so that invoice skips it.
+- A void (``Invoice.Voided``) reverses the whole invoice in the month of the void: ``billed``,
+  ``true_up`` and ``amount_due`` less what the invoice added to them (kept per invoice in
+  ``com_invoices``). The credits it consumed stay consumed (the domain never gives them back):
+  ``granted_credits_applied`` and ``paid_credits_applied`` are unchanged, so the paid ones stay
+  recognised (forfeited) and the granted ones stay a discount.
 - Credits consumed on an invoice, split by grant: paid credits are recognised then (they were
   deferred revenue when bought), granted credits are a discount (never revenue).
 - Buying credits is a liability (deferred revenue), not revenue: ``credits_purchased`` in the
@@ -12,7 +22,12 @@ Recognition rules (stated in the README, *Commercial terms*), in the tenant's cu
   expired granted credits are nothing.
 - ``recognised`` = amount due + paid credits consumed + breakage, and the closing deferred
   revenue = paid credits purchased - consumed - expired to date; so per tenant, to the cent,
-  sum(recognised) + deferred = sum(amounts due) + paid credits purchased.
+  sum(recognised) + deferred = sum(amounts due) + paid credits purchased, where the amounts due
+  are net of credit notes and voids as above.
+
+These are the journal's rules (``projections.journal``): per tenant and currency, sum(recognised)
+equals the balance (credit - debit) of the journal's accounts of type revenue, at every log
+position.
 """
 
 from __future__ import annotations
@@ -24,6 +39,7 @@ from functools import singledispatchmethod
 from uuid import UUID
 
 from domain.aggregates import Contract, Invoice, Wallet
+from projections.journal_accounts import CREDIT, CREDITS_APPLIED, TRUE_UP, revenue_kind
 from projections.projection import Batch, Positioned, Projection, text_id
 from projections.rows import RowSet
 from projections.timeaxis import month_of
@@ -45,6 +61,16 @@ class RevenueRow:
     amount_due: Decimal = ZERO
     breakage: Decimal = ZERO
     credits_purchased: Decimal = ZERO
+
+
+@dataclass(slots=True)
+class InvoiceRow:
+    invoice_id: str
+    tenant_id: str
+    currency: str
+    billed: Decimal  # what the invoice's Issued added to its month's row
+    true_up: Decimal
+    amount_due: Decimal
 
 
 @dataclass(slots=True)
@@ -102,6 +128,7 @@ class SettlementRow:
 
 
 REVENUE = Table("com_revenue", RevenueRow, key=("tenant_id", "month"))
+INVOICES = Table("com_invoices", InvoiceRow, key=("invoice_id",))
 WALLETS = Table("com_wallets", WalletRow, key=("wallet_id",))
 GRANTS = Table("com_grants", GrantRow, key=("grant_id",))
 TRACE = Table("com_wallet_trace", TraceRow, key=("tenant_id", "sequence"))
@@ -113,6 +140,7 @@ SETTLEMENTS = Table("com_settlements", SettlementRow, key=("contract_id", "perio
 @dataclass
 class CommercialBatch(Batch):
     revenue: RowSet[RevenueRow]
+    invoices: RowSet[InvoiceRow]
     wallets: RowSet[WalletRow]
     grants: RowSet[GrantRow]
     trace: RowSet[TraceRow]
@@ -120,7 +148,8 @@ class CommercialBatch(Batch):
     settlements: RowSet[SettlementRow]
 
     def flush(self) -> None:
-        for rows in (self.revenue, self.wallets, self.grants, self.trace, self.contracts, self.settlements):
+        for rows in (self.revenue, self.invoices, self.wallets, self.grants, self.trace, self.contracts,
+                     self.settlements):
             rows.flush()
 
     def month_row(self, tenant: str, month: str, currency: str) -> RevenueRow:
@@ -130,6 +159,9 @@ class CommercialBatch(Batch):
         else:
             self.revenue.changed(row)
         return row
+
+    def invoice(self, invoice_id: object) -> InvoiceRow:
+        return self.invoices.require((text_id(invoice_id),), f"commercial: no Invoice.Issued seen for {invoice_id}")
 
     def wallet(self, wallet_id: object) -> WalletRow:
         row = self.wallets.require((text_id(wallet_id),), f"commercial: no Wallet.Opened seen for {wallet_id}")
@@ -148,11 +180,12 @@ class CommercialBatch(Batch):
 class Commercial(Projection):
     name = "commercial"
     title = "Revenue recognition, prepaid-credit wallets and settled commitments per tenant"
-    tables = (REVENUE, WALLETS, GRANTS, TRACE, CONTRACTS, SETTLEMENTS)
+    tables = (REVENUE, INVOICES, WALLETS, GRANTS, TRACE, CONTRACTS, SETTLEMENTS)
 
     def begin(self, db: Database, events: Sequence[Positioned]) -> CommercialBatch:
-        return CommercialBatch(self.rows(db, REVENUE), self.rows(db, WALLETS), self.rows(db, GRANTS),
-                               self.rows(db, TRACE), self.rows(db, CONTRACTS), self.rows(db, SETTLEMENTS))
+        return CommercialBatch(self.rows(db, REVENUE), self.rows(db, INVOICES), self.rows(db, WALLETS),
+                               self.rows(db, GRANTS), self.rows(db, TRACE), self.rows(db, CONTRACTS),
+                               self.rows(db, SETTLEMENTS))
 
     @singledispatchmethod
     def handle(self, event: object, batch: CommercialBatch) -> None:
@@ -162,14 +195,37 @@ class Commercial(Projection):
 
     @handle.register(Invoice.Issued)
     def _issued(self, event: Invoice.Issued, batch: CommercialBatch) -> None:
-        row = batch.month_row(text_id(event.tenant_id), event.month, event.currency)
+        tenant = text_id(event.tenant_id)
+        billed = true_up = carried = ZERO
         for line in event.lines or []:
-            kind, amount = line.get("kind"), Decimal(str(line["amount"]))
-            if kind == "true_up":
-                row.true_up += amount
-            elif kind != "credits_applied":
-                row.billed += amount
-        row.amount_due += Decimal(event.total)
+            kind, amount = revenue_kind(line), Decimal(str(line["amount"]))
+            if kind == TRUE_UP:
+                true_up += amount
+            elif kind == CREDIT:
+                carried += amount  # a credit note, recognised when it was issued
+            elif kind != CREDITS_APPLIED:
+                billed += amount
+        due = Decimal(event.total) - carried
+        batch.invoices.put(InvoiceRow(text_id(event.originator_id), tenant, event.currency, billed, true_up, due))
+        row = batch.month_row(tenant, event.month, event.currency)
+        row.billed += billed
+        row.true_up += true_up
+        row.amount_due += due
+
+    @handle.register(Invoice.CreditNoteIssued)
+    def _credited(self, event: Invoice.CreditNoteIssued, batch: CommercialBatch) -> None:
+        invoice = batch.invoice(event.originator_id)
+        row = batch.month_row(invoice.tenant_id, month_of(event.issued_at), invoice.currency)
+        row.billed -= Decimal(event.amount)
+        row.amount_due -= Decimal(event.amount)
+
+    @handle.register(Invoice.Voided)
+    def _voided(self, event: Invoice.Voided, batch: CommercialBatch) -> None:
+        invoice = batch.invoice(event.originator_id)
+        row = batch.month_row(invoice.tenant_id, month_of(event.timestamp), invoice.currency)
+        row.billed -= invoice.billed
+        row.true_up -= invoice.true_up
+        row.amount_due -= invoice.amount_due
 
     # ---- wallets ------------------------------------------------------------------------------
 

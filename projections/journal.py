@@ -1,32 +1,40 @@
 """The general journal: every commercial fact as a balanced double-entry, per currency.
 
 Postings (amounts exact Decimals in the tenant's currency; a line is a debit or a credit, never
-both, never zero; a negative amount posts on the opposite sides):
+both, never zero; a negative amount posts on the opposite sides). Accounts: ``CHART``
+(``projections.journal_accounts``, which also maps each invoice line kind to its account).
 
-- ``Invoice.Issued``: Dr 1100 / Cr 4000 the invoice's *charges*: every line but ``credits_applied``
-  and ``credit`` (usage, fees, adjustments, true-ups, termination fees). So the invoice's
-  ``total`` == charges + ``credit`` lines + ``credits_applied`` lines (both negative). A
-  ``credit`` line is a credit note (already posted when it was issued, below) carried onto this
-  invoice: applying it is Dr 1100 / Cr 1100, nothing, so it is not posted again. Period: the
-  invoice's month; date: the issue date, or the month's last day when issued after it (accrual).
+- ``Invoice.Issued``: Cr each revenue account its lines (4000 reserved and 4010 on-demand
+  GPU-hours, 4020 cancellation and termination fees, 4030 true-ups; an ``adjustment`` posts to
+  the account of what it adjusts), Dr 1100 their sum, the invoice's *charges*. Not posted:
+  ``credits_applied`` (``Wallet.CreditsApplied``, below) and ``credit`` lines: a credit note
+  carried onto this invoice was posted when it was issued; applying it is Dr 1100 / Cr 1100,
+  nothing. So the invoice's ``total`` == charges + ``credit`` lines + ``credits_applied``. The
+  amounts per account are kept (``journal_invoice_accounts``) for a void. Period: the invoice's
+  month; date: the issue date, or the month's last day when issued after it (accrual).
 - ``Wallet.CreditsApplied``: Dr 2100 the paid part, Dr 4900 the granted part (per grant, as
-  ``projections.commercial`` splits it), Cr 1100 the total. Period: the invoice's month; same date
-  rule.
+  ``projections.commercial`` splits it), Cr 1100 the total; kept per invoice
+  (``journal_invoice_credits``). Period: the invoice's month; same date rule.
 - ``Wallet.CreditsPurchased``: Dr 1110 / Cr 2100 (period: the month recorded). No payment events
   exist, so 1110 is never settled. ``Wallet.CreditsGranted`` posts nothing: free credits are no
   liability in this model; they become a discount (4900) only when consumed.
 - ``Wallet.CreditsExpired``: a paid grant, Dr 2100 / Cr 4100 (breakage, period: the month of
   ``expired_at``); a granted one, nothing.
-- ``Invoice.Voided``: reverses exactly what the invoice's ``Issued`` posted (Dr 4000 / Cr 1100 the
-  charges, kept in ``journal_invoices``). The domain never gives back the credits a voided invoice
-  consumed (docs/finance.md, *Prepaid credits*), so their entry stands: the tenant's 1100 keeps a
-  credit balance of them (owed to the tenant). Period: the month of the void.
-- ``Invoice.CreditNoteIssued``: Dr 4000 / Cr 1100 the note's amount (period: the month issued).
+- ``Invoice.CreditNoteIssued``: Dr 4910 / Cr 1100 the note's amount (period: the month issued).
+- ``Invoice.Voided``: the whole invoice reversed: Dr each revenue account what its ``Issued``
+  credited to it, Cr 1100 what the invoice left in 1100 (charges - credits applied: its total
+  less the credit-note lines it carried), Cr 4900 the granted credits applied to it, Cr 4110 the
+  paid credits applied to it. The domain never gives back the credits a voided invoice consumed
+  (docs/finance.md, *Prepaid credits*), so the paid ones are recognised as forfeited (the tenant
+  paid for them and they are gone) and 1100 and 4900 net to 0 for the invoice. Period: the
+  month of the void. (An invoice with credit notes against it cannot be voided.)
 - ``MonthClose.Closed``: the month is closed (``journal_closed_months``). An entry whose period is
   closed posts in the first later month that is not, dated its first day, its description ending
-  "(late: period M closed)". Closes are in log order, so a rebuild posts the same.
+  "(late: period M closed)". Closes are in log order, so a rebuild posts the same. Each line
+  keeps both: ``period``, the month the entry belongs to by its own date, and ``month``, the
+  posting period (they differ only for late entries).
 
-Accounts (``CHART``): only those an event needs. Every entry balances per currency.
+Every entry balances per currency.
 """
 
 from __future__ import annotations
@@ -40,34 +48,31 @@ from functools import singledispatchmethod
 from typing import Any
 from uuid import UUID
 
-from domain.aggregates import Invoice, Wallet
+from domain.aggregates import Invoice, Reservation, Wallet
 from domain.aggregates.close import MonthClose
+from projections.journal_accounts import (
+    ACCOUNTS,
+    BREAKAGE,
+    CHART,
+    CREDIT_NOTES,
+    CREDITS_RECEIVABLE,
+    DEFERRED,
+    DISCOUNTS,
+    FORFEITED,
+    RECEIVABLE,
+    Account,
+    UnknownLineKind,
+    line_account,
+)
 from projections.projection import Batch, Positioned, Projection, text_id
 from projections.rows import RowSet
 from projections.timeaxis import month_of, next_month
 from storage.database import Database
 from storage.tables import Table
 
+__all__ = ["ACCOUNTS", "CHART", "LINES", "Account", "Journal", "charges_of"]
+
 ZERO = Decimal(0)
-
-
-@dataclass(frozen=True)
-class Account:
-    code: str
-    name: str
-    type: str  # asset | liability | revenue | contra-revenue
-    normal: str  # debit | credit: the side its balance normally sits on
-
-
-RECEIVABLE = Account("1100", "Accounts receivable - invoices", "asset", "debit")
-CREDITS_RECEIVABLE = Account("1110", "Accounts receivable - credit purchases", "asset", "debit")
-DEFERRED = Account("2100", "Deferred revenue - prepaid credits", "liability", "credit")
-REVENUE = Account("4000", "Revenue - GPU services (gross charges)", "revenue", "credit")
-BREAKAGE = Account("4100", "Revenue - credit breakage", "revenue", "credit")
-DISCOUNTS = Account("4900", "Discounts - granted credits", "contra-revenue", "debit")
-
-CHART: tuple[Account, ...] = (RECEIVABLE, CREDITS_RECEIVABLE, DEFERRED, REVENUE, BREAKAGE, DISCOUNTS)
-ACCOUNTS: dict[str, Account] = {a.code: a for a in CHART}
 
 
 @dataclass(slots=True)
@@ -77,6 +82,7 @@ class JournalLineRow:
     entry_id: str
     date: str  # YYYY-MM-DD
     month: str  # posting period YYYY-MM
+    period: str  # the period the entry belongs to by its own date (== month unless posted late)
     event_id: str  # originator id:version, the ERP's External ID
     account_code: str
     account: str
@@ -94,7 +100,21 @@ class JournalInvoiceRow:
     tenant_id: str
     month: str
     currency: str
-    charges: Decimal  # what Issued posted to 4000 (signed)
+    charges: Decimal  # what Issued debited to 1100 (signed)
+
+
+@dataclass(slots=True)
+class JournalInvoiceAccountRow:
+    invoice_id: str
+    account_code: str
+    amount: Decimal  # what Issued credited to the account (signed)
+
+
+@dataclass(slots=True)
+class JournalInvoiceCreditsRow:
+    invoice_id: str
+    paid: Decimal  # paid credits applied to the invoice
+    granted: Decimal  # granted credits applied to it
 
 
 @dataclass(slots=True)
@@ -112,6 +132,12 @@ class JournalGrantRow:
 
 
 @dataclass(slots=True)
+class JournalReservationRow:
+    reservation_id: str
+    pricing: str  # reserved | on_demand
+
+
+@dataclass(slots=True)
 class ClosedMonthRow:
     month: str
     position: int
@@ -119,8 +145,11 @@ class ClosedMonthRow:
 
 LINES = Table("journal_lines", JournalLineRow, key=("position", "line"), indexes=(("month",), ("tenant_id",)))
 INVOICES = Table("journal_invoices", JournalInvoiceRow, key=("invoice_id",))
+INVOICE_ACCOUNTS = Table("journal_invoice_accounts", JournalInvoiceAccountRow, key=("invoice_id", "account_code"))
+INVOICE_CREDITS = Table("journal_invoice_credits", JournalInvoiceCreditsRow, key=("invoice_id",))
 WALLETS = Table("journal_wallets", JournalWalletRow, key=("wallet_id",))
 GRANTS = Table("journal_grants", JournalGrantRow, key=("grant_id",))
+RESERVATIONS = Table("journal_reservations", JournalReservationRow, key=("reservation_id",))
 CLOSED = Table("journal_closed_months", ClosedMonthRow, key=("month",))
 
 
@@ -154,12 +183,16 @@ def day_of(moment: datetime) -> str:
 class JournalBatch(Batch):
     lines: RowSet[JournalLineRow]
     invoices: RowSet[JournalInvoiceRow]
+    invoice_accounts: RowSet[JournalInvoiceAccountRow]
+    invoice_credits: RowSet[JournalInvoiceCreditsRow]
     wallets: RowSet[JournalWalletRow]
     grants: RowSet[JournalGrantRow]
+    reservations: RowSet[JournalReservationRow]
     closed: RowSet[ClosedMonthRow]
 
     def flush(self) -> None:
-        for rows in (self.lines, self.invoices, self.wallets, self.grants, self.closed):
+        for rows in (self.lines, self.invoices, self.invoice_accounts, self.invoice_credits, self.wallets,
+                     self.grants, self.reservations, self.closed):
             rows.flush()
 
     def wallet(self, wallet_id: object) -> JournalWalletRow:
@@ -167,6 +200,15 @@ class JournalBatch(Batch):
 
     def grant(self, grant_id: str) -> JournalGrantRow:
         return self.grants.require((grant_id,), f"journal: no grant {grant_id}")
+
+    def invoice(self, invoice_id: object) -> JournalInvoiceRow:
+        return self.invoices.require((text_id(invoice_id),), f"journal: no Invoice.Issued seen for {invoice_id}")
+
+    def pricing_of(self, reservation_id: str) -> str:
+        found = self.reservations.get((reservation_id,))
+        if found is None:
+            raise UnknownLineKind(f"journal: a usage line names reservation {reservation_id}, never confirmed")
+        return found.pricing
 
     def post(self, event: Any, *, month: str, date: str, currency: str, tenant_id: str, reference: str,
              postings: list[Posting]) -> None:
@@ -177,7 +219,7 @@ class JournalBatch(Batch):
             return
         if sum((p.amount for p in postings), ZERO) != 0:
             raise ValueError(f"journal: the entry of position {self.position} does not balance")
-        late = ""
+        late, period = "", month
         if self.closed.get((month,)) is not None:
             late = f" (late: period {month} closed)"
             while self.closed.get((month,)) is not None:
@@ -186,25 +228,36 @@ class JournalBatch(Batch):
         event_id = f"{text_id(event.originator_id)}:{int(event.originator_version)}"
         for index, p in enumerate(postings):
             self.lines.put(JournalLineRow(
-                self.position, index, str(self.position), date, month, event_id, p.account.code, p.account.name,
-                p.amount if p.amount > 0 else ZERO, -p.amount if p.amount < 0 else ZERO, currency, tenant_id,
-                reference, p.description + late))
+                self.position, index, str(self.position), date, month, period, event_id, p.account.code,
+                p.account.name, p.amount if p.amount > 0 else ZERO, -p.amount if p.amount < 0 else ZERO, currency,
+                tenant_id, reference, p.description + late))
+
+
+def charges_by_account(lines: Sequence[dict[str, Any]], pricing_of: Any) -> dict[Account, Decimal]:
+    """What an invoice's ``Issued`` credits to each revenue account (module docstring)."""
+    found: dict[Account, Decimal] = {}
+    for line in lines:
+        account = line_account(line, pricing_of)
+        if account is not None:
+            found[account] = found.get(account, ZERO) + Decimal(str(line["amount"]))
+    return found
 
 
 def charges_of(lines: Sequence[dict[str, Any]]) -> Decimal:
-    """An invoice's charges: every line but ``credits_applied`` and ``credit`` (module docstring)."""
-    return sum((Decimal(str(line["amount"])) for line in lines
-                if line.get("kind") not in ("credits_applied", "credit")), ZERO)
+    """An invoice's charges: every line but ``credits_applied`` and ``credit`` lines, nor
+    adjustments of a credit line (module docstring)."""
+    return sum(charges_by_account(lines, lambda _reservation: "reserved").values(), ZERO)
 
 
 class Journal(Projection):
     name = "journal"
     title = "General journal: balanced double entries of invoices, credits and revenue"
-    tables = (LINES, INVOICES, WALLETS, GRANTS, CLOSED)
+    tables = (LINES, INVOICES, INVOICE_ACCOUNTS, INVOICE_CREDITS, WALLETS, GRANTS, RESERVATIONS, CLOSED)
 
     def begin(self, db: Database, events: Sequence[Positioned]) -> JournalBatch:
-        return JournalBatch(self.rows(db, LINES), self.rows(db, INVOICES), self.rows(db, WALLETS),
-                            self.rows(db, GRANTS), self.rows(db, CLOSED))
+        return JournalBatch(self.rows(db, LINES), self.rows(db, INVOICES), self.rows(db, INVOICE_ACCOUNTS),
+                            self.rows(db, INVOICE_CREDITS), self.rows(db, WALLETS), self.rows(db, GRANTS),
+                            self.rows(db, RESERVATIONS), self.rows(db, CLOSED))
 
     @singledispatchmethod
     def handle(self, event: object, batch: JournalBatch) -> None:
@@ -212,31 +265,46 @@ class Journal(Projection):
 
     # ---- invoices -----------------------------------------------------------------------------
 
+    @handle.register(Reservation.Confirmed)
+    def _confirmed(self, event: Reservation.Confirmed, batch: JournalBatch) -> None:
+        batch.reservations.put(JournalReservationRow(text_id(event.originator_id),
+                                                     str(getattr(event, "pricing", "reserved"))))
+
     @handle.register(Invoice.Issued)
     def _issued(self, event: Invoice.Issued, batch: JournalBatch) -> None:
         invoice, tenant = text_id(event.originator_id), text_id(event.tenant_id)
-        charges = charges_of(event.lines or [])
+        by_account = charges_by_account(event.lines or [], batch.pricing_of)
+        charges = sum(by_account.values(), ZERO)
         batch.invoices.put(JournalInvoiceRow(invoice, tenant, event.month, event.currency, charges))
+        for account, amount in by_account.items():
+            batch.invoice_accounts.put(JournalInvoiceAccountRow(invoice, account.code, amount))
+        text = f"Invoice {event.month} issued"
         batch.post(event, month=event.month, date=accrual_date(event.issued_at, event.month),
                    currency=event.currency, tenant_id=tenant, reference=invoice,
-                   postings=pair(RECEIVABLE, REVENUE, charges, f"Invoice {event.month} issued"))
+                   postings=[Posting(RECEIVABLE, charges, text),
+                             *(Posting(account, -amount, text) for account, amount in sorted(
+                                 by_account.items(), key=lambda item: item[0].code))])
 
     @handle.register(Invoice.Voided)
     def _voided(self, event: Invoice.Voided, batch: JournalBatch) -> None:
-        invoice = batch.invoices.require((text_id(event.originator_id),),
-                                         f"journal: no Invoice.Issued seen for {event.originator_id}")
+        invoice = batch.invoice(event.originator_id)
+        credits = batch.invoice_credits.get((invoice.invoice_id,)) or JournalInvoiceCreditsRow(
+            invoice.invoice_id, ZERO, ZERO)
+        revenue = sorted(batch.invoice_accounts.where(invoice_id=invoice.invoice_id), key=lambda r: r.account_code)
+        text = f"Invoice {invoice.month} voided: {event.reason}"
         batch.post(event, month=month_of(event.timestamp), date=day_of(event.timestamp), currency=invoice.currency,
-                   tenant_id=invoice.tenant_id, reference=invoice.invoice_id,
-                   postings=pair(REVENUE, RECEIVABLE, invoice.charges,
-                                 f"Invoice {invoice.month} voided: {event.reason}"))
+                   tenant_id=invoice.tenant_id, reference=invoice.invoice_id, postings=[
+                       *(Posting(ACCOUNTS[r.account_code], r.amount, text) for r in revenue),
+                       Posting(RECEIVABLE, -(invoice.charges - credits.paid - credits.granted), text),
+                       Posting(DISCOUNTS, -credits.granted, f"{text} (granted credits it consumed)"),
+                       Posting(FORFEITED, -credits.paid, f"{text} (paid credits it consumed, forfeited)")])
 
     @handle.register(Invoice.CreditNoteIssued)
     def _credited(self, event: Invoice.CreditNoteIssued, batch: JournalBatch) -> None:
-        invoice = batch.invoices.require((text_id(event.originator_id),),
-                                         f"journal: no Invoice.Issued seen for {event.originator_id}")
+        invoice = batch.invoice(event.originator_id)
         batch.post(event, month=month_of(event.issued_at), date=day_of(event.issued_at), currency=invoice.currency,
                    tenant_id=invoice.tenant_id, reference=invoice.invoice_id,
-                   postings=pair(REVENUE, RECEIVABLE, Decimal(event.amount),
+                   postings=pair(CREDIT_NOTES, RECEIVABLE, Decimal(event.amount),
                                  f"Credit note on invoice {invoice.month}: {event.reason}"))
 
     # ---- wallets ------------------------------------------------------------------------------
@@ -268,9 +336,17 @@ class Journal(Projection):
                 paid += Decimal(amount)
             else:
                 granted += Decimal(amount)
+        invoice = text_id(event.invoice_id)
+        kept = batch.invoice_credits.get((invoice,))
+        if kept is None:
+            batch.invoice_credits.put(JournalInvoiceCreditsRow(invoice, paid, granted))
+        else:
+            kept.paid += paid
+            kept.granted += granted
+            batch.invoice_credits.changed(kept)
         month = event.month
         batch.post(event, month=month, date=accrual_date(event.recorded_at, month), currency=wallet.currency,
-                   tenant_id=wallet.tenant_id, reference=text_id(event.invoice_id), postings=[
+                   tenant_id=wallet.tenant_id, reference=invoice, postings=[
                        Posting(DEFERRED, paid, f"Paid credits consumed on invoice {month}"),
                        Posting(DISCOUNTS, granted, f"Granted credits consumed on invoice {month} (discount)"),
                        Posting(RECEIVABLE, -(paid + granted), f"Credits applied to invoice {month}")])

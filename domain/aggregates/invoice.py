@@ -87,6 +87,9 @@ class Invoice(Aggregate):
     def void(self, *, reason: object) -> None:
         if self.voided_reason is not None:
             raise InvalidTransition("invoice is already void")
+        if self.credit_notes:  # voiding too would reduce its revenue twice (docs/finance.md, Billing)
+            raise InvalidTransition("credit notes were issued against this invoice; credit the rest instead of "
+                                    "voiding it")
         self._voided(text(reason, field="reason"))
 
     class Voided(Aggregate.Event):

@@ -8,15 +8,25 @@ amount due 50.00.
 
 from __future__ import annotations
 
+import ast
+import inspect
 from collections.abc import Iterator
+from dataclasses import fields
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
 
-from domain.errors import InvalidInput
-from tests.builders import Fleet, fleet, reserve
+import domain.service.commercial as commercial_service
+from domain.errors import InvalidInput, InvalidTransition
+from projections import billing
+from projections.billing import BillingBatch
+from projections.billing_rows import LineRow
+from projections.journal_accounts import ACCOUNTS, CHART, UnknownLineKind, line_account
+from tests.builders import Fleet, fleet, refused, reserve
 from tests.commercial_helpers import ZERO, Store, opened
 from tests.journal_checks import balances, check_entries_balance, check_tie_out, check_trial_balance
 
@@ -86,26 +96,33 @@ def test_journal_ties_out_to_revenue_recognition(store: Store) -> None:
         (D("190.00"), ZERO, D("50.00"), D("140.00"))
 
 
-def test_a_void_reverses_the_invoice_and_the_credits_it_consumed_stay_consumed(store: Store) -> None:
+def test_a_void_reverses_the_whole_invoice_and_the_paid_credits_it_consumed_are_forfeited(store: Store) -> None:
     f = january(store)
-    reserve(f, 1, 800, 840)  # February: 40 h = 100.00
     store.clock.set(at("2026-03-02T00:00:00"))
-    february = store.issue(f.tenant_id, "2026-02")
-    assert february.total == D("100.00")  # no credits left
-    store.ledger.void_invoice(february.id, reason="wrong rate")
-    rows = [r for r in journal(store, **{"from": "2026-03", "to": "2026-03"})]
+    invoice = store.ledger.get_invoice(journal(store)[6]["reference"])
+    store.ledger.void_invoice(invoice.id, reason="wrong rate")
+    rows = journal(store, **{"from": "2026-03", "to": "2026-03"})
     check_entries_balance(rows)
-    assert [(r["account_code"], r["debit"], r["credit"], r["reference"]) for r in rows] == [
-        ("4000", D("100.00"), ZERO, str(february.id)), ("1100", ZERO, D("100.00"), str(february.id))]
-    assert rows[0]["description"] == "Invoice 2026-02 voided: wrong rate" and rows[0]["date"] == "2026-03-02"
+    assert [(r["account_code"], r["debit"], r["credit"]) for r in rows] == [
+        ("4000", D("200.00"), ZERO),  # what Issued credited to revenue
+        ("1100", ZERO, D("50.00")),  # the amount due
+        ("4900", ZERO, D("50.00")),  # the granted credits it consumed
+        ("4110", ZERO, D("100.00"))]  # the paid credits it consumed: gone, so recognised
+    assert {r["reference"] for r in rows} == {str(invoice.id)}
+    assert rows[0]["description"] == "Invoice 2026-01 voided: wrong rate" and rows[0]["date"] == "2026-03-02"
+    assert {(r["month"], r["period"]) for r in rows} == {("2026-03", "2026-03")}
     books = balances(store, f.tenant_id)["USD"]
-    assert (books.of("4000"), books.of("1100")) == (D("-200.00"), D("50.00"))  # as if February never was
-    # The revenue report ignores voids: it still counts February's 100.00.
-    check_tie_out(store, f.tenant_id, voided_charges=D("100.00"))
+    assert (books.of("1100"), books.of("4000"), books.of("4900"), books.of("4110")) == \
+        (ZERO, ZERO, ZERO, D("-100.00"))
+    assert books.revenue == D("140.00")  # 100.00 paid credits forfeited + 40.00 breakage
+    march = store.report("revenue", tenant_id=str(f.tenant_id), **{"from": "2026-03", "to": "2026-03"})
+    assert [(r["billed"], r["amount_due"], r["paid_credits_applied"], r["recognised"]) for r in march] == [
+        (D("-200.00"), D("-50.00"), ZERO, D("-50.00"))]
+    check_tie_out(store, f.tenant_id)
     check_trial_balance(store)
 
 
-def test_a_credit_note_posts_when_issued_and_once(store: Store) -> None:
+def test_a_credit_note_is_recognised_when_issued_on_both_sides_and_once(store: Store) -> None:
     f = january(store)
     reserve(f, 1, 800, 840)  # February: 40 h = 100.00
     store.clock.set(at("2026-02-10T00:00:00"))
@@ -113,13 +130,124 @@ def test_a_credit_note_posts_when_issued_and_once(store: Store) -> None:
                                 reason="goodwill")
     note = journal(store, **{"from": "2026-02", "to": "2026-02"})
     assert [(r["date"], r["account_code"], r["debit"], r["credit"]) for r in note] == [
-        ("2026-02-10", "4000", D("20.00"), ZERO), ("2026-02-10", "1100", ZERO, D("20.00"))]
-    check_tie_out(store, f.tenant_id, uncarried_notes=D("20.00"))  # billed as a credit line on the next invoice
+        ("2026-02-10", "4910", D("20.00"), ZERO), ("2026-02-10", "1100", ZERO, D("20.00"))]
+    february = store.report("revenue", tenant_id=str(f.tenant_id), **{"from": "2026-02", "to": "2026-02"})
+    assert [(r["billed"], r["amount_due"], r["recognised"]) for r in february] == [
+        (D("-20.00"), D("-20.00"), D("-20.00"))]
+    check_tie_out(store, f.tenant_id)  # before the note is carried onto an invoice
     store.clock.set(at("2026-03-01T01:00:00"))
-    february = store.issue(f.tenant_id, "2026-02")
-    assert february.total == D("80.00")  # 100.00 - the 20.00 credit line
-    check_tie_out(store, f.tenant_id)  # the credit line did not post a second time
+    invoice = store.issue(f.tenant_id, "2026-02")
+    assert invoice.total == D("80.00")  # 100.00 - the 20.00 credit line
+    check_tie_out(store, f.tenant_id)  # the credit line counted a second time on neither side
+    february = store.report("revenue", tenant_id=str(f.tenant_id), **{"from": "2026-02", "to": "2026-02"})
+    assert [(r["billed"], r["amount_due"]) for r in february] == [(D("80.00"), D("80.00"))]
     assert balances(store, f.tenant_id)["USD"].of("1100") == D("50.00") - D("20.00") + D("100.00")
+
+
+def test_an_invoice_with_credit_notes_cannot_be_voided(store: Store) -> None:
+    january(store)
+    invoice = store.ledger.get_invoice(journal(store)[6]["reference"])
+    store.ledger.credit_invoice(invoice.id, amount="10.00", reason="goodwill")
+    with refused(store.ledger, InvalidTransition):
+        store.ledger.void_invoice(invoice.id, reason="wrong rate")
+    with pytest.raises(InvalidTransition, match="credit notes were issued against this invoice; credit the rest "
+                                                "instead of voiding it"):
+        store.ledger.void_invoice(invoice.id, reason="wrong rate")
+    assert store.ledger.get_invoice(invoice.id).status == "open"
+
+
+def kinds_in(module: ModuleType) -> set[str]:
+    """The invoice line kinds a module's code writes: the values of "kind" keys of dict literals,
+    the constants assigned to a name ``kind`` (also by tuple unpacking, and through the return
+    tuples of the function unpacked into it), and the ``kind`` argument of ``LineRow(...)`` and
+    ``.line(...)`` calls (by position or by name)."""
+    tree = ast.parse(Path(inspect.getfile(module)).read_text())
+    found: set[str] = set()
+
+    def constants(node: ast.AST | None) -> None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            found.add(node.value)
+        elif isinstance(node, ast.IfExp):
+            constants(node.body)
+            constants(node.orelse)
+
+    returns: dict[str, int] = {}  # function name -> index of kind in the tuple it returns
+    positional = {"LineRow": [f.name for f in fields(LineRow)].index("kind"),
+                  "line": list(inspect.signature(BillingBatch.line).parameters).index("kind") - 1}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if isinstance(key, ast.Constant) and key.value == "kind":
+                    constants(value)
+        elif isinstance(node, ast.Assign | ast.For):
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            value = node.value if isinstance(node, ast.Assign) else None
+            if isinstance(target, ast.Name) and target.id == "kind":
+                constants(value)
+            elif isinstance(target, ast.Tuple):
+                names = [e.id if isinstance(e, ast.Name) else "" for e in target.elts]
+                if "kind" in names:
+                    index = names.index("kind")
+                    if isinstance(value, ast.Tuple):
+                        constants(value.elts[index])
+                    call = value if isinstance(value, ast.Call) else getattr(node, "iter", None)
+                    if isinstance(call, ast.Call):
+                        name = getattr(call.func, "attr", getattr(call.func, "id", ""))
+                        returns[name] = index
+        elif isinstance(node, ast.Call):
+            name = getattr(node.func, "attr", getattr(node.func, "id", ""))
+            if name in positional and len(node.args) > positional[name]:
+                constants(node.args[positional[name]])
+            for keyword in node.keywords:
+                if keyword.arg == "kind":
+                    constants(keyword.value)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name in returns:
+            for inner in ast.walk(node):
+                if isinstance(inner, ast.Return | ast.Yield) and isinstance(inner.value, ast.Tuple) \
+                        and len(inner.value.elts) > returns[node.name]:
+                    constants(inner.value.elts[returns[node.name]])
+    return found
+
+
+def test_every_line_kind_the_billing_code_writes_has_an_account_and_an_unknown_one_raises() -> None:
+    kinds = kinds_in(billing) | kinds_in(commercial_service)
+    assert {"reservation", "on_demand", "cancellation_fee", "adjustment", "credit", "true_up", "termination_fee",
+            "credits_applied"} <= kinds, kinds  # the finder finds them all
+    keys = ["reservation:r1", "adjustment:r1:2026-01", "adjustment-fee:r1:2026-01", "fee:r1",
+            "reconciliation:2026-01:reservation:r1", "reconciliation:2026-01:fee:r1",
+            "reconciliation:2026-02:reconciliation:2026-01:adjustment:r1:2025-12",
+            "reconciliation:2026-01:credit:i1:7"]
+    expected = {"reservation:r1": "4010", "adjustment:r1:2026-01": "4010", "adjustment-fee:r1:2026-01": "4020",
+                "fee:r1": "4020", "reconciliation:2026-01:reservation:r1": "4010",
+                "reconciliation:2026-01:fee:r1": "4020",
+                "reconciliation:2026-02:reconciliation:2026-01:adjustment:r1:2025-12": "4010",
+                "reconciliation:2026-01:credit:i1:7": None}
+    for key in keys:  # an adjustment posts to what it adjusts (r1 is on demand)
+        account = line_account({"kind": "adjustment", "line_key": key, "reservation_id": "r1"}, lambda _: "on_demand")
+        assert (account.code if account else None) == expected[key], key
+    for kind in kinds:
+        line = {"kind": kind, "line_key": "reservation:r1", "reservation_id": "r1"}
+        account = line_account(line, lambda _: "reserved")
+        assert account is None or account.type == "revenue", kind
+        assert (account is None) == (kind in ("credit", "credits_applied")), kind
+    assert line_account({"kind": "true_up"}, lambda _: "reserved") == ACCOUNTS["4030"]
+    assert line_account({"kind": "termination_fee"}, lambda _: "reserved") == ACCOUNTS["4020"]
+    for unknown in ({"kind": "rebate"}, {"kind": "adjustment", "line_key": "mystery:1"},
+                    {"kind": "adjustment", "line_key": "reconciliation:2026-01:true_up:c:2026-01"}):
+        with pytest.raises(UnknownLineKind):
+            line_account(unknown, lambda _: "reserved")
+
+
+def test_the_chart_types_and_revenue_by_kind(store: Store) -> None:
+    f = january(store)
+    assert {a.type for a in CHART} <= {"asset", "liability", "revenue", "expense", "equity"}
+    assert {a.code for a in CHART if a.type == "revenue" and a.normal == "debit"} == {"4900", "4910"}
+    rows = store.report("trial_balance", to="2026-01")
+    assert {r["account_code"]: r["account_type"] for r in rows} == {
+        "1100": "asset", "1110": "asset", "2100": "liability", "4000": "revenue", "4100": "revenue",
+        "4900": "revenue"}
+    assert balances(store, f.tenant_id)["USD"].revenue == D("190.00")
 
 
 def test_an_entry_for_a_closed_month_posts_in_the_next_open_month(store: Store) -> None:
@@ -130,8 +258,9 @@ def test_an_entry_for_a_closed_month_posts_in_the_next_open_month(store: Store) 
         store.ledger.close_month(month, journal_position=store.ledger.max_position(), invoices=0, balances=[])
     store.ledger.expire_credits(f.tenant_id)  # lapsed 2026-01-20, recorded in March: both months closed
     rows = journal(store, account="4100")
-    assert [(r["month"], r["date"], r["credit"], r["description"]) for r in rows] == [
-        ("2026-03", "2026-03-01", D("30.00"), "Paid credits expired (breakage) (late: period 2026-01 closed)")]
+    assert [(r["month"], r["period"], r["date"], r["credit"], r["description"]) for r in rows] == [
+        ("2026-03", "2026-01", "2026-03-01", D("30.00"),
+         "Paid credits expired (breakage) (late: period 2026-01 closed)")]
     assert check_trial_balance(store, to="2026-02") == {"USD": (D("30.00"), D("30.00"))}  # the purchase only
     check_trial_balance(store)
 
