@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.options import DEFAULT_DATABASE, DbOption, FormatOption, opened_ledger, stdout_console
+from cli.readable import money
 from cli.render import Format, render
 from domain.aggregates import Contract, Wallet
 from domain.timeutil import UTC
@@ -108,7 +109,9 @@ def list_command(tenant: TenantOption, fmt: FormatOption = Format.table, db: DbO
     """The tenant's contracts, period by period."""
     with opened_ledger(db) as ledger:
         rows = [row for contract in ledger.get_contracts_of(tenant) for row in contract_rows(contract)]
-    render(rows, fmt, console=stdout_console(), title="Contracts", empty="no contracts")
+    amounts = ("commitment", "eligible_spend", "true_up", "termination_fee")
+    render(rows, fmt, console=stdout_console(), title="Contracts", empty="no contracts",
+           formats=dict.fromkeys(amounts, money))  # at the currency's minor unit: 5,501,000.00
 
 
 # ---- credits --------------------------------------------------------------------------------------

@@ -24,7 +24,8 @@ REPORT = Report(
              Column("period_end", "", "Last month of the period (its invoice settles it; from/to filter on it)"),
              Column("currency", "ISO 4217", "The tenant's billing currency"),
              Column("commitment", "currency", "Committed spend of the period"),
-             Column("eligible_spend", "currency", "Invoiced spend counting towards it"),
+             Column("eligible_spend", "currency", "Consumption invoiced for the period (reservations, on-demand, their "
+                                                     "adjustments; never fees, credit notes or true-ups)"),
              Column("true_up", "currency", "max(0, commitment - eligible spend), billed on the period's last invoice"),
              Column("termination_fee", "currency", "Early-termination fee billed with the last period"),
              Column("invoice_id", "", "The invoice that settled the period")),
