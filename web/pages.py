@@ -32,7 +32,8 @@ def report_section(services: Services, principal: Principal, report: Report, que
     answer = read(services, principal, report, raw)
     rows = plain_rows(answer)
     return section_of(answer, report.title, _shown(report, raw, answer),
-                      chart=chart_for(f"chart-{report.name}", report.title, report.columns, rows))
+                      chart=chart_for(f"chart-{report.name}", report.title, report.columns, rows)
+                      if report.chart else None)
 
 
 def _shown(report: Report, raw: Mapping[str, Any], answer: ReportAnswer) -> dict[str, Any]:

@@ -168,6 +168,9 @@ class Report:
     # ordering that entity's rows in time (its last row in the range carries the closing balance).
     balance_of: tuple[str, ...] = ("tenant_id",)
     period: str = "month"
+    # The dashboard draws a chart of the rows (False: a ledger's rows, such as the journal or a
+    # trial balance, are read as a table; a chart of their sums would mean nothing).
+    chart: bool = True
 
     @property
     def tenant_scoped(self) -> bool:

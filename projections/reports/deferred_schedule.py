@@ -63,6 +63,7 @@ REPORT = Report(
     query=query,
     monthly=False,
     order=("tenant", "currency"),
+    chart=False,
     period="expires",
     notes="Paid credits are recognised as they are used, and at the latest when they expire. A tenant's rows add "
           "up to its closing deferred revenue in the revenue report.",
