@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
@@ -116,7 +116,23 @@ def formats_for(columns: Sequence[Column]) -> dict[str, Formatter]:
             out[column.name] = share
         elif column.unit in FX_RATE_UNITS:
             out[column.name] = fx_rate
+        elif column.unit == "UTC":
+            out[column.name] = utc_time
     return out
+
+
+def utc_time(value: Any) -> str:
+    """A moment (ISO 8601) to the minute, in UTC: ``2026-12-07T23:55:18.36+00:00`` ->
+    ``2026-12-07 23:55``; anything else as it is."""
+    if value is None:
+        return "-"
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%d %H:%M}"
 
 
 def period_bounds(row: Mapping[str, Any]) -> tuple[datetime, datetime] | None:

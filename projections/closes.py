@@ -61,8 +61,8 @@ class Closes(Projection):
 
     @handle.register(MonthClose.Closed)
     def _closed(self, event: MonthClose.Closed, batch: ClosesBatch) -> None:
-        batch.closes.put(CloseRow(event.month, batch.position, event.closed_at.isoformat(), event.journal_position,
-                                  event.invoices))
+        batch.closes.put(CloseRow(event.month, batch.position, event.closed_at.isoformat(timespec="seconds"),
+                                  event.journal_position, event.invoices))
         for entry in event.balances:
             batch.balances.put(CloseBalanceRow(event.month, str(entry["currency"]), Decimal(str(entry["debit"])),
                                                Decimal(str(entry["credit"]))))

@@ -14,6 +14,7 @@ import pkgutil
 import projections.reports as _reports_package
 from projections.billing import Billing
 from projections.capex import Capex
+from projections.closes import Closes
 from projections.commercial import Commercial
 from projections.deferral import Deferral
 from projections.fx import Fx
@@ -25,7 +26,7 @@ from projections.tenant_index import TenantIndex
 from projections.utilisation import Utilisation
 
 PROJECTIONS: tuple[type[Projection], ...] = (Utilisation, Billing, Sustainability, Capex, TenantIndex, Fx, Commercial,
-                                               Journal, Deferral)
+                                               Journal, Deferral, Closes)
 PROJECTION_NAMES: tuple[str, ...] = tuple(p.name for p in PROJECTIONS)
 
 

@@ -109,3 +109,24 @@ def test_a_closed_months_journal_exports_the_same_bytes_after_later_activity(sql
         for entry in {r["External ID"] for r in rows}:  # every entry balances on its own
             lines = [r for r in rows if r["External ID"] == entry]
             assert sum(Decimal(r["Debit"] or 0) for r in lines) == sum(Decimal(r["Credit"] or 0) for r in lines)
+
+
+def test_the_close_report_lists_each_close_and_what_was_posted_for_it_afterwards(sqlite_url: str) -> None:
+    with opened(sqlite_url) as store:
+        f = fleet(store.ledger, gpus=8, rate="2.50")
+        # Paid credits that lapse on 20 January; the expiry is recorded only in February.
+        store.ledger.purchase_credits(f.tenant_id, amount="40.00", priority=1, expires_at=at(1, 20, 0))
+        store.clock.set(at(2))
+        close(store, "2026-01")
+        [row] = store.report("close")
+        assert (row["month"], row["currency"], row["invoices"], row["late_entries"]) == ("2026-01", "USD", 0, 0)
+        assert row["debit"] == row["credit"] == Decimal("40.00")
+        before = export(store, "2026-01")
+        store.ledger.expire_credits(f.tenant_id)  # breakage for January, after its close
+        [row] = store.report("close")
+        assert (row["late_entries"], row["late_debit"]) == (1, Decimal("40.00"))
+        assert export(store, "2026-01") == before  # the closed month's journal did not change
+        late = [line for line in store.report("journal") if line["period"] != line["month"]]
+        assert {(line["period"], line["month"], line["date"]) for line in late} == {("2026-01", "2026-02",
+                                                                                     "2026-02-01")}
+        assert all("late: period 2026-01 closed" in line["description"] for line in late)
