@@ -2,7 +2,8 @@
 
 Each entry (``entry_id``, one source event) balances: its debits equal its credits in its
 currency. ``month`` is the posting period (an invoice's month, or the next open month for an
-entry arriving after its period closed); ``event_id`` is the source event (``<id>:<version>``),
+entry arriving after its period closed); ``period`` the period the entry belongs to by its own
+date (differs from ``month`` only for such a late entry); ``event_id`` is the source event (``<id>:<version>``),
 the External ID a bookkeeping import groups an entry's lines by.
 """
 
@@ -35,6 +36,8 @@ REPORT = Report(
              Column("entry_id", "", "The entry (one per source event): its lines balance"),
              Column("date", "", "Date of the entry YYYY-MM-DD (an invoice: its month's last day at the latest)"),
              Column("month", "", "Posting period YYYY-MM"),
+             Column("period", "", "The period the entry belongs to by its own date YYYY-MM (== month unless "
+                                  "posted late, after that period closed)"),
              Column("event_id", "", "The source event, <aggregate id>:<version> (the import's External ID)"),
              Column("account_code", "", "Account code of the chart of accounts"),
              Column("account", "", "Account name"),

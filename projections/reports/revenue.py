@@ -2,7 +2,9 @@
 
 ``recognised`` = amount due + paid credits consumed + breakage; ``deferred_closing`` = paid
 credits purchased - consumed - expired to the end of the month (the liability). Per tenant,
-sum(recognised) + closing deferred = sum(amounts due) + paid credits purchased, to the cent.
+sum(recognised) + closing deferred = sum(amounts due) + paid credits purchased, to the cent; and
+sum(recognised) is the journal's revenue-type balance, at every position. Credit notes count in
+the month issued, voids in the month voided (the whole invoice, less nothing of its credits).
 """
 
 from __future__ import annotations
@@ -49,12 +51,17 @@ REPORT = Report(
     filters=(TENANT, FROM, TO),
     columns=(Column("tenant_id", "", "Tenant"), Column("month", "", "Month YYYY-MM"),
              Column("currency", "ISO 4217", "The tenant's billing currency"),
-             Column("billed", "currency", "The month's invoice: charge lines (usage, fees, adjustments, credit "
-                                          "notes), before true-up and credits"),
-             Column("true_up", "currency", "Committed-spend shortfall billed on the month's invoice"),
+             Column("billed", "currency", "The month's invoice: charge lines (usage, fees, adjustments), before "
+                                          "true-up and credits; less credit notes issued in the month and the "
+                                          "charges of invoices voided in it"),
+             Column("true_up", "currency", "Committed-spend shortfall billed on the month's invoice, less that of "
+                                           "invoices voided in the month"),
              Column("granted_credits_applied", "currency", "Free credits consumed: a discount, not revenue"),
-             Column("paid_credits_applied", "currency", "Paid credits consumed: recognised now"),
-             Column("amount_due", "currency", "The invoice's total after credits"),
+             Column("paid_credits_applied", "currency", "Paid credits consumed: recognised now (and kept "
+                                                        "when the invoice is voided: forfeited)"),
+             Column("amount_due", "currency", "The invoice's total after credits, less its credit-note lines "
+                                              "(counted when issued); less credit notes issued and the amounts "
+                                              "due of invoices voided in the month"),
              Column("breakage", "currency", "Paid credits expired unused in the month: recognised at expiry"),
              Column("credits_purchased", "currency", "Paid credits bought: deferred revenue (a liability)"),
              Column("recognised", "currency", "amount_due + paid_credits_applied + breakage"),

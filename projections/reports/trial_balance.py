@@ -2,6 +2,8 @@
 
 Sums every journal line whose posting period is at or before ``to`` (default: every line). The
 totals per currency show debits == credits, and the balances (debit - credit, signed) sum to 0.
+The balances of the accounts of type ``revenue`` (contra-revenue included), credit - debit, net to
+the revenue report's ``recognised`` per tenant and currency.
 
 No ``currency`` filter: that filter kind is the *reporting* currency of consolidated reports, and
 every edge fills it with ``LEDGER_REPORTING_CURRENCY`` when not given
@@ -36,7 +38,8 @@ REPORT = Report(
     filters=(TENANT, TO),
     columns=(Column("account_code", "", "Account code of the chart of accounts"),
              Column("account", "", "Account name"),
-             Column("account_type", "", "asset, liability, revenue or contra-revenue"),
+             Column("account_type", "", "asset, liability, revenue, expense or equity (contra-revenue "
+                                        "4900 and 4910 are revenue with a debit balance)"),
              Column("currency", "ISO 4217", "Currency of the lines summed"),
              Column("debit", "currency", "Sum of the account's debits through the month", total="sum"),
              Column("credit", "currency", "Sum of the account's credits through the month", total="sum"),
