@@ -44,6 +44,8 @@ class ReportTable:
 
 def header(column: Column) -> str:
     """A column's header with its unit: ``Energy (kWh)``, ``Rate per GPU-hour``, ``Location tCO2e``."""
+    if column.label is not None:
+        return column.label
     name = label(column.name)
     unit = column.unit
     if unit == "kgCO2e":

@@ -164,6 +164,7 @@ def report_command(
     currency: Annotated[str | None, typer.Option(help="Consolidated reports: the reporting currency "
                                                       "(default LEDGER_REPORTING_CURRENCY, USD)")] = None,
     account: Annotated[str | None, typer.Option(help="Journal: an account code of the chart, e.g. 1100")] = None,
+    on: Annotated[str | None, typer.Option(help="Receivables: the aging date YYYY-MM-DD (default today, UTC)")] = None,
     fmt: FormatOption = Format.table,
     as_of: Annotated[str | None, typer.Option(
         "--as-of", help="The report as it stood at this log position, or at the last event recorded at or "
@@ -173,7 +174,7 @@ def report_command(
     """Print a report from the projections (brought up to date first), or as of a past point."""
     given = {"site": site, "model": model, "tenant": tenant, "from": from_, "to": to,
              "granularity": granularity.value if granularity else None, "currency": currency,
-             "account": account}
+             "account": account, "on": on}
     raise typer.Exit(run_report(db, name, given, fmt, out=stdout_console(), err=stderr_console(), as_of=as_of))
 
 

@@ -20,13 +20,15 @@ from projections.deferral import Deferral
 from projections.fx import Fx
 from projections.journal import Journal
 from projections.projection import Projection
+from projections.receivables import Receivables
 from projections.reports.base import Report
 from projections.sustainability import Sustainability
 from projections.tenant_index import TenantIndex
 from projections.utilisation import Utilisation
 
 PROJECTIONS: tuple[type[Projection], ...] = (Utilisation, Billing, Sustainability, Capex, TenantIndex, Fx, Commercial,
-                                               Journal, Deferral, Closes)
+                                               Journal, Deferral, Closes,
+                                               Receivables)
 PROJECTION_NAMES: tuple[str, ...] = tuple(p.name for p in PROJECTIONS)
 
 

@@ -46,6 +46,9 @@ def _query_field(f: Filter) -> tuple[Any, Any]:
                                  description=f.description)
     if f.kind == "currency":
         return str | None, Field(None, max_length=3, pattern=r"^[A-Z]{3}$", description=f.description)
+    if f.kind == "on":
+        return str | None, Field(None, max_length=10, pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$",
+                                 description=f.description, examples=["2026-12-31"])
     if f.kind == "account":
         return str | None, Field(None, max_length=10, pattern=r"^[0-9]{3,6}$", description=f.description,
                                  examples=["1100"])

@@ -44,7 +44,8 @@ Row = dict[str, Any]
 @dataclass(frozen=True)
 class Filter:
     """A report filter. ``kind``: site | tenant | model | from | to | granularity | currency | account
-    (an account code of the journal's chart, ``projections.journal.CHART``)."""
+    (an account code of the journal's chart, ``projections.journal.CHART``) | on (the day
+    receivables are aged at, YYYY-MM-DD; default today, UTC: independent of ``as_of``)."""
 
     kind: str
     description: str
@@ -87,6 +88,9 @@ class Column:
     # Decimal quantities: the fewest decimal places written (more if the value has them; see
     # ``Column.min_scale``). None: by unit.
     scale: int | None = None
+    # The header people read (tables, the dashboard); None: made from the name (``days_1_30``
+    # would read "Days 1 30").
+    label: str | None = None
 
     def __post_init__(self) -> None:
         if self.rule not in (*TOTAL_RULES, None):
@@ -138,6 +142,12 @@ class Params:
     granularity: str = "month"
     currency: str | None = None  # the reporting currency of consolidated reports
     account: str | None = None  # an account code of the journal's chart of accounts
+    on: date | None = None  # the aging date of receivables (None: today, UTC)
+
+    @property
+    def aging_date(self) -> date:
+        """The day receivables are aged at: ``on``, else today (UTC)."""
+        return self.on if self.on is not None else datetime.now(UTC).date()
 
     @property
     def month_from(self) -> str | None:
@@ -205,7 +215,8 @@ class Report:
                         start=start, end=end, granularity=granularity,
                         currency=check_currency(str(given["currency"]).strip(), field="currency")
                         if "currency" in given else None,
-                        account=check_account(given["account"]) if "account" in given else None)
+                        account=check_account(given["account"]) if "account" in given else None,
+                        on=check_day(given["on"], "on") if "on" in given else None)
         check_span(params, monthly=monthly)
         return params
 
@@ -230,6 +241,19 @@ def check_span(params: Params, *, monthly: bool) -> None:
     if params.end - params.start > limit:
         raise InvalidInput(f"to: at most {limit // 24} days per request at {params.granularity} granularity, "
                            f"asked for {(params.end - params.start + 23) // 24}", field="to")
+
+
+def check_day(value: Any, name: str) -> date:
+    """A calendar day YYYY-MM-DD (or a date); InvalidInput naming ``name`` otherwise."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    text = str(value).strip()
+    try:
+        if not DAY.match(text):
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput(f"{name}: expected a day YYYY-MM-DD, got {text[:40]!r}", field=name) from None
 
 
 def check_account(value: Any) -> str:
