@@ -43,15 +43,39 @@ class ReceivableRow:
         return ZERO if self.void else max(ZERO, self.total - self.credited - self.paid)
 
 
+@dataclass(slots=True)
+class StatementEntryRow:
+    """One line of a tenant's statement of account: what changed what the tenant owes."""
+
+    position: int  # the event's log position (the statement's order)
+    tenant_id: str
+    currency: str
+    date: str  # YYYY-MM-DD (UTC)
+    kind: str  # invoice | credit_note | payment | void
+    number: str | None  # the invoice's (or the credit note's) number
+    invoice_id: str
+    reference: str | None  # a payment's bank reference
+    amount: Decimal  # signed: + owed more (an invoice), - owed less (credit note, payment, void)
+    note: str
+
+
 RECEIVABLES = Table("ar_invoices", ReceivableRow, key=("invoice_id",), indexes=(("tenant_id",),))
+ENTRIES = Table("ar_entries", StatementEntryRow, key=("position",), indexes=(("tenant_id", "position"),))
 
 
 @dataclass
 class ReceivablesBatch(Batch):
     invoices: RowSet[ReceivableRow]
+    entries: RowSet[StatementEntryRow]
 
     def flush(self) -> None:
         self.invoices.flush()
+        self.entries.flush()
+
+    def entry(self, invoice: ReceivableRow, day: str, kind: str, number: str | None, reference: str | None,
+              amount: Decimal, note: str) -> None:
+        self.entries.put(StatementEntryRow(self.position, invoice.tenant_id, invoice.currency, day, kind, number,
+                                           invoice.invoice_id, reference, amount, note))
 
     def invoice(self, invoice_id: object) -> ReceivableRow:
         row = self.invoices.require((text_id(invoice_id),), f"receivables: no Invoice.Issued seen for {invoice_id}")
@@ -62,10 +86,10 @@ class ReceivablesBatch(Batch):
 class Receivables(Projection):
     name = "receivables"
     title = "Receivables: every invoice with its credit notes, payments and what is still owed"
-    tables = (RECEIVABLES,)
+    tables = (RECEIVABLES, ENTRIES)
 
     def begin(self, db: Database, events: Sequence[Positioned]) -> ReceivablesBatch:
-        return ReceivablesBatch(self.rows(db, RECEIVABLES))
+        return ReceivablesBatch(self.rows(db, RECEIVABLES), self.rows(db, ENTRIES))
 
     @singledispatchmethod
     def handle(self, event: object, batch: ReceivablesBatch) -> None:
@@ -75,22 +99,37 @@ class Receivables(Projection):
     def _issued(self, event: Invoice.Issued, batch: ReceivablesBatch) -> None:
         issued_on = event.issued_at.date().isoformat()
         due: str | None = getattr(event, "due_date", None)
-        batch.invoices.put(ReceivableRow(text_id(event.originator_id), getattr(event, "number", None),
-                                         text_id(event.tenant_id), event.month, event.currency, issued_on,
-                                         str(due) if due else issued_on, Decimal(event.total), ZERO, ZERO, 0, 0))
+        row = batch.invoices.put(ReceivableRow(text_id(event.originator_id), getattr(event, "number", None),
+                                               text_id(event.tenant_id), event.month, event.currency, issued_on,
+                                               str(due) if due else issued_on, Decimal(event.total), ZERO, ZERO, 0,
+                                               0))
+        batch.entry(row, issued_on, "invoice", row.number, None, row.total,
+                    f"Invoice for {event.month}, due {row.due_date}")
 
     @handle.register(Invoice.CreditNoteIssued)
     def _credited(self, event: Invoice.CreditNoteIssued, batch: ReceivablesBatch) -> None:
-        batch.invoice(event.originator_id).credited += Decimal(event.amount)
+        row = batch.invoice(event.originator_id)
+        amount = Decimal(event.amount)
+        row.credited += amount
+        batch.entry(row, event.issued_at.date().isoformat(), "credit_note", getattr(event, "number", None), None,
+                    -amount, f"Credit note on {row.number or row.month}: {event.reason}")
 
     @handle.register(Invoice.Voided)
     def _voided(self, event: Invoice.Voided, batch: ReceivablesBatch) -> None:
-        batch.invoice(event.originator_id).void = 1
+        row = batch.invoice(event.originator_id)
+        owed = row.outstanding
+        row.void = 1
+        batch.entry(row, event.timestamp.date().isoformat(), "void", row.number, None, -owed,
+                    f"Invoice {row.number or row.month} voided: {event.reason}")
 
     def _paid(self, event: object, batch: ReceivablesBatch) -> None:
         row = batch.invoice(getattr(event, "originator_id"))  # noqa: B009 - the payment event's invoice
-        row.paid += Decimal(getattr(event, "amount"))  # noqa: B009
+        amount, excess = Decimal(getattr(event, "amount")), Decimal(getattr(event, "excess", 0))  # noqa: B009
+        row.paid += amount
         row.payments += 1
+        extra = f"; {excess:f} beyond it to the credit balance" if excess else ""
+        batch.entry(row, str(getattr(event, "received_on")), "payment", row.number,  # noqa: B009
+                    getattr(event, "reference", None), -amount, f"Payment on {row.number or row.month}{extra}")
 
 
 _payment_recorded = getattr(Invoice, "PaymentRecorded", None)

@@ -62,6 +62,13 @@ def test_aging_buckets_add_up_to_what_is_outstanding(tmp_path_factory: pytest.Te
             assert row["invoices"] == len(mine)
             overdue = sum((r["outstanding"] for r in mine if r["days_overdue"] > 0), D(0))
             assert row["outstanding"] - row["current"] == overdue
+        statement = store.report("statement")  # the whole history: its last balance is what is owed
+        owed = sum((r["outstanding"] for r in store.report("receivables", on=on)), D(0))
+        assert (statement[-1]["balance"] if statement else D(0)) == owed
+        later = store.report("statement", **{"from": "2026-03"})  # opening + the entries = the closing
+        if later:
+            assert later[0]["kind"] == "opening"
+            assert later[0]["balance"] + sum((r["amount"] for r in later[1:]), D(0)) == later[-1]["balance"] == owed
         for item in items:
             due = date.fromisoformat(item["due_date"])
             assert item["days_overdue"] == max(0, (date.fromisoformat(on) - due).days)
