@@ -83,9 +83,15 @@ def test_void_and_credit_an_invoice(any_api: Api) -> None:
     problem(c.post(f"{path}/credit-notes", headers=bearer(finance), json={"amount": "40.01", "reason": "too much"}),
             422, "amount")
     assert c.post(f"{path}/void", headers=bearer(op), json={"reason": "x"}).status_code == 403
-    voided = ok(c.post(f"{path}/void", headers=bearer(finance), json={"reason": "wrong tenant"}), 200)
+    refused_void = c.post(f"{path}/void", headers=bearer(finance), json={"reason": "wrong tenant"})
+    assert refused_void.status_code == 409 and "credit note" in refused_void.text  # credited: never voided
+    other = register_tenant(c, finance, name="Other Lab")
+    reserve(c, op, world["site"]["id"], gpus=1, day=1, tenant_id=other["id"], backfill=True)
+    second = ok(c.post("/v1/invoices", headers=bearer(finance), json={"tenant_id": other["id"], "month": PAST_MONTH}))
+    other_path = f"/v1/invoices/{second['id']}"
+    voided = ok(c.post(f"{other_path}/void", headers=bearer(finance), json={"reason": "wrong tenant"}), 200)
     assert voided["status"] == "void"
-    assert c.post(f"{path}/void", headers=bearer(finance), json={"reason": "twice"}).status_code == 409
+    assert c.post(f"{other_path}/void", headers=bearer(finance), json={"reason": "twice"}).status_code == 409
 
 
 def test_past_starts_and_backfill(any_api: Api) -> None:

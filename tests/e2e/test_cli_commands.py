@@ -113,9 +113,11 @@ def test_a_month_from_capacity_to_invoices(db: str) -> None:
     assert [n["reason"] for n in shown["credit_notes"]] == ["SLA breach"] and len(shown["lines"]) == 1
     code, out, _ = run("invoice", "show", lab["id"], "--db", db)
     assert code == 0 and "Credit notes" in out and "SLA breach" in out and "120.00" in out
-    wrote(db, "invoice", "void", lab["id"], "--reason", "wrong entity")
-    refused(db, "invoice", "void", lab["id"], "--reason", "twice")
-    refused(db, "invoice", "credit", lab["id"], "--amount", "1", "--reason", "void")
+    assert "credit note" in refused(db, "invoice", "void", lab["id"], "--reason", "wrong entity")  # credited
+    studio = next(r for r in listed if r["tenant"] == "Studio")
+    wrote(db, "invoice", "void", studio["id"], "--reason", "wrong entity")
+    refused(db, "invoice", "void", studio["id"], "--reason", "twice")
+    refused(db, "invoice", "credit", studio["id"], "--amount", "1", "--reason", "void")
 
     # a single tenant with nothing to bill gets an (empty) invoice when asked for by name, as over HTTP
     empty, _ = wrote(db, "invoice", "issue", "--month", "2025-03", "--tenant", "Idle")

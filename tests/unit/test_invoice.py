@@ -67,8 +67,12 @@ def test_credit_notes_never_exceed_the_invoice_and_a_void_invoice_takes_none(mem
     memory_ledger.credit_invoice(invoice_id, amount="4.50", reason="outage")
     invoice = memory_ledger.get_invoice(invoice_id)
     assert (invoice.total, invoice.credited) == (Decimal("94.50"), Decimal("94.50"))
-    memory_ledger.void_invoice(invoice_id, reason="reissued")
+    with refused(memory_ledger, InvalidTransition):  # credited: only more credit notes, never a void
+        memory_ledger.void_invoice(invoice_id, reason="reissued")
+    february = memory_ledger.issue_invoice(tenant_id=tenant, month="2025-12", lines=LINES,
+                                           billed_through_position=8).id
+    memory_ledger.void_invoice(february, reason="reissued")
     with refused(memory_ledger, InvalidTransition):
-        memory_ledger.void_invoice(invoice_id, reason="again")
+        memory_ledger.void_invoice(february, reason="again")
     with refused(memory_ledger, InvalidTransition):
-        memory_ledger.credit_invoice(invoice_id, amount="0.01", reason="late")
+        memory_ledger.credit_invoice(february, amount="0.01", reason="late")

@@ -10,6 +10,7 @@ from uuid import uuid4
 import pytest
 
 from bootstrap import open_ledger, open_projections
+from domain.errors import InvalidTransition
 from projections import PROJECTION_NAMES, Projections
 
 UTC = UTC
@@ -163,8 +164,15 @@ def test_changes_after_an_invoice_become_adjustments_on_the_next_open_month(worl
     assert totals["2026-01"]["invoice_status"] == "issued" and totals["2026-01"]["invoice_total"] == d("10.00")
     assert totals["2026-01"]["credited"] == d("1.50")
     assert totals["2026-02"]["total"] == d("13.50")
-    world.ledger.void_invoice(invoice.id, reason="wrong address")
-    assert world.project().billing_totals(tenant_id=world.tenant)[0]["invoice_status"] == "void"
+    with pytest.raises(InvalidTransition):  # credited: a void would take the credit twice
+        world.ledger.void_invoice(invoice.id, reason="wrong address")
+    world.now = datetime(2026, 3, 10, tzinfo=UTC)
+    lines, position = world.project().invoice_lines(world.tenant, "2026-02")
+    february = world.ledger.issue_invoice(tenant_id=world.tenant, month="2026-02", lines=lines,
+                                          billed_through_position=position)
+    world.ledger.void_invoice(february.id, reason="wrong address")
+    voided = {t["month"]: t for t in world.project().billing_totals(tenant_id=world.tenant)}
+    assert voided["2026-02"]["invoice_status"] == "void" and voided["2026-01"]["invoice_status"] != "void"
 
 
 def test_read_your_writes_waits_for_the_position_of_a_write(world: World) -> None:
