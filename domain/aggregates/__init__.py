@@ -6,6 +6,7 @@ from domain.aggregates.contract import Contract
 from domain.aggregates.funding import FundingRound
 from domain.aggregates.fx import FxRate
 from domain.aggregates.invoice import Invoice, invoice_id
+from domain.aggregates.numbering import DocumentSequence, Numbering, sequence_id
 from domain.aggregates.pool import GpuPool, pool_id
 from domain.aggregates.reservation import Reservation
 from domain.aggregates.site import Site
@@ -17,3 +18,4 @@ __all__ = ["Contract", "FundingRound", "FxRate", "GpuPool", "Invoice", "Reservat
            "Tenant",
            "invoice_id", "pool_id"]
 __all__ += ["MonthClose", "Wallet", "month_close_id", "wallet_id"]
+__all__ += ["DocumentSequence", "Numbering", "sequence_id"]

@@ -27,6 +27,15 @@ def check_plan(rates: object, cancellation_fee_share: object) -> tuple[dict[str,
 
 
 V1_CANCELLATION_FEE_SHARE = Decimal("0.25")  # the fixed fee share before plans could set it
+DEFAULT_PAYMENT_TERMS_DAYS = 30  # net days to pay an invoice, until terms are set
+MAX_PAYMENT_TERMS_DAYS = 365
+
+
+def check_net_days(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_PAYMENT_TERMS_DAYS:
+        raise InvalidInput(f"net_days: expected a whole number of days from 0 to {MAX_PAYMENT_TERMS_DAYS}, "
+                           f"got {value!r}", field="net_days")
+    return value
 
 
 class Tenant(Aggregate):
@@ -61,6 +70,7 @@ class Tenant(Aggregate):
         self.suspended = False
         self.on_demand_rates: dict[str, Decimal] = {}
         self.contract_ids: list[UUID] = []
+        self.payment_terms_days = DEFAULT_PAYMENT_TERMS_DAYS
 
     def __deepcopy__(self, memo: dict[int, object]) -> Tenant:
         # Every attribute is immutable or a container of immutable values that an event replaces
@@ -155,3 +165,17 @@ class Tenant(Aggregate):
     @event(ContractSigned)
     def contract_signed(self, contract_id: UUID) -> None:
         self.contract_ids = [*self.contract_ids, contract_id]
+
+    # ---- payment terms ----------------------------------------------------------------------
+
+    def set_payment_terms(self, *, net_days: object) -> None:
+        """Net days to pay: invoices issued from now on are due their issue date plus these."""
+        self._payment_terms_set(check_net_days(net_days))
+
+    class PaymentTermsSet(Aggregate.Event):
+        TOPIC = "ledger:Tenant.PaymentTermsSet"
+        net_days: int
+
+    @event(PaymentTermsSet)
+    def _payment_terms_set(self, net_days: int) -> None:
+        self.payment_terms_days = net_days

@@ -11,6 +11,7 @@ from domain.attachments import NO_CONTEXT, CommandContext
 from domain.errors import InvalidInput, InvoiceAlreadyIssued
 from domain.money import check_signed_amount, to_decimal
 from domain.service.commercial import CommercialCommands
+from domain.service.numbering import NumberingCommands
 from domain.service.receipts import Written
 from domain.timeutil import MONTH_PATTERN, UTC, check_month
 
@@ -19,13 +20,15 @@ __all__ = ["MONTH_PATTERN", "BillingCommands", "check_month"]
 # Carbon an invoice line may carry (from the billing projection); the invoice stores their totals.
 CARBON_FIELDS = ("energy_kwh", "location_kgco2e", "market_kgco2e")
 
-class BillingCommands(CommercialCommands):
+class BillingCommands(CommercialCommands, NumberingCommands):
     def issue_invoice(self, *, tenant_id: object, month: object, lines: Iterable[Mapping[str, object]],
                       billed_through_position: int, context: CommandContext = NO_CONTEXT) -> Written:
         """Issue the invoice of a closed month from billing lines computed by the billing
         projection. Each line needs ``amount`` (Decimal in the tenant's currency); the total is
         their sum, plus the lines of the tenant's commercial terms (true-ups, then credits
-        applied: see ``domain.service.commercial``). At most one invoice per tenant and month."""
+        applied: see ``domain.service.commercial``). At most one invoice per tenant and month.
+        The invoice is numbered from the sequence of its year of issue, and is due its issue
+        date plus the tenant's payment terms; number and invoice are saved together."""
         tenant = self.get_tenant(tenant_id)
         month_text = check_month(month)
         year, mon = int(month_text[:4]), int(month_text[5:])
@@ -53,16 +56,28 @@ class BillingCommands(CommercialCommands):
             # Commercial terms (domain.service.commercial): true-ups of contract periods ending
             # this month, then prepaid credits; saved with the invoice in one transaction.
             terms = self._invoice_terms(tenant, month_text, checked_lines, ident)
+            now = self.now()
+            sequence = self._sequence_for_update("invoice", now.year)
+            number = sequence.assign(ident)
             invoice = Invoice(tenant.id, month_text, tenant.billing_currency, checked_lines + terms.lines,
-                              total + terms.total, self.now(), billed_through_position, carbon["energy_kwh"],
-                              carbon["location_kgco2e"], carbon["market_kgco2e"])
-            return Written(invoice.id, self._save(context, invoice, *terms.aggregates))
+                              total + terms.total, now, billed_through_position, carbon["energy_kwh"],
+                              carbon["location_kgco2e"], carbon["market_kgco2e"], number,
+                              Invoice.due_date_of(now, tenant.payment_terms_days), tenant.payment_terms_days)
+            return Written(invoice.id, self._save(context, invoice, sequence, *terms.aggregates))
         return self._retrying(unit)
 
     def void_invoice(self, invoice_ref: object, *, reason: object, context: CommandContext = NO_CONTEXT) -> Written:
+        """Void an invoice (it keeps its number); refused once it has payments or credit notes."""
         return self._update(context, lambda: self.get_invoice(invoice_ref), lambda invoice: invoice.void(reason=reason))
 
     def credit_invoice(self, invoice_ref: object, *, amount: object, reason: object,
                        context: CommandContext = NO_CONTEXT) -> Written:
-        return self._update(context, lambda: self.get_invoice(invoice_ref),
-                            lambda invoice: invoice.credit(amount=amount, reason=reason, issued_at=self.now()))
+        """A credit note, numbered from the credit notes' sequence of its year, saved with it."""
+        def unit() -> Written:
+            invoice = self.get_invoice(invoice_ref)
+            value, why = invoice.check_credit(amount=amount, reason=reason)
+            now = self.now()
+            sequence = self._sequence_for_update("credit_note", now.year)
+            invoice.credit(amount=value, reason=why, issued_at=now, number=sequence.assign(invoice.id))
+            return Written(invoice.id, self._save(context, invoice, sequence))
+        return self._retrying(unit)

@@ -200,12 +200,19 @@ class CommercialCommands(LedgerCore):
         ident = grant_id or uuid4()
 
         def unit() -> Written:
-            wallet = self._wallet_for_update(tenant) or Wallet.open(tenant_id=tenant.id,
-                                                                    currency=tenant.billing_currency)
-            wallet.add(grant_id=ident, paid=paid, amount=amount, priority=priority, expires_at=expires_at,
-                       note=note, now=self.now())
+            wallet = self._credits_added(tenant, grant_id=ident, paid=paid, amount=amount, priority=priority,
+                                         expires_at=expires_at, note=note)
             return Written(wallet.id, self._save(context, wallet))
         return self._retrying(unit)
+
+    def _credits_added(self, tenant: Tenant, *, grant_id: UUID, paid: bool, amount: object, priority: object,
+                       expires_at: object, note: object) -> Wallet:
+        """The tenant's wallet (opened if it has none) with the credits added, not saved yet: the
+        purchase path of credits, and of an overpayment (saved with its invoice)."""
+        wallet = self._wallet_for_update(tenant) or Wallet.open(tenant_id=tenant.id, currency=tenant.billing_currency)
+        wallet.add(grant_id=grant_id, paid=paid, amount=amount, priority=priority, expires_at=expires_at, note=note,
+                   now=self.now())
+        return wallet
 
     def expire_credits(self, tenant_id: object, *, context: CommandContext = NO_CONTEXT) -> Written:
         """Record the expiry of the tenant's grants whose expiry has passed (nothing if none)."""

@@ -11,12 +11,13 @@ from domain.service.capacity import CapacityCommands
 from domain.service.closing import CloseCommands
 from domain.service.fx import FxCommands
 from domain.service.locks import CommandLock
+from domain.service.payments import PaymentCommands
 from domain.service.receipts import system_clock
 from domain.service.tenancy import TenancyCommands
 from domain.storage import StoreConfig
 
 
-class Ledger(CapacityCommands, TenancyCommands, BillingCommands, FxCommands, CloseCommands):
+class Ledger(CapacityCommands, TenancyCommands, BillingCommands, PaymentCommands, FxCommands, CloseCommands):
     """The system of record. Open it through ``bootstrap.open_ledger(url)`` (which parses the
     store setting), ``Ledger.open(config)``, or ``Ledger(env=...)``."""
 
