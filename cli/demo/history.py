@@ -50,6 +50,7 @@ from cli.demo.timeline import (
 from domain import Ledger, LedgerError, UsageRecord
 from domain.errors import NotFound
 from domain.reference import GRID_REFERENCES
+from operations.closing import close_month
 from operations.invoicing import ProjectionsBilling, issue_month
 
 
@@ -374,6 +375,11 @@ class DemoHistory:
         # The one way invoices are issued (the route and `ledger invoice issue --month` too):
         # every tenant with billing lines in the month gets its invoice, and so does every tenant
         # with a committed-spend contract (a period may end this month with a true-up due).
-        issued = issue_month(self.ledger, ProjectionsBilling(self.invoices), month)
+        billing = ProjectionsBilling(self.invoices)
+        issued = issue_month(self.ledger, billing, month)
         self.summary.bump("invoices", len(issued.issued))
         self.summary.months_invoiced.append(month)
+        # Finance closes the month once its invoices are out (`ledger close`, the one check and
+        # record): the projections have caught up, every tenant billed, the books balance.
+        close_month(self.ledger, billing, month)
+        self.summary.bump("months closed", 1)

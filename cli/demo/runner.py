@@ -120,6 +120,10 @@ def print_next_steps(out: Console, db: str, summary: DemoSummary | None) -> None
         (f"ledger report utilisation{flag} --granularity day --site 'Nordfjord Hydro Campus'",
          "any report as a table (also: billing, sustainability, capex)"),
         (f"ledger report billing{flag}{month_flags} --format csv", "the same as CSV or JSON for a spreadsheet"),
+        *([(f"ledger report trial_balance{flag} --to {month}", f"the books through {month}, closed: debits = credits"),
+           (f"ledger journal export{flag} --month {month} --out journal-{month}.csv",
+            "the month's journal as a NetSuite journal-entry import file"),
+           (f"ledger report receivables_aging{flag}", "who owes what, by days past due")] if month else []),
         (f"ledger audit verify{flag}", "check the hash chain over the whole event log"),
         (f"ledger verify all{flag}", "rebuild each projection from the log and compare it with the live tables"),
     ]
