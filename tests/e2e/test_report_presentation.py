@@ -68,6 +68,7 @@ def history(url: str) -> None:
         clock.set(hour(24 * 40))
         ledger.issue_invoice(tenant_id=f.tenant_id, month="2026-01", lines=[{"amount": "240.00"}],
                              billed_through_position=0)
+        ledger.close_month("2025-12", journal_position=0, invoices=0, balances=[])  # a close (nothing in it)
         clock.advance(timedelta(hours=1))
     finally:
         ledger.close()
