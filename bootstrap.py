@@ -44,8 +44,12 @@ def open_ledger(url: str | None = None, *, clock: Callable[[], datetime] | None 
     On PostgreSQL, commands on one GPU pool are serialised across processes by an advisory lock
     per pool (``storage.locks.AdvisoryCommandLock``: up to ``POOL_LOCK_CONNECTIONS`` more
     connections per process, opened on first use, waited for as long as the event store's
-    ``POSTGRES_CONNECT_TIMEOUT``); within one process they queue on in-process locks first."""
-    ledger: Ledger = open_event_store(url, clock=clock, extra_env=extra_env)
+    ``POSTGRES_CONNECT_TIMEOUT``); within one process they queue on in-process locks first.
+    Document numbers follow ``config.settings.NumberingSettings`` (``extra_env`` may override)."""
+    from config.settings import NumberingSettings
+
+    env = {**NumberingSettings().ledger_env(), **(extra_env or {})}
+    ledger: Ledger = open_event_store(url, clock=clock, extra_env=env)
     if ledger.store_config.is_postgres:
         timeout = float((extra_env or {}).get("POSTGRES_CONNECT_TIMEOUT", "5"))
         ledger.use_command_lock(AdvisoryCommandLock(ledger.store_config, timeout=timeout))

@@ -31,8 +31,11 @@ def visible_reservation(ledger: Ledger, principal: Principal, reservation_id: UU
     return reservation
 
 
-def visible_invoice(ledger: Ledger, principal: Principal, invoice_id: UUID) -> Invoice:
+def visible_invoice(ledger: Ledger, principal: Principal, invoice_id: UUID | str) -> Invoice:
+    """By id or number; another tenant's is refused as an unknown one of the same kind of ref."""
     invoice = ledger.get_invoice(invoice_id)
     if not principal.sees_tenant(invoice.tenant_id):
-        raise hidden("invoice_id", "invoice", invoice_id)
+        if isinstance(invoice_id, str) and invoice.number is not None and invoice_id.strip() == invoice.number:
+            raise NotFound(f"invoice_id: no invoice numbered {invoice_id!r}", field="invoice_id")
+        raise hidden("invoice_id", "invoice", invoice.id)
     return invoice

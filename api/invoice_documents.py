@@ -28,9 +28,10 @@ def wanted(request: Request) -> str:
 
 
 def document_response(ledger: Ledger, invoice: Invoice, settings: Settings, media_type: str) -> Response:
-    """The invoice rendered as ``media_type`` (HTML or PDF), named after its tenant's month."""
+    """The invoice rendered as ``media_type`` (HTML or PDF), named after its number (an invoice
+    issued before numbering: after its month and id)."""
     doc = document_of(ledger, invoice, seller=Seller(settings.seller_name, settings.seller_address))
-    filename = f"invoice-{doc.month}-{doc.invoice_id[:8]}"
+    filename = f"invoice-{doc.number}" if doc.number else f"invoice-{doc.month}-{doc.invoice_id[:8]}"
     if media_type == PDF:
         return Response(render_pdf(doc), media_type=PDF,
                         headers={"Content-Disposition": f'inline; filename="{filename}.pdf"', "Vary": "Accept"})

@@ -13,12 +13,36 @@ from domain.storage import DEFAULT_DATABASE
 PAGE_SIZE_CAP = 10_000  # the most LEDGER_PAGE_SIZE and LEDGER_MAX_PAGE_SIZE may be, and a request's limit
 
 
-class Settings(BaseSettings):
-    """``LEDGER_DATABASE_URL``, ``LEDGER_MAX_BODY_BYTES``, ... (see the README)."""
+# A code or prefix of document numbers: letters and digits (``GL`` in ``GL-2026-000123``).
+NUMBER_PART = r"^[A-Za-z0-9]{1,12}$"
+
+
+class NumberingSettings(BaseSettings):
+    """How invoices and credit notes are numbered: ``{prefix}-{year}-{sequence:06d}``, one gapless
+    sequence per seller code, kind and year (``domain.aggregates.numbering``). Every ledger opened
+    through ``bootstrap.open_ledger`` reads these (the command line and the API alike), so all
+    writers draw from the same sequences."""
 
     # The environment first, then a .env file in the working directory, then the defaults.
     model_config = SettingsConfigDict(env_prefix="LEDGER_", extra="ignore", env_file=".env",
                                       env_file_encoding="utf-8")
+
+    # The seller's code (LEDGER_SELLER_CODE): which sequences numbers are drawn from. Changing it
+    # starts new sequences (at 1), so set it once.
+    seller_code: str = Field(default="GL", pattern=NUMBER_PART)
+    # The prefix of invoice numbers (LEDGER_INVOICE_PREFIX) and of credit notes'
+    # (LEDGER_CREDIT_NOTE_PREFIX); a sequence keeps the prefix it started with for its year.
+    invoice_prefix: str = Field(default="GL", pattern=NUMBER_PART)
+    credit_note_prefix: str = Field(default="CN", pattern=NUMBER_PART)
+
+    def ledger_env(self) -> dict[str, str]:
+        """What the ledger's environment takes (``domain.aggregates.numbering.Numbering``)."""
+        return {"SELLER_CODE": self.seller_code, "INVOICE_PREFIX": self.invoice_prefix,
+                "CREDIT_NOTE_PREFIX": self.credit_note_prefix}
+
+
+class Settings(NumberingSettings):
+    """``LEDGER_DATABASE_URL``, ``LEDGER_MAX_BODY_BYTES``, ... (see the README)."""
 
     database_url: str = DEFAULT_DATABASE
     # A streaming replica of database_url (LEDGER_READ_DATABASE_URL; PostgreSQL only): report and

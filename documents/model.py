@@ -75,6 +75,16 @@ class CreditNote:
     amount: Decimal
     reason: str
     issued_at: datetime
+    number: str | None = None
+
+
+@dataclass(frozen=True)
+class PaymentLine:
+    """A payment received against the invoice (what was applied to it)."""
+
+    received_on: str
+    reference: str
+    amount: Decimal
 
 
 @dataclass(frozen=True)
@@ -99,7 +109,7 @@ class InvoiceDocument:
     month: str
     currency: str
     issued_at: datetime
-    status: str  # "issued" or "void"
+    status: str  # "issued", "partially_paid", "paid" or "void"
     void_reason: str | None
     seller: Seller
     tenant_id: str
@@ -110,11 +120,27 @@ class InvoiceDocument:
     credited: Decimal
     carbon: Carbon
     anchor: LogAnchor
+    number: str | None = None  # None: issued before invoices were numbered
+    due_date: str | None = None
+    payment_terms_days: int = 30
+    payments: tuple[PaymentLine, ...] = ()
+    paid: Decimal = Decimal(0)
+
+    @property
+    def title(self) -> str:
+        """``Invoice GL-2026-000123`` (an invoice issued before numbering: ``Invoice``)."""
+        return f"Invoice {self.number}" if self.number else "Invoice"
+
+    @property
+    def terms_text(self) -> str:
+        """``Net 30, due 2026-12-31`` (without a due date: the terms alone)."""
+        terms = f"Net {self.payment_terms_days}"
+        return f"{terms}, due {self.due_date}" if self.due_date else terms
 
     @property
     def balance(self) -> Decimal:
-        """What the tenant owes: the total less credit notes (nothing once void)."""
-        return Decimal(0) if self.status == "void" else self.total - self.credited
+        """What the tenant owes: the total less credit notes and payments (nothing once void)."""
+        return Decimal(0) if self.status == "void" else max(Decimal(0), self.total - self.credited - self.paid)
 
 
 def decimal_or_none(value: Any) -> Decimal | None:
@@ -197,11 +223,13 @@ def invoice_document(ledger: Ledger, invoice_ref: object, *, seller: Seller | No
 def document_of(ledger: Ledger, invoice: Invoice, *, seller: Seller | None = None) -> InvoiceDocument:
     tenant = ledger.get_tenant(invoice.tenant_id)
     lines = tuple(document_line(line) for line in invoice.lines)
-    notes = tuple(CreditNote(decimal_or_none(amount) or Decimal(0), str(reason), issued_at)
-                  for amount, reason, issued_at in invoice.credit_notes)
+    notes = tuple(CreditNote(note.amount, note.reason, note.issued_at, note.number) for note in invoice.credit_notes)
+    payments = tuple(PaymentLine(p.received_on, p.reference, p.amount) for p in invoice.payments)
     return InvoiceDocument(
         invoice_id=str(invoice.id), month=invoice.month, currency=invoice.currency, issued_at=invoice.issued_at,
-        status="void" if invoice.status == "void" else "issued", void_reason=invoice.voided_reason,
+        status=invoice.status, void_reason=invoice.voided_reason, number=invoice.number,
+        due_date=invoice.due_date, payment_terms_days=invoice.payment_terms_days, payments=payments,
+        paid=invoice.paid,
         seller=seller or Seller(), tenant_id=str(invoice.tenant_id), tenant_name=tenant.name, lines=lines,
         total=Decimal(invoice.total), credit_notes=notes, credited=invoice.credited,
         carbon=invoice_carbon(invoice, lines), anchor=log_anchor(ledger, invoice))

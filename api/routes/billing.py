@@ -17,7 +17,7 @@ from api.readside import ReadSideBilling
 from api.routes import command, resource_router
 from api.routes.tenancy import tenants
 from api.routes.written import mark_position
-from api.schemas.common import Page
+from api.schemas.common import InvoiceRef, Page
 from api.schemas.tenancy import (
     InvoiceCreate,
     InvoicePublic,
@@ -68,8 +68,9 @@ def issue_invoice(body: InvoiceCreate, services: ServicesDep, _: Finance,
 
 
 @invoices.get("/{invoice_id}", responses=DOCUMENT_RESPONSES, response_model=InvoicePublic)
-def get_invoice(invoice_id: UUID, services: ServicesDep, principal: TenantReader, request: Request) -> Response:
-    """The invoice as JSON, or as a document for `Accept: text/html` or `application/pdf`."""
+def get_invoice(invoice_id: InvoiceRef, services: ServicesDep, principal: TenantReader, request: Request) -> Response:
+    """The invoice (by its id or its number, GL-2026-000123) as JSON, or as a document for
+    `Accept: text/html` or `application/pdf`."""
     invoice = visible_invoice(services.ledger, principal, invoice_id)
     media_type = wanted(request)
     if media_type != JSON:

@@ -3,8 +3,6 @@ changes: each is a further event, shown on the invoice and as a credit line in b
 
 from __future__ import annotations
 
-from uuid import UUID
-
 from fastapi import Request, Response
 
 from api.deps import Finance, LedgerDep
@@ -12,13 +10,14 @@ from api.idempotency import command_context
 from api.routes import command, resource_router
 from api.routes.written import mark_position
 from api.schemas.changes import CreditNoteCreate, InvoiceVoid
+from api.schemas.common import InvoiceRef
 from api.schemas.tenancy import InvoicePublic
 
 invoice_changes = resource_router("/v1/invoices", "invoices")
 
 
 @invoice_changes.post("/{invoice_id}/void", openapi_extra=command("void_invoice"))
-def void_invoice(invoice_id: UUID, body: InvoiceVoid, ledger: LedgerDep, _: Finance,
+def void_invoice(invoice_id: InvoiceRef, body: InvoiceVoid, ledger: LedgerDep, _: Finance,
                  request: Request, response: Response) -> InvoicePublic:
     """Void the invoice (it stays in the log, status `void`); a void invoice is not re-issued."""
     written = ledger.void_invoice(invoice_id, reason=body.reason, context=command_context(request))
@@ -28,7 +27,7 @@ def void_invoice(invoice_id: UUID, body: InvoiceVoid, ledger: LedgerDep, _: Fina
 
 @invoice_changes.post("/{invoice_id}/credit-notes", status_code=201,
                       openapi_extra=command("credit_invoice"))
-def credit_invoice(invoice_id: UUID, body: CreditNoteCreate, ledger: LedgerDep, _: Finance,
+def credit_invoice(invoice_id: InvoiceRef, body: CreditNoteCreate, ledger: LedgerDep, _: Finance,
                    request: Request, response: Response) -> InvoicePublic:
     """A credit note against the invoice, at most what is left uncredited."""
     written = ledger.credit_invoice(invoice_id, amount=body.amount, reason=body.reason,

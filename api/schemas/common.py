@@ -56,6 +56,9 @@ GpuModelCode = Enum("GpuModelCode", {code.replace("-", "_"): code for code in GP
 Currency = Enum("Currency", {code: code for code in sorted(MINOR_UNITS)}, type=str)  # type: ignore[misc]
 Name = Annotated[Text, StringConstraints(min_length=1, max_length=200)]
 Id = Annotated[Text, StringConstraints(max_length=100), Field(examples=["3fa85f64-5717-4562-b3fc-2c963f66afa6"])]
+# An invoice in a path: its id or its number (GL-2026-000123).
+InvoiceRef = Annotated[Text, StringConstraints(min_length=1, max_length=100),
+                       Field(description="The invoice's id or its number", examples=["GL-2026-000123"])]
 GpuCount = Annotated[int, Field(ge=1, le=10_000_000)]
 # A calendar month 0001-01 .. 9999-11: the month after it must exist (billing periods end there).
 Month = Annotated[str, StringConstraints(pattern=MONTH_PATTERN.pattern), Field(examples=["2026-02"]),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
@@ -20,6 +21,7 @@ from api.schemas.common import (
     text_of,
 )
 from domain.aggregates import Invoice, Reservation, Tenant
+from domain.aggregates.invoice_payments import Payment
 from domain.service import MAX_USAGE_BATCH
 
 
@@ -37,12 +39,14 @@ class TenantPublic(BaseModel):
     rates: dict[str, str]
     cancellation_fee_share: str
     suspended: bool
+    payment_terms_days: int = Field(30, description="Net days to pay its invoices (due date = issue date + these)")
 
     @classmethod
     def of(cls, tenant: Tenant) -> TenantPublic:
         return cls(id=str(tenant.id), name=tenant.name, billing_currency=tenant.billing_currency,
                    rates={m: text_of(r) for m, r in tenant.rates.items()},
-                   cancellation_fee_share=text_of(tenant.cancellation_fee_share), suspended=tenant.suspended)
+                   cancellation_fee_share=text_of(tenant.cancellation_fee_share), suspended=tenant.suspended,
+                   payment_terms_days=tenant.payment_terms_days)
 
 
 class ReservationCreate(Strict):
@@ -121,14 +125,45 @@ class InvoiceCreate(Strict):
     month: Month
 
 
+class PaymentPublic(BaseModel):
+    payment_id: str
+    amount: str = Field(description="Applied to the invoice")
+    excess: str = Field(description="Beyond what was outstanding: credited to the tenant's wallet")
+    currency: str
+    received_on: str = Field(description="YYYY-MM-DD")
+    reference: str = Field(description="The bank reference")
+    recorded_at: AwareDatetime
+
+    @classmethod
+    def of(cls, payment: Payment) -> PaymentPublic:
+        return cls(payment_id=str(payment.payment_id), amount=text_of(payment.amount), excess=text_of(payment.excess),
+                   currency=payment.currency, received_on=payment.received_on, reference=payment.reference,
+                   recorded_at=payment.recorded_at)
+
+
+class CreditNotePublic(BaseModel):
+    number: str | None = Field(description="The credit note's number (none if issued before numbering)")
+    amount: str
+    reason: str
+    issued_at: AwareDatetime
+
+
 class InvoicePublic(BaseModel):
     id: str
+    number: str | None = Field(None, description="GL-2026-000123; none for invoices issued before numbering")
     tenant_id: str
     month: str
     currency: str
-    status: str
+    status: str = Field(description="issued, partially_paid, paid or void")
     total: str
     credited: str
+    paid: str = Field("0", description="Sum of the payments applied")
+    outstanding: str = Field("0", description="Total less credit notes and payments (never negative)")
+    due_date: str | None = Field(None, description="YYYY-MM-DD: the issue date plus the payment terms")
+    payment_terms_days: int = 30
+    days_overdue: int = Field(0, description="Days past the due date today (UTC) while something is outstanding")
+    payments: list[PaymentPublic] = Field(default_factory=list)
+    credit_notes: list[CreditNotePublic] = Field(default_factory=list)
     issued_at: AwareDatetime
     billed_through_position: int
     lines: list[dict[str, Any]]
@@ -137,10 +172,18 @@ class InvoicePublic(BaseModel):
     market_kgco2e: str = Field("0", description="Total market-based kgCO2e of the lines")
 
     @classmethod
-    def of(cls, invoice: Invoice) -> InvoicePublic:
-        return cls(id=str(invoice.id), tenant_id=str(invoice.tenant_id), month=invoice.month,
+    def of(cls, invoice: Invoice, *, today: date | None = None) -> InvoicePublic:
+        """``today``: the day ``days_overdue`` counts to (default: today, UTC)."""
+        on = today or datetime.now(UTC).date()
+        return cls(id=str(invoice.id), number=invoice.number, tenant_id=str(invoice.tenant_id), month=invoice.month,
                    currency=invoice.currency, status=invoice.status, total=text_of(invoice.total),
-                   credited=text_of(invoice.credited), issued_at=invoice.issued_at,
+                   credited=text_of(invoice.credited), paid=text_of(invoice.paid),
+                   outstanding=text_of(invoice.outstanding), due_date=invoice.due_date,
+                   payment_terms_days=invoice.payment_terms_days, days_overdue=invoice.days_overdue(on),
+                   payments=[PaymentPublic.of(p) for p in invoice.payments],
+                   credit_notes=[CreditNotePublic(number=n.number, amount=text_of(n.amount), reason=n.reason,
+                                                  issued_at=n.issued_at) for n in invoice.credit_notes],
+                   issued_at=invoice.issued_at,
                    billed_through_position=invoice.billed_through_position,
                    lines=[plain(line) for line in invoice.lines], energy_kwh=text_of(invoice.energy_kwh),
                    location_kgco2e=text_of(invoice.location_kgco2e), market_kgco2e=text_of(invoice.market_kgco2e))

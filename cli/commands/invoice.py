@@ -7,9 +7,9 @@ each format is one renderer in ``SHOW_RENDERERS`` (a new format is one member an
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
@@ -42,7 +42,7 @@ NAME = "invoice"
 HELP = "Invoices: issue for a closed month, void, credit, list, show."
 app = typer.Typer(no_args_is_help=True, help=HELP)
 
-InvoiceRef = Annotated[str, typer.Argument(help="Invoice id")]
+InvoiceRef = Annotated[str, typer.Argument(help="Invoice number (GL-2026-000123) or id")]
 
 
 @app.command("issue")
@@ -92,8 +92,22 @@ def credit(invoice: InvoiceRef, amount: Annotated[str, typer.Option(help="In the
     written("credit note issued", receipt, amount=amount)
 
 
-LIST_COLUMNS = ["id", "tenant", "month", "currency", "invoice_status", "invoice_total", "credited", "lines",
-                "tenant_id"]
+# What people see (a table, CSV): the number first; the ids only in JSON.
+LIST_COLUMNS = ["number", "tenant", "month", "currency", "status", "due_date", "total", "paid", "outstanding",
+                "days_overdue"]
+JSON_COLUMNS = [*LIST_COLUMNS, "credited", "lines", "id", "tenant_id"]
+# At a narrow width, what goes first (the number, tenant and money stay).
+DROP_ORDER = ["days_overdue", "due_date", "month", "currency", "paid"]
+
+
+def list_row(invoice: Invoice, billed: Mapping[str, Any], today: date) -> dict[str, Any]:
+    """One invoice as `ledger invoice list` shows it: the month's row of the billing projection,
+    with the receivable from the invoice itself."""
+    return {"number": invoice.number, "tenant_id": str(invoice.tenant_id), "month": invoice.month,
+            "currency": invoice.currency, "status": invoice.status, "due_date": invoice.due_date,
+            "total": invoice.total, "paid": invoice.paid, "outstanding": invoice.outstanding,
+            "days_overdue": invoice.days_overdue(today), "credited": invoice.credited, "lines": billed.get("lines"),
+            "id": str(invoice.id)}
 
 
 @app.command("list")
@@ -101,7 +115,8 @@ def list_(tenant: Annotated[str | None, typer.Option(help="Tenant id or name")] 
           from_: Annotated[str | None, typer.Option("--from", help="First month YYYY-MM")] = None,
           to: Annotated[str | None, typer.Option("--to", help="Last month YYYY-MM, inclusive")] = None,
           fmt: FormatOption = Format.table, db: DbOption = DEFAULT_DATABASE) -> None:
-    """Issued invoices (and voided ones) per tenant and month, from the billing projection."""
+    """Issued invoices (and voided ones) per tenant and month: number, status, due date, paid,
+    outstanding and days overdue today (UTC)."""
     checked(db)
     with opened_ledger(db) as ledger:
         who = str(tenant_id(ledger, tenant, "--tenant")) if tenant is not None else None
@@ -111,10 +126,12 @@ def list_(tenant: Annotated[str | None, typer.Option(help="Tenant id or name")] 
             rows = projections.report("billing_totals", {"tenant_id": who, "from": from_, "to": to})
         finally:
             projections.close()
-        rows = [{"id": r["invoice_id"], **r} for r in rows if r.get("invoice_id") is not None]
+        today = ledger.now().date()
+        rows = [list_row(ledger.get_invoice(r["invoice_id"]), r, today) for r in rows if r.get("invoice_id")]
         rows = with_names(rows, Names.for_rows(ledger, rows))
-    columns = LIST_COLUMNS if fmt is not Format.table else [c for c in LIST_COLUMNS if c != "tenant_id"]
-    render(rows, fmt, console=stdout_console(), title="Invoices", columns=columns, empty="no invoices issued")
+    columns = JSON_COLUMNS if fmt is Format.json else LIST_COLUMNS
+    render(rows, fmt, console=stdout_console(), title="Invoices", columns=columns, empty="no invoices issued",
+           drop_order=DROP_ORDER)
 
 
 # ---- show -----------------------------------------------------------------------------------
@@ -130,9 +147,19 @@ class ShowFormat(StrEnum):
 
 @dataclass(frozen=True)
 class CreditNote:
+    number: str | None
     amount: Decimal
     reason: str
     issued_at: datetime
+
+
+@dataclass(frozen=True)
+class PaymentView:
+    received_on: str
+    reference: str
+    amount: Decimal
+    excess: Decimal
+    payment_id: str
 
 
 @dataclass(frozen=True)
@@ -140,6 +167,7 @@ class InvoiceView:
     """An invoice as `show` prints it, whatever the format."""
 
     id: str
+    number: str | None
     tenant_id: str
     tenant: str
     month: str
@@ -147,39 +175,54 @@ class InvoiceView:
     status: str
     total: Decimal
     credited: Decimal
-    due: Decimal
+    paid: Decimal
+    due: Decimal  # what is outstanding (nothing once void)
+    due_date: str | None
+    payment_terms_days: int
+    days_overdue: int
     issued_at: datetime
     billed_through_position: int
     voided_reason: str | None
     lines: list[dict[str, Any]] = field(default_factory=list)
     credit_notes: list[CreditNote] = field(default_factory=list)
+    payments: list[PaymentView] = field(default_factory=list)
 
     @classmethod
     def of(cls, ledger: Ledger, invoice: Invoice) -> InvoiceView:
-        notes = [CreditNote(Decimal(str(n[0])), str(n[1]), n[2]) for n in invoice.credit_notes]
+        notes = [CreditNote(n.number, n.amount, n.reason, n.issued_at) for n in invoice.credit_notes]
+        payments = [PaymentView(p.received_on, p.reference, p.amount, p.excess, str(p.payment_id))
+                    for p in invoice.payments]
         names = Names.load(ledger, tenant_ids=[invoice.tenant_id])
-        due = Decimal(0) if invoice.status == "void" else invoice.total - invoice.credited
-        return cls(id=str(invoice.id), tenant_id=str(invoice.tenant_id),
+        due = Decimal(0) if invoice.status == "void" else invoice.outstanding
+        return cls(id=str(invoice.id), number=invoice.number, tenant_id=str(invoice.tenant_id),
                    tenant=names.tenants.get(str(invoice.tenant_id), str(invoice.tenant_id)), month=invoice.month,
                    currency=invoice.currency, status=invoice.status, total=invoice.total,
-                   credited=invoice.credited, due=due, issued_at=invoice.issued_at,
-                   billed_through_position=invoice.billed_through_position, voided_reason=invoice.voided_reason,
-                   lines=[dict(line) for line in invoice.lines], credit_notes=notes)
+                   credited=invoice.credited, paid=invoice.paid, due=due, due_date=invoice.due_date,
+                   payment_terms_days=invoice.payment_terms_days,
+                   days_overdue=invoice.days_overdue(ledger.now().date()),
+                   issued_at=invoice.issued_at, billed_through_position=invoice.billed_through_position,
+                   voided_reason=invoice.voided_reason, lines=[dict(line) for line in invoice.lines],
+                   credit_notes=notes, payments=payments)
 
 
 LINE_COLUMNS = ["kind", "reservation_id", "origin_month", "gpu_hours", "rate", "amount", "description"]
 
 
 def show_table(view: InvoiceView, out: Console) -> None:
+    terms = f"net {view.payment_terms_days}" + (f", due {view.due_date}" if view.due_date else "")
     facts = [{"field": k, "value": v} for k, v in (
-        ("invoice", view.id), ("tenant", f"{view.tenant} ({view.tenant_id})"), ("month", view.month),
-        ("status", view.status + (f": {view.voided_reason}" if view.voided_reason else "")),
-        ("issued at", view.issued_at), ("currency", view.currency), ("total", view.total),
-        ("credited", view.credited), ("due", view.due), ("billed through position", view.billed_through_position))]
-    render(facts, Format.table, console=out, title=f"Invoice {view.tenant} {view.month}", columns=["field", "value"])
+        ("number", view.number or "-"), ("invoice", view.id), ("tenant", f"{view.tenant} ({view.tenant_id})"),
+        ("month", view.month), ("status", view.status + (f": {view.voided_reason}" if view.voided_reason else "")),
+        ("issued at", view.issued_at), ("payment terms", terms), ("days overdue", view.days_overdue),
+        ("currency", view.currency), ("total", view.total), ("credited", view.credited), ("paid", view.paid),
+        ("due", view.due), ("billed through position", view.billed_through_position))]
+    title = f"Invoice {view.number or ''} {view.tenant} {view.month}".replace("  ", " ")
+    render(facts, Format.table, console=out, title=title, columns=["field", "value"])
     render(view.lines, Format.table, console=out, title="Lines", columns=LINE_COLUMNS, empty="no lines")
     render([asdict(n) for n in view.credit_notes], Format.table, console=out, title="Credit notes",
-           columns=["amount", "reason", "issued_at"], empty="none")
+           columns=["number", "amount", "reason", "issued_at"], empty="none")
+    render([asdict(p) for p in view.payments], Format.table, console=out, title="Payments",
+           columns=["received_on", "reference", "amount", "excess"], empty="none")
 
 
 def show_json(view: InvoiceView, out: Console) -> None:

@@ -1,4 +1,4 @@
-"""`ledger tenant add|plan|suspend|reinstate|list`: tenants and their price plans (operators and
+"""`ledger tenant add|plan|terms|suspend|reinstate|list`: tenants and their price plans (operators and
 finance)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from cli.options import DEFAULT_DATABASE, DbOption, FormatOption, opened_ledger,
 from cli.render import Format, render
 
 NAME = "tenant"
-HELP = "Tenants: register, change plan, suspend, reinstate, list."
+HELP = "Tenants: register, change plan, payment terms, suspend, reinstate, list."
 app = typer.Typer(no_args_is_help=True, help=HELP)
 
 Tenant = Annotated[str, typer.Argument(help="Tenant id or name")]
@@ -42,6 +42,16 @@ def plan(tenant: Tenant, rate: Rates, cancellation_fee_share: FeeShare = "0.25",
     written("plan changed", receipt)
 
 
+@app.command("terms")
+def terms(tenant: Annotated[str, typer.Option(help="Tenant id or name")],
+          net_days: Annotated[int, typer.Option(help="Days from an invoice's issue date to its due date (0 to 365)")],
+          db: DbOption = DEFAULT_DATABASE) -> None:
+    """Payment terms for invoices issued from now on (POST /v1/tenants/{id}/payment-terms)."""
+    with opened_ledger(db) as ledger:
+        receipt = ledger.set_payment_terms(tenant_id(ledger, tenant, "--tenant"), net_days=net_days)
+    written("payment terms set", receipt, net_days=net_days)
+
+
 @app.command("suspend")
 def suspend(tenant: Tenant, reason: Annotated[str, typer.Option(help="Why")],
             db: DbOption = DEFAULT_DATABASE) -> None:
@@ -59,7 +69,7 @@ def reinstate(tenant: Tenant, db: DbOption = DEFAULT_DATABASE) -> None:
     written("tenant reinstated", receipt)
 
 
-COLUMNS = ["id", "name", "billing_currency", "rates", "cancellation_fee_share", "suspended"]
+COLUMNS = ["id", "name", "billing_currency", "rates", "cancellation_fee_share", "payment_terms_days", "suspended"]
 
 
 @app.command("list")
@@ -69,6 +79,7 @@ def list_(fmt: FormatOption = Format.table, db: DbOption = DEFAULT_DATABASE) -> 
         rows = [{"id": str(t.id), "name": t.name, "billing_currency": t.billing_currency,
                  "rates": ", ".join(f"{m}={r}" for m, r in sorted(t.rates.items())) if fmt is Format.table
                  else dict(sorted(t.rates.items())),
-                 "cancellation_fee_share": t.cancellation_fee_share, "suspended": t.suspended}
+                 "cancellation_fee_share": t.cancellation_fee_share, "payment_terms_days": t.payment_terms_days,
+                 "suspended": t.suspended}
                 for t in tenants(ledger)]
     render(rows, fmt, console=stdout_console(), title="Tenants", columns=COLUMNS, empty="no tenants recorded")
