@@ -101,7 +101,10 @@ def verify_command(
     db: DbOption = DEFAULT_DATABASE,
     head: Annotated[str | None, typer.Option("--head", help="An earlier head POS:HEX that must be a prefix")] = None,
 ) -> None:
-    """Recompute the hash chain from the stored events; exit 1 naming the first bad position."""
+    """Recompute the hash chain from the stored events, and check the invoice and credit-note
+    numbers (each sequence 1..n, each number naming a document issued with it); exit 1 naming
+    the first bad position."""
+    from operations.numbering_audit import verify_numbering
     from projections.audit import AuditChain, Head
     from projections.audit.chain import verify_streams
 
@@ -112,14 +115,20 @@ def verify_command(
         stored_head = chain.head()
         events = _counted(chain.store.notifications(page_size=chain.page_size), advance)
         report = verify_streams(events, chain._links(), stored_head, earlier)
+        numbering = verify_numbering(ledger)
     if not report.ok:
         typer.echo(f"BROKEN at position {report.first_bad_position}: {report.reason}", err=True)
+        raise typer.Exit(1)
+    if not numbering.ok:
+        where = f" at position {numbering.position}" if numbering.position is not None else ""
+        typer.echo(f"BROKEN document numbers{where}: {numbering.reason}", err=True)
         raise typer.Exit(1)
     message = f"ok: {report.checked} events verified up to head {report.head}"
     if earlier:
         message += f"; earlier head {earlier.position} is a prefix"
     if report.pending:
         message += f"; {report.pending} newer events not chained yet (`ledger audit head` chains them)"
+    message += f"; {numbering.numbers} document numbers in {numbering.sequences} sequences, gapless"
     typer.echo(message)
 
 
