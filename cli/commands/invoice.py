@@ -96,8 +96,10 @@ def credit(invoice: InvoiceRef, amount: Annotated[str, typer.Option(help="In the
 LIST_COLUMNS = ["number", "tenant", "month", "currency", "status", "due_date", "total", "paid", "outstanding",
                 "days_overdue"]
 JSON_COLUMNS = [*LIST_COLUMNS, "credited", "lines", "id", "tenant_id"]
-# At a narrow width, what goes first (the number, tenant and money stay).
-DROP_ORDER = ["days_overdue", "due_date", "month", "currency", "paid"]
+# At a narrow width, what goes first: the number, tenant, status and what is owed and overdue stay.
+DROP_ORDER = ["month", "paid", "total", "days_overdue", "currency", "due_date"]
+# Never split: the number, like the amounts (a number wrapped over two lines cannot be copied).
+UNBROKEN = ["number", "total", "paid", "outstanding", "days_overdue"]
 
 
 def list_row(invoice: Invoice, billed: Mapping[str, Any], today: date) -> dict[str, Any]:
@@ -131,7 +133,7 @@ def list_(tenant: Annotated[str | None, typer.Option(help="Tenant id or name")] 
         rows = with_names(rows, Names.for_rows(ledger, rows))
     columns = JSON_COLUMNS if fmt is Format.json else LIST_COLUMNS
     render(rows, fmt, console=stdout_console(), title="Invoices", columns=columns, empty="no invoices issued",
-           drop_order=DROP_ORDER)
+           drop_order=DROP_ORDER, numeric=UNBROKEN)
 
 
 # ---- show -----------------------------------------------------------------------------------
