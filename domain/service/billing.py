@@ -63,7 +63,7 @@ class BillingCommands(CommercialCommands, NumberingCommands):
                               total + terms.total, now, billed_through_position, carbon["energy_kwh"],
                               carbon["location_kgco2e"], carbon["market_kgco2e"], number,
                               Invoice.due_date_of(now, tenant.payment_terms_days), tenant.payment_terms_days)
-            return Written(invoice.id, self._save(context, invoice, sequence, *terms.aggregates))
+            return Written(invoice.id, self._save(context, sequence, invoice, *terms.aggregates))
         return self._retrying(unit)
 
     def void_invoice(self, invoice_ref: object, *, reason: object, context: CommandContext = NO_CONTEXT) -> Written:
@@ -79,5 +79,5 @@ class BillingCommands(CommercialCommands, NumberingCommands):
             now = self.now()
             sequence = self._sequence_for_update("credit_note", now.year)
             invoice.credit(amount=value, reason=why, issued_at=now, number=sequence.assign(invoice.id))
-            return Written(invoice.id, self._save(context, invoice, sequence))
+            return Written(invoice.id, self._save(context, sequence, invoice))
         return self._retrying(unit)

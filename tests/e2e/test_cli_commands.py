@@ -102,14 +102,14 @@ def test_a_month_from_capacity_to_invoices(db: str) -> None:
     code, out, _ = run("invoice", "list", "--format", "json", "--db", db)
     listed = json.loads(out)
     assert code == 0 and sorted(r["tenant"] for r in listed) == ["Lab", "Studio"]
-    assert {r["invoice_total"] for r in listed} == {"120.00"}
+    assert {r["total"] for r in listed} == {"120.00"}
     lab = next(r for r in listed if r["tenant"] == "Lab")
     assert lab["id"] == str(invoice_id(UUID(lab["tenant_id"]), "2025-03"))
 
     wrote(db, "invoice", "credit", lab["id"], "--amount", "20", "--reason", "SLA breach")
     code, out, _ = run("invoice", "show", lab["id"], "--format", "json", "--db", db)
     shown = json.loads(out)
-    assert (shown["total"], shown["credited"], shown["due"], shown["status"]) == ("120.00", "20", "100.00", "open")
+    assert (shown["total"], shown["credited"], shown["due"], shown["status"]) == ("120.00", "20", "100.00", "issued")
     assert [n["reason"] for n in shown["credit_notes"]] == ["SLA breach"] and len(shown["lines"]) == 1
     code, out, _ = run("invoice", "show", lab["id"], "--db", db)
     assert code == 0 and "Credit notes" in out and "SLA breach" in out and "120.00" in out

@@ -74,7 +74,7 @@ def test_full_flow(any_api: Api) -> None:
     issued = c.post("/v1/invoices", headers=bearer(finance, "inv-2025-03"),
                     json={"tenant_id": tenant["id"], "month": "2025-03"})
     invoice, issued_at = ok(issued), int(issued.headers["Ledger-Position"])
-    assert (invoice["total"], invoice["currency"], invoice["status"]) == ("120.00", "USD", "open")
+    assert (invoice["total"], invoice["currency"], invoice["status"]) == ("120.00", "USD", "issued")
     assert c.post("/v1/invoices", headers=bearer(finance),
                   json={"tenant_id": tenant["id"], "month": "2025-03"}).status_code == 409
 

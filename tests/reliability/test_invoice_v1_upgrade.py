@@ -39,7 +39,9 @@ def test_version_1_invoices_load_with_zero_carbon_totals(database_url: str) -> N
         invoice = ledger.get_invoice(ident)
         assert isinstance(invoice, Invoice) and invoice.total == Decimal("50.00")
         assert (invoice.energy_kwh, invoice.location_kgco2e, invoice.market_kgco2e) == (0, 0, 0)
-        assert Invoice.Issued.class_version == 2
+        assert Invoice.Issued.class_version == 3  # upcast v1 -> v2 -> v3: no number, no due date, net 30
+        assert (invoice.number, invoice.due_date, invoice.payment_terms_days, invoice.status) == (None, None, 30,
+                                                                                                  "issued")
         ledger.credit_invoice(ident, amount="1.00", reason="goodwill")  # the old invoice keeps working
         projections = open_projections(database_url)
         try:

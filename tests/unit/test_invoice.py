@@ -23,7 +23,7 @@ def test_an_invoice_totals_its_lines(memory_ledger: Ledger, tenant: object) -> N
     invoice = memory_ledger.get_invoice(memory_ledger.issue_invoice(tenant_id=tenant, month="2026-01", lines=LINES,
                                                                     billed_through_position=7).id)
     assert (invoice.month, invoice.currency, invoice.total, invoice.status) == (
-        "2026-01", "USD", Decimal("94.50"), "open")
+        "2026-01", "USD", Decimal("94.50"), "issued")
 
 
 def test_at_most_one_invoice_per_tenant_and_month(memory_ledger: Ledger, tenant: object) -> None:
