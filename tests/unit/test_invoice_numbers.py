@@ -12,7 +12,7 @@ from bootstrap import open_ledger
 from domain import Ledger
 from domain.aggregates import DocumentSequence, Invoice, sequence_id
 from domain.aggregates.numbering import Numbering, parse_number
-from domain.errors import InvalidInput, InvalidTransition, NotFound
+from domain.errors import InvalidInput, InvalidTransition, InvoiceAlreadyIssued, NotFound
 from tests.builders import SimClock, refused, register_tenant
 
 LINE = {"kind": "reservation", "amount": Decimal("100.00")}
@@ -57,7 +57,7 @@ def test_a_refused_issue_or_credit_note_takes_no_number(ledger: Ledger) -> None:
     first = issue(ledger, tenant)
     with refused(ledger, InvalidInput, "amount"):
         ledger.credit_invoice(first.id, amount="1000.00", reason="too much")
-    with pytest.raises(Exception):
+    with refused(ledger, InvoiceAlreadyIssued, "month"):
         issue(ledger, tenant)  # the month is invoiced already
     ledger.credit_invoice(first.id, amount="1.00", reason="ok")
     assert ledger.get_invoice(first.id).credit_notes[0].number == "CN-2026-000001"
