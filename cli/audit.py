@@ -128,7 +128,8 @@ def verify_command(
         message += f"; earlier head {earlier.position} is a prefix"
     if report.pending:
         message += f"; {report.pending} newer events not chained yet (`ledger audit head` chains them)"
-    message += f"; {numbering.numbers} document numbers in {numbering.sequences} sequences, gapless"
+    sequences = f"{numbering.sequences} sequence" + ("" if numbering.sequences == 1 else "s")
+    message += f"; {numbering.numbers} document numbers in {sequences}, gapless"
     typer.echo(message)
 
 

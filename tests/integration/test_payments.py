@@ -135,3 +135,23 @@ def test_a_credit_note_and_a_payment_leave_the_rest_outstanding(store: Store) ->
     assert found.credit_notes[0].number == "CN-2026-000001"
     report = verify_numbering(store.ledger)
     assert report.ok and (report.numbers, report.sequences) == (2, 2)
+
+
+def test_the_number_audit_names_a_gap_in_a_sequence(store: Store) -> None:
+    import json
+
+    from eventsourcing.persistence import StoredEvent
+
+    from domain.aggregates import sequence_id
+
+    invoice, _ = january_invoice(store)
+    ident = sequence_id("GL", "invoice", 2026)
+    forged = {"originator_id": {"_type_": "uuid_hex", "_data_": ident.hex}, "originator_version": 3,
+              "timestamp": {"_type_": "datetime_iso", "_data_": "2026-02-02T10:00:00+00:00"},
+              "sequence": 3, "number": "GL-2026-000003",
+              "document_id": {"_type_": "uuid_hex", "_data_": invoice.id.hex}}
+    store.ledger.recorder.insert_events([StoredEvent(originator_id=ident, originator_version=3,
+                                                     topic="ledger:DocumentSequence.NumberAssigned",
+                                                     state=json.dumps(forged).encode())])
+    report = verify_numbering(store.ledger)
+    assert not report.ok and report.reason == "sequence GL-2026 skips to 3 after 1"
