@@ -81,11 +81,18 @@ def demo(
     db: DbOption = DEFAULT_DATABASE,
     seed: Annotated[int, typer.Option(help="Same seed, same history")] = 42,
     reset: Annotated[bool, typer.Option("--reset", help="Remove the ledger's existing data at --db first")] = False,
+    start: Annotated[str | None, typer.Option(
+        "--start", metavar="YYYY-MM", help="First month of the history (default: the months ending 2026-10, "
+                                           "whatever today's date)")] = None,
 ) -> None:
-    """Load a realistic AI-cloud history (funding, GPUs, tenants, usage, invoices) and print the reports."""
+    """Load a realistic AI-cloud history (funding, GPUs, tenants, usage, invoices) and print the reports.
+
+    The same --seed and --start write the same event log, byte for byte (ids, times, payloads,
+    audit chain head), on any fresh store. Interrupted (Ctrl-C, SIGTERM), it exits 130 and the
+    store is marked partial: a later demo refuses it until --reset."""
     from cli.demo.runner import DemoOptions, run_demo  # the simulation is only imported when it runs
 
-    code = run_demo(DemoOptions(db=db, months=months, scale=scale.value, seed=seed, reset=reset),
+    code = run_demo(DemoOptions(db=db, months=months, scale=scale.value, seed=seed, reset=reset, start=start),
                     out=stdout_console(), err=stderr_console())
     raise typer.Exit(code)
 

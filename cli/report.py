@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from bootstrap import open_projections
+from cli.interrupts import warn_if_partial_demo
 from cli.names import Names
 from cli.options import (
     DEFAULT_DATABASE,
@@ -97,6 +98,7 @@ def run_report(db: str, name: str, given: dict[str, str | None], fmt: Format, *,
     found = report(name)
     checked(db)  # the one --db policy: no ledger, no report (and nothing created)
     with opened_ledger(db) as ledger:
+        warn_if_partial_demo(ledger)
         answer = read_answer(db, ledger, found, given, err, as_of=as_of)
         if fmt is Format.table:
             declared = [c.name for c in found.columns]

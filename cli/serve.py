@@ -11,12 +11,14 @@ from typing import Annotated
 import typer
 
 from bootstrap import run_api
+from cli.interrupts import warn_if_partial_demo
 from cli.options import (
     DEFAULT_DATABASE,
     CreateOption,
     DbOption,
     LogLevel,
     listening_socket,
+    opened_ledger,
     ready,
 )
 from storage.errors import DatabaseUnavailable
@@ -46,6 +48,8 @@ def serve(db: DbOption = DEFAULT_DATABASE, host: str = "127.0.0.1",
         raise typer.BadParameter(f"{workers} workers need PostgreSQL: a SQLite ledger has one writer "
                                  "(serve it with --workers 1)", param_hint="--workers")
     ready(db, create=create)
+    with opened_ledger(db) as ledger:
+        warn_if_partial_demo(ledger)
     from config.settings import Settings
 
     settings = Settings(database_url=db, run_projector=projector)

@@ -32,6 +32,7 @@ from cli.demo.cast import (
     TENANTS,
     USD_TO,
 )
+from cli.demo.ids import ScenarioIds
 from cli.demo.terms import DemoTerms, pricing_for, set_up_terms, sign_at_service_start
 from cli.demo.timeline import (
     DAY,
@@ -58,13 +59,14 @@ class DemoHistory:
     """Runs the simulation against ``ledger`` (whose clock must be ``clock``)."""
 
     def __init__(self, ledger: Ledger, clock: SimulatedClock, *, months: int, scale: Scale, seed: int,
-                 invoices: InvoiceSource | None = None,
+                 invoices: InvoiceSource | None = None, start: datetime | None = None,
                  on_progress: Callable[[datetime], None] | None = None) -> None:
         self.ledger = ledger
         self.clock = clock
         self.rng = random.Random(seed)
+        self.ids = ScenarioIds(seed)  # every new aggregate's id (cli.demo.ids)
         self.scale = scale
-        self.start, self.end = history_window(months)
+        self.start, self.end = history_window(months, start)
         self.invoices = invoices
         self.on_progress = on_progress
         self.summary = DemoSummary(self.start, self.end, months, scale.name, seed)
@@ -122,7 +124,7 @@ class DemoHistory:
             site = ledger.register_site(name=campus.name, country=campus.country,
                                         grid_intensity_g_per_kwh=ref.grid_intensity_g_per_kwh, pue=ref.pue,
                                         carbon_free_share=ref.carbon_free_share, effective_from=start,
-                                        factor_source=source[:500])
+                                        factor_source=source[:500], site_id=self.ids("site", campus.key))
             self.summary.site_ids[campus.key] = site.id
             # The yearly national figure is published ahead and in force from the month's start.
             in_force = add_months(start, max(1, self.summary.months // 2))
@@ -132,7 +134,8 @@ class DemoHistory:
         for index in range(self.summary.months):  # finance records the month-end FX rates (cli.demo.fx_rates)
             fx_month = month_text(add_months(start, index))
             self.at(fx_rates.recorded_at(fx_month), fx_rates.recorder(ledger, fx_month, index))
-        funding = ledger.open_funding_round(name=ROUND_NAME, currency=ROUND_CURRENCY, opened_at=start)
+        funding = ledger.open_funding_round(name=ROUND_NAME, currency=ROUND_CURRENCY, opened_at=start,
+                                            round_id=self.ids("funding-round", ROUND_NAME))
         self.summary.round_id = funding.id
         for investor in INVESTORS:
             ledger.record_commitment(funding.id, investor=investor.name, amount=investor.amount_usd,
@@ -152,7 +155,8 @@ class DemoHistory:
                 rates = {model: (LIST_RATES_USD[model] * (1 - profile.discount) * USD_TO[profile.currency])
                          .quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN) for model in LIST_RATES_USD}
                 written = ledger.register_tenant(name=name, billing_currency=profile.currency, rates=rates,
-                                                 cancellation_fee_share=profile.cancellation_fee_share)
+                                                 cancellation_fee_share=profile.cancellation_fee_share,
+                                                 tenant_id=self.ids("tenant", name))
                 state.tenant_id = written.id
                 self.summary.tenant_ids[name] = written.id
                 self.tenants.append(state)
@@ -193,7 +197,8 @@ class DemoHistory:
         order = self.ledger.place_supply_order(funding_round_id=self.summary.round_id, site_id=site_id,
                                                model=plan.model, quantity=plan.quantity,
                                                unit_price=plan.unit_price_usd, currency=ROUND_CURRENCY,
-                                               placed_at=self.clock.now, supplier="NVIDIA")
+                                               placed_at=self.clock.now, supplier="NVIDIA",
+                                               order_id=self.ids.next("supply-order"))
         self.summary.bump("supply orders")
         self.orders[order.id] = plan
         remaining, when = plan.quantity, self.clock.now + timedelta(days=self.rng.randint(12, 20))
@@ -280,10 +285,10 @@ class DemoHistory:
             self.summary.bump("bookings deferred (no capacity)")
             return False
         sign_at_service_start(self, self.terms, state, size, start)  # an anchor signs when its capacity is ready
-        # (Not passing reservation_id: Reservation.__init__ does not accept an explicit id yet.)
         reservation_id = self.ledger.confirm_reservation(
             tenant_id=state.tenant_id, site_id=self.summary.site_ids[state.site_key], model=profile.model,
-            gpus=size, start=start, end=end, pricing=pricing_for(self.terms, state.tenant_id)).id
+            gpus=size, start=start, end=end, pricing=pricing_for(self.terms, state.tenant_id),
+            reservation_id=self.ids.next("reservation")).id
         reservation = SimReservation(reservation_id, state, state.site_key, profile.model, size, start, end)
         state.reservations.append(reservation)
         self.reservations.append(reservation)

@@ -1,4 +1,10 @@
-"""`ledger demo`: write the history, bring the projections up to date, print the reports."""
+"""`ledger demo`: write the history, bring the projections up to date, print the reports.
+
+The history is the same log, byte for byte, for the same ``--seed`` and ``--start`` on any fresh
+store (ids from ``cli.demo.ids``, times from the simulated clock). It opens with ``DemoRun.Started``
+and ends with ``DemoRun.Completed`` (``domain.aggregates.demo``): a store without the second is a
+demo cut short, which a later ``ledger demo`` refuses to add to (``--reset`` rebuilds it).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +18,8 @@ from rich.console import Console
 from cli.demo.database import reset
 from cli.demo.history import DemoHistory
 from cli.demo.reports import DemoNames, print_demo_reports
-from cli.demo.timeline import SCALES, DemoSummary, SimulatedClock, history_window
+from cli.demo.timeline import SCALES, DemoSummary, SimulatedClock, history_window, parse_start
+from cli.interrupts import interrupted, terminated_as_interrupt
 from cli.options import checked, opened_ledger, opened_projections, progress_bar
 from storage.checks import check_sqlite_is_a_ledger, describe, ensure_schema
 
@@ -28,12 +35,14 @@ class DemoOptions:
     scale: str
     seed: int
     reset: bool
+    start: str | None = None  # YYYY-MM; None: the fixed default calendar (cli.demo.timeline.HISTORY_END)
 
 
-def build_history(url: str, *, months: int, scale: str, seed: int, err: Console | None = None) -> DemoHistory:
+def build_history(url: str, *, months: int, scale: str, seed: int, err: Console | None = None,
+                  start_month: datetime | None = None) -> DemoHistory:
     """Record the whole history at ``url`` (which must be empty) and bring the projections up to
     date. Returns the finished simulation (its summary, orders and reservations)."""
-    start, end = history_window(months)
+    start, end = history_window(months, start_month)
     clock = SimulatedClock(start)
     quiet = err or Console(quiet=True)
 
@@ -48,12 +57,16 @@ def build_history(url: str, *, months: int, scale: str, seed: int, err: Console 
                            description=f"Recording the history through the ledger ({moment:%Y-%m-%d})")
 
             history = DemoHistory(ledger, clock, months=months, scale=SCALES[scale], seed=seed,
-                                  invoices=projections, on_progress=advanced)
+                                  invoices=projections, on_progress=advanced, start=start)
+            ledger.start_demo_run(seed=seed, start=start, end=end, months=months, scale=scale)
             history.run()
-        history.summary.counts["events"] = ledger.max_position()
         with progress_bar(quiet) as bar:
             task = bar.add_task("Bringing the projections up to date", total=None)
             projections.catch_up(progress=lambda done, total: bar.update(task, completed=done, total=total))
+        # The scenario's last event: the history is whole (domain.aggregates.demo).
+        ledger.complete_demo_run({**history.summary.counts, "events": ledger.max_position()})
+        projections.catch_up()
+        history.summary.counts["events"] = ledger.max_position()
         with progress_bar(quiet) as bar:
             # The tamper-evident hash chain is kept like a projection: chain the new history
             # now, so that `ledger audit verify` checks all of it straight away.
@@ -65,6 +78,7 @@ def build_history(url: str, *, months: int, scale: str, seed: int, err: Console 
 
 
 def run_demo(options: DemoOptions, *, out: Console, err: Console) -> int:
+    start_month = parse_start(options.start) if options.start else None  # refused before the store is touched
     config = checked(options.db, create=True)
     scale = SCALES[options.scale]
     months = options.months or scale.months
@@ -78,16 +92,26 @@ def run_demo(options: DemoOptions, *, out: Console, err: Console) -> int:
     ensure_schema(config)
     with opened_ledger(options.db, create=True) as ledger:
         existing = ledger.max_position()
+        run = ledger.get_demo_run() if existing else None
+    if run is not None and not run.completed:
+        err.print(f"error: the ledger at {where} holds a partial demo ({existing:,} events: it was interrupted or "
+                  f"failed); run ledger demo --reset to rebuild it", markup=False, highlight=False, soft_wrap=True)
+        return 2
     if existing:
         out.print(f"The ledger at {where} already holds {existing:,} events, so the demo data is already "
                   f"there. Run [bold]ledger demo --reset[/bold] to rebuild it, or look around:")
         print_next_steps(out, options.db, None)
         return 0
-    start, end = history_window(months)
+    start, end = history_window(months, start_month)
     out.print(f"Building a {months}-month history ({scale.name} scale, seed {options.seed}) "
               f"from {start:%Y-%m-%d} to {end:%Y-%m-%d} in {where} ...")
     started = time.perf_counter()
-    history = build_history(options.db, months=months, scale=scale.name, seed=options.seed, err=err)
+    try:
+        with terminated_as_interrupt():
+            history = build_history(options.db, months=months, scale=scale.name, seed=options.seed, err=err,
+                                    start_month=start_month)
+    except KeyboardInterrupt:
+        return _interrupted(options.db, where)
     elapsed = time.perf_counter() - started
     summary = history.summary
     out.print(summary_line(summary, summary.counts["events"], elapsed))
@@ -95,6 +119,17 @@ def run_demo(options: DemoOptions, *, out: Console, err: Console) -> int:
         print_demo_reports(projections, DemoNames.from_summary(ledger, summary), summary, out, ledger)
     print_next_steps(out, options.db, summary)
     return 0
+
+
+def _interrupted(db: str, where: str) -> int:
+    """The one line for a demo stopped by SIGINT/SIGTERM (exit 130): how far it got."""
+    try:
+        with opened_ledger(db) as ledger:
+            events: int | None = ledger.max_position()
+            run = ledger.get_demo_run()
+    except Exception:  # the database went with the interrupt: say so without a count
+        events, run = None, None
+    return interrupted(events, where, partial=run is None or not run.completed)
 
 
 def summary_line(summary: DemoSummary, events: int, elapsed: float) -> str:

@@ -94,7 +94,8 @@ def sign_at_service_start(history: Timeline, terms: DemoTerms | None, state: Ten
     written = ledger.sign_contract(tenant_id=tenant_id, period="month", term_start=month_text(now),
                                    term_end=f"{last // 12:04d}-{last % 12 + 1:02d}",
                                    amount=committed(gpus, rate), discount=ANCHOR_DISCOUNT,
-                                   service_start=service_start.date().isoformat())
+                                   service_start=service_start.date().isoformat(),
+                                   contract_id=history.ids("contract", state.name))
     if state.demand_gpus > gpus:
         ledger.amend_contract(written.id, effective_month=next_month(month_text(now)),
                               amount=committed(state.demand_gpus, rate), discount=ANCHOR_DISCOUNT)
@@ -114,12 +115,15 @@ def _prepay(history: Timeline, tenant_id: UUID, copies: int) -> None:
     def amount(value: str) -> Decimal:
         return (Decimal(value) / copies).quantize(Decimal("0.01"))
 
-    ledger.purchase_credits(tenant_id, amount=amount("1250000"), priority=50, note="prepaid compute (annual plan)")
-    ledger.grant_credits(tenant_id, amount=amount("25000"), priority=10, note="start-up programme")
+    ledger.purchase_credits(tenant_id, amount=amount("1250000"), priority=50, note="prepaid compute (annual plan)",
+                            grant_id=history.ids("grant", tenant_id, "annual plan"))
+    ledger.grant_credits(tenant_id, amount=amount("25000"), priority=10, note="start-up programme",
+                         grant_id=history.ids("grant", tenant_id, "start-up programme"))
     # Paid, applied last and expiring after three months: it lapses unused (breakage, recognised
     # at expiry; the next invoice's issue records the expiry).
     ledger.purchase_credits(tenant_id, amount=amount("20000"), priority=90, expires_at=start + timedelta(days=85),
-                            note="pilot pack (expires after 85 days)")
+                            note="pilot pack (expires after 85 days)",
+                            grant_id=history.ids("grant", tenant_id, "pilot pack"))
     history.summary.bump("credit grants", 3)
     promotion_at = start + timedelta(days=35, hours=9)
     expires_at = start + timedelta(days=56)
@@ -129,7 +133,8 @@ def _prepay(history: Timeline, tenant_id: UUID, copies: int) -> None:
 
 def _grant(history: Timeline, tenant_id: UUID, value: Decimal, expires_at: datetime) -> None:
     history.ledger.grant_credits(tenant_id, amount=value, priority=5, expires_at=expires_at,
-                                 note="conference promotion (use within three weeks)")
+                                 note="conference promotion (use within three weeks)",
+                                 grant_id=history.ids("grant", tenant_id, "conference promotion"))
     history.summary.bump("credit grants")
 
 

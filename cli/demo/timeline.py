@@ -11,11 +11,14 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from cli.demo.cast import TenantProfile
+from cli.demo.ids import ScenarioIds
 from domain import Ledger
+from domain.errors import InvalidInput
 from domain.timeutil import UTC
 from operations.invoicing import ProjectionReads
 
-# The history ends here (exclusive) whatever its length, so a seed always means the same dates.
+# By default the history ends here (exclusive) whatever its length, so a seed always means the
+# same dates, whatever the day it runs (``--start YYYY-MM`` moves the calendar: it then starts there).
 HISTORY_END = datetime(2026, 11, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
@@ -111,8 +114,23 @@ def month_text(moment: datetime) -> str:
     return f"{moment.year:04d}-{moment.month:02d}"
 
 
-def history_window(months: int) -> tuple[datetime, datetime]:
-    return add_months(HISTORY_END, -months), HISTORY_END
+def history_window(months: int, start: datetime | None = None) -> tuple[datetime, datetime]:
+    """[start, end) of the history: ``months`` from ``start`` (a month's first instant), or by
+    default the ``months`` ending at :data:`HISTORY_END`."""
+    if start is None:
+        return add_months(HISTORY_END, -months), HISTORY_END
+    return start, add_months(start, months)
+
+
+def parse_start(value: str) -> datetime:
+    """``--start YYYY-MM``: the first instant (UTC) of that month."""
+    text = value.strip()
+    if len(text) != 7 or text[4] != "-" or not (text[:4] + text[5:]).isdigit() or not text.isascii():
+        raise InvalidInput(f"--start: expected a month as YYYY-MM, got {value!r}", field="start")
+    year, month = int(text[:4]), int(text[5:])
+    if not 1 <= month <= 12 or year < 2000:
+        raise InvalidInput(f"--start: expected a month as YYYY-MM (from 2000-01), got {value!r}", field="start")
+    return datetime(year, month, 1, tzinfo=UTC)
 
 
 
@@ -122,6 +140,7 @@ class Timeline(Protocol):
     the summary, and a way to schedule an action at a later simulated moment."""
 
     ledger: Ledger
+    ids: ScenarioIds
     start: datetime
     scale: Scale
     tenants: list[TenantState]

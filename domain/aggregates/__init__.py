@@ -19,3 +19,6 @@ __all__ = ["Contract", "FundingRound", "FxRate", "GpuPool", "Invoice", "Reservat
            "invoice_id", "pool_id"]
 __all__ += ["MonthClose", "Wallet", "month_close_id", "wallet_id"]
 __all__ += ["DocumentSequence", "Numbering", "sequence_id"]
+from domain.aggregates.demo import DEMO_RUN_ID, DemoRun  # noqa: E402  (ledger demo's own record)
+
+__all__ += ["DEMO_RUN_ID", "DemoRun"]

@@ -157,7 +157,8 @@ class Contract(Aggregate):
 
     @event(Signed)
     def __init__(self, tenant_id: UUID, currency: str, period: str, term_start: str, term_end: str, amount: Decimal,
-                 discount: Decimal, signed_at: datetime, service_start: str = "") -> None:
+                 discount: Decimal, signed_at: datetime, service_start: str = "",
+                 id: UUID | None = None) -> None:  # the caller's choice, else uuid4
         self.tenant_id = tenant_id
         self.currency = currency
         self.period = period
@@ -173,7 +174,8 @@ class Contract(Aggregate):
 
     @classmethod
     def sign(cls, *, tenant_id: UUID, currency: str, period: object, term_start: object, term_end: object,
-             amount: object, discount: object, now: datetime, service_start: object = None) -> Contract:
+             amount: object, discount: object, now: datetime, service_start: object = None,
+             contract_id: UUID | None = None) -> Contract:
         kind = check_period(period)
         first = check_month(term_start, field="term_start")
         last = check_month(term_end, field="term_end")
@@ -193,7 +195,7 @@ class Contract(Aggregate):
                                f"{last_day(last)})", field="service_start")
         value = check_amount(amount, currency, field="amount")
         return cls(tenant_id, check_currency(currency), kind, first, last, value, check_discount(discount), now,
-                   served.isoformat())
+                   served.isoformat(), id=contract_id)
 
     # ---- the term -----------------------------------------------------------------------------
 

@@ -31,7 +31,8 @@ class FundingRound(Aggregate):
         opened_at: datetime
 
     @event(Opened)
-    def __init__(self, name: str, currency: str, opened_at: datetime) -> None:
+    def __init__(self, name: str, currency: str, opened_at: datetime,
+                 id: UUID | None = None) -> None:  # the caller's choice, else uuid4
         self.name = name
         self.currency = currency
         self.opened_at = opened_at
@@ -41,9 +42,10 @@ class FundingRound(Aggregate):
         self.capex_committed: dict[str, Decimal] = {}  # supply order id (hex) -> amount
 
     @classmethod
-    def open(cls, *, name: object, currency: object, opened_at: object) -> FundingRound:
+    def open(cls, *, name: object, currency: object, opened_at: object,
+             round_id: UUID | None = None) -> FundingRound:
         return cls(text(name, field="name"), check_currency(currency),
-                   check_utc(opened_at, field="opened_at"))
+                   check_utc(opened_at, field="opened_at"), id=round_id)
 
     @property
     def total_committed(self) -> Decimal:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
@@ -55,6 +56,7 @@ class Site(Aggregate):
         carbon_free_share: Decimal,
         effective_from: datetime,
         factor_source: str,
+        id: UUID | None = None,  # the caller's choice, else uuid4
     ) -> None:
         self.name = name
         self.country = country
@@ -65,14 +67,15 @@ class Site(Aggregate):
 
     @classmethod
     def register(cls, *, name: object, country: object, grid_intensity_g_per_kwh: object, pue: object,
-                 carbon_free_share: object, effective_from: object, factor_source: object = "operator") -> Site:
+                 carbon_free_share: object, effective_from: object, factor_source: object = "operator",
+                 site_id: UUID | None = None) -> Site:
         name = text(name, field="name")
         country = text(country, field="country", maximum=2).upper()
         if len(country) != 2 or not country.isalpha():
             raise InvalidInput(f"country: expected an ISO 3166 alpha-2 code, got {country!r}", field="country")
         grid, pue_, share = check_factors(grid_intensity_g_per_kwh, pue, carbon_free_share)
         return cls(name, country, grid, pue_, share, check_utc(effective_from, field="effective_from"),
-                   text(factor_source, field="factor_source", maximum=500))
+                   text(factor_source, field="factor_source", maximum=500), id=site_id)
 
     def revise(self, *, effective_from: object, grid_intensity_g_per_kwh: object, pue: object,
                carbon_free_share: object, factor_source: object = "operator") -> None:

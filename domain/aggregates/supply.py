@@ -36,7 +36,8 @@ class SupplyOrder(Aggregate):
 
     @event(Placed)
     def __init__(self, funding_round_id: UUID, site_id: UUID, model: str, quantity: int,
-                 unit_price: Decimal, currency: str, placed_at: datetime, supplier: str) -> None:
+                 unit_price: Decimal, currency: str, placed_at: datetime, supplier: str,
+                 id: UUID | None = None) -> None:  # the caller's choice, else uuid4
         self.funding_round_id = funding_round_id
         self.site_id = site_id
         self.model = model

@@ -62,7 +62,7 @@ class Tenant(Aggregate):
 
     @event(Registered)
     def __init__(self, name: str, billing_currency: str, rates: dict[str, Decimal],
-                 cancellation_fee_share: Decimal) -> None:
+                 cancellation_fee_share: Decimal, id: UUID | None = None) -> None:  # the caller's id, else uuid4
         self.name = name
         self.billing_currency = billing_currency
         self.rates = rates
@@ -80,10 +80,10 @@ class Tenant(Aggregate):
 
     @classmethod
     def register(cls, *, name: object, billing_currency: object, rates: object,
-                 cancellation_fee_share: object = Decimal("0.25")) -> Tenant:
+                 cancellation_fee_share: object = Decimal("0.25"), tenant_id: UUID | None = None) -> Tenant:
         checked_rates, share = check_plan(rates, cancellation_fee_share)
         return cls(text(name, field="name"), check_currency(billing_currency, field="billing_currency"),
-                   checked_rates, share)
+                   checked_rates, share, id=tenant_id)
 
     def change_plan(self, *, rates: object, cancellation_fee_share: object) -> None:
         """New rates apply to reservations confirmed from now on; confirmed ones keep theirs."""

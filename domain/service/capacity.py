@@ -20,10 +20,10 @@ class CapacityCommands(LedgerCore):
 
     def register_site(self, *, name: object, country: object, grid_intensity_g_per_kwh: object, pue: object,
                       carbon_free_share: object, effective_from: object, factor_source: object = "operator",
-                      context: CommandContext = NO_CONTEXT) -> Written:
+                      site_id: object = None, context: CommandContext = NO_CONTEXT) -> Written:
         site = Site.register(name=name, country=country, grid_intensity_g_per_kwh=grid_intensity_g_per_kwh,
                              pue=pue, carbon_free_share=carbon_free_share, effective_from=effective_from,
-                             factor_source=factor_source)
+                             factor_source=factor_source, site_id=self._new_id(site_id, field="site_id"))
         return Written(site.id, self._save(context, site))
 
     def revise_site(self, site_id: object, *, effective_from: object, grid_intensity_g_per_kwh: object, pue: object,
@@ -35,9 +35,10 @@ class CapacityCommands(LedgerCore):
 
     # ---- funding --------------------------------------------------------------------------
 
-    def open_funding_round(self, *, name: object, currency: object, opened_at: object,
+    def open_funding_round(self, *, name: object, currency: object, opened_at: object, round_id: object = None,
                            context: CommandContext = NO_CONTEXT) -> Written:
-        funding_round = FundingRound.open(name=name, currency=currency, opened_at=opened_at)
+        funding_round = FundingRound.open(name=name, currency=currency, opened_at=opened_at,
+                                          round_id=self._new_id(round_id, field="round_id"))
         return Written(funding_round.id, self._save(context, funding_round))
 
     def record_commitment(self, round_id: object, *, investor: object, amount: object, currency: object,
@@ -56,7 +57,8 @@ class CapacityCommands(LedgerCore):
 
     def place_supply_order(self, *, funding_round_id: object, site_id: object, model: object, quantity: object,
                            unit_price: object, currency: object, placed_at: object,
-                           supplier: object = "NVIDIA", context: CommandContext = NO_CONTEXT) -> Written:
+                           supplier: object = "NVIDIA", order_id: object = None,
+                           context: CommandContext = NO_CONTEXT) -> Written:
         """Place an order paid from a round: the order and the round's capex commitment are
         saved together, and refused if the round has not received enough uncommitted funds."""
         code = gpu_model(model).code
@@ -64,13 +66,14 @@ class CapacityCommands(LedgerCore):
         when = check_utc(placed_at, field="placed_at")
         supplier_name = text(supplier, field="supplier")
         site = self.get_site(site_id)
+        chosen = self._new_id(order_id, field="order_id")
 
         def unit() -> Written:
             funding_round = self.get_funding_round(funding_round_id)
             if funding_round.currency != cur:
                 raise InvalidInput(f"currency: the order is in {cur} but round {funding_round.name!r} is in "
                                    f"{funding_round.currency}", field="currency")
-            order = SupplyOrder(funding_round.id, site.id, code, qty, price, cur, when, supplier_name)
+            order = SupplyOrder(funding_round.id, site.id, code, qty, price, cur, when, supplier_name, id=chosen)
             funding_round.commit_capex(supply_order_id=order.id, amount=order.total)
             return Written(order.id, self._save(context, order, funding_round))
         return self._retrying(unit)

@@ -147,15 +147,17 @@ class CommercialCommands(LedgerCore):
 
     def sign_contract(self, *, tenant_id: object, period: object, term_start: object, term_end: object,
                       amount: object, discount: object = ZERO, service_start: object = None,
-                      context: CommandContext = NO_CONTEXT) -> Written:
+                      contract_id: object = None, context: CommandContext = NO_CONTEXT) -> Written:
         """A committed-spend contract in the tenant's billing currency; its term may not overlap
         another contract of the tenant. The commitment applies from ``service_start`` (a date in
         the term; default its first day). Contract and tenant are saved together."""
+        chosen = self._new_id(contract_id, field="contract_id")
+
         def unit() -> Written:
             tenant = self._get(Tenant, tenant_id, what="tenant", field="tenant_id", for_update=True)
             contract = Contract.sign(tenant_id=tenant.id, currency=tenant.billing_currency, period=period,
                                      term_start=term_start, term_end=term_end, amount=amount, discount=discount,
-                                     now=self.now(), service_start=service_start)
+                                     now=self.now(), service_start=service_start, contract_id=chosen)
             for other in (self.get_contract(c) for c in tenant.contract_ids):
                 if (month_index(other.term_start) <= month_index(contract.term_end)
                         and month_index(contract.term_start) <= month_index(other.last_month)):

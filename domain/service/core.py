@@ -27,7 +27,7 @@ from domain.aggregates import FundingRound, GpuPool, Invoice, Reservation, Site,
 from domain.aggregates.stamping import stamp
 from domain.attachments import Attachment, AttachmentRefused, AttachmentTaken, CommandContext
 from domain.checks import uuid_of
-from domain.errors import ConcurrencyConflict, InvalidInput, NotFound
+from domain.errors import ConcurrencyConflict, Conflict, InvalidInput, NotFound
 from domain.reference import gpu_model
 from domain.service.batching import Job, Queues
 from domain.service.locks import CommandLock, StripedLocks
@@ -152,6 +152,16 @@ class LedgerCore(Application[UUID]):
                 return copy.deepcopy(cached)
         aggregate: object = self.repository.get(ident)
         return aggregate
+
+    def _new_id(self, ident: object, *, field: str) -> UUID | None:
+        """A caller's choice of id for a new aggregate (a scenario's derived id, ``ledger demo``):
+        None (the library draws a uuid4), or a UUID no aggregate has yet (else Conflict)."""
+        if ident is None:
+            return None
+        chosen = uuid_of(ident, field=field)
+        if chosen in self.repository:
+            raise Conflict(f"{field}: an aggregate with id {chosen} already exists", field=field)
+        return chosen
 
     def _save(self, context: CommandContext, *aggregates: Aggregate) -> int | None:
         """Save in one transaction; with an attachment factory in the command's ``context``, its

@@ -9,6 +9,7 @@ from typing import ClassVar
 from domain.service.billing import BillingCommands
 from domain.service.capacity import CapacityCommands
 from domain.service.closing import CloseCommands
+from domain.service.demo_runs import DemoRunCommands
 from domain.service.fx import FxCommands
 from domain.service.locks import CommandLock
 from domain.service.payments import PaymentCommands
@@ -17,7 +18,8 @@ from domain.service.tenancy import TenancyCommands
 from domain.storage import StoreConfig
 
 
-class Ledger(CapacityCommands, TenancyCommands, BillingCommands, PaymentCommands, FxCommands, CloseCommands):
+class Ledger(CapacityCommands, TenancyCommands, BillingCommands, PaymentCommands, FxCommands, CloseCommands,
+             DemoRunCommands):
     """The system of record. Open it through ``bootstrap.open_ledger(url)`` (which parses the
     store setting), ``Ledger.open(config)``, or ``Ledger(env=...)``."""
 

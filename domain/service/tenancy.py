@@ -25,10 +25,11 @@ class TenancyCommands(LedgerCore):
     # ---- tenants --------------------------------------------------------------------------
 
     def register_tenant(self, *, name: object, billing_currency: object, rates: object,
-                        cancellation_fee_share: object = Decimal("0.25"),
+                        cancellation_fee_share: object = Decimal("0.25"), tenant_id: object = None,
                         context: CommandContext = NO_CONTEXT) -> Written:
         tenant = Tenant.register(name=name, billing_currency=billing_currency, rates=rates,
-                                 cancellation_fee_share=cancellation_fee_share)
+                                 cancellation_fee_share=cancellation_fee_share,
+                                 tenant_id=self._new_id(tenant_id, field="tenant_id"))
         return Written(tenant.id, self._save(context, tenant))
 
     def change_plan(self, tenant_id: object, *, rates: object, cancellation_fee_share: object,
