@@ -19,8 +19,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cli.interrupts import interrupted, terminated_as_interrupt
 from cli.options import DEFAULT_DATABASE, DbOption, counting, opened_ledger, opened_projections, progress_bar
 from domain import LedgerError
+from storage.checks import describe
 
 T = TypeVar("T")
 
@@ -83,10 +85,23 @@ def import_events_command(
 
     if not source.is_file():
         raise LedgerError(f"source: no file {source}", field="source")
-    with opened_ledger(db) as ledger, source.open(encoding="utf-8") as lines, \
-            _progress(source.stat().st_size, "importing", unit="bytes") as advance:
-        report = import_events(ledger, _read(lines, advance))
+    try:
+        with terminated_as_interrupt(), opened_ledger(db) as ledger, source.open(encoding="utf-8") as lines, \
+                _progress(source.stat().st_size, "importing", unit="bytes") as advance:
+            report = import_events(ledger, _read(lines, advance))
+    except KeyboardInterrupt:  # SIGINT or SIGTERM: exit 130, one line (cli.interrupts)
+        raise typer.Exit(_interrupted_import(db)) from None
     typer.echo(f"imported {report.events} events; head {report.last_position}:{report.head_hex}")
+
+
+def _interrupted_import(db: str) -> int:
+    try:
+        with opened_ledger(db) as ledger:
+            events: int | None = ledger.max_position()
+            where = describe(ledger.store_config)
+    except Exception:  # the database went with the interrupt: say so without a count
+        events, where = None, db
+    return interrupted(events, where)
 
 
 def head_command(db: DbOption = DEFAULT_DATABASE) -> None:
