@@ -45,12 +45,19 @@ def storable(value: str, *, field: str) -> str:
     return value
 
 
+# Positions, versions and counts are stored as signed 64-bit integers (SQLite and PostgreSQL).
+MAX_STORED_INT = 2**63 - 1
+
+
 def ascii_int(value: str, *, field: str) -> int:
     """A whole number written in ASCII digits: ``"²".isdigit()`` and ``"٣".isdigit()`` are true,
     and int() takes the second, but neither is a number a client meant."""
     text_ = value.strip()
     if not (text_.isascii() and text_.isdigit()):
         raise InvalidInput(f"{field}: expected a whole number in ASCII digits, got {value!r}", field=field)
+    if len(text_.lstrip("0")) > len(str(MAX_STORED_INT)) or int(text_) > MAX_STORED_INT:
+        raise InvalidInput(f"{field}: {text_[:30]}{'...' if len(text_) > 30 else ''} is beyond what the store "
+                           f"holds (at most {MAX_STORED_INT})", field=field)
     return int(text_)
 
 

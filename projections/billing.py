@@ -11,7 +11,8 @@ Rules (stated in the README):
   invoice carries. Anything that later changes a frozen month -- and any difference between the
   live lines and the invoiced ones, e.g. events between the invoice's ``billed_through_position``
   and its issue -- is billed as an ``adjustment`` line on the tenant's next month without an
-  invoice. A credit note is a negative ``credit`` line on that next open month. A voided invoice
+  invoice. A credit note lowers what its own invoice owes (``credited``; the receivables
+  report) and is not carried onto a later invoice. A voided invoice
   keeps its month frozen (an issued month is never re-opened; its status shows ``void``).
 - Carbon: a reservation's line also carries the energy kWh and location- and market-based kgCO2e
   of the GPU-hours it USED (metered) at its site in that month, by the carbon method
@@ -319,6 +320,7 @@ class Billing(Projection):
         amount = Decimal(event.amount)
         invoice.credited += amount
         batch.invoices.changed(invoice)
-        target = batch.open_month(invoice.tenant_id, invoice.month)
-        batch.lines.put(LineRow(invoice.tenant_id, target, f"credit:{event.originator_id}:{batch.position}",
-                                "credit", None, invoice.month, invoice.currency, ZERO, None, -amount))
+        # A credit note settles against its own invoice (it lowers what that invoice still owes:
+        # receivables), so it is not carried onto a later invoice as well: the tenant would get it
+        # twice. (Stores from before receivables may hold invoices with such ``credit`` lines; the
+        # journal and revenue recognition never count those lines.)

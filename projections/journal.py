@@ -15,12 +15,17 @@ both, never zero; a negative amount posts on the opposite sides). Accounts: ``CH
 - ``Wallet.CreditsApplied``: Dr 2100 the paid part, Dr 4900 the granted part (per grant, as
   ``projections.commercial`` splits it), Cr 1100 the total; kept per invoice
   (``journal_invoice_credits``). Period: the invoice's month; same date rule.
-- ``Wallet.CreditsPurchased``: Dr 1110 / Cr 2100 (period: the month recorded). No payment events
-  exist, so 1110 is never settled. ``Wallet.CreditsGranted`` posts nothing: free credits are no
-  liability in this model; they become a discount (4900) only when consumed.
+- ``Wallet.CreditsPurchased``: Dr 1110 / Cr 2100 (period: the month recorded). 1110 is settled
+  only by an overpayment's excess (above): credits bought outright are not paid through the
+  ledger. ``Wallet.CreditsGranted`` posts nothing: free credits are no liability in this model;
+  they become a discount (4900) only when consumed.
 - ``Wallet.CreditsExpired``: a paid grant, Dr 2100 / Cr 4100 (breakage, period: the month of
   ``expired_at``); a granted one, nothing.
 - ``Invoice.CreditNoteIssued``: Dr 4910 / Cr 1100 the note's amount (period: the month issued).
+- ``Invoice.PaymentRecorded``: Dr 1000 / Cr 1100 the amount applied to the invoice; an
+  overpayment's excess, Dr 1000 / Cr 1110: it buys the tenant paid credits in the same save
+  (``Wallet.CreditsPurchased``: Dr 1110 / Cr 2100), so cash stands against deferred revenue.
+  Period and date: the day the payment was received.
 - ``Invoice.Voided``: the whole invoice reversed: Dr each revenue account what its ``Issued``
   credited to it, Cr 1100 what the invoice left in 1100 (charges - credits applied: its total
   less the credit-note lines it carried), Cr 4900 the granted credits applied to it, Cr 4110 the
@@ -53,6 +58,7 @@ from domain.aggregates.close import MonthClose
 from projections.journal_accounts import (
     ACCOUNTS,
     BREAKAGE,
+    CASH,
     CHART,
     CREDIT_NOTES,
     CREDITS_RECEIVABLE,
@@ -298,6 +304,17 @@ class Journal(Projection):
                        Posting(RECEIVABLE, -(invoice.charges - credits.paid - credits.granted), text),
                        Posting(DISCOUNTS, -credits.granted, f"{text} (granted credits it consumed)"),
                        Posting(FORFEITED, -credits.paid, f"{text} (paid credits it consumed, forfeited)")])
+
+    @handle.register(Invoice.PaymentRecorded)
+    def _paid(self, event: Invoice.PaymentRecorded, batch: JournalBatch) -> None:
+        invoice = batch.invoice(event.originator_id)
+        received = str(event.received_on)
+        text = f"Payment received on invoice {invoice.month} ({event.reference})"
+        batch.post(event, month=received[:7], date=received, currency=invoice.currency,
+                   tenant_id=invoice.tenant_id, reference=invoice.invoice_id,
+                   postings=[*pair(CASH, RECEIVABLE, Decimal(event.amount), text),
+                             *pair(CASH, CREDITS_RECEIVABLE, Decimal(event.excess),
+                                   f"{text}: overpayment to the tenant's credit balance")])
 
     @handle.register(Invoice.CreditNoteIssued)
     def _credited(self, event: Invoice.CreditNoteIssued, batch: JournalBatch) -> None:

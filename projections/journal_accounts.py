@@ -32,6 +32,7 @@ class Account:
     normal: str  # debit | credit: the side its balance normally sits on
 
 
+CASH = Account("1000", "Cash - bank", "asset", "debit")
 RECEIVABLE = Account("1100", "Accounts receivable - invoices", "asset", "debit")
 CREDITS_RECEIVABLE = Account("1110", "Accounts receivable - credit purchases", "asset", "debit")
 DEFERRED = Account("2100", "Deferred revenue - prepaid credits", "liability", "credit")
@@ -44,7 +45,7 @@ FORFEITED = Account("4110", "Revenue - credits forfeited on voided invoices", "r
 DISCOUNTS = Account("4900", "Discounts - granted credits", "revenue", "debit")
 CREDIT_NOTES = Account("4910", "Credit notes", "revenue", "debit")
 
-CHART: tuple[Account, ...] = (RECEIVABLE, CREDITS_RECEIVABLE, DEFERRED, RESERVED, ON_DEMAND, FEES, TRUE_UPS,
+CHART: tuple[Account, ...] = (CASH, RECEIVABLE, CREDITS_RECEIVABLE, DEFERRED, RESERVED, ON_DEMAND, FEES, TRUE_UPS,
                               BREAKAGE, FORFEITED, DISCOUNTS, CREDIT_NOTES)
 ACCOUNTS: dict[str, Account] = {a.code: a for a in CHART}
 REVENUE_CODES = frozenset(a.code for a in CHART if a.type == "revenue")

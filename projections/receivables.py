@@ -122,16 +122,12 @@ class Receivables(Projection):
         batch.entry(row, event.timestamp.date().isoformat(), "void", row.number, None, -owed,
                     f"Invoice {row.number or row.month} voided: {event.reason}")
 
-    def _paid(self, event: object, batch: ReceivablesBatch) -> None:
-        row = batch.invoice(getattr(event, "originator_id"))  # noqa: B009 - the payment event's invoice
-        amount, excess = Decimal(getattr(event, "amount")), Decimal(getattr(event, "excess", 0))  # noqa: B009
+    @handle.register(Invoice.PaymentRecorded)
+    def _paid(self, event: Invoice.PaymentRecorded, batch: ReceivablesBatch) -> None:
+        row = batch.invoice(event.originator_id)
+        amount, excess = Decimal(event.amount), Decimal(event.excess)
         row.paid += amount
         row.payments += 1
         extra = f"; {excess:f} beyond it to the credit balance" if excess else ""
-        batch.entry(row, str(getattr(event, "received_on")), "payment", row.number,  # noqa: B009
-                    getattr(event, "reference", None), -amount, f"Payment on {row.number or row.month}{extra}")
-
-
-_payment_recorded = getattr(Invoice, "PaymentRecorded", None)
-if _payment_recorded is not None:  # payments (domain.aggregates.invoice): registered once they exist
-    Receivables.__dict__["handle"].register(_payment_recorded)(Receivables._paid)
+        batch.entry(row, str(event.received_on), "payment", row.number, event.reference, -amount,
+                    f"Payment on {row.number or row.month}{extra}")

@@ -68,7 +68,9 @@ def check_tie_out(store: Store, tenant_id: UUID) -> None:
     """Per currency, to the cent, against the revenue report (no allowances):
     - (c) the accounts of type revenue (credit - debit) == sum(recognised);
     - (d) 2100 (credit - debit) == the closing deferred revenue;
-    - (e) 1100 + 1110 (debit - credit) == sum(amount_due) + paid credits purchased."""
+    - (e) 1000 + 1100 + 1110 (debit - credit) == sum(amount_due) + paid credits purchased (cash
+      received stands where the receivable was);
+    - (f) 1100 (debit - credit) == what the receivables report says is still owed."""
     rows = store.report("revenue", tenant_id=str(tenant_id))
     by_currency: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
@@ -83,4 +85,8 @@ def check_tie_out(store: Store, tenant_id: UUID) -> None:
         deferred = months[-1]["deferred_closing"]
         assert books.revenue == recognised, (currency, books, recognised)
         assert -books.of("2100") == deferred, (currency, books, deferred)
-        assert books.of("1100") + books.of("1110") == due + purchased, (currency, books, due, purchased)
+        assert books.of("1000") + books.of("1100") + books.of("1110") == due + purchased, \
+            (currency, books, due, purchased)
+        owed = sum((r["outstanding"] for r in store.report("receivables", tenant_id=str(tenant_id))
+                    if r["currency"] == currency), ZERO)
+        assert books.of("1100") == owed, (currency, books, owed)

@@ -119,7 +119,9 @@ class Invoice(Aggregate):
 
     @property
     def outstanding(self) -> Decimal:
-        """The total less credit notes and payments, never negative."""
+        """The total less credit notes and payments, never negative; a void invoice owes nothing."""
+        if self.voided_reason is not None:
+            return quantize(ZERO, self.currency)
         return quantize(max(ZERO, self.total - self.credited - self.paid), self.currency)
 
     @property

@@ -287,3 +287,26 @@ def test_a_rebuild_posts_the_same_rows(store: Store) -> None:
     before_tb = store.report("trial_balance")
     store.projections.rebuild("journal")
     assert journal(store) == before and store.report("trial_balance") == before_tb
+
+
+def test_a_payment_moves_the_receivable_to_cash_and_an_overpayment_to_the_credit_balance(store: Store) -> None:
+    f = january(store)
+    invoice = store.ledger.get_invoice(store.report("receivables")[0]["invoice_id"])
+    assert invoice.total == D("50.00")
+    store.ledger.record_payment(invoice.id, amount="20.00", currency="USD", received_on="2026-02-01",
+                                reference="BANK-1")
+    store.clock.set(at("2026-02-03T09:00:00"))
+    store.ledger.record_payment(invoice.number, amount="45.00", currency="USD", received_on="2026-02-03",
+                                reference="BANK-2")  # 30.00 settles it, 15.00 is an overpayment
+    rows = journal(store, **{"from": "2026-02", "to": "2026-02"})
+    check_entries_balance(rows)
+    cash = [(r["account_code"], r["debit"], r["credit"], r["date"]) for r in rows if r["account_code"] in
+            ("1000", "1100", "1110")]
+    assert cash == [("1000", D("20.00"), ZERO, "2026-02-01"), ("1100", ZERO, D("20.00"), "2026-02-01"),
+                    ("1000", D("45.00"), ZERO, "2026-02-03"), ("1100", ZERO, D("30.00"), "2026-02-03"),
+                    ("1110", ZERO, D("15.00"), "2026-02-03"), ("1110", D("15.00"), ZERO, "2026-02-03")]
+    check_trial_balance(store)
+    check_tie_out(store, f.tenant_id)
+    [usd] = balances(store, f.tenant_id).values()
+    assert (usd.of("1000"), usd.of("1100"), usd.of("1110")) == (D("65.00"), ZERO, D("100.00") + D("40.00"))
+    assert store.report("receivables") == []
