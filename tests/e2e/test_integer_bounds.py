@@ -14,7 +14,7 @@ from tests.e2e.conftest import Api
 
 MAX = 2**63 - 1
 OUT_OF_RANGE = ["9" * 64, str(MAX + 1), "-1", str(-(2**63) - 1)]
-ODD = ["１２３", "1e9", "٣", "²", " 7 ", "0x10", "", "+5"]
+ODD = ["\uff11\uff12\uff13", "1e9", "٣", "²", " 7 ", "0x10", "", "+5"]
 
 
 def is_integer(schema: dict[str, Any]) -> bool:
