@@ -22,6 +22,7 @@ NOT_COMMANDS = {
     "max_position",  # the log's head, for read-your-writes
     "use_command_lock",  # wiring by the composition root
     "observe_group_commits",  # wiring: /metrics counts the group commits
+    "start_demo_run", "complete_demo_run",  # `ledger demo`'s own record of itself (domain.aggregates.demo), no route
 }
 
 
