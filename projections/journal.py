@@ -312,9 +312,10 @@ class Journal(Projection):
         text = f"Payment received on invoice {invoice.month} ({event.reference})"
         batch.post(event, month=received[:7], date=received, currency=invoice.currency,
                    tenant_id=invoice.tenant_id, reference=invoice.invoice_id,
-                   postings=[*pair(CASH, RECEIVABLE, Decimal(event.amount), text),
-                             *pair(CASH, CREDITS_RECEIVABLE, Decimal(event.excess),
-                                   f"{text}: overpayment to the tenant's credit balance")])
+                   postings=[Posting(CASH, Decimal(event.amount) + Decimal(event.excess), text),
+                             Posting(RECEIVABLE, -Decimal(event.amount), text),
+                             Posting(CREDITS_RECEIVABLE, -Decimal(event.excess),
+                                     f"{text}: overpayment to the tenant's credit balance")])
 
     @handle.register(Invoice.CreditNoteIssued)
     def _credited(self, event: Invoice.CreditNoteIssued, batch: JournalBatch) -> None:

@@ -134,14 +134,16 @@ def test_a_credit_note_is_recognised_when_issued_on_both_sides_and_once(store: S
     february = store.report("revenue", tenant_id=str(f.tenant_id), **{"from": "2026-02", "to": "2026-02"})
     assert [(r["billed"], r["amount_due"], r["recognised"]) for r in february] == [
         (D("-20.00"), D("-20.00"), D("-20.00"))]
-    check_tie_out(store, f.tenant_id)  # before the note is carried onto an invoice
+    check_tie_out(store, f.tenant_id)  # the note lowers what January's invoice owes, at once
     store.clock.set(at("2026-03-01T01:00:00"))
     invoice = store.issue(f.tenant_id, "2026-02")
-    assert invoice.total == D("80.00")  # 100.00 - the 20.00 credit line
-    check_tie_out(store, f.tenant_id)  # the credit line counted a second time on neither side
+    assert invoice.total == D("100.00")  # the note is not carried onto February: it was settled on January's
+    check_tie_out(store, f.tenant_id)
     february = store.report("revenue", tenant_id=str(f.tenant_id), **{"from": "2026-02", "to": "2026-02"})
     assert [(r["billed"], r["amount_due"]) for r in february] == [(D("80.00"), D("80.00"))]
     assert balances(store, f.tenant_id)["USD"].of("1100") == D("50.00") - D("20.00") + D("100.00")
+    owed = {r["month"]: r["outstanding"] for r in store.report("receivables")}
+    assert owed == {"2026-01": D("30.00"), "2026-02": D("100.00")}
 
 
 def test_an_invoice_with_credit_notes_cannot_be_voided(store: Store) -> None:
@@ -212,8 +214,8 @@ def kinds_in(module: ModuleType) -> set[str]:
 
 def test_every_line_kind_the_billing_code_writes_has_an_account_and_an_unknown_one_raises() -> None:
     kinds = kinds_in(billing) | kinds_in(commercial_service)
-    assert {"reservation", "on_demand", "cancellation_fee", "adjustment", "credit", "true_up", "termination_fee",
-            "credits_applied"} <= kinds, kinds  # the finder finds them all
+    assert {"reservation", "on_demand", "cancellation_fee", "adjustment", "true_up", "termination_fee",
+            "credits_applied"} <= kinds, kinds  # the finder finds them all (``credit``: stores before receivables)
     keys = ["reservation:r1", "adjustment:r1:2026-01", "adjustment-fee:r1:2026-01", "fee:r1",
             "reconciliation:2026-01:reservation:r1", "reconciliation:2026-01:fee:r1",
             "reconciliation:2026-02:reconciliation:2026-01:adjustment:r1:2025-12",
@@ -304,7 +306,8 @@ def test_a_payment_moves_the_receivable_to_cash_and_an_overpayment_to_the_credit
             ("1000", "1100", "1110")]
     assert cash == [("1000", D("20.00"), ZERO, "2026-02-01"), ("1100", ZERO, D("20.00"), "2026-02-01"),
                     ("1000", D("45.00"), ZERO, "2026-02-03"), ("1100", ZERO, D("30.00"), "2026-02-03"),
-                    ("1110", ZERO, D("15.00"), "2026-02-03"), ("1110", D("15.00"), ZERO, "2026-02-03")]
+                    ("1110", ZERO, D("15.00"), "2026-02-03"),  # the overpayment pays for credits...
+                    ("1110", D("15.00"), ZERO, "2026-02-03")]  # ...bought in the same save
     check_trial_balance(store)
     check_tie_out(store, f.tenant_id)
     [usd] = balances(store, f.tenant_id).values()
