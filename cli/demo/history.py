@@ -33,6 +33,7 @@ from cli.demo.cast import (
     USD_TO,
 )
 from cli.demo.ids import ScenarioIds
+from cli.demo.payments import DemoPayments
 from cli.demo.terms import DemoTerms, pricing_for, set_up_terms, sign_at_service_start
 from cli.demo.timeline import (
     DAY,
@@ -65,6 +66,9 @@ class DemoHistory:
         self.clock = clock
         self.rng = random.Random(seed)
         self.ids = ScenarioIds(seed)  # every new aggregate's id (cli.demo.ids)
+        # Tenants paying (cli.demo.payments), on their own random stream: the rest of the history
+        # draws the same numbers with or without them.
+        self.payments = DemoPayments(ledger, random.Random(f"payments/{seed}"), self.ids, self.at)
         self.scale = scale
         self.start, self.end = history_window(months, start)
         self.invoices = invoices
@@ -388,3 +392,5 @@ class DemoHistory:
         # record): the projections have caught up, every tenant billed, the books balance.
         close_month(self.ledger, billing, month)
         self.summary.bump("months closed", 1)
+        for invoice in issued.issued:  # each tenant pays its invoice on its own schedule
+            self.payments.schedule(invoice.invoice_id)

@@ -149,6 +149,7 @@ def print_next_steps(out: Console, db: str, summary: DemoSummary | None) -> None
     flag = "" if db in ("./ledger.db", "ledger.db") else f" --db {db}"
     month = summary.months_invoiced[-1] if summary and summary.months_invoiced else None
     month_flags = f" --from {month} --to {month}" if month else ""
+    aged_on = summary.end.date().isoformat() if summary else ""
     lines: list[tuple[str, Any]] = [
         (f"ledger serve{flag}", "the HTTP API on http://127.0.0.1:8000 (docs at /docs); "
                                 f"`ledger token create{flag} --role finance` for a token"),
@@ -158,7 +159,8 @@ def print_next_steps(out: Console, db: str, summary: DemoSummary | None) -> None
         *([(f"ledger report trial_balance{flag} --to {month}", f"the books through {month}, closed: debits = credits"),
            (f"ledger journal export{flag} --month {month} --out journal-{month}.csv",
             "the month's journal as a NetSuite journal-entry import file"),
-           (f"ledger report receivables_aging{flag}", "who owes what, by days past due")] if month else []),
+           (f"ledger report receivables_aging{flag} --on {aged_on}",
+            f"who owes what, by days past due, on the history's last day ({aged_on})")] if month else []),
         (f"ledger audit verify{flag}", "check the hash chain over the whole event log"),
         (f"ledger verify all{flag}", "rebuild each projection from the log and compare it with the live tables"),
     ]
