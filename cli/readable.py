@@ -229,9 +229,14 @@ def drop_order(shown: Sequence[str], columns: Sequence[Column]) -> list[str]:
     recovered); never the key columns that say what a row is."""
     sums = {c.name for c in columns if c.sums}
     ratios = {c.name for c in columns if c.unit == "ratio"}
-    candidates = [n for n in reversed(shown) if n not in KEY_COLUMNS]
-    return ([n for n in candidates if n not in sums and n not in ratios] + [n for n in candidates if n in sums]
-            + [n for n in candidates if n in ratios])
+    kept = {c.name for c in columns if c.keep}
+    # A report that names the columns people need (``Column.keep``) says what its rows are: the
+    # other key columns (a posting month beside the date) may go too, before those it keeps.
+    keys = [n for n in KEY_COLUMNS if n in ("tenant", "site", "name", "currency")] if kept else list(KEY_COLUMNS)
+    candidates = [n for n in reversed(shown) if n not in keys]
+    rest = [n for n in candidates if n not in kept]
+    return ([n for n in rest if n not in sums and n not in ratios] + [n for n in rest if n in sums]
+            + [n for n in rest if n in ratios] + [n for n in candidates if n in kept])
 
 
 def cell_text(table: ReportTable) -> Callable[[str, Any], str]:

@@ -34,8 +34,11 @@ SHARE_WORDS = ("booking_rate", "utilisation", "utilization", "share", "ratio", "
 ID_SUFFIX = "_id"
 # Box edges and padding of a rich table: each column takes its width + 3, the table 1 more.
 COLUMN_OVERHEAD, TABLE_OVERHEAD = 3, 1
-# The narrowest a text column (names, labels) is squeezed to before columns are dropped.
+# The narrowest a text column (names, labels) is squeezed to before columns are dropped; a
+# column of single words (invoice numbers GL-2026-000123, dates, codes) up to WHOLE_WORD_WIDTH
+# long is never split inside a word.
 MIN_TEXT_WIDTH = 12
+WHOLE_WORD_WIDTH = 16
 
 Formatter = Callable[[Any], str]
 
@@ -126,6 +129,15 @@ class Layout:
     dropped: list[str]
 
 
+def _text_least(cells: Sequence[str], header: str) -> int:
+    """The least width of a text column: its longest word, cut to MIN_TEXT_WIDTH -- unless every
+    cell is one word no longer than WHOLE_WORD_WIDTH (an identifier: kept whole)."""
+    longest = max([_longest_word(c) for c in [*cells, header]] + [1])
+    if all(" " not in c.strip() for c in cells) and max([len(c) for c in cells] + [1]) <= WHOLE_WORD_WIDTH:
+        return min(longest, WHOLE_WORD_WIDTH)
+    return min(longest, MIN_TEXT_WIDTH)
+
+
 def layout(names: Sequence[str], headers: Mapping[str, str], cells: Mapping[str, Sequence[str]],
            numeric: Collection[str], width: int | None, drop_order: Sequence[str] | None = None) -> Layout:
     """Widths such that no number is ever split: a numeric column is as wide as its widest cell
@@ -133,7 +145,7 @@ def layout(names: Sequence[str], headers: Mapping[str, str], cells: Mapping[str,
     ``MIN_TEXT_WIDTH`` (or their longest word, if shorter), wrapping between words. Columns that
     still do not fit are dropped in ``drop_order`` (default: from the right, never the first)."""
     least = {name: max([len(c) for c in cells[name]] + [_longest_word(headers[name]), 1]) if name in numeric
-             else min(max([_longest_word(c) for c in [*cells[name], headers[name]]] + [1]), MIN_TEXT_WIDTH)
+             else _text_least(cells[name], headers[name])
              for name in names}
     natural = {name: max([least[name], len(headers[name])] + [len(c) for c in cells[name]]) for name in names}
     order = [n for n in (drop_order if drop_order is not None else list(reversed(names[1:]))) if n in names]

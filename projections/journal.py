@@ -309,7 +309,7 @@ class Journal(Projection):
     def _paid(self, event: Invoice.PaymentRecorded, batch: JournalBatch) -> None:
         invoice = batch.invoice(event.originator_id)
         received = str(event.received_on)
-        text = f"Payment received on invoice {invoice.month} ({event.reference})"
+        text = f"Payment received, {event.reference}"
         batch.post(event, month=received[:7], date=received, currency=invoice.currency,
                    tenant_id=invoice.tenant_id, reference=invoice.invoice_id,
                    postings=[Posting(CASH, Decimal(event.amount) + Decimal(event.excess), text),

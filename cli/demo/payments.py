@@ -61,7 +61,7 @@ class DemoPayments:
                 return
             self.ledger.record_payment(invoice.id, amount=owed, currency=invoice.currency,
                                        received_on=moment.date().isoformat(),
-                                       reference=f"BANK-{moment:%Y%m%d}-{invoice.number or invoice.id.hex[:8]}-{part}",
+                                       reference=f"BANK-{moment:%Y%m%d}" + (f"-{part}" if part > 1 else ""),
                                        payment_id=self.ids("payment", invoice.id, part))
             self.recorded += 1
         self.at(moment, pay)

@@ -91,6 +91,9 @@ class Column:
     # The header people read (tables, the dashboard); None: made from the name (``days_1_30``
     # would read "Days 1 30").
     label: str | None = None
+    # A column people need to read a row (an invoice number, a due date, an account): a narrow
+    # table drops it last, after every other column.
+    keep: bool = False
 
     def __post_init__(self) -> None:
         if self.rule not in (*TOTAL_RULES, None):

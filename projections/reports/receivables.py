@@ -34,10 +34,10 @@ def open_items(db: Database, params: Params) -> list[Row]:
                                                     "ORDER BY tenant_id, issued_on, invoice_id", values)):
         if row.outstanding <= 0:
             continue
-        out.append({"number": row.number, "tenant_id": row.tenant_id, "month": row.month, "currency": row.currency,
-                    "issued_on": row.issued_on, "due_date": row.due_date, "total": row.total,
-                    "credited": row.credited, "paid": row.paid, "outstanding": row.outstanding,
-                    "days_overdue": days_overdue(row.due_date, on), "aged_on": on.isoformat(),
+        out.append({"number": row.number, "tenant_id": row.tenant_id, "currency": row.currency,
+                    "outstanding": row.outstanding, "due_date": row.due_date,
+                    "days_overdue": days_overdue(row.due_date, on), "total": row.total, "credited": row.credited,
+                    "paid": row.paid, "month": row.month, "issued_on": row.issued_on, "aged_on": on.isoformat(),
                     "invoice_id": row.invoice_id})
     return out
 
@@ -51,17 +51,18 @@ REPORT = Report(
     title="Open receivables: invoices still owed, with their due dates and days overdue",
     projections=("receivables",),
     filters=(TENANT, ON),
-    columns=(Column("number", "", "Invoice number"),
+    columns=(Column("number", "", "Invoice number", keep=True),
              Column("tenant_id", "", "Tenant"),
-             Column("month", "", "The month billed YYYY-MM"),
              Column("currency", "ISO 4217", "The invoice's currency"),
-             Column("issued_on", "", "Issue date YYYY-MM-DD"),
-             Column("due_date", "", "Due date YYYY-MM-DD (issue date + the tenant's payment terms)"),
+             Column("outstanding", "currency", "total - credited - paid: still owed"),
+             Column("due_date", "", "Due date YYYY-MM-DD (issue date + the tenant's payment terms)", keep=True),
+             Column("days_overdue", "count", "Days past the due date at the aging day (0: not yet due)", total=None,
+                    keep=True),
              Column("total", "currency", "The invoice's total"),
              Column("credited", "currency", "Credit notes against it"),
              Column("paid", "currency", "Payments received on it"),
-             Column("outstanding", "currency", "total - credited - paid: still owed"),
-             Column("days_overdue", "count", "Days past the due date at the aging day (0: not yet due)", total=None),
+             Column("month", "", "The month billed YYYY-MM"),
+             Column("issued_on", "", "Issue date YYYY-MM-DD"),
              Column("aged_on", "", "The aging day YYYY-MM-DD"),
              Column("invoice_id", "", "The invoice")),
     query=query,

@@ -46,6 +46,7 @@ REPORT = Report(
              Column("balance", "currency", "debit - credit (signed: negative is a credit balance); the "
                                            "total per currency is 0 when the books balance", total="sum")),
     query=query,
+    chart=False,
     order=("currency", "account_code"),
     notes="Through the end of the month given by to (default: every posting). Debits equal credits per currency.",
 )
