@@ -18,6 +18,7 @@ import typer
 from bootstrap import open_projections
 from cli.options import DEFAULT_DATABASE, DbOption, checked, opened_ledger, stderr_console
 from cli.readable import money
+from domain.errors import LedgerError
 from domain.timeutil import check_month
 from operations.closing import close_month, describe
 from operations.invoicing import ProjectionsBilling
@@ -82,7 +83,16 @@ def export_command(month: MonthOption,
             if tenant_id not in names:
                 names[tenant_id] = ledger.get_tenant(tenant_id).name
             return names[tenant_id]
-        data = journal_csv(rows, tenant_name)
+        numbers: dict[str, str] = {}
+
+        def reference(ref: str) -> str:
+            if ref not in numbers:
+                try:
+                    numbers[ref] = ledger.get_invoice(ref).number or ref
+                except LedgerError:  # a credit grant's id
+                    numbers[ref] = ref
+            return numbers[ref]
+        data = journal_csv(rows, tenant_name, reference)
         closed = ledger.get_month_close(text) is not None
     if out is None:
         buffer = getattr(sys.stdout, "buffer", None)  # the bytes as they are (a StringIO in tests has none)

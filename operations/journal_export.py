@@ -13,7 +13,8 @@ the assistant:
 - ``Currency``: ISO 4217; ``Account``: the account code of the chart (docs/finance.md);
 - ``Debit`` / ``Credit``: one of the two per line, at the currency's minor unit, the other empty;
 - ``Memo``: what the line records; ``Name``: the tenant (the customer record's name);
-- ``Reference``: the invoice (or credit grant) the line is about.
+- ``Reference``: the invoice's number (``GL-2026-000123``) the line is about, or the credit
+  grant's id (invoices issued before numbering: their id).
 
 The bytes depend only on the journal: rows in log order, no timestamps, ``\\n`` line ends. So a
 closed month (nothing posts into it any more) exports the same bytes every time.
@@ -42,13 +43,16 @@ def amount(value: Any) -> str:
     return "" if number == 0 else f"{number:f}"
 
 
-def journal_csv(rows: Sequence[Mapping[str, Any]], tenant_name: Callable[[str], str]) -> bytes:
-    """The ``journal`` report's rows of one month (log order) as the import file."""
+def journal_csv(rows: Sequence[Mapping[str, Any]], tenant_name: Callable[[str], str],
+                reference: Callable[[str], str] = str) -> bytes:
+    """The ``journal`` report's rows of one month (log order) as the import file; ``reference``
+    names what a line is about as people know it (an invoice's number for its id)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(HEADER)
     for row in rows:
         writer.writerow([row["event_id"], posting_period(str(row["month"])), row["date"], row["currency"],
                          row["account_code"], amount(row["debit"]), amount(row["credit"]), row["description"],
-                         tenant_name(str(row["tenant_id"])) if row.get("tenant_id") else "", row["reference"]])
+                         tenant_name(str(row["tenant_id"])) if row.get("tenant_id") else "",
+                         reference(str(row["reference"]))])
     return buffer.getvalue().encode("utf-8")
