@@ -32,7 +32,7 @@ from domain.errors import InvalidInput, LedgerError, NotFound
 from projections.registry import REPORTS
 from projections.reports.base import GRANULARITIES
 from web.reading import READERS, check_role, report_roles, visible_reports
-from web.sections import Section
+from web.sections import Section, cell_text, header_text
 from web.session import (
     LOGIN_CSRF_COOKIE,
     LOGIN_SECONDS,
@@ -48,6 +48,8 @@ from web.session import (
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
+templates.env.filters["cell"] = cell_text  # a report cell for people (web.sections)
+templates.env.filters["header"] = header_text
 ui = APIRouter(prefix="/ui", include_in_schema=False)
 MAX_FORM_BYTES = 16_384
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "

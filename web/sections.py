@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,13 +38,41 @@ def section_of(answer: ReportAnswer, title: str, raw: Mapping[str, Any], **more:
 
 
 def display_columns(report: Report) -> tuple[Column, ...]:
-    """The report's columns with a name column before each id it names (as in every answer)."""
+    """The report's columns for people: a name column in place of each id it names (the id stays
+    in the CSV and JSON, as in every answer)."""
     out: list[Column] = []
     for column in report.columns:
         if column.name in NAMED:
-            out.append(Column(NAMED[column.name], "", f"{column.description} (name)", total=None))
+            out.append(Column(NAMED[column.name], "", column.description, total=None))
+            continue
         out.append(column)
     return tuple(out)
+
+
+MONEY_UNITS = ("currency", "reporting currency")
+
+
+def cell_text(value: Any, column: Column) -> str:
+    """A cell as people read it: money grouped by thousands at its minor unit (1,234,567.89),
+    counts grouped (25,103); the rest as the answer has it."""
+    if value is None:
+        return ""
+    if column.unit in MONEY_UNITS or column.unit.startswith("currency per "):
+        try:
+            return f"{Decimal(str(value)):,}"
+        except InvalidOperation:
+            return str(value)
+    if column.unit in ("count", "GPUs") and isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def header_text(column: Column) -> str:
+    """A column's header: its label, else its name in words (``days_overdue`` -> Days overdue)."""
+    if column.label:
+        return column.label
+    text = column.name.replace("_", " ")
+    return text[:1].upper() + text[1:]
 
 
 def csv_url(report: Report, raw: Mapping[str, Any]) -> str:
