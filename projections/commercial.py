@@ -20,7 +20,9 @@ Recognition rules (stated in docs/finance.md, *Revenue recognition*), in the ten
   month of purchase.
 - Breakage: paid credits that expire unused are recognised in the month of their expiry;
   expired granted credits are nothing.
-- ``recognised`` = amount due + paid credits consumed + breakage, and the closing deferred
+- Tax (``tax`` lines; a credit note's ``tax`` part) is owed to the tax authority: in
+  ``amount_due``, never in ``billed`` nor recognised; a ``tax`` column per month.
+- ``recognised`` = amount due - tax + paid credits consumed + breakage, and the closing deferred
   revenue = paid credits purchased - consumed - expired to date; so per tenant, to the cent,
   sum(recognised) + deferred = sum(amounts due) + paid credits purchased, where the amounts due
   are net of credit notes and voids as above.
@@ -39,7 +41,7 @@ from functools import singledispatchmethod
 from uuid import UUID
 
 from domain.aggregates import Contract, Invoice, Wallet
-from projections.journal_accounts import CREDIT, CREDITS_APPLIED, TRUE_UP, revenue_kind
+from projections.journal_accounts import CREDIT, CREDITS_APPLIED, TAX, TRUE_UP, revenue_kind
 from projections.projection import Batch, Positioned, Projection, text_id
 from projections.rows import RowSet
 from projections.timeaxis import month_of
@@ -61,6 +63,7 @@ class RevenueRow:
     amount_due: Decimal = ZERO
     breakage: Decimal = ZERO
     credits_purchased: Decimal = ZERO
+    tax: Decimal = ZERO  # output tax on the month's invoice (less credit notes' and voids'): never revenue
 
 
 @dataclass(slots=True)
@@ -71,6 +74,7 @@ class InvoiceRow:
     billed: Decimal  # what the invoice's Issued added to its month's row
     true_up: Decimal
     amount_due: Decimal
+    tax: Decimal = ZERO
 
 
 @dataclass(slots=True)
@@ -196,28 +200,34 @@ class Commercial(Projection):
     @handle.register(Invoice.Issued)
     def _issued(self, event: Invoice.Issued, batch: CommercialBatch) -> None:
         tenant = text_id(event.tenant_id)
-        billed = true_up = carried = ZERO
+        billed = true_up = carried = tax = ZERO
         for line in event.lines or []:
             kind, amount = revenue_kind(line), Decimal(str(line["amount"]))
             if kind == TRUE_UP:
                 true_up += amount
+            elif kind == TAX:
+                tax += amount  # owed to the tax authority: in amount_due, never billed nor recognised
             elif kind == CREDIT:
                 carried += amount  # a credit note, recognised when it was issued
             elif kind != CREDITS_APPLIED:
                 billed += amount
         due = Decimal(event.total) - carried
-        batch.invoices.put(InvoiceRow(text_id(event.originator_id), tenant, event.currency, billed, true_up, due))
+        batch.invoices.put(InvoiceRow(text_id(event.originator_id), tenant, event.currency, billed, true_up, due,
+                                      tax))
         row = batch.month_row(tenant, event.month, event.currency)
         row.billed += billed
         row.true_up += true_up
         row.amount_due += due
+        row.tax += tax
 
     @handle.register(Invoice.CreditNoteIssued)
     def _credited(self, event: Invoice.CreditNoteIssued, batch: CommercialBatch) -> None:
         invoice = batch.invoice(event.originator_id)
         row = batch.month_row(invoice.tenant_id, month_of(event.issued_at), invoice.currency)
-        row.billed -= Decimal(event.amount)
+        tax = Decimal(getattr(event, "tax", 0))
+        row.billed -= Decimal(event.amount) - tax
         row.amount_due -= Decimal(event.amount)
+        row.tax -= tax
 
     @handle.register(Invoice.Voided)
     def _voided(self, event: Invoice.Voided, batch: CommercialBatch) -> None:
@@ -226,6 +236,7 @@ class Commercial(Projection):
         row.billed -= invoice.billed
         row.true_up -= invoice.true_up
         row.amount_due -= invoice.amount_due
+        row.tax -= invoice.tax
 
     # ---- wallets ------------------------------------------------------------------------------
 

@@ -6,7 +6,8 @@ both, never zero; a negative amount posts on the opposite sides). Accounts: ``CH
 
 - ``Invoice.Issued``: Cr each revenue account its lines (4000 reserved and 4010 on-demand
   GPU-hours, 4020 cancellation and termination fees, 4030 true-ups; an ``adjustment`` posts to
-  the account of what it adjusts), Dr 1100 their sum, the invoice's *charges*. Not posted:
+  the account of what it adjusts) and 2200 its ``tax`` line (a liability, never revenue), Dr
+  1100 their sum, the invoice's *charges*. Not posted:
   ``credits_applied`` (``Wallet.CreditsApplied``, below) and ``credit`` lines: a credit note
   carried onto this invoice was posted when it was issued; applying it is Dr 1100 / Cr 1100,
   nothing. So the invoice's ``total`` == charges + ``credit`` lines + ``credits_applied``. The
@@ -21,7 +22,8 @@ both, never zero; a negative amount posts on the opposite sides). Accounts: ``CH
   they become a discount (4900) only when consumed.
 - ``Wallet.CreditsExpired``: a paid grant, Dr 2100 / Cr 4100 (breakage, period: the month of
   ``expired_at``); a granted one, nothing.
-- ``Invoice.CreditNoteIssued``: Dr 4910 / Cr 1100 the note's amount (period: the month issued).
+- ``Invoice.CreditNoteIssued``: Dr 4910 the note's amount less its ``tax``, Dr 2200 its tax, Cr
+  1100 the amount (period: the month issued).
 - ``Invoice.PaymentRecorded``: Dr 1000 / Cr 1100 the amount applied to the invoice; an
   overpayment's excess, Dr 1000 / Cr 1110: it buys the tenant paid credits in the same save
   (``Wallet.CreditsPurchased``: Dr 1110 / Cr 2100), so cash stands against deferred revenue.
@@ -66,6 +68,7 @@ from projections.journal_accounts import (
     DISCOUNTS,
     FORFEITED,
     RECEIVABLE,
+    TAX_PAYABLE,
     Account,
     UnknownLineKind,
     line_account,
@@ -320,10 +323,12 @@ class Journal(Projection):
     @handle.register(Invoice.CreditNoteIssued)
     def _credited(self, event: Invoice.CreditNoteIssued, batch: JournalBatch) -> None:
         invoice = batch.invoice(event.originator_id)
+        tax = Decimal(getattr(event, "tax", 0))
+        text = f"Credit note on invoice {invoice.month}: {event.reason}"
         batch.post(event, month=month_of(event.issued_at), date=day_of(event.issued_at), currency=invoice.currency,
                    tenant_id=invoice.tenant_id, reference=invoice.invoice_id,
-                   postings=pair(CREDIT_NOTES, RECEIVABLE, Decimal(event.amount),
-                                 f"Credit note on invoice {invoice.month}: {event.reason}"))
+                   postings=[*pair(CREDIT_NOTES, RECEIVABLE, Decimal(event.amount) - tax, text),
+                             *pair(TAX_PAYABLE, RECEIVABLE, tax, f"{text} (its tax)")])
 
     # ---- wallets ------------------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ credit - debit, net to the revenue recognised (docs/finance.md, *Journal and tri
 
 Invoice lines (``revenue_kind``): ``reservation`` and ``on_demand`` (GPU-hours), ``cancellation_fee``
 and ``termination_fee`` (fees), ``true_up`` (committed-spend shortfall), ``credit`` (a credit
-note carried onto a later invoice) and ``credits_applied`` (prepaid credits paying it); lines
+note carried onto a later invoice), ``credits_applied`` (prepaid credits paying it) and ``tax``
+(output tax: 2200, a liability, never revenue); lines
 without a kind, or of kind ``invoice`` (older invoices), are usage. An ``adjustment`` (a change
 after the month was invoiced, billed on a later month) posts to the account of what it adjusts,
 which its ``line_key`` names: ``adjustment:<reservation>:<month>`` late GPU-hours of that
@@ -36,6 +37,7 @@ CASH = Account("1000", "Cash - bank", "asset", "debit")
 RECEIVABLE = Account("1100", "Accounts receivable - invoices", "asset", "debit")
 CREDITS_RECEIVABLE = Account("1110", "Accounts receivable - credit purchases", "asset", "debit")
 DEFERRED = Account("2100", "Deferred revenue - prepaid credits", "liability", "credit")
+TAX_PAYABLE = Account("2200", "Tax payable - VAT/MVA", "liability", "credit")
 RESERVED = Account("4000", "Revenue - reserved GPU-hours", "revenue", "credit")
 ON_DEMAND = Account("4010", "Revenue - on-demand GPU-hours", "revenue", "credit")
 FEES = Account("4020", "Revenue - fees (cancellation and termination)", "revenue", "credit")
@@ -45,7 +47,8 @@ FORFEITED = Account("4110", "Revenue - credits forfeited on voided invoices", "r
 DISCOUNTS = Account("4900", "Discounts - granted credits", "revenue", "debit")
 CREDIT_NOTES = Account("4910", "Credit notes", "revenue", "debit")
 
-CHART: tuple[Account, ...] = (CASH, RECEIVABLE, CREDITS_RECEIVABLE, DEFERRED, RESERVED, ON_DEMAND, FEES, TRUE_UPS,
+CHART: tuple[Account, ...] = (CASH, RECEIVABLE, CREDITS_RECEIVABLE, DEFERRED, TAX_PAYABLE, RESERVED, ON_DEMAND, FEES,
+                              TRUE_UPS,
                               BREAKAGE, FORFEITED, DISCOUNTS, CREDIT_NOTES)
 ACCOUNTS: dict[str, Account] = {a.code: a for a in CHART}
 REVENUE_CODES = frozenset(a.code for a in CHART if a.type == "revenue")
@@ -54,10 +57,11 @@ REVENUE_CODES = frozenset(a.code for a in CHART if a.type == "revenue")
 # fee, a true-up, a credit note carried (posted when the note was issued), or credits applied
 # (posted by Wallet.CreditsApplied).
 USAGE, FEE, TRUE_UP, CREDIT, CREDITS_APPLIED = "usage", "fee", "true_up", "credit", "credits_applied"
+TAX = "tax"  # output tax on the invoice: a liability (2200), never revenue
 KINDS: dict[str | None, str] = {
     "reservation": USAGE, "on_demand": USAGE, None: USAGE, "": USAGE, "invoice": USAGE,
     "cancellation_fee": FEE, "termination_fee": FEE, "true_up": TRUE_UP, "credit": CREDIT,
-    "credits_applied": CREDITS_APPLIED,
+    "credits_applied": CREDITS_APPLIED, "tax": TAX,
 }
 KEY_PREFIXES = (("reservation:", USAGE), ("adjustment:", USAGE), ("invoice-line:", USAGE), ("fee:", FEE),
                 ("adjustment-fee:", FEE), ("credit:", CREDIT))
@@ -69,7 +73,7 @@ class UnknownLineKind(ValueError):
 
 
 def revenue_kind(line: Mapping[str, Any]) -> str:
-    """What ``line`` is (module docstring): usage, fee, true_up, credit or credits_applied."""
+    """What ``line`` is (module docstring): usage, fee, true_up, credit, credits_applied or tax."""
     kind = line.get("kind")
     if kind != "adjustment":
         if kind not in KINDS:
@@ -89,8 +93,8 @@ def key_kind(key: str) -> str:
 
 
 def line_account(line: Mapping[str, Any], pricing_of: Callable[[str], str]) -> Account | None:
-    """The revenue account a line of an invoice's Issued posts to, or None (credit notes carried
-    and credits applied: posted by their own events). ``pricing_of`` gives a reservation's
+    """The account (revenue, or 2200 for a tax line) a line of an invoice's Issued posts to, or
+    None (credit notes carried and credits applied: posted by their own events). ``pricing_of`` gives a reservation's
     pricing mode (``reserved`` or ``on_demand``)."""
     kind = revenue_kind(line)
     if kind in NOT_REVENUE:
@@ -99,6 +103,8 @@ def line_account(line: Mapping[str, Any], pricing_of: Callable[[str], str]) -> A
         return FEES
     if kind == TRUE_UP:
         return TRUE_UPS
+    if kind == TAX:
+        return TAX_PAYABLE
     if line.get("kind") == "on_demand":
         return ON_DEMAND
     if line.get("kind") == "reservation":

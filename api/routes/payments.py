@@ -15,7 +15,7 @@ from api.deps import Finance, LedgerDep, OperatorOrFinance
 from api.idempotency import command_context
 from api.routes import command, resource_router
 from api.routes.written import mark_position
-from api.schemas.payments import PaymentCreate, PaymentTerms
+from api.schemas.payments import PaymentCreate, PaymentTerms, TaxTreatment
 from api.schemas.tenancy import InvoicePublic, TenantPublic
 
 # A payment recorded under an Idempotency-Key without a payment_id gets one derived from
@@ -48,5 +48,14 @@ def set_payment_terms(tenant_id: UUID, body: PaymentTerms, ledger: LedgerDep, _:
                       request: Request, response: Response) -> TenantPublic:
     """Net days to pay the tenant's invoices issued from now on (its issued invoices keep theirs)."""
     written = ledger.set_payment_terms(tenant_id, net_days=body.net_days, context=command_context(request))
+    mark_position(response, written.position)
+    return TenantPublic.of(ledger.get_tenant(written.id))
+
+
+@tenant_terms.post("/{tenant_id}/tax-treatment", openapi_extra=command("set_tax_treatment"))
+def set_tax_treatment(tenant_id: UUID, body: TaxTreatment, ledger: LedgerDep, _: OperatorOrFinance,
+                      request: Request, response: Response) -> TenantPublic:
+    """How the tenant's invoices issued from now on are taxed (its issued invoices keep theirs)."""
+    written = ledger.set_tax_treatment(tenant_id, **body.model_dump(), context=command_context(request))
     mark_position(response, written.position)
     return TenantPublic.of(ledger.get_tenant(written.id))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from api.schemas.commercial import Day
@@ -23,3 +25,14 @@ class PaymentCreate(Strict):
 class PaymentTerms(Strict):
     net_days: int = Field(ge=0, le=365, description="Days from the issue date to the due date of invoices issued "
                                                     "from now on")
+
+
+class TaxTreatment(Strict):
+    treatment: Literal["standard", "reverse_charge", "exempt"] = Field(
+        description="standard: tax at `rate`; reverse_charge: a 0.00 line, the customer accounts for the tax; "
+                    "exempt: no tax line")
+    rate: DecimalText | None = Field(None, description="Standard only: 0.20 is 20 % (0 or omitted otherwise)",
+                                     examples=["0.20"])
+    tax_name: Name = Field("VAT", description="The tax's name on the invoice", examples=["VAT", "MVA"])
+    vat_number: Name | None = Field(None, description="The tenant's VAT registration number",
+                                    examples=["GB123456789"])

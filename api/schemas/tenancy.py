@@ -40,13 +40,18 @@ class TenantPublic(BaseModel):
     cancellation_fee_share: str
     suspended: bool
     payment_terms_days: int = Field(30, description="Net days to pay its invoices (due date = issue date + these)")
+    tax_treatment: str = Field("exempt", description="standard, reverse_charge or exempt (invoices issued from now)")
+    tax_rate: str = Field("0", description="The standard rate (0.20 is 20 %); 0 otherwise")
+    tax_name: str = "VAT"
+    vat_number: str | None = None
 
     @classmethod
     def of(cls, tenant: Tenant) -> TenantPublic:
         return cls(id=str(tenant.id), name=tenant.name, billing_currency=tenant.billing_currency,
                    rates={m: text_of(r) for m, r in tenant.rates.items()},
                    cancellation_fee_share=text_of(tenant.cancellation_fee_share), suspended=tenant.suspended,
-                   payment_terms_days=tenant.payment_terms_days)
+                   payment_terms_days=tenant.payment_terms_days, tax_treatment=tenant.tax.treatment,
+                   tax_rate=text_of(tenant.tax.rate), tax_name=tenant.tax.tax_name, vat_number=tenant.tax.vat_number)
 
 
 class ReservationCreate(Strict):

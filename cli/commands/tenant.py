@@ -1,4 +1,4 @@
-"""`ledger tenant add|plan|terms|suspend|reinstate|list`: tenants and their price plans (operators and
+"""`ledger tenant add|plan|terms|tax|suspend|reinstate|list`: tenants and their price plans (operators and
 finance)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from cli.options import DEFAULT_DATABASE, DbOption, FormatOption, opened_ledger,
 from cli.render import Format, render
 
 NAME = "tenant"
-HELP = "Tenants: register, change plan, payment terms, suspend, reinstate, list."
+HELP = "Tenants: register, change plan, payment terms, tax, suspend, reinstate, list."
 app = typer.Typer(no_args_is_help=True, help=HELP)
 
 Tenant = Annotated[str, typer.Argument(help="Tenant id or name")]
@@ -50,6 +50,20 @@ def terms(tenant: Annotated[str, typer.Option(help="Tenant id or name")],
     with opened_ledger(db) as ledger:
         receipt = ledger.set_payment_terms(tenant_id(ledger, tenant, "--tenant"), net_days=net_days)
     written("payment terms set", receipt, net_days=net_days)
+
+
+@app.command("tax")
+def tax(tenant: Annotated[str, typer.Option(help="Tenant id or name")],
+        treatment: Annotated[str, typer.Option(help="standard, reverse_charge or exempt")],
+        rate: Annotated[str | None, typer.Option(help="Standard rate, 0.20 for 20 % (else 0)")] = None,
+        tax_name: Annotated[str, typer.Option(help="The tax's name on invoices (VAT, MVA)")] = "VAT",
+        vat_number: Annotated[str | None, typer.Option(help="The tenant's VAT number")] = None,
+        db: DbOption = DEFAULT_DATABASE) -> None:
+    """Tax treatment of invoices issued from now on (POST /v1/tenants/{id}/tax-treatment)."""
+    with opened_ledger(db) as ledger:
+        receipt = ledger.set_tax_treatment(tenant_id(ledger, tenant, "--tenant"), treatment=treatment, rate=rate,
+                                           tax_name=tax_name, vat_number=vat_number)
+    written("tax treatment set", receipt, treatment=treatment, rate=rate or "0", tax_name=tax_name)
 
 
 @app.command("suspend")

@@ -178,25 +178,41 @@ class Invoice(Aggregate):
     def credit(self, *, amount: object, reason: object, issued_at: datetime, number: str | None = None) -> None:
         """Issue a credit note (numbered from the credit notes' sequence by the ledger)."""
         value, why = self.check_credit(amount=amount, reason=reason)
-        self._credited(value, why, issued_at, number)
+        self._credited(value, why, issued_at, number, self.tax_in(value))
+
+    def tax_in(self, gross: Decimal) -> Decimal:
+        """The tax part of a gross amount credited on this invoice (docs/finance.md, *Tax*):
+        gross x rate / (1 + rate) at the rate of its tax line, rounded once to the minor unit
+        (half-even); 0 on an invoice without tax (exempt, reverse charge, issued before tax)."""
+        rates = [Decimal(str(line["rate"])) for line in self.lines if line.get("kind") == "tax"]
+        if len(rates) != 1 or rates[0] == 0:
+            return quantize(ZERO, self.currency)  # one treatment per tenant: one tax line at most
+        return quantize(gross * rates[0] / (1 + rates[0]), self.currency)
 
     class CreditNoteIssued(Aggregate.Event):
-        """Version 2 adds the credit note's number; notes issued before numbering have none."""
+        """Version 2 adds the credit note's number; notes issued before numbering have none.
+        Version 3 adds ``tax``, the tax part of the (gross) amount; earlier notes have 0."""
 
         TOPIC = "ledger:Invoice.CreditNoteIssued"
-        class_version = 2
+        class_version = 3
         amount: Decimal
         reason: str
         issued_at: datetime
         number: str | None
+        tax: Decimal
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, object]) -> None:
             state["number"] = None
 
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, object]) -> None:
+            state["tax"] = Decimal(0)
+
     @event(CreditNoteIssued)
-    def _credited(self, amount: Decimal, reason: str, issued_at: datetime, number: str | None = None) -> None:
-        self.credit_notes.append(CreditNote(amount, reason, issued_at, number))
+    def _credited(self, amount: Decimal, reason: str, issued_at: datetime, number: str | None = None,
+                  tax: Decimal = ZERO) -> None:
+        self.credit_notes.append(CreditNote(amount, reason, issued_at, number, tax))
 
     # ---- payments -------------------------------------------------------------------------
 

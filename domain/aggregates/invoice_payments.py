@@ -44,6 +44,7 @@ class CreditNote:
     reason: str
     issued_at: datetime
     number: str | None = None
+    tax: Decimal = Decimal(0)  # the tax part of ``amount`` (gross)
 
 
 @dataclass(frozen=True)

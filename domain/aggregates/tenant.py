@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
@@ -11,7 +12,7 @@ from eventsourcing.domain import Aggregate, event
 from domain.aggregates.copying import copy_containers
 from domain.checks import decimal_in_range, text
 from domain.errors import InvalidInput, InvalidTransition
-from domain.money import check_currency, check_rate
+from domain.money import check_currency, check_rate, to_decimal
 from domain.reference import gpu_model
 
 
@@ -71,6 +72,7 @@ class Tenant(Aggregate):
         self.on_demand_rates: dict[str, Decimal] = {}
         self.contract_ids: list[UUID] = []
         self.payment_terms_days = DEFAULT_PAYMENT_TERMS_DAYS
+        self.tax: TaxTreatment = EXEMPT  # until a treatment is set
 
     def __deepcopy__(self, memo: dict[int, object]) -> Tenant:
         # Every attribute is immutable or a container of immutable values that an event replaces
@@ -179,3 +181,66 @@ class Tenant(Aggregate):
     @event(PaymentTermsSet)
     def _payment_terms_set(self, net_days: int) -> None:
         self.payment_terms_days = net_days
+
+    # ---- tax --------------------------------------------------------------------------------
+
+    def set_tax_treatment(self, *, treatment: object, rate: object = None, tax_name: object = "VAT",
+                          vat_number: object = None) -> None:
+        """How the tenant's invoices issued from now on are taxed (docs/finance.md, *Tax*)."""
+        checked = check_tax_treatment(treatment=treatment, rate=rate, tax_name=tax_name, vat_number=vat_number)
+        self._tax_treatment_set(*checked)
+
+    class TaxTreatmentSet(Aggregate.Event):
+        TOPIC = "ledger:Tenant.TaxTreatmentSet"
+        treatment: str
+        rate: Decimal
+        tax_name: str
+        vat_number: str | None
+
+    @event(TaxTreatmentSet)
+    def _tax_treatment_set(self, treatment: str, rate: Decimal, tax_name: str, vat_number: str | None) -> None:
+        self.tax = TaxTreatment(treatment, rate, tax_name, vat_number)
+
+
+TAX_TREATMENTS = ("standard", "reverse_charge", "exempt")
+MAX_TAX_RATE = Decimal(1)
+
+
+@dataclass(frozen=True)
+class TaxTreatment:
+    treatment: str  # standard | reverse_charge | exempt
+    rate: Decimal  # 0 unless standard
+    tax_name: str  # VAT, MVA, ...
+    vat_number: str | None
+
+
+EXEMPT = TaxTreatment("exempt", Decimal(0), "VAT", None)
+
+
+def check_tax_treatment(*, treatment: object, rate: object, tax_name: object,
+                        vat_number: object) -> tuple[str, Decimal, str, str | None]:
+    """A tax treatment: ``standard`` needs a rate above 0 and at most 1 (0.20 is 20 %, at most 4
+    decimal places); ``reverse_charge`` and ``exempt`` have rate 0 (none given, or 0)."""
+    if treatment not in TAX_TREATMENTS:
+        raise InvalidInput(f"treatment: expected one of {', '.join(TAX_TREATMENTS)}, got {treatment!r}",
+                           field="treatment")
+    if treatment == "standard":
+        if rate is None:
+            raise InvalidInput("rate: a standard treatment needs a rate (0.20 for 20 %)", field="rate")
+        checked = decimal_in_range(rate, field="rate", low=Decimal(0), high=MAX_TAX_RATE)
+        if checked == 0:
+            raise InvalidInput("rate: a standard rate is above 0 (use exempt or reverse_charge for none)",
+                               field="rate")
+    else:
+        checked = Decimal(0) if rate is None else to_decimal(rate, field="rate")
+        if checked != 0:
+            raise InvalidInput(f"rate: {treatment} has rate 0, got {checked}", field="rate")
+    if checked != checked.quantize(Decimal("0.0001")):
+        raise InvalidInput(f"rate: at most 4 decimal places, got {checked}", field="rate")
+    name = text(tax_name, field="tax_name")
+    if len(name) > 16:
+        raise InvalidInput(f"tax_name: at most 16 characters, got {name!r}", field="tax_name")
+    number = None if vat_number is None or vat_number == "" else text(vat_number, field="vat_number")
+    if number is not None and (len(number) > 32 or not number.replace(" ", "").isalnum()):
+        raise InvalidInput(f"vat_number: letters and digits, at most 32, got {number!r}", field="vat_number")
+    return str(treatment), checked, name, number

@@ -7,9 +7,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from domain.aggregates import Invoice, invoice_id
+from domain.aggregates.tenant import TaxTreatment
 from domain.attachments import NO_CONTEXT, CommandContext
 from domain.errors import InvalidInput, InvoiceAlreadyIssued
-from domain.money import check_signed_amount, to_decimal
+from domain.money import check_signed_amount, quantize, to_decimal
 from domain.service.commercial import CommercialCommands
 from domain.service.numbering import NumberingCommands
 from domain.service.receipts import Written
@@ -20,13 +21,26 @@ __all__ = ["MONTH_PATTERN", "BillingCommands", "check_month"]
 # Carbon an invoice line may carry (from the billing projection); the invoice stores their totals.
 CARBON_FIELDS = ("energy_kwh", "location_kgco2e", "market_kgco2e")
 
+
+def tax_lines(tax: TaxTreatment, taxable: Decimal, currency: str) -> list[dict[str, object]]:
+    """The invoice's tax line (docs/finance.md, *Tax*): after every other line, on the net total
+    (credits applied included), rounded once per invoice and rate to the minor unit, half-even.
+    Reverse charge: a 0.00 line (the customer accounts for the tax); exempt: none."""
+    if tax.treatment == "exempt":
+        return []
+    amount = quantize(taxable * tax.rate, currency)
+    return [{"line_key": f"tax:{tax.tax_name}:{tax.rate}", "kind": "tax", "rate": tax.rate, "tax_name": tax.tax_name,
+             "treatment": tax.treatment, "taxable": taxable, "amount": amount}]
+
+
 class BillingCommands(CommercialCommands, NumberingCommands):
     def issue_invoice(self, *, tenant_id: object, month: object, lines: Iterable[Mapping[str, object]],
                       billed_through_position: int, context: CommandContext = NO_CONTEXT) -> Written:
         """Issue the invoice of a closed month from billing lines computed by the billing
         projection. Each line needs ``amount`` (Decimal in the tenant's currency); the total is
         their sum, plus the lines of the tenant's commercial terms (true-ups, then credits
-        applied: see ``domain.service.commercial``). At most one invoice per tenant and month.
+        applied: see ``domain.service.commercial``), then its tax line (``tax_lines``). At
+        most one invoice per tenant and month.
         The invoice is numbered from the sequence of its year of issue, and is due its issue
         date plus the tenant's payment terms; number and invoice are saved together."""
         tenant = self.get_tenant(tenant_id)
@@ -56,6 +70,7 @@ class BillingCommands(CommercialCommands, NumberingCommands):
             # Commercial terms (domain.service.commercial): true-ups of contract periods ending
             # this month, then prepaid credits; saved with the invoice in one transaction.
             terms = self._invoice_terms(tenant, month_text, checked_lines, ident)
+            terms.lines.extend(tax_lines(tenant.tax, total + terms.total, tenant.billing_currency))
             now = self.now()
             sequence = self._sequence_for_update("invoice", now.year)
             number = sequence.assign(ident)

@@ -7,8 +7,8 @@ The rules (stated in docs/finance.md, *Committed spend*, and the README, *Commer
   lines, and ``adjustment`` lines that correct them (late usage, re-priced hours), before
   credits. Not counted: cancellation fees (a ``cancellation_fee`` line, or an ``adjustment`` of
   one), credit notes (``credit``), and the terms' own lines (``true_up``, ``termination_fee``,
-  ``credits_applied``). As in cloud committed-spend agreements (AWS EDP, Google Cloud commits),
-  only consumption draws the commitment down: a fee is a penalty for giving capacity back, and
+  ``credits_applied``), and tax (``tax``: never spend). As in cloud committed-spend agreements
+  (AWS EDP, Google Cloud commits), only consumption draws the commitment down: a fee is a penalty for giving capacity back, and
   letting it count would let a tenant meet its commitment by cancelling; a credit note is a
   concession that should not be clawed back as a true-up; paying with credits is a way to pay
   (the consumption still counts). Lines with no kind (older invoices) are usage.
@@ -46,7 +46,7 @@ from domain.service.receipts import Written
 
 # Lines an invoice gets at issue from its commercial terms (not from the billing projection):
 # they are not usage and do not count towards a commitment.
-TERMS_LINE_KINDS = frozenset({"true_up", "termination_fee", "credits_applied"})
+TERMS_LINE_KINDS = frozenset({"true_up", "termination_fee", "credits_applied", "tax"})
 # Consumption: what counts towards a commitment (an adjustment only if it corrects consumption).
 CONSUMPTION_KINDS = frozenset({"reservation", "on_demand", "adjustment", None, "", "invoice"})
 FEE_KEYS = ("fee:", "adjustment-fee:")  # billing line keys of a cancellation fee and its adjustment

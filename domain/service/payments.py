@@ -40,6 +40,17 @@ class PaymentCommands(CommercialCommands, NumberingCommands):
                                                        for_update=True),
                             lambda tenant: tenant.set_payment_terms(net_days=net_days))
 
+    def set_tax_treatment(self, tenant_id: object, *, treatment: object, rate: object = None,
+                          tax_name: object = "VAT", vat_number: object = None,
+                          context: CommandContext = NO_CONTEXT) -> Written:
+        """How the tenant's invoices issued from now on are taxed: ``standard`` at ``rate`` (0.20
+        is 20 %), ``reverse_charge`` (a 0.00 tax line: the customer accounts for it) or ``exempt``
+        (no tax line, the default). Refused naming the field, recording nothing."""
+        return self._update(context, lambda: self._get(Tenant, tenant_id, what="tenant", field="tenant_id",
+                                                       for_update=True),
+                            lambda tenant: tenant.set_tax_treatment(treatment=treatment, rate=rate,
+                                                                    tax_name=tax_name, vat_number=vat_number))
+
     def record_payment(self, invoice_ref: object, *, amount: object, currency: object, received_on: object,
                        reference: object, payment_id: object = None,
                        context: CommandContext = NO_CONTEXT) -> Written:

@@ -1,6 +1,6 @@
 """Revenue recognition per tenant and month, in the tenant's currency (rules: projections.commercial).
 
-``recognised`` = amount due + paid credits consumed + breakage; ``deferred_closing`` = paid
+``recognised`` = amount due - tax + paid credits consumed + breakage; ``deferred_closing`` = paid
 credits purchased - consumed - expired to the end of the month (the liability). Per tenant,
 sum(recognised) + closing deferred = sum(amounts due) + paid credits purchased, to the cent; and
 sum(recognised) is the journal's revenue-type balance, at every position. Credit notes count in
@@ -16,7 +16,7 @@ from projections.reports.billing import FROM, TENANT, TO
 from storage.database import Database
 
 MONEY = ("billed", "true_up", "granted_credits_applied", "paid_credits_applied", "amount_due", "breakage",
-         "credits_purchased")
+         "credits_purchased", "tax")
 
 
 def query(db: Database, params: Params, limit: int) -> list[Row]:
@@ -37,7 +37,7 @@ def query(db: Database, params: Params, limit: int) -> list[Row]:
             continue
         out.append({"tenant_id": row.tenant_id, "month": row.month, "currency": row.currency,
                     **{name: getattr(row, name) for name in MONEY},
-                    "recognised": row.amount_due + row.paid_credits_applied + row.breakage,
+                    "recognised": row.amount_due - row.tax + row.paid_credits_applied + row.breakage,
                     "deferred_closing": balance})
         if len(out) >= limit:
             break
@@ -64,7 +64,9 @@ REPORT = Report(
                                               "due of invoices voided in the month"),
              Column("breakage", "currency", "Paid credits expired unused in the month: recognised at expiry"),
              Column("credits_purchased", "currency", "Paid credits bought: deferred revenue (a liability)"),
-             Column("recognised", "currency", "amount_due + paid_credits_applied + breakage"),
+             Column("tax", "currency", "Tax on the month's invoice (less credit notes' tax and voids): in "
+                                       "amount_due, owed to the tax authority, never revenue"),
+             Column("recognised", "currency", "amount_due - tax + paid_credits_applied + breakage"),
              Column("deferred_closing", "currency", "Paid credits not yet consumed or expired, at the month's end",
                     total="last")),
     query=query,
