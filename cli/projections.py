@@ -84,7 +84,8 @@ def rebuild(name: Annotated[str, typer.Argument(help="A projection name, or 'all
     with opened_projections(db) as projections:
         started = time.monotonic()
         # Several projections are rebuilt in one shared pass over the log and swapped in together.
-        with counting(f"rebuilding {', '.join(chosen)}") as progress:
+        label = ", ".join(chosen) if len(chosen) <= 3 else f"{len(chosen)} projections"
+        with counting(f"rebuilding {label}") as progress:
             reached = projections.rebuild(chosen, progress=progress)
         seconds = time.monotonic() - started
         typer.echo(f"{', '.join(chosen)}: rebuilt through position {reached} in {seconds:.2f}s "
