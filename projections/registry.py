@@ -17,6 +17,7 @@ from projections.capex import Capex
 from projections.closes import Closes
 from projections.commercial import Commercial
 from projections.deferral import Deferral
+from projections.dunning import Dunning
 from projections.fx import Fx
 from projections.journal import Journal
 from projections.projection import Projection
@@ -28,7 +29,7 @@ from projections.utilisation import Utilisation
 
 PROJECTIONS: tuple[type[Projection], ...] = (Utilisation, Billing, Sustainability, Capex, TenantIndex, Fx, Commercial,
                                                Journal, Deferral, Closes,
-                                               Receivables)
+                                               Receivables, Dunning)
 PROJECTION_NAMES: tuple[str, ...] = tuple(p.name for p in PROJECTIONS)
 
 

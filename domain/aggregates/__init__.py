@@ -20,5 +20,7 @@ __all__ = ["Contract", "FundingRound", "FxRate", "GpuPool", "Invoice", "Reservat
 __all__ += ["MonthClose", "Wallet", "month_close_id", "wallet_id"]
 __all__ += ["DocumentSequence", "Numbering", "sequence_id"]
 from domain.aggregates.demo import DEMO_RUN_ID, DemoRun  # noqa: E402  (ledger demo's own record)
+from domain.aggregates.dunning import DunningCase, dunning_case_id  # noqa: E402
 
 __all__ += ["DEMO_RUN_ID", "DemoRun"]
+__all__ += ["DunningCase", "dunning_case_id"]

@@ -10,6 +10,7 @@ from domain.service.billing import BillingCommands
 from domain.service.capacity import CapacityCommands
 from domain.service.closing import CloseCommands
 from domain.service.demo_runs import DemoRunCommands
+from domain.service.dunning import DunningCommands
 from domain.service.fx import FxCommands
 from domain.service.locks import CommandLock
 from domain.service.payments import PaymentCommands
@@ -19,7 +20,7 @@ from domain.storage import StoreConfig
 
 
 class Ledger(CapacityCommands, TenancyCommands, BillingCommands, PaymentCommands, FxCommands, CloseCommands,
-             DemoRunCommands):
+             DemoRunCommands, DunningCommands):
     """The system of record. Open it through ``bootstrap.open_ledger(url)`` (which parses the
     store setting), ``Ledger.open(config)``, or ``Ledger(env=...)``."""
 

@@ -1,0 +1,94 @@
+"""Commands on dunning (finance): a tenant's dunning policy, and the steps a dunning run records.
+
+Which invoices are overdue on a day is ``operations.dunning``'s (it reads them from the ledger);
+which steps that reaches, once per episode, is the ``DunningCase``'s
+(``domain.aggregates.dunning``). A suspension dunning asks for, and the reinstatement when the
+tenant has nothing overdue any more, are saved with the case's event, in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from eventsourcing.application import AggregateNotFoundError
+
+from domain.aggregates.dunning import (
+    DEFAULT_REMINDER_DAYS,
+    DEFAULT_SUSPEND_AFTER_DAYS,
+    DunningCase,
+    Outcome,
+    Overdue,
+    check_policy,
+    dunning_case_id,
+)
+from domain.aggregates.tenant import Tenant
+from domain.attachments import NO_CONTEXT, CommandContext
+from domain.service.core import LedgerCore
+from domain.service.receipts import Written
+
+
+@dataclass(frozen=True)
+class DunningReceipt:
+    """What one tenant's dunning did: the kinds recorded (empty: nothing) and the log position."""
+
+    tenant_id: object
+    outcome: Outcome
+    position: int | None
+
+
+class DunningCommands(LedgerCore):
+    def set_dunning_policy(self, tenant_id: object, *, reminder_days: object = DEFAULT_REMINDER_DAYS,
+                           suspend_after_days: object = DEFAULT_SUSPEND_AFTER_DAYS,
+                           context: CommandContext = NO_CONTEXT) -> Written:
+        """Reminders at ``reminder_days`` overdue (ascending, positive), then a suspension at
+        ``suspend_after_days`` (after the last reminder; None: never). Refused naming the field."""
+        days, suspend = check_policy(reminder_days, suspend_after_days)
+
+        def unit() -> Written:
+            tenant = self.get_tenant(tenant_id)
+            case = self._case_for_update(tenant)
+            case.set_policy(reminder_days=days, suspend_after_days=suspend)
+            return Written(tenant.id, self._save(context, case))
+        return self._retrying(unit)
+
+    def record_dunning(self, tenant_id: object, *, on: str, overdue: Sequence[Overdue],
+                       context: CommandContext = NO_CONTEXT) -> DunningReceipt:
+        """Record the dunning steps the tenant's ``overdue`` invoices on ``on`` (YYYY-MM-DD) reach
+        (``operations.dunning.run_dunning`` computes them; rules: ``domain.aggregates.dunning``),
+        suspending or reinstating the tenant in the same save. Nothing to record: nothing saved."""
+        def unit() -> DunningReceipt:
+            tenant = self._get(Tenant, tenant_id, what="tenant", field="tenant_id", for_update=True)
+            existing = self.get_dunning_case(tenant.id)
+            if existing is None and not overdue:
+                return DunningReceipt(tenant.id, Outcome((), False, False), None)
+            case = self._case_for_update(tenant)
+            reason = "dunning: " + ", ".join(item.number for item in overdue) + " overdue"
+            outcome = case.run(on=on, overdue=overdue, tenant_suspended=tenant.suspended)
+            if not outcome.kinds:
+                return DunningReceipt(tenant.id, outcome, None)
+            if outcome.suspend:
+                tenant.suspend(reason=reason)
+            if outcome.reinstate:
+                tenant.reinstate()
+            saved = (case, tenant) if outcome.suspend or outcome.reinstate else (case,)
+            return DunningReceipt(tenant.id, outcome, self._save(context, *saved))
+        return self._retrying(unit)
+
+    def get_dunning_case(self, tenant_id: object) -> DunningCase | None:
+        """The tenant's dunning case, or None if dunning never touched it (the default policy)."""
+        tenant = self.get_tenant(tenant_id)
+        try:
+            found: object = self.repository.get(dunning_case_id(tenant.id))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(found, DunningCase)
+        return found
+
+    def _case_for_update(self, tenant: Tenant) -> DunningCase:
+        try:
+            found = self._load(dunning_case_id(tenant.id), True)
+        except AggregateNotFoundError:
+            return DunningCase(tenant.id)
+        assert isinstance(found, DunningCase)
+        return found
