@@ -184,11 +184,14 @@ class Report:
     # The dashboard draws a chart of the rows (False: a ledger's rows, such as the journal or a
     # trial balance, are read as a table; a chart of their sums would mean nothing).
     chart: bool = True
+    # The provider's own books (the general journal, the trial balance): finance, operators and
+    # auditors read them; a tenant never does, not even filtered to itself.
+    internal: bool = False
 
     @property
     def tenant_scoped(self) -> bool:
         """Tenants may read it (always filtered to themselves)."""
-        return any(f.kind == "tenant" for f in self.filters)
+        return not self.internal and any(f.kind == "tenant" for f in self.filters)
 
     def filter(self, kind: str) -> Filter | None:
         return next((f for f in self.filters if f.kind == kind), None)

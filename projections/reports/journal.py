@@ -55,4 +55,5 @@ REPORT = Report(
     order=("tenant", "position", "line"),
     period="position",
     chart=False,
+    internal=True,
 )

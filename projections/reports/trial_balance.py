@@ -47,6 +47,7 @@ REPORT = Report(
                                            "total per currency is 0 when the books balance", total="sum")),
     query=query,
     chart=False,
+    internal=True,
     order=("currency", "account_code"),
     notes="Through the end of the month given by to (default: every posting). Debits equal credits per currency.",
 )
