@@ -30,7 +30,8 @@ def wanted(request: Request) -> str:
 def document_response(ledger: Ledger, invoice: Invoice, settings: Settings, media_type: str) -> Response:
     """The invoice rendered as ``media_type`` (HTML or PDF), named after its number (an invoice
     issued before numbering: after its month and id)."""
-    doc = document_of(ledger, invoice, seller=Seller(settings.seller_name, settings.seller_address))
+    seller = Seller(settings.seller_name, settings.seller_address, settings.seller_vat_number)
+    doc = document_of(ledger, invoice, seller=seller)
     filename = f"invoice-{doc.number}" if doc.number else f"invoice-{doc.month}-{doc.invoice_id[:8]}"
     if media_type == PDF:
         return Response(render_pdf(doc), media_type=PDF,

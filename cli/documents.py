@@ -35,7 +35,7 @@ def write_invoice_document(db: str, invoice_ref: str, fmt: DocumentFormat | str,
     from config.settings import Settings
 
     settings = Settings()
-    seller = Seller(settings.seller_name, settings.seller_address)
+    seller = Seller(settings.seller_name, settings.seller_address, settings.seller_vat_number)
     checked(db)  # the one --db policy: no ledger, nothing to render (and nothing created)
     with opened_ledger(db) as ledger:
         doc = invoice_document(ledger, invoice_ref, seller=seller)

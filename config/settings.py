@@ -94,6 +94,9 @@ class Settings(NumberingSettings):
     # LEDGER_SELLER_ADDRESS); the defaults are the demo's fictional company.
     seller_name: str = Field(default=DEFAULT_SELLER_NAME, min_length=1, max_length=200)
     seller_address: str = Field(default=DEFAULT_SELLER_ADDRESS, max_length=400)
+    # The seller's VAT registration number printed on invoices (LEDGER_SELLER_VAT_NUMBER; unset:
+    # none printed).
+    seller_vat_number: str | None = Field(default=None, max_length=32)
     # The key that signs the dashboard's session cookies (LEDGER_UI_SECRET); unset: a random key
     # per process (sessions end when the server restarts; give one key to every API process).
     ui_secret: SecretStr | None = None

@@ -26,6 +26,7 @@ KIND_LABELS = {
     "credit": "Credit",
     "credits_applied": "Credits applied",
     "true_up": "True-up",
+    "tax": "Tax",
 }
 
 # Carbon figures on a line or on the invoice: the first name found is used (helpers name them
@@ -44,6 +45,24 @@ class Seller:
 
     name: str = DEFAULT_SELLER_NAME
     address: str = DEFAULT_SELLER_ADDRESS
+    vat_number: str | None = None  # LEDGER_SELLER_VAT_NUMBER
+
+
+@dataclass(frozen=True)
+class TaxLine:
+    """A ``tax`` line of the invoice (docs/finance.md, *Tax*), shown under the net total."""
+
+    tax_name: str
+    rate: Decimal
+    treatment: str  # standard or reverse_charge
+    taxable: Decimal
+    amount: Decimal
+
+    @property
+    def percent(self) -> str:
+        """``20``, ``7.5``: the rate in per cent, every decimal it has and none added."""
+        value = (self.rate * 100).normalize()
+        return f"{value:f}" if value != value.to_integral_value() else f"{value.quantize(Decimal(1))}"
 
 
 @dataclass(frozen=True)
@@ -125,6 +144,17 @@ class InvoiceDocument:
     payment_terms_days: int = 30
     payments: tuple[PaymentLine, ...] = ()
     paid: Decimal = Decimal(0)
+    taxes: tuple[TaxLine, ...] = ()  # the tax lines (not in ``lines``)
+    tenant_vat_number: str | None = None
+
+    @property
+    def net(self) -> Decimal:
+        """The total before tax."""
+        return self.total - sum((tax.amount for tax in self.taxes), Decimal(0))
+
+    @property
+    def reverse_charge(self) -> bool:
+        return any(tax.treatment == "reverse_charge" for tax in self.taxes)
 
     @property
     def title(self) -> str:
@@ -222,7 +252,13 @@ def invoice_document(ledger: Ledger, invoice_ref: object, *, seller: Seller | No
 
 def document_of(ledger: Ledger, invoice: Invoice, *, seller: Seller | None = None) -> InvoiceDocument:
     tenant = ledger.get_tenant(invoice.tenant_id)
-    lines = tuple(document_line(line) for line in invoice.lines)
+    lines = tuple(document_line(line) for line in invoice.lines if line.get("kind") != "tax")
+    taxes = tuple(TaxLine(str(line.get("tax_name") or "VAT"), Decimal(str(line.get("rate") or 0)),
+                          str(line.get("treatment") or "standard"), Decimal(str(line.get("taxable") or 0)),
+                          Decimal(str(line["amount"])))
+                  for line in invoice.lines if line.get("kind") == "tax")
+    numbers = [line.get("vat_number") for line in invoice.lines if line.get("kind") == "tax"]
+    vat_number = next((str(n) for n in numbers if n), None) if numbers else tenant.tax.vat_number
     notes = tuple(CreditNote(note.amount, note.reason, note.issued_at, note.number) for note in invoice.credit_notes)
     payments = tuple(PaymentLine(p.received_on, p.reference, p.amount) for p in invoice.payments)
     return InvoiceDocument(
@@ -232,4 +268,5 @@ def document_of(ledger: Ledger, invoice: Invoice, *, seller: Seller | None = Non
         paid=invoice.paid,
         seller=seller or Seller(), tenant_id=str(invoice.tenant_id), tenant_name=tenant.name, lines=lines,
         total=Decimal(invoice.total), credit_notes=notes, credited=invoice.credited,
-        carbon=invoice_carbon(invoice, lines), anchor=log_anchor(ledger, invoice))
+        carbon=invoice_carbon(invoice, lines), anchor=log_anchor(ledger, invoice), taxes=taxes,
+        tenant_vat_number=vat_number)

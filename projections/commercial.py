@@ -78,6 +78,33 @@ class InvoiceRow:
 
 
 @dataclass(slots=True)
+class TaxRow:
+    """Output tax per tenant, month, tax, rate and treatment (the ``tax`` report): the invoices'
+    tax lines in their month, less credit notes' tax parts in the month issued and voided
+    invoices' lines in the month voided."""
+
+    tenant_id: str
+    month: str
+    tax_name: str
+    rate: str  # as on the line: 0.20
+    treatment: str
+    currency: str
+    taxable: Decimal = ZERO
+    tax: Decimal = ZERO
+
+
+@dataclass(slots=True)
+class InvoiceTaxRow:
+    invoice_id: str
+    line: int  # the tax line's index on the invoice
+    tax_name: str
+    rate: str
+    treatment: str
+    taxable: Decimal
+    tax: Decimal
+
+
+@dataclass(slots=True)
 class WalletRow:
     wallet_id: str
     tenant_id: str
@@ -137,6 +164,8 @@ WALLETS = Table("com_wallets", WalletRow, key=("wallet_id",))
 GRANTS = Table("com_grants", GrantRow, key=("grant_id",))
 TRACE = Table("com_wallet_trace", TraceRow, key=("tenant_id", "sequence"))
 CONTRACTS = Table("com_contracts", ContractRow, key=("contract_id",))
+TAX_TABLE = Table("com_tax", TaxRow, key=("tenant_id", "month", "tax_name", "rate", "treatment"))
+INVOICE_TAX = Table("com_invoice_tax", InvoiceTaxRow, key=("invoice_id", "line"))
 SETTLEMENTS = Table("com_settlements", SettlementRow, key=("contract_id", "period_start"),
                     indexes=(("tenant_id",),))
 
@@ -150,11 +179,24 @@ class CommercialBatch(Batch):
     trace: RowSet[TraceRow]
     contracts: RowSet[ContractRow]
     settlements: RowSet[SettlementRow]
+    tax: RowSet[TaxRow]
+    invoice_tax: RowSet[InvoiceTaxRow]
 
     def flush(self) -> None:
         for rows in (self.revenue, self.invoices, self.wallets, self.grants, self.trace, self.contracts,
-                     self.settlements):
+                     self.settlements, self.tax, self.invoice_tax):
             rows.flush()
+
+    def add_tax(self, invoice: InvoiceRow, month: str, line: InvoiceTaxRow, sign: Decimal,
+                taxable: Decimal, tax: Decimal) -> None:
+        key = (invoice.tenant_id, month, line.tax_name, line.rate, line.treatment)
+        row = self.tax.get(key)
+        if row is None:
+            row = self.tax.put(TaxRow(*key, invoice.currency))
+        else:
+            self.tax.changed(row)
+        row.taxable += sign * taxable
+        row.tax += sign * tax
 
     def month_row(self, tenant: str, month: str, currency: str) -> RevenueRow:
         row = self.revenue.get((tenant, month))
@@ -184,12 +226,12 @@ class CommercialBatch(Batch):
 class Commercial(Projection):
     name = "commercial"
     title = "Revenue recognition, prepaid-credit wallets and settled commitments per tenant"
-    tables = (REVENUE, INVOICES, WALLETS, GRANTS, TRACE, CONTRACTS, SETTLEMENTS)
+    tables = (REVENUE, INVOICES, WALLETS, GRANTS, TRACE, CONTRACTS, SETTLEMENTS, TAX_TABLE, INVOICE_TAX)
 
     def begin(self, db: Database, events: Sequence[Positioned]) -> CommercialBatch:
         return CommercialBatch(self.rows(db, REVENUE), self.rows(db, INVOICES), self.rows(db, WALLETS),
                                self.rows(db, GRANTS), self.rows(db, TRACE), self.rows(db, CONTRACTS),
-                               self.rows(db, SETTLEMENTS))
+                               self.rows(db, SETTLEMENTS), self.rows(db, TAX_TABLE), self.rows(db, INVOICE_TAX))
 
     @singledispatchmethod
     def handle(self, event: object, batch: CommercialBatch) -> None:
@@ -201,12 +243,16 @@ class Commercial(Projection):
     def _issued(self, event: Invoice.Issued, batch: CommercialBatch) -> None:
         tenant = text_id(event.tenant_id)
         billed = true_up = carried = tax = ZERO
-        for line in event.lines or []:
+        taxes: list[InvoiceTaxRow] = []
+        for index, line in enumerate(event.lines or []):
             kind, amount = revenue_kind(line), Decimal(str(line["amount"]))
             if kind == TRUE_UP:
                 true_up += amount
             elif kind == TAX:
                 tax += amount  # owed to the tax authority: in amount_due, never billed nor recognised
+                taxes.append(InvoiceTaxRow(text_id(event.originator_id), index, str(line.get("tax_name")),
+                                           str(line.get("rate")), str(line.get("treatment")),
+                                           Decimal(str(line.get("taxable", 0))), amount))
             elif kind == CREDIT:
                 carried += amount  # a credit note, recognised when it was issued
             elif kind != CREDITS_APPLIED:
@@ -219,6 +265,10 @@ class Commercial(Projection):
         row.true_up += true_up
         row.amount_due += due
         row.tax += tax
+        invoice = batch.invoice(event.originator_id)
+        for entry in taxes:
+            batch.invoice_tax.put(entry)
+            batch.add_tax(invoice, event.month, entry, Decimal(1), entry.taxable, entry.tax)
 
     @handle.register(Invoice.CreditNoteIssued)
     def _credited(self, event: Invoice.CreditNoteIssued, batch: CommercialBatch) -> None:
@@ -228,6 +278,9 @@ class Commercial(Projection):
         row.billed -= Decimal(event.amount) - tax
         row.amount_due -= Decimal(event.amount)
         row.tax -= tax
+        lines = batch.invoice_tax.where(invoice_id=invoice.invoice_id)
+        if lines:  # one treatment per tenant: the note's tax is that of the invoice's (one) tax line
+            batch.add_tax(invoice, month_of(event.issued_at), lines[0], Decimal(-1), Decimal(event.amount) - tax, tax)
 
     @handle.register(Invoice.Voided)
     def _voided(self, event: Invoice.Voided, batch: CommercialBatch) -> None:
@@ -237,6 +290,8 @@ class Commercial(Projection):
         row.true_up -= invoice.true_up
         row.amount_due -= invoice.amount_due
         row.tax -= invoice.tax
+        for entry in batch.invoice_tax.where(invoice_id=invoice.invoice_id):
+            batch.add_tax(invoice, month_of(event.timestamp), entry, Decimal(-1), entry.taxable, entry.tax)
 
     # ---- wallets ------------------------------------------------------------------------------
 

@@ -70,6 +70,7 @@ def check_tie_out(store: Store, tenant_id: UUID) -> None:
     - (d) 2100 (credit - debit) == the closing deferred revenue;
     - (e) 1000 + 1100 + 1110 (debit - credit) == sum(amount_due) + paid credits purchased (cash
       received stands where the receivable was);
+    - (g) 2200 (credit - debit) == sum(tax) (tax is never revenue);
     - (f) 1100 (debit - credit) == what the receivables report says is still owed."""
     rows = store.report("revenue", tenant_id=str(tenant_id))
     by_currency: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -85,6 +86,8 @@ def check_tie_out(store: Store, tenant_id: UUID) -> None:
         deferred = months[-1]["deferred_closing"]
         assert books.revenue == recognised, (currency, books, recognised)
         assert -books.of("2100") == deferred, (currency, books, deferred)
+        tax = sum((r["tax"] for r in months), ZERO)  # (g) 2200 (credit - debit) == the tax charged, net
+        assert -books.of("2200") == tax, (currency, books, tax)
         assert books.of("1000") + books.of("1100") + books.of("1110") == due + purchased, \
             (currency, books, due, purchased)
         owed = sum((r["outstanding"] for r in store.report("receivables", tenant_id=str(tenant_id))

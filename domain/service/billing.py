@@ -30,7 +30,7 @@ def tax_lines(tax: TaxTreatment, taxable: Decimal, currency: str) -> list[dict[s
         return []
     amount = quantize(taxable * tax.rate, currency)
     return [{"line_key": f"tax:{tax.tax_name}:{tax.rate}", "kind": "tax", "rate": tax.rate, "tax_name": tax.tax_name,
-             "treatment": tax.treatment, "taxable": taxable, "amount": amount}]
+             "treatment": tax.treatment, "taxable": taxable, "amount": amount, "vat_number": tax.vat_number}]
 
 
 class BillingCommands(CommercialCommands, NumberingCommands):

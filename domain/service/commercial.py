@@ -8,10 +8,10 @@ The rules (stated in docs/finance.md, *Committed spend*, and the README, *Commer
   credits. Not counted: cancellation fees (a ``cancellation_fee`` line, or an ``adjustment`` of
   one), credit notes (``credit``), and the terms' own lines (``true_up``, ``termination_fee``,
   ``credits_applied``), and tax (``tax``: never spend). As in cloud committed-spend agreements
-  (AWS EDP, Google Cloud commits), only consumption draws the commitment down: a fee is a penalty for giving capacity back, and
-  letting it count would let a tenant meet its commitment by cancelling; a credit note is a
-  concession that should not be clawed back as a true-up; paying with credits is a way to pay
-  (the consumption still counts). Lines with no kind (older invoices) are usage.
+  (AWS EDP, Google Cloud commits), only consumption draws the commitment down: a fee is a
+  penalty for giving capacity back, and letting it count would let a tenant meet its commitment
+  by cancelling; a credit note is a concession that should not be clawed back as a true-up;
+  paying with credits is a way to pay (the consumption still counts). Lines with no kind (older invoices) are usage.
 - When the invoice of a period's last month is issued, the period is settled: its commitment is
   prorated by the days served from the contract's service start (``Contract.commitment_of``),
   and a ``true_up`` line bills ``max(0, commitment - eligible spend)``, showing the period, the
