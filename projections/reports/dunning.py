@@ -24,9 +24,12 @@ def query(db: Database, params: Params, limit: int) -> list[Row]:
     for row in map(STEPS.from_db, db.fetchall(f"SELECT {', '.join(STEPS.column_names)} FROM {STEPS.name} "
                                               f"WHERE {where_sql} ORDER BY position, currency LIMIT ?",
                                               [*values, limit])):
+        numbers = row.invoices.split(", ") if row.invoices else []
         out.append({"tenant_id": row.tenant_id, "day": row.day, "step": row.step, "kind": row.kind,
-                    "invoices": row.invoices, "overdue": row.overdue, "currency": row.currency or None,
-                    "days_overdue": row.days_overdue, "episode": row.episode, "position": row.position})
+                    "oldest_invoice": numbers[0] if numbers else None, "invoices": len(numbers),
+                    "overdue": row.overdue, "currency": row.currency or None,
+                    "days_overdue": row.days_overdue, "numbers": " ".join(numbers), "episode": row.episode,
+                    "position": row.position})
     return out
 
 
@@ -40,10 +43,13 @@ REPORT = Report(
              Column("step", "count", "Step of the tenant's policy: 1..n reminders, n+1 the suspension, 0 resolved",
                     total=None, keep=True),
              Column("kind", "", "reminder | suspension | resolved", keep=True),
-             Column("invoices", "", "The overdue invoices' numbers"),
-             Column("overdue", "currency", "What they still owed on the day", total=None),
+             Column("oldest_invoice", "", "The oldest overdue invoice's number"),
+             Column("invoices", "count", "How many invoices were overdue", total=None, keep=True),
+             Column("overdue", "currency", "What they still owed on the day", total=None, keep=True),
              Column("currency", "ISO 4217", "Their currency"),
-             Column("days_overdue", "count", "The oldest one's days past its due date", total=None),
+             Column("days_overdue", "count", "The oldest one's days past its due date", total=None,
+                    keep=True),
+             Column("numbers", "", "The overdue invoices' numbers, oldest first"),
              Column("episode", "count", "The tenant's overdue episode (a new one after it had nothing overdue)",
                     total=None),
              Column("position", "count", "Log position of the step", total=None)),
