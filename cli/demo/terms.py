@@ -30,6 +30,7 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
+from cli.demo.tax import set_up_tax
 from cli.demo.timeline import TenantState, Timeline, month_text
 from domain.service.commercial import discounted
 from domain.timeutil import next_month
@@ -59,6 +60,7 @@ class DemoTerms:
 def set_up_terms(history: Timeline) -> DemoTerms:
     """Sign, prepay and price at the start of the history; schedule the later grants and expiry."""
     terms = DemoTerms()
+    set_up_tax(history)  # tax treatments before the first invoice (cli/demo/tax.py)
     ledger, copies = history.ledger, history.scale.copies
     for state in history.tenants:
         base = state.profile.name

@@ -12,9 +12,10 @@ from cli.render import Format, render
 from projections.queries import totals_by
 from projections.registry import REPORTS
 
-RECOGNITION_NOTE = ("recognised = amount due + paid credits consumed + breakage (expired paid credits); granted "
-                    "credits are a discount, never revenue; buying credits is deferred revenue (a liability) until "
-                    "consumed or expired. Per tenant: recognised + closing deferred = amounts due + credits bought.")
+RECOGNITION_NOTE = ("recognised = amount due - tax + paid credits consumed + breakage (expired paid credits); "
+                    "tax is owed to the tax authority, never revenue; granted credits are a discount, never revenue; "
+                    "buying credits is deferred revenue (a liability) until consumed or expired. Per tenant: "
+                    "recognised + closing deferred = amounts due - tax + credits bought.")
 MONEY = ("billed", "true_up", "granted_credits_applied", "paid_credits_applied", "amount_due", "breakage",
          "credits_purchased", "recognised")
 
