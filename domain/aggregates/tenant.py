@@ -72,7 +72,9 @@ class Tenant(Aggregate):
         self.on_demand_rates: dict[str, Decimal] = {}
         self.contract_ids: list[UUID] = []
         self.payment_terms_days = DEFAULT_PAYMENT_TERMS_DAYS
-        self.tax: TaxTreatment = EXEMPT  # until a treatment is set
+        # The tax treatment (``tax``): exempt at 0 until one is set.
+        self.tax_treatment, self.tax_rate, self.tax_name = EXEMPT.treatment, EXEMPT.rate, EXEMPT.tax_name
+        self.vat_number: str | None = None
 
     def __deepcopy__(self, memo: dict[int, object]) -> Tenant:
         # Every attribute is immutable or a container of immutable values that an event replaces
@@ -199,7 +201,12 @@ class Tenant(Aggregate):
 
     @event(TaxTreatmentSet)
     def _tax_treatment_set(self, treatment: str, rate: Decimal, tax_name: str, vat_number: str | None) -> None:
-        self.tax = TaxTreatment(treatment, rate, tax_name, vat_number)
+        self.tax_treatment, self.tax_rate, self.tax_name, self.vat_number = treatment, rate, tax_name, vat_number
+
+    @property
+    def tax(self) -> TaxTreatment:
+        """The tax treatment in force for invoices issued now."""
+        return TaxTreatment(self.tax_treatment, self.tax_rate, self.tax_name, self.vat_number)
 
 
 TAX_TREATMENTS = ("standard", "reverse_charge", "exempt")

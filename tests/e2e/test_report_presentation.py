@@ -66,6 +66,7 @@ def history(url: str) -> None:
         ledger.record_usage([{"record_id": uuid4(), "reservation_id": r1, "hour": hour(h), "gpu_hours": "1.5"}
                              for h in range(1, 49)])
         clock.set(hour(24 * 40))
+        ledger.set_tax_treatment(f.tenant_id, treatment="standard", rate="0.20")  # a tax line: the tax report
         ledger.issue_invoice(tenant_id=f.tenant_id, month="2026-01", lines=[{"amount": "240.00"}],
                              billed_through_position=0)
         ledger.close_month("2025-12", journal_position=0, invoices=0, balances=[])  # a close (nothing in it)
