@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from uuid import UUID
@@ -30,7 +30,7 @@ from domain.aggregates.dunning import Overdue
 from domain.attachments import NO_CONTEXT, CommandContext
 from domain.errors import InvalidInput
 from domain.money import quantize
-from domain.service.dunning import DunningReceipt
+from domain.service.dunning import DunningReceipt, DunningRunReceipt
 
 __all__ = ["DunningRun", "check_on", "overdue_on", "run_dunning", "tenants_invoices"]
 
@@ -99,17 +99,20 @@ def overdue_on(invoices: list[Invoice], on: date) -> list[Overdue]:
 
 @dataclass
 class DunningRun:
-    """What :func:`run_dunning` did on ``on``: one receipt per tenant it recorded something for,
-    and how many tenants had something overdue."""
+    """What :func:`run_dunning` did on ``on``: the ledger's receipt (one per tenant it recorded
+    something for, the events, the position) and how many tenants had something overdue."""
 
     on: date
-    recorded: list[DunningReceipt] = field(default_factory=list)
+    receipt: DunningRunReceipt
     overdue_tenants: int = 0
 
     @property
+    def recorded(self) -> list[DunningReceipt]:
+        return self.receipt.recorded
+
+    @property
     def position(self) -> int | None:
-        positions = [r.position for r in self.recorded if r.position is not None]
-        return max(positions) if positions else None
+        return self.receipt.position
 
     def count(self, kind: str) -> int:
         return sum(r.outcome.kinds.count(kind) for r in self.recorded)
@@ -121,20 +124,9 @@ class DunningRun:
 
 
 def run_dunning(ledger: Ledger, *, on: object = None, context: CommandContext = NO_CONTEXT) -> DunningRun:
-    """Run dunning on ``on`` for every tenant with invoices (module docstring); idempotent."""
+    """Run dunning on ``on`` for every tenant with invoices (module docstring), in one
+    transaction; idempotent."""
     day = check_on(ledger, on)
-    text = day.isoformat()
-    by_tenant = tenants_invoices(ledger)
-    for tenant_id in by_tenant:  # refuse before recording anything
-        case = ledger.get_dunning_case(tenant_id)
-        if case is not None:
-            case.check_day(text)
-    run = DunningRun(day)
-    for tenant_id, invoices in by_tenant.items():
-        overdue = overdue_on(invoices, day)
-        if overdue:
-            run.overdue_tenants += 1
-        receipt = ledger.record_dunning(tenant_id, on=text, overdue=overdue, context=context)
-        if receipt.outcome.kinds:
-            run.recorded.append(receipt)
-    return run
+    overdue = {tenant_id: overdue_on(invoices, day) for tenant_id, invoices in tenants_invoices(ledger).items()}
+    receipt = ledger.record_dunning(on=day.isoformat(), overdue=overdue, context=context)
+    return DunningRun(day, receipt, sum(1 for items in overdue.values() if items))

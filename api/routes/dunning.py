@@ -5,6 +5,7 @@ policy, and ``GET /v1/tenants/{id}/dunning`` reads its history (JSON) or one ste
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
@@ -14,6 +15,7 @@ from pydantic import BaseModel, Field
 
 import operations.dunning
 from api.access import visible_tenant
+from api.answers import Saved, answered_by
 from api.deps import Finance, LedgerDep, OperatorOrFinance, ServicesDep, TenantReader
 from api.idempotency import command_context
 from api.invoice_documents import JSON, PDF, wanted
@@ -22,7 +24,7 @@ from api.routes.written import mark_position
 from api.schemas.common import Strict
 from documents.dunning import reminder_document, render_reminder_html, render_reminder_pdf
 from documents.model import Seller
-from domain.aggregates.dunning import DEFAULT_REMINDER_DAYS, DEFAULT_SUSPEND_AFTER_DAYS
+from domain.aggregates.dunning import DEFAULT_REMINDER_DAYS, DEFAULT_SUSPEND_AFTER_DAYS, DunningCase
 from domain.errors import InvalidInput
 
 dunning_runs = resource_router("/v1/dunning", "dunning")
@@ -45,8 +47,7 @@ class DunningStepPublic(BaseModel):
 
 
 class DunningRunPublic(BaseModel):
-    on: str
-    overdue_tenants: int
+    on: str | None = Field(description="The run's day (null: a keyed run that recorded nothing, replayed)")
     reminders: int
     suspensions: int
     resolved: int
@@ -55,11 +56,18 @@ class DunningRunPublic(BaseModel):
 
 
 class DunningPolicyBody(Strict):
-    reminder_days: list[int] = Field(default=list(DEFAULT_REMINDER_DAYS), max_length=10,
-                                     description="Days overdue of the reminders, ascending")
+    reminder_days: list[int] = Field(max_length=10, examples=[list(DEFAULT_REMINDER_DAYS)],
+                                     description="Days overdue of the reminders, ascending (e.g. [1, 7, 14])")
     suspend_after_days: int | None = Field(default=DEFAULT_SUSPEND_AFTER_DAYS,
                                            description="Days overdue of the suspension (after the last reminder); "
                                                        "null: never")
+
+
+class DunningPolicyPublic(BaseModel):
+    tenant_id: str
+    reminder_days: list[int]
+    suspend_after_days: int | None
+    position: int | None = Field(description="Log position of the policy recorded")
 
 
 class DunningPublic(BaseModel):
@@ -88,31 +96,57 @@ def dunning_of(ledger: Any, tenant_id: UUID) -> DunningPublic:
                          suspended=tenant.suspended, history=history)
 
 
+def _event_step(event: Any) -> DunningStepPublic:
+    kind = {"ReminderSent": "reminder", "SuspensionRequested": "suspension"}.get(type(event).__name__, "resolved")
+    entry = {"kind": kind, "step": getattr(event, "step", None), "episode": event.episode, "day": event.day,
+             "days_overdue": getattr(event, "days_overdue", 0), "invoices": getattr(event, "invoices", [])}
+    return _step(event.tenant_id, entry)
+
+
+def run_public(on: str | None, events: Sequence[object], position: int | None) -> DunningRunPublic:
+    steps = [_event_step(e) for e in events
+             if isinstance(e, (DunningCase.ReminderSent, DunningCase.SuspensionRequested, DunningCase.Resolved))]
+    return DunningRunPublic(on=steps[0].day if steps else on, reminders=sum(s.kind == "reminder" for s in steps),
+                            suspensions=sum(s.kind == "suspension" for s in steps),
+                            resolved=sum(s.kind == "resolved" for s in steps), position=position, steps=steps)
+
+
+def run_answer(saved: Saved) -> DunningRunPublic:
+    """The run's answer from the one transaction it saved (a keyed run stores this)."""
+    return run_public(None, saved.events, saved.position)
+
+
 @dunning_runs.post("/runs", openapi_extra=command("record_dunning"))
-def run_dunning(body: DunningRunCreate, ledger: LedgerDep, _: Finance, response: Response) -> DunningRunPublic:
-    """Run dunning on a day for every tenant with overdue invoices: each step of its policy reached
-    is recorded once per overdue episode (reminders, then a suspension); a tenant dunning
-    suspended that has nothing overdue any more is reinstated. A rerun records only what is new."""
-    run = operations.dunning.run_dunning(ledger, on=body.on)  # several saves: the key's answer is stored after
+@answered_by(run_answer)
+def run_dunning(body: DunningRunCreate, ledger: LedgerDep, _: Finance, request: Request,
+                response: Response) -> DunningRunPublic:
+    """Run dunning on a day for every tenant with overdue invoices, in one transaction: each step
+    of its policy reached is recorded once per overdue episode (reminders, then a suspension); a
+    tenant dunning suspended that has nothing overdue any more is reinstated. A rerun records
+    only what is new."""
+    run = operations.dunning.run_dunning(ledger, on=body.on, context=command_context(request))
     mark_position(response, run.position)
-    steps = []
-    for receipt in run.recorded:
-        case = ledger.get_dunning_case(receipt.tenant_id)
-        if case is not None:
-            steps += [_step(receipt.tenant_id, e) for e in case.history[-len(receipt.outcome.kinds):]]
-    return DunningRunPublic(on=run.on.isoformat(), overdue_tenants=run.overdue_tenants,
-                            reminders=run.count("reminder"), suspensions=run.count("suspension"),
-                            resolved=run.count("resolved"), position=run.position, steps=steps)
+    return run_public(run.on.isoformat(), run.receipt.events, run.position)
+
+
+def policy_answer(saved: Saved) -> DunningPolicyPublic:
+    case = saved.one(DunningCase)
+    return DunningPolicyPublic(tenant_id=str(case.tenant_id), reminder_days=case.reminder_days,
+                               suspend_after_days=case.suspend_after_days, position=saved.position)
 
 
 @tenant_dunning.post("/{tenant_id}/dunning-policy", openapi_extra=command("set_dunning_policy"))
+@answered_by(policy_answer)
 def set_dunning_policy(tenant_id: UUID, body: DunningPolicyBody, ledger: LedgerDep, _: OperatorOrFinance,
-                       request: Request, response: Response) -> DunningPublic:
+                       request: Request, response: Response) -> DunningPolicyPublic:
     """The tenant's dunning policy: reminders at these days overdue, then a suspension."""
     written = ledger.set_dunning_policy(tenant_id, reminder_days=body.reminder_days,
                                         suspend_after_days=body.suspend_after_days, context=command_context(request))
     mark_position(response, written.position)
-    return dunning_of(ledger, written.id)
+    case = ledger.get_dunning_case(written.id)
+    assert case is not None
+    return DunningPolicyPublic(tenant_id=str(written.id), reminder_days=case.reminder_days,
+                               suspend_after_days=case.suspend_after_days, position=written.position)
 
 
 DUNNING_RESPONSES: dict[int | str, dict[str, Any]] = {200: {

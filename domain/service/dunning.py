@@ -8,10 +8,12 @@ tenant has nothing overdue any more, are saved with the case's event, in one tra
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import Aggregate
 
 from domain.aggregates.dunning import (
     DEFAULT_REMINDER_DAYS,
@@ -30,10 +32,20 @@ from domain.service.receipts import Written
 
 @dataclass(frozen=True)
 class DunningReceipt:
-    """What one tenant's dunning did: the kinds recorded (empty: nothing) and the log position."""
+    """What one tenant's dunning did: the kinds recorded (empty: nothing)."""
 
-    tenant_id: object
+    tenant_id: UUID
     outcome: Outcome
+
+
+@dataclass(frozen=True)
+class DunningRunReceipt:
+    """What a run recorded, in one transaction: per tenant with something new, its receipt; the
+    case events saved (``DunningCase.ReminderSent``, ...), in order; the log position (None:
+    nothing was new)."""
+
+    recorded: list[DunningReceipt]
+    events: list[object]
     position: int | None
 
 
@@ -52,27 +64,35 @@ class DunningCommands(LedgerCore):
             return Written(tenant.id, self._save(context, case))
         return self._retrying(unit)
 
-    def record_dunning(self, tenant_id: object, *, on: str, overdue: Sequence[Overdue],
-                       context: CommandContext = NO_CONTEXT) -> DunningReceipt:
-        """Record the dunning steps the tenant's ``overdue`` invoices on ``on`` (YYYY-MM-DD) reach
-        (``operations.dunning.run_dunning`` computes them; rules: ``domain.aggregates.dunning``),
-        suspending or reinstating the tenant in the same save. Nothing to record: nothing saved."""
-        def unit() -> DunningReceipt:
-            tenant = self._get(Tenant, tenant_id, what="tenant", field="tenant_id", for_update=True)
-            existing = self.get_dunning_case(tenant.id)
-            if existing is None and not overdue:
-                return DunningReceipt(tenant.id, Outcome((), False, False), None)
-            case = self._case_for_update(tenant)
-            reason = "dunning: " + ", ".join(item.number for item in overdue) + " overdue"
-            outcome = case.run(on=on, overdue=overdue, tenant_suspended=tenant.suspended)
-            if not outcome.kinds:
-                return DunningReceipt(tenant.id, outcome, None)
-            if outcome.suspend:
-                tenant.suspend(reason=reason)
-            if outcome.reinstate:
-                tenant.reinstate()
-            saved = (case, tenant) if outcome.suspend or outcome.reinstate else (case,)
-            return DunningReceipt(tenant.id, outcome, self._save(context, *saved))
+    def record_dunning(self, *, on: str, overdue: Mapping[UUID, Sequence[Overdue]],
+                       context: CommandContext = NO_CONTEXT) -> DunningRunReceipt:
+        """Record, in one transaction, the dunning steps each tenant's ``overdue`` invoices on
+        ``on`` (YYYY-MM-DD) reach (``operations.dunning.run_dunning`` reads them; rules:
+        ``domain.aggregates.dunning``), suspending or reinstating tenants in the same save. A
+        tenant with nothing overdue and no open episode is skipped; nothing new: nothing saved."""
+        def unit() -> DunningRunReceipt:
+            saved: list[Aggregate] = []
+            recorded: list[DunningReceipt] = []
+            events: list[object] = []
+            for tenant_id, items in overdue.items():
+                tenant = self._get(Tenant, tenant_id, what="tenant", field="tenant_id", for_update=True)
+                if not items and self.get_dunning_case(tenant.id) is None:
+                    continue
+                case = self._case_for_update(tenant)
+                case.check_day(on)
+                outcome = case.run(on=on, overdue=items, tenant_suspended=tenant.suspended)
+                if not outcome.kinds:
+                    continue
+                if outcome.suspend:
+                    tenant.suspend(reason="dunning: " + ", ".join(item.number for item in items) + " overdue")
+                if outcome.reinstate:
+                    tenant.reinstate()
+                events.extend(event for event in case.pending_events if not isinstance(event, DunningCase.Opened))
+                saved.extend((case, tenant) if outcome.suspend or outcome.reinstate else (case,))
+                recorded.append(DunningReceipt(tenant.id, outcome))
+            if not saved:
+                return DunningRunReceipt([], [], None)
+            return DunningRunReceipt(recorded, events, self._save(context, *saved))
         return self._retrying(unit)
 
     def get_dunning_case(self, tenant_id: object) -> DunningCase | None:

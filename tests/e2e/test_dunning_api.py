@@ -34,7 +34,9 @@ def test_a_run_reminds_and_suspends_once_and_the_history_and_documents_show_it(s
     denied = c.post("/v1/dunning/runs", headers=bearer(op), json={})
     assert denied.status_code == 403
     run = ok(c.post("/v1/dunning/runs", headers=bearer(finance, "dun-1"), json={}), 200)
-    assert (run["reminders"], run["suspensions"], run["overdue_tenants"]) == (3, 1, 1)
+    assert (run["reminders"], run["suspensions"], run["on"]) == (3, 1, datetime.now(UTC).date().isoformat())
+    replayed = ok(c.post("/v1/dunning/runs", headers=bearer(finance, "dun-1"), json={}), 200)
+    assert replayed == run
     assert [s["kind"] for s in run["steps"]] == ["reminder"] * 3 + ["suspension"]
     again = ok(c.post("/v1/dunning/runs", headers=bearer(finance), json={}), 200)
     assert (again["reminders"], again["suspensions"], again["steps"]) == (0, 0, [])
@@ -63,6 +65,8 @@ def test_refusals_name_the_field(sqlite_api: Api) -> None:
     bad = c.post(f"/v1/tenants/{tenant['id']}/dunning-policy", headers=bearer(op),
                  json={"reminder_days": [1, 7], "suspend_after_days": 5})
     assert bad.status_code == 422 and bad.json()["detail"].startswith("suspend_after_days:")
+    missing = c.post(f"/v1/tenants/{UUID(int=5)}/dunning-policy", headers=bearer(op), json={"reminder_days": [1]})
+    assert missing.status_code == 404 and missing.json()["detail"].startswith("tenant_id:")
     set_ = ok(c.post(f"/v1/tenants/{tenant['id']}/dunning-policy", headers=bearer(op, "pol-1"),
                      json={"reminder_days": [2, 9], "suspend_after_days": None}), 200)
     assert (set_["reminder_days"], set_["suspend_after_days"]) == ([2, 9], None)
