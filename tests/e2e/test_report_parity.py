@@ -56,6 +56,8 @@ def demo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactor
 def _demo(url: str) -> Iterator[Demo]:
     build_history(url, months=MONTHS, scale="small", seed=SEED)
     runner = CliRunner()
+    # dunning today (after the demo's calendar): its invoices not yet paid are overdue by now
+    assert runner.invoke(cli_app, ["dunning", "run", "--db", url]).exit_code == 0
     answers: dict[str, dict[str, Any]] = {}
     for name in REPORT_NAMES:  # before the server starts: nothing moves while the CLI reads
         result = runner.invoke(cli_app, ["report", name, "--db", url, "--format", "json"])

@@ -17,6 +17,7 @@ from rich.console import Console
 from bootstrap import open_ledger
 from cli.render import Format
 from cli.report import run_report
+from operations.dunning import run_dunning
 from projections.registry import REPORTS
 from projections.reports.base import Report
 from tests.builders import SimClock, fleet, hour, register_tenant, reserve
@@ -71,6 +72,8 @@ def history(url: str) -> None:
                              billed_through_position=0)
         ledger.close_month("2025-12", journal_position=0, invoices=0, balances=[])  # a close (nothing in it)
         clock.advance(timedelta(hours=1))
+        clock.set(hour(24 * 80))  # January's invoice is 10 days overdue: two reminders (the dunning report)
+        run_dunning(ledger)
     finally:
         ledger.close()
 
