@@ -53,6 +53,7 @@ from domain import Ledger, LedgerError, UsageRecord
 from domain.errors import NotFound
 from domain.reference import GRID_REFERENCES
 from operations.closing import close_month
+from operations.dunning import run_dunning
 from operations.invoicing import ProjectionsBilling, issue_month
 
 
@@ -394,3 +395,6 @@ class DemoHistory:
         self.summary.bump("months closed", 1)
         for invoice in issued.issued:  # each tenant pays its invoice on its own schedule
             self.payments.schedule(invoice.invoice_id)
+        if self.clock.now >= self.end:  # finance's dunning run on the history's last day (`ledger dunning run`;
+            # earlier, a suspension would refuse the tenant's later bookings): ids derive from the tenant
+            self.summary.bump("dunning steps", sum(len(r.outcome.kinds) for r in run_dunning(self.ledger).recorded))
