@@ -1,6 +1,6 @@
 """For any sequence of payments, credit notes and void attempts on an invoice: paid + outstanding
-+ credited = total (a void invoice owes nothing), the status is the one its figures say, a refusal records nothing, and a
-payment's excess is exactly what went beyond the outstanding."""
++ credited = total (a void invoice owes nothing), the status is the one its figures say, a
+refusal records nothing, and a payment's excess is exactly what went beyond the outstanding."""
 
 from __future__ import annotations
 
