@@ -282,7 +282,7 @@ class Billing(Projection):
             invoiced_line(tenant, month, currency, i, data) for i, data in enumerate(event.lines or []))}
         batch.months_of(tenant).add(month)
         batch.invoices.put(InvoiceRow(tenant, month, text_id(event.originator_id), currency, Decimal(event.total), ZERO,
-                                      "issued", int(event.billed_through_position), batch.position))
+                                      "issued", int(event.billed_through_position), batch.position, event.number))
         target = batch.open_month(tenant, month)
         for key in sorted(set(live) | set(frozen)):
             now, was = live.get(key), frozen.get(key)

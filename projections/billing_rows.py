@@ -40,6 +40,7 @@ class InvoiceRow:
     status: str  # issued | void
     billed_through: int
     issued_position: int
+    number: str | None = None  # GL-2026-000123 (invoices issued before numbering: None)
 
 
 @dataclass(slots=True)

@@ -41,7 +41,10 @@ def display_columns(report: Report) -> tuple[Column, ...]:
     """The report's columns for people: a name column in place of each id it names (the id stays
     in the CSV and JSON, as in every answer)."""
     out: list[Column] = []
+    linked = any(c.name == "invoice_id" for c in report.columns)
     for column in report.columns:
+        if linked and column.name in ("invoice_number", "number"):
+            continue  # the invoice's link (its id's column) shows its number
         if column.name in NAMED:
             out.append(Column(NAMED[column.name], "", column.description, total=None))
             continue

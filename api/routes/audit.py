@@ -40,12 +40,19 @@ def get_aggregate(aggregate_id: UUID, ledger: LedgerDep, _: Auditor,
 @audit.post("/verify")
 def verify(ledger: LedgerDep, _: Auditor, body: VerifyCreate | None = None) -> VerifyPublic:
     """Extend the hash chain over the log, then recompute it from the stored events: an event
-    altered, deleted or inserted is reported at its position."""
+    altered, deleted or inserted is reported at its position. Then check the invoice and
+    credit-note numbers from the log alone (what `ledger audit verify` checks too)."""
+    from operations.numbering_audit import verify_numbering
     from projections.audit import AuditChain, Head
 
     earlier = Head.parse(body.earlier_head) if body and body.earlier_head else None
     chain = AuditChain(ledger)
     chain.catch_up()
     report = chain.verify(earlier)
-    return VerifyPublic(ok=report.ok, checked=report.checked, head=str(report.head), pending=report.pending,
-                        first_bad_position=report.first_bad_position, reason=report.reason)
+    numbering = verify_numbering(ledger)
+    ok, bad, reason = report.ok, report.first_bad_position, report.reason
+    if ok and not numbering.ok:
+        ok, bad, reason = False, numbering.position, f"document numbers: {numbering.reason}"
+    return VerifyPublic(ok=ok, checked=report.checked, head=str(report.head), pending=report.pending,
+                        first_bad_position=bad, reason=reason, document_numbers=numbering.numbers,
+                        document_sequences=numbering.sequences)

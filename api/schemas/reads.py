@@ -44,3 +44,6 @@ class VerifyPublic(BaseModel):
     pending: int = Field(description="Events after the head, not chained yet")
     first_bad_position: int | None
     reason: str
+    document_numbers: int = Field(0, description="Invoice and credit-note numbers checked: each sequence 1..n "
+                                                 "without gaps or repeats, each naming a document issued with it")
+    document_sequences: int = Field(0, description="Numbering sequences checked (seller, kind, year)")

@@ -18,14 +18,14 @@ def query(db: Database, params: Params, limit: int) -> list[Row]:
             where_sql=filters, params=values, limit=limit):
         totals[(tenant, month)] = {
             "tenant_id": tenant, "month": month, "currency": currency, "total": quantize(amount, currency),
-            "lines": int(count), "invoice_status": "not_invoiced", "invoice_id": None, "invoice_total": None,
-            "credited": None}
-    for tenant, month, invoice, currency, total, credited, status in db.fetchall(
-            f"SELECT tenant_id, month, invoice_id, currency, total, credited, status FROM bil_invoices "
+            "lines": int(count), "invoice_status": "not_invoiced", "invoice_number": None, "invoice_id": None,
+            "invoice_total": None, "credited": None}
+    for tenant, month, invoice, currency, total, credited, status, number in db.fetchall(
+            f"SELECT tenant_id, month, invoice_id, currency, total, credited, status, number FROM bil_invoices "
             f"WHERE {filters} LIMIT ?", [*values, limit]):
         row = totals.setdefault((tenant, month), {"tenant_id": tenant, "month": month, "currency": currency,
                                                   "total": quantize(Decimal(0), currency), "lines": 0})
-        row.update(invoice_status=status, invoice_id=invoice, invoice_total=Decimal(total),
+        row.update(invoice_status=status, invoice_number=number, invoice_id=invoice, invoice_total=Decimal(total),
                    credited=Decimal(credited))
     return [totals[k] for k in sorted(totals)][:limit]
 
@@ -40,6 +40,7 @@ REPORT = Report(
              Column("total", "currency", "Sum of the month's lines"),
              Column("lines", "count", "Lines in the month", total="sum"),
              Column("invoice_status", "", "not_invoiced, issued or void"),
+             Column("invoice_number", "", "The month's invoice number", keep=True),
              Column("invoice_id", "", "The month's invoice"),
              Column("invoice_total", "currency", "Total the invoice carries"),
              Column("credited", "currency", "Credit notes against the invoice")),

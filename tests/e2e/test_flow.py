@@ -104,3 +104,4 @@ def test_full_flow(any_api: Api) -> None:
     assert events["items"][0]["fields"]["country"] == "GB"
     verified = ok(c.post("/v1/audit/verify", headers=bearer(auditor)), 200)
     assert verified["ok"] and verified["checked"] >= position
+    assert (verified["document_numbers"], verified["document_sequences"]) == (1, 1)  # the one invoice, numbered
