@@ -1,7 +1,8 @@
 """`ledger contract sign|amend|terminate|list` and `ledger credits grant|purchase|show`.
 
 Commercial terms from the command line (the same commands as ``/v1/contracts`` and
-``/v1/tenants/{id}/credits``). Tenants and contracts are given by id. A refusal is one line
+``/v1/tenants/{id}/credits``). Tenants are given by name, id or id prefix (``cli.names.resolve``);
+contracts by id. A refusal is one line
 ``error: ...`` naming the field, exit 2, and records nothing (``cli.main.run``).
 """
 
@@ -12,13 +13,14 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.commands.common import tenant_id
 from cli.options import DEFAULT_DATABASE, DbOption, FormatOption, opened_ledger, stdout_console
 from cli.readable import money
 from cli.render import Format, render
 from domain.aggregates import Contract, Wallet
 from domain.timeutil import UTC
 
-TenantOption = Annotated[str, typer.Option("--tenant", help="Tenant id")]
+TenantOption = Annotated[str, typer.Option("--tenant", help="Tenant name, id or id prefix (8+ hex digits)")]
 AmountOption = Annotated[str, typer.Option(help="Amount in the tenant's billing currency, e.g. 50000.00")]
 
 
@@ -58,7 +60,8 @@ def sign_command(
 ) -> None:
     """Sign a commitment of AMOUNT per period over the term (whole periods)."""
     with opened_ledger(db) as ledger:
-        written = ledger.sign_contract(tenant_id=tenant, period=period, term_start=term_start, term_end=term_end,
+        written = ledger.sign_contract(tenant_id=tenant_id(ledger, tenant, "--tenant"), period=period,
+                                       term_start=term_start, term_end=term_end,
                                        amount=amount, discount=discount, service_start=service_start)
     _written("signed contract", written.id, written.position)
 
@@ -108,7 +111,8 @@ def contract_rows(contract: Contract) -> list[dict[str, Any]]:
 def list_command(tenant: TenantOption, fmt: FormatOption = Format.table, db: DbOption = DEFAULT_DATABASE) -> None:
     """The tenant's contracts, period by period."""
     with opened_ledger(db) as ledger:
-        rows = [row for contract in ledger.get_contracts_of(tenant) for row in contract_rows(contract)]
+        contracts = ledger.get_contracts_of(tenant_id(ledger, tenant, "--tenant"))
+        rows = [row for contract in contracts for row in contract_rows(contract)]
     amounts = ("commitment", "eligible_spend", "true_up", "termination_fee")
     render(rows, fmt, console=stdout_console(), title="Contracts", empty="no contracts",
            formats=dict.fromkeys(amounts, money))  # at the currency's minor unit: 5,501,000.00
@@ -121,6 +125,7 @@ def _add(paid: bool, tenant: str, amount: str, priority: int, expires_at: dateti
          db: str) -> None:
     with opened_ledger(db) as ledger:
         add = ledger.purchase_credits if paid else ledger.grant_credits
+        tenant = str(tenant_id(ledger, tenant, "--tenant"))
         written = add(tenant, amount=amount, priority=priority,
                       expires_at=expires_at.replace(tzinfo=expires_at.tzinfo or UTC) if expires_at else None,
                       note=note)
@@ -157,7 +162,7 @@ def wallet_rows(wallet: Wallet) -> list[dict[str, Any]]:
 def show_command(tenant: TenantOption, fmt: FormatOption = Format.table, db: DbOption = DEFAULT_DATABASE) -> None:
     """The tenant's wallet: its grants in application order (the trace: `ledger report credits`)."""
     with opened_ledger(db) as ledger:
-        wallet = ledger.get_wallet(tenant)
+        wallet = ledger.get_wallet(tenant_id(ledger, tenant, "--tenant"))
     render(wallet_rows(wallet), fmt, console=stdout_console(),
            title=f"Credits wallet: balance {wallet.balance} {wallet.currency} "
                  f"(paid, deferred revenue: {wallet.paid_balance})")

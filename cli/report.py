@@ -20,7 +20,7 @@ from rich.console import Console
 
 from bootstrap import open_projections
 from cli.interrupts import warn_if_partial_demo
-from cli.names import Names
+from cli.names import Names, resolve
 from cli.options import (
     DEFAULT_DATABASE,
     DbOption,
@@ -35,7 +35,7 @@ from cli.readable import report_table
 from cli.render import Format, render
 from config.view import reporting_currency
 from domain import Ledger
-from domain.errors import InvalidInput, NotFound
+from domain.errors import InvalidInput
 from projections import Projections
 from projections.queries import LocalSource, ReportAnswer, read_report
 from projections.registry import REPORTS, report
@@ -44,27 +44,6 @@ from projections.reports.base import Report
 # Tables show names instead of these ids (CSV and JSON keep every column).
 TABLE_HIDDEN = {"site_id", "tenant_id", "round_id", "invoice_id", "line_key", "granularity", "period_start",
                 "entry_id", "event_id", "line"}  # the journal: an entry is its position
-
-
-def resolve(value: str | None, names: dict[str, str], what: str, option: str) -> str | None:
-    """An id given as is, or the id of the one site/tenant with that name (case-insensitive)."""
-    if value is None:
-        return None
-    from uuid import UUID
-
-    try:
-        return str(UUID(value))
-    except ValueError:
-        pass
-    matches = [ident for ident, name in names.items() if name.lower() == value.strip().lower()]
-    if not matches:
-        matches = [ident for ident, name in names.items() if value.strip().lower() in name.lower()]
-    if len(matches) == 1:
-        return matches[0]
-    known = ", ".join(sorted(names.values())) or "none recorded yet"
-    if not matches:
-        raise NotFound(f"{option}: no {what} named {value!r} (known: {known})", field=option)
-    raise InvalidInput(f"{option}: {value!r} matches several {what}s; give the full name or the id", field=option)
 
 
 def known_names(ledger: Ledger, projections: Projections) -> Names:
@@ -157,9 +136,9 @@ class Granularity(StrEnum):
 
 def report_command(
     name: Annotated[str, typer.Argument(help=f"One of: {', '.join(REPORTS)}", show_default=False)],
-    site: Annotated[str | None, typer.Option(help="Site id or name")] = None,
+    site: Annotated[str | None, typer.Option(help="Site name, id or id prefix")] = None,
     model: Annotated[str | None, typer.Option(help="GPU model, e.g. GB300")] = None,
-    tenant: Annotated[str | None, typer.Option(help="Tenant id or name")] = None,
+    tenant: Annotated[str | None, typer.Option(help="Tenant name, id or id prefix")] = None,
     from_: Annotated[str | None, typer.Option("--from", help="First month YYYY-MM (or day YYYY-MM-DD)")] = None,
     to: Annotated[str | None, typer.Option("--to", help="Last month YYYY-MM (or day YYYY-MM-DD), inclusive")] = None,
     granularity: Annotated[Granularity | None, typer.Option(help="Utilisation: hour, day or month")] = None,

@@ -1,5 +1,6 @@
-"""What the recording commands share: finding sites, tenants and rounds by id or name, and
-printing what a command wrote."""
+"""What the recording commands share: finding sites, tenants, rounds, invoices and reservations
+by id, name, number or id prefix (the one resolver, ``cli.names.resolve``), and printing what a
+command wrote."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from uuid import UUID
 
 import typer
 
-from cli.report import resolve
+from cli.names import is_id_prefix, resolve
 from domain import Ledger, Written
-from domain.aggregates import FundingRound, Site, Tenant
+from domain.aggregates import FundingRound, Invoice, Reservation, Site, Tenant
 
 PAGE = 1000
 
@@ -19,12 +20,12 @@ TimeOption = Annotated[str | None, typer.Option(help="UTC time, e.g. 2026-10-01T
                                                 show_default=False)]
 
 
-def registered(ledger: Ledger, topic: str) -> Iterator[UUID]:
+def registered(ledger: Ledger, *topics: str) -> Iterator[UUID]:
     """Ids of the aggregates created by events of ``topic``, in log order (read from the log:
     the read side keeps no list of every site, tenant or round)."""
     start = 1
     while True:
-        page = ledger.recorder.select_notifications(start, PAGE, topics=[topic])
+        page = ledger.recorder.select_notifications(start, PAGE, topics=list(topics))
         for notification in page:
             yield UUID(str(notification.originator_id))
         if len(page) < PAGE:
@@ -44,12 +45,13 @@ def rounds(ledger: Ledger) -> list[FundingRound]:
     return [ledger.get_funding_round(ident) for ident in registered(ledger, FundingRound.Opened.TOPIC)]
 
 
-def _ref(value: str, names: Callable[[], dict[str, str]], what: str, option: str) -> UUID:
-    """An id as given, else the id of the one ``what`` with that name (or a unique part of it)."""
+def _ref(value: str, names: Callable[[], dict[str, str]], what: str, option: str, *, named: bool = True) -> UUID:
+    """An id as given, else the id of the one ``what`` with that name (or a unique part of it),
+    or whose id starts with these 8+ hex digits (``cli.names.resolve``)."""
     try:
-        return UUID(value)
+        return UUID(value.strip())
     except ValueError:
-        found = resolve(value, names(), what, option)
+        found = resolve(value, names(), what, option, named=named)
         assert found is not None
         return UUID(found)
 
@@ -64,6 +66,23 @@ def tenant_id(ledger: Ledger, value: str, option: str = "TENANT") -> UUID:
 
 def round_id(ledger: Ledger, value: str, option: str = "ROUND") -> UUID:
     return _ref(value, lambda: {str(r.id): r.name for r in rounds(ledger)}, "funding round", option)
+
+
+def invoice_ref(ledger: Ledger, value: str, option: str = "INVOICE") -> str:
+    """An invoice's number (GL-2026-000123) or id as given (``Ledger.get_invoice`` takes both),
+    or the id of the one invoice whose id starts with these 8+ hex digits."""
+    if not is_id_prefix(value) or len(value.strip().replace("-", "")) == 32:
+        return value
+    ids = {str(i): "" for i in registered(ledger, Invoice.Issued.TOPIC)}
+    return str(_ref(value, lambda: ids, "invoice", option, named=False))
+
+
+def reservation_id(ledger: Ledger, value: str, option: str = "RESERVATION") -> str:
+    """A reservation's id, or the id of the one reservation whose id starts with these 8+ hex digits."""
+    if not is_id_prefix(value) or len(value.strip().replace("-", "")) == 32:
+        return value
+    ids = {str(i): "" for i in registered(ledger, Reservation.Confirmed.TOPIC)}
+    return str(_ref(value, lambda: ids, "reservation", option, named=False))
 
 
 def when(ledger: Ledger, value: str | None) -> object:

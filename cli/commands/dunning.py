@@ -27,7 +27,7 @@ NAME = "dunning"
 HELP = "Dunning of overdue invoices: run, show a reminder, set a tenant's policy."
 app = typer.Typer(no_args_is_help=True, help=HELP)
 
-Tenant = Annotated[str, typer.Option("--tenant", help="The tenant's id or name")]
+Tenant = Annotated[str, typer.Option("--tenant", help="The tenant's name, id or id prefix")]
 
 
 @app.command("run")
@@ -71,7 +71,7 @@ def show(tenant: Tenant, step: Annotated[int, typer.Option(help="The step: 1..n 
     settings = Settings()
     checked(db)
     with opened_ledger(db) as ledger:
-        doc = reminder_document(ledger, tenant_id(ledger, tenant), step,
+        doc = reminder_document(ledger, tenant_id(ledger, tenant, "--tenant"), step,
                                 seller=Seller(settings.seller_name, settings.seller_address))
     data = render_reminder_pdf(doc) if format_ is DocumentFormat.pdf else render_reminder_html(doc).encode("utf-8")
     if to_stdout:
@@ -107,6 +107,7 @@ def policy(tenant: Tenant,
             raise InvalidInput(f"suspend_after_days: expected whole days or 'never', got {suspend_after!r}",
                                field="suspend_after_days") from None
     with opened_ledger(db) as ledger:
-        receipt = ledger.set_dunning_policy(tenant_id(ledger, tenant), reminder_days=days, suspend_after_days=suspend)
+        receipt = ledger.set_dunning_policy(tenant_id(ledger, tenant, "--tenant"), reminder_days=days,
+                                            suspend_after_days=suspend)
     written("dunning policy set", receipt, reminder_days=",".join(map(str, days)),
             suspend_after_days=suspend if suspend is not None else "never")

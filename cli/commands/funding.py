@@ -15,7 +15,7 @@ NAME = "funding"
 HELP = "Funding rounds: open, record commitments and tranches, list."
 app = typer.Typer(no_args_is_help=True, help=HELP)
 
-Round = Annotated[str, typer.Argument(help="Funding round id or name")]
+Round = Annotated[str, typer.Argument(help="Funding round name, id or id prefix")]
 Investor = Annotated[str, typer.Option(help="The investor's name")]
 Amount = Annotated[str, typer.Option(help="Amount, e.g. 250000000")]
 Currency = Annotated[str, typer.Option(help="ISO 4217, the round's currency")]

@@ -19,9 +19,9 @@ import typer
 from rich.console import Console
 
 from bootstrap import open_projections
-from cli.commands.common import tenant_id, written
+from cli.commands.common import invoice_ref, tenant_id, written
 from cli.documents import write_invoice_document
-from cli.names import Names, with_names
+from cli.names import Names, is_id_prefix, with_names
 from cli.options import (
     DEFAULT_DATABASE,
     DbOption,
@@ -42,13 +42,13 @@ NAME = "invoice"
 HELP = "Invoices: issue for a closed month, void, credit, list, show."
 app = typer.Typer(no_args_is_help=True, help=HELP)
 
-InvoiceRef = Annotated[str, typer.Argument(help="Invoice number (GL-2026-000123) or id")]
+InvoiceRef = Annotated[str, typer.Argument(help="Invoice number (GL-2026-000123), id or id prefix (8+ hex digits)")]
 
 
 @app.command("issue")
 def issue(month: Annotated[str, typer.Option(help="The closed month, YYYY-MM")],
-          tenant: Annotated[str | None, typer.Option(help="Only this tenant (id or name); default: every tenant "
-                                                          "with billing lines in the month")] = None,
+          tenant: Annotated[str | None, typer.Option(help="Only this tenant (name, id or id prefix); default: "
+                                                          "every tenant with billing lines in the month")] = None,
           db: DbOption = DEFAULT_DATABASE) -> None:
     """Issue invoices for a closed month from the billing projection (POST /v1/invoices).
 
@@ -79,7 +79,7 @@ def void(invoice: InvoiceRef, reason: Annotated[str, typer.Option(help="Why")],
          db: DbOption = DEFAULT_DATABASE) -> None:
     """Void an invoice; it stays in the log with status void (POST /v1/invoices/{id}/void)."""
     with opened_ledger(db) as ledger:
-        receipt = ledger.void_invoice(invoice, reason=reason)
+        receipt = ledger.void_invoice(invoice_ref(ledger, invoice), reason=reason)
     written("invoice voided", receipt)
 
 
@@ -88,7 +88,7 @@ def credit(invoice: InvoiceRef, amount: Annotated[str, typer.Option(help="In the
            reason: Annotated[str, typer.Option(help="Why")], db: DbOption = DEFAULT_DATABASE) -> None:
     """Issue a credit note against an invoice (POST /v1/invoices/{id}/credit-notes)."""
     with opened_ledger(db) as ledger:
-        receipt = ledger.credit_invoice(invoice, amount=amount, reason=reason)
+        receipt = ledger.credit_invoice(invoice_ref(ledger, invoice), amount=amount, reason=reason)
     written("credit note issued", receipt, amount=amount)
 
 
@@ -113,7 +113,7 @@ def list_row(invoice: Invoice, billed: Mapping[str, Any], today: date) -> dict[s
 
 
 @app.command("list")
-def list_(tenant: Annotated[str | None, typer.Option(help="Tenant id or name")] = None,
+def list_(tenant: Annotated[str | None, typer.Option(help="Tenant name, id or id prefix")] = None,
           from_: Annotated[str | None, typer.Option("--from", help="First month YYYY-MM")] = None,
           to: Annotated[str | None, typer.Option("--to", help="Last month YYYY-MM, inclusive")] = None,
           fmt: FormatOption = Format.table, db: DbOption = DEFAULT_DATABASE) -> None:
@@ -247,6 +247,9 @@ def show(invoice: InvoiceRef,
     """Print one invoice: its facts, lines and credit notes (GET /v1/invoices/{id}); or write its
     document (seller, tenant, lines with carbon, credits, totals, audit link) as HTML or PDF."""
     if fmt in (ShowFormat.html, ShowFormat.pdf):
+        if is_id_prefix(invoice):  # the document writer takes a number or a full id
+            with opened_ledger(db) as ledger:
+                invoice = invoice_ref(ledger, invoice)
         written = write_invoice_document(db, invoice, fmt.value, out)
         if out is not None and str(out) != "-":
             typer.echo(f"wrote {out} ({written:,} bytes)", err=True)
@@ -254,5 +257,5 @@ def show(invoice: InvoiceRef,
     if out is not None:
         raise InvalidInput("out: --out writes a document: use it with --format html or pdf", field="out")
     with opened_ledger(db) as ledger:
-        view = InvoiceView.of(ledger, ledger.get_invoice(invoice))
+        view = InvoiceView.of(ledger, ledger.get_invoice(invoice_ref(ledger, invoice)))
     SHOW_RENDERERS[fmt](view, stdout_console())

@@ -19,8 +19,8 @@ Quantity = Annotated[int, typer.Option(min=1, help="GPUs")]
 
 
 @app.command("place")
-def place(funding_round: Annotated[str, typer.Option("--round", help="Funding round id or name")],
-          site: Annotated[str, typer.Option(help="Site id or name")],
+def place(funding_round: Annotated[str, typer.Option("--round", help="Funding round name, id or id prefix")],
+          site: Annotated[str, typer.Option(help="Site name, id or id prefix")],
           model: Annotated[str, typer.Option(help="GPU model, e.g. H100-SXM")], quantity: Quantity,
           unit_price: Annotated[str, typer.Option(help="Price per GPU, e.g. 30000")],
           currency: Annotated[str, typer.Option(help="ISO 4217, the round's currency")],

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from cli.commands.common import written
+from cli.commands.common import invoice_ref, written
 from cli.options import DEFAULT_DATABASE, DbOption, opened_ledger
 
 NAME = "payment"
@@ -15,7 +15,7 @@ app = typer.Typer(no_args_is_help=True, help=HELP)
 
 
 @app.command("record")
-def record(invoice: Annotated[str, typer.Option(help="The invoice's number (GL-2026-000123) or id")],
+def record(invoice: Annotated[str, typer.Option(help="The invoice's number (GL-2026-000123), id or id prefix")],
            amount: Annotated[str, typer.Option(help="Received, in the invoice's currency (e.g. 1000.00)")],
            currency: Annotated[str, typer.Option(help="ISO 4217: the invoice's currency")],
            received_on: Annotated[str, typer.Option(help="The day the money arrived, YYYY-MM-DD")],
@@ -26,7 +26,8 @@ def record(invoice: Annotated[str, typer.Option(help="The invoice's number (GL-2
     """Record a payment (POST /v1/payments): partial payments are allowed; beyond what is
     outstanding, the excess pays the invoice and is credited to the tenant's wallet."""
     with opened_ledger(db) as ledger:
-        receipt = ledger.record_payment(invoice, amount=amount, currency=currency, received_on=received_on,
+        receipt = ledger.record_payment(invoice_ref(ledger, invoice, "--invoice"), amount=amount,
+                                        currency=currency, received_on=received_on,
                                         reference=reference, payment_id=payment_id)
         paid = ledger.get_invoice(receipt.id)
     excess = paid.payments[-1].excess if paid.payments else None

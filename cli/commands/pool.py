@@ -15,7 +15,7 @@ app = typer.Typer(no_args_is_help=True, help=HELP)
 
 
 @app.command("decommission")
-def decommission(site: Annotated[str, typer.Option(help="Site id or name")],
+def decommission(site: Annotated[str, typer.Option(help="Site name, id or id prefix")],
                  model: Annotated[str, typer.Option(help="GPU model, e.g. H100-SXM")],
                  quantity: Annotated[int, typer.Option(min=1, help="GPUs to take out of service")],
                  reason: Annotated[str, typer.Option(help="Why (failure, retirement, ...)")],

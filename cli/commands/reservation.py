@@ -7,19 +7,19 @@ from typing import Annotated
 
 import typer
 
-from cli.commands.common import site_id, tenant_id, written
+from cli.commands.common import reservation_id, site_id, tenant_id, written
 from cli.options import DEFAULT_DATABASE, DbOption, opened_ledger
 
 NAME = "reservation"
 HELP = "Reservations: book (or backfill), extend, cancel."
 app = typer.Typer(no_args_is_help=True, help=HELP)
 
-Reservation = Annotated[str, typer.Argument(help="Reservation id")]
+Reservation = Annotated[str, typer.Argument(help="Reservation id or id prefix (8+ hex digits)")]
 
 
 @app.command("book")
-def book(tenant: Annotated[str, typer.Option(help="Tenant id or name")],
-         site: Annotated[str, typer.Option(help="Site id or name")],
+def book(tenant: Annotated[str, typer.Option(help="Tenant name, id or id prefix")],
+         site: Annotated[str, typer.Option(help="Site name, id or id prefix")],
          model: Annotated[str, typer.Option(help="GPU model, e.g. H100-SXM")],
          gpus: Annotated[int, typer.Option(min=1, help="GPUs")],
          start: Annotated[str, typer.Option(help="Whole UTC hour, e.g. 2026-12-01T00:00Z")],
@@ -41,7 +41,7 @@ def extend(reservation: Reservation, end: Annotated[str, typer.Option(help="The 
            db: DbOption = DEFAULT_DATABASE) -> None:
     """Move a reservation's end later (POST /v1/reservations/{id}/extension)."""
     with opened_ledger(db) as ledger:
-        receipt = ledger.extend_reservation(reservation, end=end)
+        receipt = ledger.extend_reservation(reservation_id(ledger, reservation), end=end)
     written("reservation extended", receipt)
 
 
@@ -50,5 +50,5 @@ def cancel(reservation: Reservation, db: DbOption = DEFAULT_DATABASE) -> None:
     """Cancel: hours from the next whole hour are released, the locked fee share charged
     (POST /v1/reservations/{id}/cancellation)."""
     with opened_ledger(db) as ledger:
-        receipt = ledger.cancel_reservation(reservation)
+        receipt = ledger.cancel_reservation(reservation_id(ledger, reservation))
     written("reservation cancelled", receipt)

@@ -34,7 +34,7 @@ def add(name: Annotated[str, typer.Argument(help="The site's name")],
 
 
 @app.command("revise")
-def revise(site: Annotated[str, typer.Argument(help="Site id or name")], grid: Grid, pue: Pue,
+def revise(site: Annotated[str, typer.Argument(help="Site name, id or id prefix")], grid: Grid, pue: Pue,
            carbon_free_share: Share, effective_from: TimeOption = None, factor_source: Source = "operator",
            db: DbOption = DEFAULT_DATABASE) -> None:
     """New emission factors from --effective-from on (POST /v1/sites/{id}/revisions)."""

@@ -15,7 +15,7 @@ NAME = "tenant"
 HELP = "Tenants: register, change plan, payment terms, tax, suspend, reinstate, list."
 app = typer.Typer(no_args_is_help=True, help=HELP)
 
-Tenant = Annotated[str, typer.Argument(help="Tenant id or name")]
+Tenant = Annotated[str, typer.Argument(help="Tenant name, id or id prefix")]
 Rates = Annotated[list[str], typer.Option("--rate", help="MODEL=RATE per GPU-hour, repeated (e.g. H100-SXM=2.50)")]
 FeeShare = Annotated[str, typer.Option("--cancellation-fee-share",
                                        help="Share of the released hours' value charged on cancellation, 0 to 1")]
@@ -43,7 +43,7 @@ def plan(tenant: Tenant, rate: Rates, cancellation_fee_share: FeeShare = "0.25",
 
 
 @app.command("terms")
-def terms(tenant: Annotated[str, typer.Option(help="Tenant id or name")],
+def terms(tenant: Annotated[str, typer.Option(help="Tenant name, id or id prefix")],
           net_days: Annotated[int, typer.Option(help="Days from an invoice's issue date to its due date (0 to 365)")],
           db: DbOption = DEFAULT_DATABASE) -> None:
     """Payment terms for invoices issued from now on (POST /v1/tenants/{id}/payment-terms)."""
@@ -53,7 +53,7 @@ def terms(tenant: Annotated[str, typer.Option(help="Tenant id or name")],
 
 
 @app.command("tax")
-def tax(tenant: Annotated[str, typer.Option(help="Tenant id or name")],
+def tax(tenant: Annotated[str, typer.Option(help="Tenant name, id or id prefix")],
         treatment: Annotated[str, typer.Option(help="standard, reverse_charge or exempt")],
         rate: Annotated[str | None, typer.Option(help="Standard rate, 0.20 for 20 % (else 0)")] = None,
         tax_name: Annotated[str, typer.Option(help="The tax's name on invoices (VAT, MVA)")] = "VAT",

@@ -13,6 +13,7 @@ from uuid import UUID
 import typer
 
 from access.issuing import issue_token, revoke_token
+from cli.commands.common import tenant_id as tenant_of
 from cli.options import DEFAULT_DATABASE, DbOption, RoleName, checked, opened_ledger
 
 NAME = "token"
@@ -22,21 +23,17 @@ app = typer.Typer(no_args_is_help=True, help=HELP)
 
 @app.command("create")
 def create_token(role: Annotated[RoleName, typer.Option(help="Who the token is for")],
-                 tenant: Annotated[str | None, typer.Option(help="The tenant id (tenant tokens only)")] = None,
+                 tenant: Annotated[str | None, typer.Option(
+                     help="The tenant: name, id or id prefix (tenant tokens only)")] = None,
                  expires_in: Annotated[float | None, typer.Option(
                      "--expires-in", help="Hours until the token is refused (default: never)")] = None,
                  db: DbOption = DEFAULT_DATABASE) -> None:
     """Print a new bearer token once; the store keeps only its SHA-256 hash (its id goes to stderr)."""
-    from domain.errors import LedgerError
-
     checked(db)
     tenant_id = None
     if tenant is not None:
         with opened_ledger(db) as ledger:
-            try:
-                tenant_id = UUID(str(ledger.get_tenant(tenant).id))
-            except LedgerError as error:
-                raise typer.BadParameter(error.message, param_hint="--tenant") from None
+            tenant_id = UUID(str(ledger.get_tenant(tenant_of(ledger, tenant, "--tenant")).id))
     try:
         token, ident = issue_token(db, role.value, tenant_id,
                                    expires_in=timedelta(hours=expires_in) if expires_in is not None else None)

@@ -51,7 +51,7 @@ def test_contract_and_credits_commands(database_url: str, capsys: pytest.Capture
                         (["contract", "sign", "--tenant", tenant, "--from", month(1), "--to", month(2),
                           "--amount", "1"], "term_end"),
                         (["contract", "amend", contract, "--from", month(7), "--amount", "1"], "terminated"),
-                        (["credits", "show", "--tenant", "not-an-id"], "tenant_id")):
+                        (["credits", "show", "--tenant", "not-an-id"], "--tenant: no tenant named")):
         assert run([*args, "--db", database_url]) == 2
         error = capsys.readouterr().err
         assert error.startswith("error: ") and error.count("\n") == 1 and field in error, error
