@@ -77,10 +77,14 @@ def label_columns(columns: Sequence[Column]) -> list[Column]:
 
 
 def sum_by(rows: Iterable[Mapping[str, Any]], key_of: Any, value_columns: Sequence[str],
-           split: str | None, split_columns: Collection[str] | None = None
-           ) -> tuple[list[str], dict[str, dict[str, Decimal]]]:
-    """Exact sums per (series label, x): the label is the column, with ``(its split value)`` for
-    ``split_columns`` (default: every column)."""
+           split: str | None, split_columns: Collection[str] | None = None,
+           described: Sequence[Column] = ()) -> tuple[list[str], dict[str, dict[str, Decimal]]]:
+    """Exact sums per (series label, x): the label is the column's header (``Column.header`` for
+    the ``described`` columns, else its name), with ``(its split value)`` for ``split_columns``
+    (default: every column). Emissions (kgCO2e) are summed in tonnes, as their header says."""
+    by_name = {c.name: c for c in described}
+    titles = {n: by_name[n].header if n in by_name else n for n in value_columns}
+    per_tonne = {n for n in value_columns if n in by_name and by_name[n].unit == "kgCO2e"}
     split_columns = value_columns if split_columns is None else split_columns
     xs: list[str] = []
     seen: set[str] = set()
@@ -94,7 +98,10 @@ def sum_by(rows: Iterable[Mapping[str, Any]], key_of: Any, value_columns: Sequen
             value = decimal_of(row.get(name))
             if value is None:
                 continue
-            label = f"{name} ({row.get(split)})" if split and row.get(split) and name in split_columns else name
+            if name in per_tonne:
+                value = value / 1000
+            title = titles[name]
+            label = f"{title} ({row.get(split)})" if split and row.get(split) and name in split_columns else title
             per_x = sums.setdefault(label, {})
             per_x[x] = per_x.get(x, Decimal(0)) + value
     return xs, sums
@@ -110,17 +117,17 @@ def chart_for(chart_id: str, title: str, columns: Sequence[Column], rows: Sequen
     money = {c.name for c in columns if c.unit == "currency"}
     period = x_column(columns)
     if period is not None:
-        kind, x_label = "line", period.name
+        kind, x_label = "line", period.header
 
         def key_of(row: Mapping[str, Any]) -> str:
             return str(row.get(period.name))
     else:
         labels = [c.name for c in label_columns(columns)]
-        kind, x_label = "bar", " / ".join(labels) or "row"
+        kind, x_label = "bar", " / ".join(c.header for c in label_columns(columns)) or "Row"
 
         def key_of(row: Mapping[str, Any]) -> str:
             return " / ".join(str(row.get(n, "")) for n in labels)
-    xs, sums = sum_by(rows, key_of, numeric, split, money)
+    xs, sums = sum_by(rows, key_of, numeric, split, money, columns)
     if period is not None:
         xs = sorted(xs)
     series = [Series(label, [text(per_x[x]) if x in per_x else None for x in xs])

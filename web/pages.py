@@ -19,7 +19,7 @@ from projections.registry import REPORTS
 from projections.reports.base import Report
 from web.charts import Chart, chart_for, chart_of, sum_by
 from web.payback import payback
-from web.reading import READERS, check_role, filters_of, heatmap, own_tenant, plain_rows, read
+from web.reading import READERS, check_role, filters_of, heatmap, own_tenant, plain_rows, read, tenant_name
 from web.sections import Section, section_of
 
 USAGE_BATCHES = 500  # metering batches summed per page of the tenant's usage per day
@@ -110,12 +110,12 @@ def billing_by_tenant(services: Services, principal: Principal, query: Mapping[s
     raw: dict[str, Any] = filters_of(report, query)
     answer = read(services, principal, report, raw)
     rows = plain_rows(answer)
-    tenants, sums = sum_by(rows, lambda r: str(r["tenant"]), ["total"], "currency")
-    chart = chart_of("chart-billing-tenants", "Billed per tenant", "bar", "tenant", tenants, sums)
+    tenants, sums = sum_by(rows, lambda r: str(r["tenant"]), ["total"], "currency", described=report.columns)
+    chart = chart_of("chart-billing-tenants", "Billed per tenant", "bar", "Tenant", tenants, sums)
     # The report's own totals (one per currency), never summed here.
     totals = {str(t["currency"]): Decimal(str(t["total"])) for t in answer.plain()["totals"] if t.get("total")}
-    total_table = chart_of("table-billing-totals", "Totals per currency", "bar", "currency", sorted(totals),
-                           {"total": totals})
+    total_table = chart_of("table-billing-totals", "Totals per currency", "bar", "Currency", sorted(totals),
+                           {"Total": totals})
     return section_of(answer, "Billing by tenant", _shown(report, raw, answer), chart=chart,
                       extra_tables=[total_table])
 
@@ -124,21 +124,57 @@ def carbon(services: Services, principal: Principal, query: Mapping[str, str], r
     raw: dict[str, Any] = filters_of(report, query)
     answer = read(services, principal, report, raw)
     rows = plain_rows(answer)
-    months, sums = sum_by(rows, lambda r: str(r["month"]), ["location_kgco2e", "market_kgco2e"], "site")
-    chart = chart_of("chart-carbon", "Carbon by site and month (kgCO2e), location- vs market-based", "line",
-                     "month", sorted(months), sums)
+    months, sums = sum_by(rows, lambda r: str(r["month"]), ["location_kgco2e", "market_kgco2e"], "site",
+                          described=report.columns)
+    chart = chart_of("chart-carbon", "Carbon by site and month (tCO2e), location- vs market-based", "line",
+                     "Month", sorted(months), sums)
     return section_of(answer, "Carbon by site and month", _shown(report, raw, answer), chart=chart)
 
 
 @dataclass(frozen=True)
 class Entry:
+    """One of a tenant's reservations as people read it (the id only as the row's title)."""
+
     position: int
     resource_id: str
+    site: str = ""
+    model: str = ""
+    gpus: str = ""
+    currency: str = ""
+    rate: str = ""
+
+
+def reservation_entries(services: Services, found: list[Any]) -> list[Entry]:
+    """The page's reservations with their terms, in one read of the billing projection's terms
+    table (never a read per row), and their sites' names looked up once per site."""
+    from projections.billing_rows import TERMS
+    from projections.queries import Names
+
+    ids = [str(e.resource_id) for e in found]
+    terms: dict[str, Any] = {}
+    if ids:
+        with services.readside.pool.lease() as projections:
+            marks = ", ".join("?" for _ in ids)
+            for row in projections.db.fetchall(f"SELECT {', '.join(TERMS.column_names)} FROM {TERMS.name} "
+                                               f"WHERE reservation_id IN ({marks})", ids):
+                term = TERMS.from_db(row)
+                terms[str(term.reservation_id)] = term
+    names = Names.load(services.ledger, {str(t.site_id) for t in terms.values()})
+    out = []
+    for e in found:
+        t = terms.get(str(e.resource_id))
+        if t is None:
+            out.append(Entry(e.position, e.resource_id))
+            continue
+        out.append(Entry(e.position, e.resource_id, str(names.of("site_id", t.site_id)), str(t.model), f"{t.gpus:,}",
+                         str(t.currency), f"{Decimal(str(t.rate)):,}" if t.rate is not None else ""))
+    return out
 
 
 @dataclass
 class TenantPage:
     tenant_id: str | None
+    tenant_name: str | None
     sections: list[Section]
     reservations: list[Entry]
     reservations_next: int | None
@@ -150,13 +186,13 @@ def tenant(services: Services, principal: Principal, query: Mapping[str, str]) -
     check_role(principal, Role.tenant, *READERS)
     tenant_id = own_tenant(principal, query.get("tenant_id"))
     if tenant_id is None:
-        return TenantPage(None, [], [], None, None, None)
+        return TenantPage(None, None, [], [], None, None, None)
     with ThreadPoolExecutor(max_workers=PARALLEL_READS, thread_name_prefix="ui-page") as pool:
         sections = list(pool.map(lambda r: report_section(services, principal, r, query, tenant_id=tenant_id),
                                  [r for r in REPORTS.values() if r.tenant_scoped]))
     after = _cursor(query.get("reservations_after"), "reservations_after")
     found = services.readside.projections.tenant_page(UUID(tenant_id), "reservation", after, 100)
-    reservations = [Entry(e.position, e.resource_id) for e in found]
+    reservations = reservation_entries(services, found)
     usage_after = _cursor(query.get("usage_after"), "usage_after")
     batches = services.readside.projections.tenant_page(UUID(tenant_id), "usage", usage_after, USAGE_BATCHES)
     per_day: dict[str, Decimal] = {}
@@ -165,9 +201,10 @@ def tenant(services: Services, principal: Principal, query: Mapping[str, str]) -
             day = str(record["hour"])[:10]
             per_day[day] = per_day.get(day, Decimal(0)) + Decimal(str(record["gpu_hours"]))
     days = sorted(per_day)
-    usage = chart_of("chart-usage-days", "Usage per day (GPU-hours)", "line", "day", days,
-                     {"gpu_hours": per_day}) if days else None
-    return TenantPage(tenant_id, sections, reservations, found[-1].position if len(found) == 100 else None,
+    usage = chart_of("chart-usage-days", "Usage per day (GPU-hours)", "line", "Day", days,
+                     {"GPU-hours": per_day}) if days else None
+    name = tenant_name(services, tenant_id)
+    return TenantPage(tenant_id, name, sections, reservations, found[-1].position if len(found) == 100 else None,
                       usage, batches[-1].position if len(batches) == USAGE_BATCHES else None)
 
 

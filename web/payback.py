@@ -52,9 +52,9 @@ def payback(services: Services, principal: Principal, query: Mapping[str, str], 
             total += per_month[month]
             cumulative[month] = total
         months |= set(per_month)
-        sums[f"revenue booked, cumulative ({currency})"] = cumulative
-        sums[f"capex spent ({currency})"] = {m: spent[currency] for m in per_month}
+        sums[f"Revenue booked, cumulative ({currency})"] = cumulative
+        sums[f"Capex spent ({currency})"] = {m: spent[currency] for m in per_month}
     chart = chart_of("chart-payback", "Payback: cumulative consolidated revenue against capex spent", "line",
-                     "month", sorted(months), sums) if months else None
+                     "Month", sorted(months), sums) if months else None
     return Section(report, "Payback: revenue (consolidated at the FX rule) against capex", rows,
                    display_columns(report), csv_url(report, raw), chart=chart, totals=totals)

@@ -12,6 +12,7 @@ from access.tokens import Principal, Role
 from api.deps import allow
 from api.readside import scope_of
 from api.services import Services
+from domain.errors import LedgerError
 from projections.queries import ReportAnswer, read_report
 from projections.registry import REPORTS
 from projections.reports.base import Report
@@ -93,3 +94,39 @@ def heatmap(rows: Sequence[Mapping[str, Any]], *, row_keys: Sequence[str], perio
             cells.append(HeatCell(value, level))
         out.append(HeatRow(label, cells))
     return Heatmap(measure, periods, out)
+
+
+@dataclass(frozen=True)
+class Choices:
+    """The pick-lists of a page's filters: (id, name) of every site and, for staff, every tenant,
+    by name. Read once per page from two small reports (capex: a row per site and model;
+    contracts: a row per contract), whatever the page shows."""
+
+    sites: list[tuple[str, str]]
+    tenants: list[tuple[str, str]]
+
+
+def choices(services: Services, principal: Principal) -> Choices:
+    source = services.readside.reports(services.ledger)
+    sites: dict[str, str] = {}
+    if "capex" in REPORTS:  # site names are no tenant's data: a tenant picks among them too
+        for row in plain_rows(read_report(source, REPORTS["capex"], {})):
+            if row.get("site_id"):
+                sites[str(row["site_id"])] = str(row.get("site") or row["site_id"])
+    tenants: dict[str, str] = {}
+    if principal.role in READERS and "contracts" in REPORTS:
+        for row in plain_rows(read(services, principal, REPORTS["contracts"], {})):
+            if row.get("tenant_id"):
+                tenants[str(row["tenant_id"])] = str(row.get("tenant") or row["tenant_id"])
+    return Choices(sorted(sites.items(), key=lambda kv: (kv[1].lower(), kv[0])),
+                   sorted(tenants.items(), key=lambda kv: (kv[1].lower(), kv[0])))
+
+
+def tenant_name(services: Services, tenant_id: str | None) -> str | None:
+    """The tenant's name (one aggregate read), or None."""
+    if not tenant_id:
+        return None
+    try:
+        return services.ledger.get_tenant(tenant_id).name
+    except LedgerError:
+        return None

@@ -30,9 +30,9 @@ from api.problems import Forbidden
 from api.services import Services
 from domain.errors import InvalidInput, LedgerError, NotFound
 from projections.registry import REPORTS
-from projections.reports.base import GRANULARITIES
-from web.reading import READERS, check_role, report_roles, visible_reports
-from web.sections import Section, cell_text, header_text
+from projections.reports.base import GRANULARITIES, Filter
+from web.reading import READERS, check_role, choices, report_roles, tenant_name, visible_reports
+from web.sections import Section, cell_text, filter_label, header_text, percent, short_ids
 from web.session import (
     LOGIN_CSRF_COOKIE,
     LOGIN_SECONDS,
@@ -50,6 +50,10 @@ HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 templates.env.filters["cell"] = cell_text  # a report cell for people (web.sections)
 templates.env.filters["header"] = header_text
+templates.env.filters["percent"] = percent
+templates.env.filters["short"] = short_ids
+templates.env.filters["filter_label"] = filter_label
+templates.env.globals["filter_of"] = lambda kind: Filter(kind, "")  # the finance page's own filters
 ui = APIRouter(prefix="/ui", include_in_schema=False)
 MAX_FORM_BYTES = 16_384
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -92,16 +96,22 @@ def sign_in_redirect() -> Response:
 
 
 def page(request: Request, template: str, build: Callable[[Services, Principal, Mapping[str, str]], Any],
-         **context: Any) -> Response:
+         pick: bool = False, **context: Any) -> Response:
     """Render ``template`` with ``build``'s data for the signed-in user; refusals as pages."""
     session = session_of(request)
     if session is None:
         return sign_in_redirect()
     query = dict(request.query_params)
-    common = {"session": session, "nav": nav(session.principal), "query": query,
-              "granularities": GRANULARITIES, **context}
+    services = services_of(request)
+    who = session.principal.role.value
+    if session.principal.tenant_id is not None:
+        who = f"tenant: {tenant_name(services, str(session.principal.tenant_id)) or session.principal.tenant_id}"
+    common = {"session": session, "nav": nav(session.principal), "query": query, "who": who,
+              "granularities": GRANULARITIES, "choices": None, **context}
     try:
-        data = build(services_of(request), session.principal, query)
+        if pick:
+            common["choices"] = choices(services, session.principal)
+        data = build(services, session.principal, query)
     except InvalidInput as error:
         return html(request, "error.html", 422, error=str(error), field=error.field, **common)
     except NotFound as error:
@@ -186,12 +196,12 @@ async def logout(request: Request) -> Response:
 
 @ui.get("/finance")
 def finance_page(request: Request) -> Response:
-    return page(request, "finance.html", pages.finance)
+    return page(request, "finance.html", pages.finance, pick=True)
 
 
 @ui.get("/tenant")
 def tenant_page(request: Request) -> Response:
-    return page(request, "tenant.html", pages.tenant)
+    return page(request, "tenant.html", pages.tenant, pick=True)
 
 
 @ui.get("/reports")
@@ -207,7 +217,7 @@ def report_page(request: Request, name: str) -> Response:
             raise NotFound(f"report: no report named {name[:60]!r}", field="report")
         return pages.report_section(services, principal, report, query)
 
-    return page(request, "report.html", build)
+    return page(request, "report.html", build, pick=True)
 
 
 @ui.get("/invoices/{invoice_id}")

@@ -77,6 +77,20 @@ SUMMABLE_UNITS = frozenset({"currency", "reporting currency", "GPU-hours", "GPUs
 AUTO = "auto"
 
 
+# How units and initialisms are spelled in headers (``Column.header``).
+HEADER_WORDS = {"kwh": "kWh", "kgco2e": "tCO2e", "tco2e": "tCO2e", "gco2e": "gCO2e", "gpu": "GPU", "gpus": "GPUs",
+                "pue": "PUE", "usd": "USD", "co2e": "CO2e", "mwh": "MWh", "gpu-hours": "GPU-hours",
+                "gpu-hour": "GPU-hour", "fx": "FX", "id": "ID"}
+
+
+def header_words(name: str) -> str:
+    """A field's name in words, units spelled the usual way (``rate_per_gpu_hour`` -> ``Rate per
+    GPU-hour``; emissions in tonnes, as tables show them)."""
+    hyphened = name.replace("gpu_hours", "gpu-hours").replace("gpu_hour", "gpu-hour")
+    text = " ".join(HEADER_WORDS.get(word.lower(), word) for word in hyphened.split("_") if word)
+    return text[:1].upper() + text[1:]
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -100,6 +114,25 @@ class Column:
             raise ValueError(f"column {self.name}: total must be one of {TOTAL_RULES} or None, not {self.total!r}")
         if (self.rule == "ratio") != (self.ratio_of is not None):
             raise ValueError(f"column {self.name}: total='ratio' goes with ratio_of=(numerator, denominator)")
+
+    @property
+    def header(self) -> str:
+        """The header people read: the label, else the name in words with its unit in brackets
+        (``in_service_gpu_hours`` -> ``In service (GPU-hours)``, ``location_kgco2e`` -> ``Location
+        (tCO2e)``: tables show emissions in tonnes), a rate saying what it is per (``Rate per
+        GPU-hour``); money, ratios and counts carry no unit (the currency column, ``%``)."""
+        if self.label is not None:
+            return self.label
+        text = header_words(self.name)
+        unit = "tCO2e" if self.unit == "kgCO2e" else self.unit
+        if unit.startswith("currency per "):
+            per = unit.removeprefix("currency ")
+            return text if per.removeprefix("per ").lower() in text.lower() else f"{text} {per}"
+        if unit in ("ratio", "count", "currency", "reporting currency") or unit in LABEL_UNITS:
+            return text
+        if text.lower().endswith(" " + unit.lower()):
+            return f"{text[:-len(unit) - 1]} ({unit})"
+        return text if unit.lower() in text.lower() else f"{text} ({unit})"
 
     @property
     def rule(self) -> str | None:

@@ -11,6 +11,8 @@
     var xs = chart.x.map(function (_, i) { return i; });
     var data = [xs];
     var series = [{ label: chart.x_label, value: function (u, v) { return v == null ? "" : chart.x[v]; } }];
+    /* the legend names each series; its value only while the cursor is on a point (never "--") */
+    function shown(u, v) { return v == null ? "" : Number(v).toLocaleString("en", { maximumFractionDigits: 3 }); }
     var isBar = chart.kind === "bar" && uPlot.paths && uPlot.paths.bars;
     var n = Math.max(1, chart.series.length), w = 0.8 / n;
     function grouped(i) {  /* bars side by side: series i starts at x - 0.4 + i * w */
@@ -22,7 +24,7 @@
     chart.series.forEach(function (s, i) {
       data.push(s.values.map(function (v) { return v === null ? null : Number(v); }));
       var colour = palette[i % palette.length];
-      series.push({ label: s.label, stroke: colour, width: isBar ? 0 : 2, fill: isBar ? colour : undefined,
+      series.push({ label: s.label, value: shown, stroke: colour, width: isBar ? 0 : 2, fill: isBar ? colour : undefined,
                     paths: isBar ? grouped(i) : undefined, points: { show: !isBar && chart.x.length < 40 } });
     });
     var width = Math.max(320, el.clientWidth || 600);
