@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from bootstrap import open_projections
-from cli.options import DEFAULT_DATABASE, DbOption, checked, opened_ledger, stderr_console
+from cli.options import DEFAULT_DATABASE, DbOption, checked, month_option, opened_ledger, stderr_console
 from cli.readable import money
 from domain.errors import LedgerError
 from domain.timeutil import check_month
@@ -24,7 +24,7 @@ from operations.closing import close_month, describe
 from operations.invoicing import ProjectionsBilling
 from operations.journal_export import journal_csv
 
-MonthOption = Annotated[str, typer.Option("--month", help="The month, YYYY-MM")]
+MonthOption = Annotated[str, typer.Option("--month", callback=month_option, help="The month, YYYY-MM")]
 
 journal = typer.Typer(no_args_is_help=True, help="The general journal: export a month for the books.")
 

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from cli.commands.common import tenant_id
-from cli.options import DEFAULT_DATABASE, DbOption, FormatOption, opened_ledger, stdout_console
+from cli.options import DEFAULT_DATABASE, DbOption, FormatOption, month_option, opened_ledger, stdout_console
 from cli.readable import money
 from cli.render import Format, render
 from domain.aggregates import Contract, Wallet
@@ -49,8 +49,9 @@ def _written(what: str, ident: object, position: int | None) -> None:
 def sign_command(
     tenant: TenantOption,
     amount: AmountOption,
-    term_start: Annotated[str, typer.Option("--from", help="First month of the term, YYYY-MM")],
-    term_end: Annotated[str, typer.Option("--to", help="Last month of the term (included), YYYY-MM")],
+    term_start: Annotated[str, typer.Option("--from", callback=month_option, help="First month of the term, YYYY-MM")],
+    term_end: Annotated[str, typer.Option("--to", callback=month_option,
+                                          help="Last month of the term (included), YYYY-MM")],
     period: Annotated[str, typer.Option(help="month, quarter or year")] = "quarter",
     discount: Annotated[str, typer.Option(help="Discount on the plan's rates, 0 to 0.9")] = "0",
     service_start: Annotated[str | None, typer.Option(
@@ -69,7 +70,8 @@ def sign_command(
 def amend_command(
     contract_id: Annotated[str, typer.Argument(help="Contract id")],
     amount: AmountOption,
-    effective_month: Annotated[str, typer.Option("--from", help="A future period start, YYYY-MM")],
+    effective_month: Annotated[str, typer.Option("--from", callback=month_option,
+                                                 help="A future period start, YYYY-MM")],
     discount: Annotated[str, typer.Option(help="Discount on the plan's rates, 0 to 0.9")] = "0",
     db: DbOption = DEFAULT_DATABASE,
 ) -> None:
@@ -81,7 +83,8 @@ def amend_command(
 
 def terminate_command(
     contract_id: Annotated[str, typer.Argument(help="Contract id")],
-    effective_month: Annotated[str, typer.Option("--from", help="A future period start: the term ends before it")],
+    effective_month: Annotated[str, typer.Option("--from", callback=month_option,
+                                                 help="A future period start, YYYY-MM: the term ends before it")],
     fee: Annotated[str, typer.Option(help="Early-termination fee, billed with the last period")] = "0",
     db: DbOption = DEFAULT_DATABASE,
 ) -> None:

@@ -29,7 +29,7 @@ from typing import Annotated, Any
 import typer
 
 from bootstrap import init_store
-from cli.options import DEFAULT_DATABASE, DbOption, stderr_console, stdout_console
+from cli.options import DEFAULT_DATABASE, DbOption, month_option, stderr_console, stdout_console
 from config.view import settings_problem
 from domain.errors import LedgerError
 from storage.checks import describe, one_line
@@ -82,8 +82,8 @@ def demo(
     seed: Annotated[int, typer.Option(help="Same seed, same history")] = 42,
     reset: Annotated[bool, typer.Option("--reset", help="Remove the ledger's existing data at --db first")] = False,
     start: Annotated[str | None, typer.Option(
-        "--start", metavar="YYYY-MM", help="First month of the history (default: the months ending 2026-10, "
-                                           "whatever today's date)")] = None,
+        "--start", metavar="YYYY-MM", callback=month_option,
+        help="First month of the history (default: the months ending 2026-10, whatever today's date)")] = None,
 ) -> None:
     """Load a realistic AI-cloud history (funding, GPUs, tenants, usage, invoices) and print the reports.
 

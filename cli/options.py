@@ -18,9 +18,11 @@ but its result (no ``\\r``).
 
 from __future__ import annotations
 
+import calendar
 import difflib
 import errno
 import os
+import re
 import shutil
 import socket
 import sys
@@ -39,7 +41,7 @@ from bootstrap import init_store, open_ledger, open_projections
 from cli.render import Format
 from config.view import configured_database
 from domain import Ledger
-from domain.errors import LedgerError
+from domain.errors import InvalidInput, LedgerError
 from domain.storage import DEFAULT_DATABASE, StoreConfig
 from storage.checks import check_reachable, describe, one_line, require_ledger
 from storage.errors import DatabaseUnavailable
@@ -48,8 +50,8 @@ if TYPE_CHECKING:
     from projections import Projections
 
 __all__ = ["DEFAULT_DATABASE", "CreateOption", "DbOption", "FormatOption", "LogLevel", "RoleName", "checked",
-           "closest", "counting", "listening_socket", "opened_ledger", "opened_projections", "progress_bar",
-           "stderr_console", "stdout_console", "unknown_name"]
+           "closest", "counting", "listening_socket", "month_option", "opened_ledger", "opened_projections",
+           "progress_bar", "stderr_console", "stdout_console", "unknown_name"]
 
 
 def _database_default(ctx: typer.Context, param: typer.CallbackParam, value: str) -> str:
@@ -69,6 +71,27 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, csv
 CreateOption = Annotated[bool, typer.Option("--create", help="Create the ledger's tables at --db if they are "
                                                              "missing (as `ledger init` does); without it an "
                                                              "empty store is refused")]
+
+
+_MONTH_OR_DAY = re.compile(r"^\s*([0-9]{4})-([0-9]{2})(?:-([0-9]{2}))?(?=$|[T ]|\s*$)", re.ASCII)
+
+
+def month_option(ctx: typer.Context, param: typer.CallbackParam, value: str | None) -> str | None:
+    """The callback of every option that takes a month (``--from``, ``--to``, ``--month``,
+    ``--start``): a YYYY-MM (or YYYY-MM-DD...) whose month or day does not exist is refused before
+    anything runs, one line naming the option (``--from: month 13 is not a month (01-12)``);
+    anything else is the command's to check (the ledger's ``check_month``, the reports' bounds)."""
+    found = _MONTH_OR_DAY.match(value) if isinstance(value, str) else None
+    if found is None:
+        return value
+    option = max(param.opts, key=len) if param.opts else f"--{param.name}"
+    year, month, day = found.groups()
+    if not 1 <= int(month) <= 12:
+        raise InvalidInput(f"{option}: month {month} is not a month (01-12) in {str(value).strip()!r}", field=option)
+    if day is not None and not 1 <= int(day) <= calendar.monthrange(max(int(year), 1), int(month))[1]:
+        days = calendar.monthrange(max(int(year), 1), int(month))[1]
+        raise InvalidInput(f"{option}: day {day} is not a day of {year}-{month} (01-{days})", field=option)
+    return value
 
 
 class LogLevel(StrEnum):

@@ -91,6 +91,8 @@ MONTH_PATTERN = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$", re.ASCII)
 
 def check_month(value: object, *, field: str = "month") -> str:
     """A 'YYYY-MM' calendar month (ASCII digits) whose successor is representable."""
+    if isinstance(value, str) and re.match(r"^[0-9]{4}-[0-9]{2}$", value, re.ASCII) and not MONTH_PATTERN.match(value):
+        raise InvalidInput(f"{field}: month {value[5:]} is not a month (01-12) in {value!r}", field=field)
     if not isinstance(value, str) or not MONTH_PATTERN.match(value):
         raise InvalidInput(f"{field}: expected YYYY-MM, got {value!r}", field=field)
     if not FIRST_MONTH <= value <= LAST_MONTH:

@@ -28,6 +28,7 @@ from cli.options import (
     FormatOption,
     checked,
     counting,
+    month_option,
     opened_ledger,
     stderr_console,
     stdout_console,
@@ -46,7 +47,7 @@ InvoiceRef = Annotated[str, typer.Argument(help="Invoice number (GL-2026-000123)
 
 
 @app.command("issue")
-def issue(month: Annotated[str, typer.Option(help="The closed month, YYYY-MM")],
+def issue(month: Annotated[str, typer.Option(callback=month_option, help="The closed month, YYYY-MM")],
           tenant: Annotated[str | None, typer.Option(help="Only this tenant (name, id or id prefix); default: "
                                                           "every tenant with billing lines in the month")] = None,
           db: DbOption = DEFAULT_DATABASE) -> None:
@@ -114,8 +115,10 @@ def list_row(invoice: Invoice, billed: Mapping[str, Any], today: date) -> dict[s
 
 @app.command("list")
 def list_(tenant: Annotated[str | None, typer.Option(help="Tenant name, id or id prefix")] = None,
-          from_: Annotated[str | None, typer.Option("--from", help="First month YYYY-MM")] = None,
-          to: Annotated[str | None, typer.Option("--to", help="Last month YYYY-MM, inclusive")] = None,
+          from_: Annotated[str | None, typer.Option("--from", callback=month_option,
+                                                    help="First month YYYY-MM")] = None,
+          to: Annotated[str | None, typer.Option("--to", callback=month_option,
+                                                 help="Last month YYYY-MM, inclusive")] = None,
           fmt: FormatOption = Format.table, db: DbOption = DEFAULT_DATABASE) -> None:
     """Issued invoices (and voided ones) per tenant and month: number, status, due date, paid,
     outstanding and days overdue today (UTC)."""
