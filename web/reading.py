@@ -99,8 +99,9 @@ def heatmap(rows: Sequence[Mapping[str, Any]], *, row_keys: Sequence[str], perio
 @dataclass(frozen=True)
 class Choices:
     """The pick-lists of a page's filters: (id, name) of every site and, for staff, every tenant,
-    by name. Read once per page from two small reports (capex: a row per site and model;
-    contracts: a row per contract), whatever the page shows."""
+    by name. Read once per page, whatever the page shows: the sites from a small report (capex: a
+    row per site and model), the tenants from the tenant index (one per reservation), with their
+    names (one aggregate read per tenant)."""
 
     sites: list[tuple[str, str]]
     tenants: list[tuple[str, str]]
@@ -114,10 +115,14 @@ def choices(services: Services, principal: Principal) -> Choices:
             if row.get("site_id"):
                 sites[str(row["site_id"])] = str(row.get("site") or row["site_id"])
     tenants: dict[str, str] = {}
-    if principal.role in READERS and "contracts" in REPORTS:
-        for row in plain_rows(read(services, principal, REPORTS["contracts"], {})):
-            if row.get("tenant_id"):
-                tenants[str(row["tenant_id"])] = str(row.get("tenant") or row["tenant_id"])
+    if principal.role in READERS:  # every tenant with a reservation (the tenant index: a row per reservation)
+        from projections.queries import Names
+        from projections.tenant_index import OWNERS
+
+        with services.readside.pool.lease() as projections:
+            ids = [str(r[0]) for r in projections.db.fetchall(f"SELECT DISTINCT tenant_id FROM {OWNERS.name}", [])]
+        names = Names.load(services.ledger, (), ids)
+        tenants = {i: str(names.of("tenant_id", i)) for i in ids}
     return Choices(sorted(sites.items(), key=lambda kv: (kv[1].lower(), kv[0])),
                    sorted(tenants.items(), key=lambda kv: (kv[1].lower(), kv[0])))
 

@@ -32,7 +32,7 @@ from domain.errors import InvalidInput, LedgerError, NotFound
 from projections.registry import REPORTS
 from projections.reports.base import GRANULARITIES, Filter
 from web.reading import READERS, check_role, choices, report_roles, tenant_name, visible_reports
-from web.sections import Section, cell_text, filter_label, header_text, percent, short_ids
+from web.sections import Section, cell_text, filter_label, grouped, header_text, percent, short_ids
 from web.session import (
     LOGIN_CSRF_COOKIE,
     LOGIN_SECONDS,
@@ -52,6 +52,7 @@ templates.env.filters["cell"] = cell_text  # a report cell for people (web.secti
 templates.env.filters["header"] = header_text
 templates.env.filters["percent"] = percent
 templates.env.filters["short"] = short_ids
+templates.env.filters["grouped"] = grouped
 templates.env.filters["filter_label"] = filter_label
 templates.env.globals["filter_of"] = lambda kind: Filter(kind, "")  # the finance page's own filters
 ui = APIRouter(prefix="/ui", include_in_schema=False)

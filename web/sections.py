@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import urlencode
@@ -49,7 +49,10 @@ def display_columns(report: Report) -> tuple[Column, ...]:
         if column.name in NAMED:
             out.append(Column(NAMED[column.name], "", column.description, total=None))
             continue
-        if column.name.endswith("_id") and column.name != "invoice_id":
+        if column.name == "invoice_id":
+            out.append(replace(column, label="Invoice"))  # its link shows the invoice's number
+            continue
+        if column.name.endswith("_id"):
             continue
         out.append(column)
     return tuple(out)
@@ -93,6 +96,16 @@ def cell_text(value: Any, column: Column) -> str:
     if column.unit in ("count", "GPUs") and isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return short_ids(str(value))
+
+
+def grouped(value: Any) -> str:
+    """A chart table's figure grouped by thousands (``1234567.5`` -> ``1,234,567.5``)."""
+    if value is None:
+        return ""
+    try:
+        return f"{Decimal(str(value)):,}"
+    except InvalidOperation:
+        return str(value)
 
 
 def short_ids(text: str) -> str:

@@ -110,9 +110,9 @@ def screenshot(page: Any, path: Path, **options: Any) -> None:
 class Visit:
     """A browser page that records console errors, failed requests and requests leaving the server."""
 
-    def __init__(self, browser: Any, base: str) -> None:
+    def __init__(self, browser: Any, base: str, width: int = 1400, height: int = 1000) -> None:
         self.base = base
-        self.context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        self.context = browser.new_context(viewport={"width": width, "height": height})
         self.page = self.context.new_page()
         self.problems: list[str] = []
         self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
@@ -222,20 +222,21 @@ def test_finance_charts_equal_the_report_api(browser: Any, served: dict[str, Any
         assert shown["from"] and shown["to"]  # the range the page chose is in its form
         utilisation = series(visit.chart("chart-utilisation"))
         expected: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        headers = {c.name: c.header for r in REPORTS.values() for c in r.columns}  # series are named in words
         for row in api_rows(served, token, "utilisation", granularity="month", **shown):
             for column in ("in_service_gpu_hours", "booked_gpu_hours", "used_gpu_hours"):
-                expected[column][row["period"]] += Decimal(str(row[column]))
+                expected[headers[column]][row["period"]] += Decimal(str(row[column]))
         assert utilisation == expected
         billed = series(visit.chart("chart-billing-tenants"))
         by_tenant: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
         for row in api_rows(served, token, "billing_totals", **shown):
-            by_tenant[f"total ({row['currency']})"][row["tenant"]] += Decimal(row["total"])  # by name, as read
+            by_tenant[f"Total ({row['currency']})"][row["tenant"]] += Decimal(row["total"])  # by name, as read
         assert billed == by_tenant
         carbon = series(visit.chart("chart-carbon"))
         by_site: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
         for row in api_rows(served, token, "sustainability", **shown):
-            for column in ("location_kgco2e", "market_kgco2e"):
-                by_site[f"{column} ({row['site']})"][row["month"]] += Decimal(row[column])
+            for column in ("location_kgco2e", "market_kgco2e"):  # drawn in tonnes, as the header says
+                by_site[f"{headers[column]} ({row['site']})"][row["month"]] += Decimal(row[column]) / 1000
         assert carbon == by_site
         # the table beside a chart carries the same figures
         cells = visit.page.evaluate("[...document.querySelectorAll('table[data-for=chart-billing-tenants] tbody tr')]"
@@ -255,7 +256,7 @@ def test_a_tenant_sees_only_itself(browser: Any, served: dict[str, Any], shots: 
         text = visit.page.content()
         assert mine in text
         assert not any(t in text for t in served["tenants"] if t != mine)
-        usage = series(visit.chart("chart-usage-days"))["gpu_hours"]
+        usage = series(visit.chart("chart-usage-days"))["GPU-hours"]
         per_day: dict[str, Decimal] = defaultdict(Decimal)
         cursor: int | None = 0
         while cursor is not None:
@@ -292,5 +293,61 @@ def test_docs_pages_render_with_local_assets(browser: Any, served: dict[str, Any
         visit.page.wait_for_selector("redoc .menu-content, .menu-content", timeout=20_000)
         screenshot(visit.page, shots / "redoc.png")
         assert visit.problems == []
+    finally:
+        visit.close()
+
+
+UUID_TEXT = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+
+
+def test_pages_read_as_words_at_1280(browser: Any, served: dict[str, Any], shots: Path) -> None:
+    """The finance page, the reports index and every report page, at 1280x900, as a finance
+    analyst reads them (every collapsed table opened): no UUID in the visible text (ids are for
+    the CSV, the JSON and the invoice's own page), no header that is a field's name
+    (``in_service_gpu_hours``), no chart legend reading ``--``, nothing wider than the window."""
+    import re
+
+    uuid = re.compile(UUID_TEXT)
+    names = {c.name for r in REPORTS.values() for c in r.columns if "_" in c.name}
+    visit = Visit(browser, served["base"], 1280, 900)
+    try:
+        visit.sign_in(served["tokens"]["finance"])
+        assert visit.page.inner_text("header .who").endswith("finance")
+        for path in ["/ui/finance", "/ui/reports", *(f"/ui/reports/{name}" for name in REPORTS)]:
+            visit.load(path, shots / f"words-{path.strip('/').replace('/', '-')}.png")
+            visit.page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+            text = visit.page.inner_text("body")
+            assert uuid.findall(text) == [], (path, uuid.findall(text)[:3])
+            headers: list[str] = visit.page.evaluate(
+                "[...document.querySelectorAll('th, .u-legend .u-label')].map(t => t.innerText.trim())")
+            assert sorted(set(headers) & names) == [], path
+            legends: list[str] = visit.page.evaluate(
+                "[...document.querySelectorAll('.u-legend .u-value')].map(t => t.innerText.trim())")
+            assert "--" not in legends, path
+            labels: list[str] = visit.page.evaluate(
+                "[...document.querySelectorAll('form.filters label')].map(l => l.firstChild.textContent.trim())")
+            assert not any("_" in label for label in labels), (path, labels)
+            assert visit.page.evaluate("document.documentElement.scrollWidth") <= 1280, path
+    finally:
+        visit.close()
+
+
+def test_a_tenant_reads_its_name(browser: Any, served: dict[str, Any], shots: Path) -> None:
+    """A tenant's page is titled with its name, the header says whose token it is, and its
+    reservations are read by site and model, not by id."""
+    import re
+
+    mine = served["tenants"][0]
+    name = served["client"].get(f"/v1/tenants/{mine}", headers={
+        "Authorization": f"Bearer {served['tokens']['finance']}"}).json()["name"]
+    visit = Visit(browser, served["base"], 1280, 900)
+    try:
+        visit.sign_in(served["tenant_tokens"][mine])
+        visit.load("/ui/tenant", shots / "words-tenant.png")
+        assert visit.page.inner_text("h1") == f"Tenant: {name}"
+        assert visit.page.inner_text("header .who").endswith(f"tenant: {name}")
+        assert re.findall(UUID_TEXT, visit.page.inner_text("#reservations")) == []
+        assert visit.page.locator("#reservations tbody tr").count() > 0
+        assert visit.page.evaluate("document.documentElement.scrollWidth") <= 1280
     finally:
         visit.close()
