@@ -134,7 +134,7 @@ def _add(paid: bool, tenant: str, amount: str, priority: int, expires_at: dateti
                       note=note)
         balance = ledger.get_wallet(tenant).balance
     _written("purchased credits into wallet" if paid else "granted credits into wallet", written.id, written.position)
-    typer.echo(f"balance {balance}")
+    typer.echo(f"balance {money(balance)}")
 
 
 PriorityOption = Annotated[int, typer.Option(min=0, max=100, help="Lower is applied first")]

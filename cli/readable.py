@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from typing import Any
 
-from cli.render import Formatter, human, label, percent, tonnes
+from cli.render import Formatter, human, label, percent, plain, rate, tonnes, unsigned_zero
 from domain.timeutil import to_utc
 from projections.queries import CONSOLIDATED_LABEL, TOTAL_LABEL
 from projections.reports.base import LABEL_UNITS, Column, Report
@@ -82,9 +82,13 @@ def money(value: Any) -> str:
     if value is None:
         return "-"
     try:
-        return f"{Decimal(str(value)):,}"
+        amount = Decimal(str(value))
     except InvalidOperation:  # a word in a money column (a rate that is missing): as it is
         return str(value)
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and -3 <= exponent <= 0:
+        return plain(amount, -exponent)  # as the answer gives it: 305,856.00, 1,000 (JPY), 1.250 (KWD)
+    return plain(amount, 2)  # 0E-10 -> 0.00; 1E+3 -> 1,000.00; 1.23456789 keeps its digits
 
 
 # Units of exchange-rate columns: shown at up to 6 decimals in tables (JSON and CSV keep every
@@ -98,11 +102,14 @@ def fx_rate(value: Any) -> str:
     if value is None:
         return "-"
     try:
-        rounded = Decimal(str(value)).quantize(FX_TABLE_PLACES, rounding=ROUND_HALF_EVEN)
+        exact = Decimal(str(value))
+        with localcontext() as context:  # a huge rate has more digits than the default 28
+            context.prec = max(28, exact.adjusted() + 10) if exact.is_finite() else 28
+            rounded = exact.quantize(FX_TABLE_PLACES, rounding=ROUND_HALF_EVEN)
     except InvalidOperation:
         return str(value)
     text = f"{rounded:f}".rstrip("0")
-    return text.removesuffix(".")
+    return unsigned_zero(text.removesuffix("."))
 
 
 def formats_for(columns: Sequence[Column]) -> dict[str, Formatter]:
@@ -110,6 +117,8 @@ def formats_for(columns: Sequence[Column]) -> dict[str, Formatter]:
     for column in columns:
         if column.unit == "currency":
             out[column.name] = money
+        elif column.unit.startswith("currency per "):
+            out[column.name] = rate
         elif column.name in ENUMERATIONS:
             out[column.name] = words
         elif column.unit == "kgCO2e":

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import ROUND_HALF_EVEN, Decimal
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation, localcontext
 from enum import StrEnum
 from typing import Any
 
@@ -30,7 +30,7 @@ class Format(StrEnum):
 Row = Mapping[str, Any]
 
 # Columns whose Decimal values are shares of one, shown as percentages in tables.
-SHARE_WORDS = ("booking_rate", "utilisation", "utilization", "share", "ratio", "recovered")
+SHARE_WORDS = ("booking_rate", "utilisation", "utilization", "share", "ratio", "recovered", "discount", "tax_rate")
 ID_SUFFIX = "_id"
 # Box edges and padding of a rich table: each column takes its width + 3, the table 1 more.
 COLUMN_OVERHEAD, TABLE_OVERHEAD = 3, 1
@@ -48,6 +48,38 @@ def is_share(column: str) -> bool:
     return any(word in name for word in SHARE_WORDS) and "per_" not in name and "gpu_hours" not in name
 
 
+def unsigned_zero(text: str) -> str:
+    """``-0.00`` (a negative zero, or a tiny negative rounded away) reads ``0.00``."""
+    return text[1:] if text.startswith("-") and not text.strip("-0.,% ") else text
+
+
+def is_rate(column: str) -> bool:
+    """A price per unit (``rate``, ``rate_per_gpu_hour``): shown at the precision it is stored with."""
+    return "rate" in column.lower() and not is_share(column)
+
+
+def plain(value: Decimal, minimum: int = 0) -> str:
+    """A Decimal in positional notation, thousands grouped, never an exponent (``0E-10``,
+    ``1E+3``): at least ``minimum`` decimals, more only where its digits need them; no ``-0``."""
+    if not value.is_finite():
+        return str(value)
+    if value == 0:
+        value = abs(value)
+    exponent = value.normalize().as_tuple().exponent
+    places = max(minimum, -exponent if isinstance(exponent, int) else 0)
+    return unsigned_zero(f"{value:,.{places}f}")
+
+
+def rate(value: Any) -> str:
+    """A rate per GPU-hour as stored, at least 2 decimals: ``4.1515`` -> ``4.1515``, ``2.5`` -> ``2.50``."""
+    if value is None:
+        return "-"
+    try:
+        return plain(Decimal(str(value)), 2)
+    except InvalidOperation:
+        return str(value)
+
+
 def is_percent(column: str) -> bool:
     """A column already in percent (``equity_percent``: 9.3 means 9.3 %)."""
     return "percent" in column.lower()
@@ -55,7 +87,7 @@ def is_percent(column: str) -> bool:
 
 def percent(share: Decimal) -> str:
     """The one percentage style of every table: one decimal, a space, ``%`` (``12.3 %``)."""
-    return f"{share * 100:,.1f} %"
+    return unsigned_zero(f"{share * 100:,.1f} %")
 
 
 def is_kg_co2e(column: str) -> bool:
@@ -69,8 +101,10 @@ def tonnes(kg: Any) -> str:
         return "-"
     if isinstance(kg, str):
         return kg
-    value = (Decimal(kg) / 1000).quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN)
-    return f"{value:,.3f}"
+    with localcontext() as context:  # a huge amount has more digits than the default 28
+        context.prec = max(28, Decimal(kg).adjusted() + 8)
+        value = (Decimal(kg) / 1000).quantize(Decimal("0.001"), rounding=ROUND_HALF_EVEN)
+    return unsigned_zero(f"{value:,.3f}")
 
 
 def human(column: str, value: Any, *, whole: bool = False) -> str:
@@ -80,15 +114,15 @@ def human(column: str, value: Any, *, whole: bool = False) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Decimal | int) and is_percent(column):
-        return f"{value:,.1f} %"
+        return unsigned_zero(f"{value:,.1f} %")
     if isinstance(value, Decimal | int) and is_kg_co2e(column):
         return tonnes(value)
     if isinstance(value, Decimal):
         if is_share(column) and abs(value) <= 10:
             return percent(value)
-        if whole:
-            return f"{value:,.0f}"
-        return f"{value:,.2f}"
+        if is_rate(column):
+            return rate(value)
+        return unsigned_zero(f"{value:,.0f}" if whole else f"{value:,.2f}")
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):

@@ -5,12 +5,14 @@ command wrote."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from typing import Annotated
 from uuid import UUID
 
 import typer
 
 from cli.names import is_id_prefix, resolve
+from cli.readable import money
 from domain import Ledger, Written
 from domain.aggregates import FundingRound, Invoice, Reservation, Site, Tenant
 
@@ -92,7 +94,7 @@ def when(ledger: Ledger, value: str | None) -> object:
 
 def written(what: str, receipt: Written, **extra: object) -> None:
     """``site registered: id=... position=57`` on stdout: what a write command did."""
-    words = " ".join(f"{k}={v}" for k, v in extra.items())
+    words = " ".join(f"{k}={money(v) if isinstance(v, Decimal) else v}" for k, v in extra.items())
     typer.echo(f"{what}: id={receipt.id} position={receipt.position}" + (f" {words}" if words else ""))
 
 
