@@ -1,11 +1,20 @@
 """`ledger serve`: the HTTP API (its bearer tokens: ``cli.commands.token``).
 
 The app and the token store come from the composition root (``bootstrap``): the command line
-never imports ``api``.
+never imports ``api``. Once the API answers its health check, stdout says where it is, one line
+per URL (the host and port it binds; logs go to stderr)::
+
+    dashboard: http://127.0.0.1:8000/ui/
+    API docs: http://127.0.0.1:8000/docs
+    health: http://127.0.0.1:8000/health
 """
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
+import urllib.request
 from typing import Annotated
 
 import typer
@@ -22,6 +31,43 @@ from cli.options import (
     ready,
 )
 from storage.errors import DatabaseUnavailable
+
+URLS = (("dashboard", "/ui/"), ("API docs", "/docs"), ("health", "/health"))
+READY_WITHIN = 120.0  # seconds: the health check is tried until then (a cold PostgreSQL start is slow)
+
+
+def base_url(host: str, port: int) -> str:
+    """``http://HOST:PORT`` as a browser takes it (an IPv6 address in brackets)."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def urls(host: str, port: int) -> list[str]:
+    """The lines ``serve`` prints when ready: ``dashboard: http://127.0.0.1:8000/ui/``, ..."""
+    return [f"{what}: {base_url(host, port)}{path}" for what, path in URLS]
+
+
+def announce_when_ready(host: str, port: int, *, within: float = READY_WITHIN) -> threading.Thread:
+    """A daemon thread that prints :func:`urls` on stdout once ``GET /health`` answers 200 (on a
+    wildcard host, asked on loopback); nothing if it never does (the log says why)."""
+    probe = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    health = f"{base_url(probe, port)}/health"
+
+    def wait() -> None:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(health, timeout=2) as answer:
+                    if answer.status == 200:
+                        sys.stdout.write("".join(f"{line}\n" for line in urls(host, port)))
+                        sys.stdout.flush()
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+
+    thread = threading.Thread(target=wait, name="ledger-serve-ready", daemon=True)
+    thread.start()
+    return thread
 
 
 def serve(db: DbOption = DEFAULT_DATABASE, host: str = "127.0.0.1",
@@ -66,6 +112,7 @@ def serve(db: DbOption = DEFAULT_DATABASE, host: str = "127.0.0.1",
         raise typer.BadParameter(str(error), param_hint="--log-format") from None
     sock = listening_socket(host, port)  # a port in use is one line, before the app starts
     logging.getLogger("uvicorn.error").info("Uvicorn running on http://%s:%d (Press CTRL+C to quit)", host, port)
+    announce_when_ready(host, port)
     try:
         started = run_api(settings, sock, workers=workers, log_level=log_level.value, log_format=chosen_format)
     finally:
