@@ -29,6 +29,7 @@ from api.invoice_documents import HTML, PDF, document_response
 from api.problems import Forbidden
 from api.services import Services
 from domain.errors import InvalidInput, LedgerError, NotFound
+from projections.journal_accounts import CHART
 from projections.registry import REPORTS
 from projections.reports.base import GRANULARITIES, Filter
 from web.reading import READERS, check_role, choices, report_roles, tenant_name, visible_reports
@@ -55,6 +56,7 @@ templates.env.filters["short"] = short_ids
 templates.env.filters["grouped"] = grouped
 templates.env.filters["filter_label"] = filter_label
 templates.env.globals["filter_of"] = lambda kind: Filter(kind, "")  # the finance page's own filters
+templates.env.globals["accounts"] = [(a.code, f"{a.code} {a.name}") for a in CHART]  # the account filter's list
 ui = APIRouter(prefix="/ui", include_in_schema=False)
 MAX_FORM_BYTES = 16_384
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "

@@ -98,11 +98,14 @@ def cell_text(value: Any, column: Column) -> str:
     return short_ids(str(value))
 
 
-def grouped(value: Any) -> str:
-    """A chart table's figure grouped by thousands (``1234567.5`` -> ``1,234,567.5``)."""
+def grouped(value: Any, series: str = "") -> str:
+    """A chart table's figure grouped by thousands (``1234567.5`` -> ``1,234,567.5``); tonnes of
+    CO2e (a series headed ``tCO2e``) at 3 decimals, as in the report tables."""
     if value is None:
         return ""
     try:
+        if "tCO2e" in series:
+            return f"{Decimal(str(value)).quantize(Decimal('0.001'), rounding=ROUND_HALF_EVEN):,.3f}"
         return f"{Decimal(str(value)):,}"
     except InvalidOperation:
         return str(value)
