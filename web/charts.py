@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from projections.queries import NAMED
 from projections.reports.base import Column
 
 PERIOD_COLUMNS = ("period", "month", "day")
@@ -71,7 +72,11 @@ def x_column(columns: Sequence[Column]) -> Column | None:
 
 
 def label_columns(columns: Sequence[Column]) -> list[Column]:
-    labels = [c for c in columns if c.unit == "" and c.name not in PERIOD_COLUMNS and c.name != "granularity"]
+    """The columns naming a bar: a site's or tenant's name in place of its id (the rows carry both,
+    ``projections.queries.NAMED``), never a note."""
+    named_ids = [Column(NAMED[c.name], "", c.description, total=None) if c.name in NAMED else c for c in columns]
+    labels = [c for c in named_ids if c.unit == "" and c.name not in PERIOD_COLUMNS and c.name != "granularity"
+              and not c.name.endswith("note")]
     named = [c for c in labels if not c.name.endswith("_id")]
     return named or labels
 
