@@ -33,8 +33,8 @@ from tests.conftest import spawns  # noqa: E402
 from tests.e2e.conftest import Api, ServerThread  # noqa: E402
 from tests.e2e.scenario import build_capacity, register_tenant  # noqa: E402
 
-SCENARIOS = int(os.environ.get("LEDGER_STATEFUL_SCENARIOS", "25"))
-STEPS = 8
+SCENARIOS = int(os.environ.get("LEDGER_STATEFUL_SCENARIOS", "40"))
+STEPS = 12
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 PREFERENCE = ("operator", "finance", "meter", "auditor", "tenant")  # the first role an operation admits
 
