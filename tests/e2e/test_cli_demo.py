@@ -110,7 +110,7 @@ def test_report_errors_are_one_line(demo_db: tuple[Path, subprocess.CompletedPro
     db, _ = demo_db
     for args, expected in ((("report", "capex", "--tenant", "Helixa AI"), "does not apply"),
                            (("report", "billing", "--tenant", "Nobody Ltd"), "no tenant named"),
-                           (("report", "utilisation", "--from", "2026-13"), "YYYY-MM"),
+                           (("report", "utilisation", "--from", "2026-13"), "--from: month 13 is not a month (01-12)"),
                            (("report", "utilisation", "--model", "B999"), "unknown GPU model")):
         result = ledger(*args, "--db", str(db))
         assert result.returncode == 2, (args, result.stdout, result.stderr)
