@@ -12,8 +12,11 @@ import psycopg
 
 def ledger(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
            timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run `ledger ARGS...` (stdout and stderr are pipes, so never a terminal)."""
-    clean = {k: v for k, v in os.environ.items() if k not in ("LEDGER_DATABASE_URL", "LEDGER_DEBUG")}
+    """Run `ledger ARGS...` (stdout and stderr are pipes, so never a terminal). The child gets no
+    COLUMNS/LINES from the test process (another test, or a worker of pytest-xdist, may have set a
+    narrow one): a pipe's width is the CLI's own default unless ``env`` gives one."""
+    hidden = ("LEDGER_DATABASE_URL", "LEDGER_DEBUG", "COLUMNS", "LINES")
+    clean = {k: v for k, v in os.environ.items() if k not in hidden}
     return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, timeout=timeout,
                           env={**clean, **(env or {})}, cwd=cwd)
 
