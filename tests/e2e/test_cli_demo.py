@@ -20,8 +20,11 @@ MONTHS = "2"
 
 
 def ledger(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """A pipe's width is the CLI's own default: no COLUMNS/LINES inherited from the test process
+    (a pytest-xdist worker or another test may have set a narrow one)."""
+    inherited = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
     return subprocess.run([sys.executable, "-m", "cli", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
+                          env={**inherited, **(env or {})})
 
 
 @pytest.fixture(scope="module")
