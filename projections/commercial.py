@@ -274,7 +274,7 @@ class Commercial(Projection):
     def _credited(self, event: Invoice.CreditNoteIssued, batch: CommercialBatch) -> None:
         invoice = batch.invoice(event.originator_id)
         row = batch.month_row(invoice.tenant_id, month_of(event.issued_at), invoice.currency)
-        tax = Decimal(getattr(event, "tax", 0))
+        tax = Decimal(event.tax)
         row.billed -= Decimal(event.amount) - tax
         row.amount_due -= Decimal(event.amount)
         row.tax -= tax

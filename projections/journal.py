@@ -277,7 +277,7 @@ class Journal(Projection):
     @handle.register(Reservation.Confirmed)
     def _confirmed(self, event: Reservation.Confirmed, batch: JournalBatch) -> None:
         batch.reservations.put(JournalReservationRow(text_id(event.originator_id),
-                                                     str(getattr(event, "pricing", "reserved"))))
+                                                     str(event.pricing)))
 
     @handle.register(Invoice.Issued)
     def _issued(self, event: Invoice.Issued, batch: JournalBatch) -> None:
@@ -323,7 +323,7 @@ class Journal(Projection):
     @handle.register(Invoice.CreditNoteIssued)
     def _credited(self, event: Invoice.CreditNoteIssued, batch: JournalBatch) -> None:
         invoice = batch.invoice(event.originator_id)
-        tax = Decimal(getattr(event, "tax", 0))
+        tax = Decimal(event.tax)
         text = f"Credit note on invoice {invoice.month}: {event.reason}"
         batch.post(event, month=month_of(event.issued_at), date=day_of(event.issued_at), currency=invoice.currency,
                    tenant_id=invoice.tenant_id, reference=invoice.invoice_id,

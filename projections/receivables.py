@@ -98,8 +98,8 @@ class Receivables(Projection):
     @handle.register(Invoice.Issued)
     def _issued(self, event: Invoice.Issued, batch: ReceivablesBatch) -> None:
         issued_on = event.issued_at.date().isoformat()
-        due: str | None = getattr(event, "due_date", None)
-        row = batch.invoices.put(ReceivableRow(text_id(event.originator_id), getattr(event, "number", None),
+        due = event.due_date
+        row = batch.invoices.put(ReceivableRow(text_id(event.originator_id), event.number,
                                                text_id(event.tenant_id), event.month, event.currency, issued_on,
                                                str(due) if due else issued_on, Decimal(event.total), ZERO, ZERO, 0,
                                                0))
@@ -111,7 +111,7 @@ class Receivables(Projection):
         row = batch.invoice(event.originator_id)
         amount = Decimal(event.amount)
         row.credited += amount
-        batch.entry(row, event.issued_at.date().isoformat(), "credit_note", getattr(event, "number", None), None,
+        batch.entry(row, event.issued_at.date().isoformat(), "credit_note", event.number, None,
                     -amount, f"Credit note on {row.number or row.month}: {event.reason}")
 
     @handle.register(Invoice.Voided)
